@@ -1,0 +1,33 @@
+# joincheck: the two commands a new user runs are `make demo` and `make test`.
+PRESET ?= default
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps configure build demo test bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+configure: deps
+	@cmake --preset $(PRESET) >/dev/null
+
+build: configure
+	@cmake --build --preset $(PRESET) -j $(JOBS)
+
+# Decodes a bundled join-accept and a join-request with their keys (scenarios/examples/).
+demo: build
+	@scripts/demo $(BUILD_DIR)/cli/joincheck
+
+test: build
+	@ctest --preset $(PRESET) -j $(JOBS)
+
+bench: build
+	@$(BUILD_DIR)/bench/bench_join --benchmark_min_time=1
+
+format:
+	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	@rm -rf $(BUILD_DIR)

@@ -1,0 +1,139 @@
+#include "lorawan/hex.hpp"
+
+#include <array>
+
+#include "lorawan/error.hpp"
+
+namespace joincheck::lorawan {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+constexpr std::string_view kBase64Alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int base64_value(char c) {
+  const auto pos = kBase64Alphabet.find(c);
+  return pos == std::string_view::npos ? -1 : static_cast<int>(pos);
+}
+
+}  // namespace
+
+std::string quote_for_error(std::string_view text) {
+  constexpr std::size_t kMax = 80;
+  std::string out = "\"";
+  if (text.size() <= kMax) {
+    out.append(text);
+  } else {
+    out.append(text.substr(0, kMax));
+    out.append("...");
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string to_hex(ByteSpan bytes, HexCase letter_case) {
+  const char* digits = letter_case == HexCase::lower ? "0123456789abcdef" : "0123456789ABCDEF";
+  std::string out(bytes.size() * 2, '0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    out[2 * i] = digits[bytes[i] >> 4];
+    out[2 * i + 1] = digits[bytes[i] & 0x0f];
+  }
+  return out;
+}
+
+bool is_hex(std::string_view text) {
+  for (char c : text) {
+    if (hex_value(c) < 0) return false;
+  }
+  return true;
+}
+
+Bytes from_hex(std::string_view text, std::string_view field) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (hex_value(text[i]) < 0) {
+      throw Error(std::string(field) + ": expected hex digits (0-9, a-f), found '" +
+                  std::string(1, text[i]) + "' at position " + std::to_string(i) + " in " +
+                  quote_for_error(text));
+    }
+  }
+  if (text.size() % 2 != 0) {
+    throw Error(std::string(field) + ": expected an even number of hex digits, got " +
+                std::to_string(text.size()) + " in " + quote_for_error(text));
+  }
+  Bytes out(text.size() / 2);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<std::uint8_t>(hex_value(text[2 * i]) << 4 | hex_value(text[2 * i + 1]));
+  }
+  return out;
+}
+
+Bytes from_hex_exact(std::string_view text, std::size_t size, std::string_view field) {
+  if (text.size() != size * 2) {
+    throw Error(std::string(field) + ": expected " + std::to_string(size * 2) + " hex digits (" +
+                std::to_string(size) + " bytes), got " + std::to_string(text.size()) +
+                " characters " + quote_for_error(text));
+  }
+  return from_hex(text, field);
+}
+
+std::string to_base64(ByteSpan bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const unsigned v = unsigned(bytes[i]) << 16 | unsigned(bytes[i + 1]) << 8 | bytes[i + 2];
+    out.push_back(kBase64Alphabet[(v >> 18) & 63]);
+    out.push_back(kBase64Alphabet[(v >> 12) & 63]);
+    out.push_back(kBase64Alphabet[(v >> 6) & 63]);
+    out.push_back(kBase64Alphabet[v & 63]);
+  }
+  const std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    unsigned v = unsigned(bytes[i]) << 16;
+    if (rest == 2) v |= unsigned(bytes[i + 1]) << 8;
+    out.push_back(kBase64Alphabet[(v >> 18) & 63]);
+    out.push_back(kBase64Alphabet[(v >> 12) & 63]);
+    out.push_back(rest == 2 ? kBase64Alphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+Bytes from_base64(std::string_view text, std::string_view field) {
+  std::size_t end = text.size();
+  while (end > 0 && text[end - 1] == '=') --end;
+  if (text.size() - end > 2) {
+    throw Error(std::string(field) + ": too much base64 padding in " + quote_for_error(text));
+  }
+  Bytes out;
+  out.reserve(end * 3 / 4);
+  unsigned acc = 0;
+  int bits = 0;
+  for (std::size_t i = 0; i < end; ++i) {
+    const int v = base64_value(text[i]);
+    if (v < 0) {
+      throw Error(std::string(field) + ": expected base64 characters, found '" +
+                  std::string(1, text[i]) + "' at position " + std::to_string(i) + " in " +
+                  quote_for_error(text));
+    }
+    acc = (acc << 6) | unsigned(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xff));
+    }
+  }
+  if (bits >= 6) {
+    throw Error(std::string(field) + ": truncated base64 (" + std::to_string(end) +
+                " characters) in " + quote_for_error(text));
+  }
+  return out;
+}
+
+}  // namespace joincheck::lorawan

@@ -1,0 +1,35 @@
+#pragma once
+// Hex and base64 text <-> bytes. Parsing is strict (an even number of hex digits, either
+// case, no prefix); callers that accept a `0x` prefix strip it themselves and record it.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace joincheck::lorawan {
+
+using Bytes = std::vector<std::uint8_t>;
+using ByteSpan = std::span<const std::uint8_t>;
+
+enum class HexCase { lower, upper };
+
+std::string to_hex(ByteSpan bytes, HexCase letter_case = HexCase::lower);
+
+// Parses hex; throws Error naming `field` on an odd length or a non-hex character.
+Bytes from_hex(std::string_view text, std::string_view field);
+
+// Parses hex of exactly `size` bytes; throws Error naming `field` otherwise.
+Bytes from_hex_exact(std::string_view text, std::size_t size, std::string_view field);
+
+bool is_hex(std::string_view text);
+
+std::string to_base64(ByteSpan bytes);
+// Standard alphabet with padding (padding optional); throws Error naming `field`.
+Bytes from_base64(std::string_view text, std::string_view field);
+
+// Quotes text for an error message, shortening it when long.
+std::string quote_for_error(std::string_view text);
+
+}  // namespace joincheck::lorawan
