@@ -1,0 +1,131 @@
+#include "lorawan/join_procedure.hpp"
+
+namespace joincheck::lorawan {
+namespace {
+
+const Aes128Key& need(const std::optional<Aes128Key>& key, const char* what) {
+  if (!key) throw Error(std::string("join-accept: ") + what + " is needed and was not given");
+  return *key;
+}
+
+}  // namespace
+
+std::string_view to_string(JoinMode mode) {
+  switch (mode) {
+    case JoinMode::lorawan_1_0: return "LoRaWAN 1.0.x";
+    case JoinMode::lorawan_1_1_opt_neg_0: return "LoRaWAN 1.1 device, OptNeg=0 (1.0 formulas with NwkKey)";
+    case JoinMode::lorawan_1_1: return "LoRaWAN 1.1, OptNeg=1";
+  }
+  return "?";
+}
+
+JoinMode join_mode_for(MacVersion negotiated, bool device_has_nwk_key) {
+  if (!device_has_nwk_key) return JoinMode::lorawan_1_0;
+  return is_1_1(negotiated) ? JoinMode::lorawan_1_1 : JoinMode::lorawan_1_1_opt_neg_0;
+}
+
+BuiltJoinAccept build_join_accept(JoinMode mode, const RootKeys& keys, const JoinContext& ctx,
+                                  const JoinAccept& fields) {
+  BuiltJoinAccept out;
+  out.accept = fields;
+  Aes128Key encryption_key;
+  switch (mode) {
+    case JoinMode::lorawan_1_0:
+    case JoinMode::lorawan_1_1_opt_neg_0: {
+      const Aes128Key& root = mode == JoinMode::lorawan_1_0 ? need(keys.app_key, "the AppKey")
+                                                            : need(keys.nwk_key, "the NwkKey");
+      out.accept.mic = join_accept_mic_1_0(root, out.accept);
+      out.keys = derive_session_keys_1_0(root, fields.join_nonce, fields.net_id, ctx.dev_nonce);
+      encryption_key = root;
+      break;
+    }
+    case JoinMode::lorawan_1_1: {
+      const Aes128Key& nwk_key = need(keys.nwk_key, "the NwkKey");
+      const Aes128Key& app_key = need(keys.app_key, "the AppKey");
+      const JsKeys js = derive_js_keys(nwk_key, ctx.dev_eui);
+      out.accept.mic = join_accept_mic_1_1(js.js_int_key, ctx.type, ctx.join_eui, ctx.dev_nonce,
+                                           out.accept);
+      out.keys = derive_session_keys_1_1(nwk_key, app_key, fields.join_nonce, ctx.join_eui,
+                                         ctx.dev_nonce);
+      encryption_key = ctx.type == JoinReqType::join ? nwk_key : js.js_enc_key;
+      break;
+    }
+  }
+  out.phy_payload = encrypt_join_accept(encode_join_accept_plaintext(out.accept), encryption_key);
+  return out;
+}
+
+OpenedJoinAccept open_join_accept(ByteSpan phy, const OpenJoinAcceptInput& in) {
+  OpenedJoinAccept out;
+  const bool rejoin = in.type != JoinReqType::join;
+  if (rejoin && !in.device_1_1) {
+    throw Error("join-accept: a rejoin answer (JoinReqType " + std::string(to_string(in.type)) +
+                ") needs a LoRaWAN 1.1 device: give the NwkKey");
+  }
+  if (in.device_1_1 && in.dev_eui) out.js_keys = derive_js_keys(need(in.keys.nwk_key, "the NwkKey"), *in.dev_eui);
+
+  Aes128Key decryption_key;
+  if (!in.device_1_1) {
+    decryption_key = need(in.keys.app_key, "the AppKey");
+  } else if (!rejoin) {
+    decryption_key = need(in.keys.nwk_key, "the NwkKey");
+  } else {
+    if (!out.js_keys) throw Error("join-accept: the DevEUI is needed to derive JSEncKey, which encrypts a rejoin answer");
+    decryption_key = out.js_keys->js_enc_key;
+  }
+  out.plaintext = decrypt_join_accept(phy, decryption_key);
+  out.accept = parse_join_accept_plaintext(out.plaintext);
+
+  // A 1.1 device follows the OptNeg bit of the accept; a 1.0.x device treats bit 7 as RFU.
+  if (!in.device_1_1) {
+    out.mode = JoinMode::lorawan_1_0;
+  } else if (rejoin || out.accept.dl_settings.opt_neg()) {
+    out.mode = JoinMode::lorawan_1_1;
+  } else {
+    out.mode = JoinMode::lorawan_1_1_opt_neg_0;
+  }
+
+  if (out.mode != JoinMode::lorawan_1_1) {
+    out.expected_mic = join_accept_mic_1_0(decryption_key, out.accept);
+    out.mic_valid = *out.expected_mic == out.accept.mic;
+    if (in.dev_nonce) {
+      out.keys = derive_session_keys_1_0(decryption_key, out.accept.join_nonce, out.accept.net_id,
+                                         *in.dev_nonce);
+      out.app_s_key_derived = true;
+    } else {
+      out.keys_note = "session keys need the DevNonce of the join-request";
+    }
+    return out;
+  }
+
+  std::string missing;
+  auto note_missing = [&](bool have, const char* name) {
+    if (!have) missing += missing.empty() ? name : std::string(", ") + name;
+  };
+  note_missing(out.js_keys.has_value(), "DevEUI");
+  note_missing(in.join_eui.has_value(), "JoinEUI");
+  note_missing(in.dev_nonce.has_value(), rejoin ? "RJcount (as DevNonce)" : "DevNonce");
+  if (!missing.empty()) {
+    out.mic_note = "the 1.1 MIC (OptNeg=1) covers JoinReqType, JoinEUI and DevNonce and uses "
+                   "JSIntKey; missing: " + missing;
+    out.keys_note = "session keys need " + missing;
+    return out;
+  }
+  out.expected_mic = join_accept_mic_1_1(out.js_keys->js_int_key, in.type, *in.join_eui,
+                                         *in.dev_nonce, out.accept);
+  out.mic_valid = *out.expected_mic == out.accept.mic;
+  if (in.keys.app_key) {
+    out.keys = derive_session_keys_1_1(*in.keys.nwk_key, *in.keys.app_key, out.accept.join_nonce,
+                                       *in.join_eui, *in.dev_nonce);
+    out.app_s_key_derived = true;
+  } else {
+    // The network keys come from the NwkKey alone; AppSKey needs the AppKey.
+    const Aes128Key zero{};
+    out.keys = derive_session_keys_1_1(*in.keys.nwk_key, zero, out.accept.join_nonce,
+                                       *in.join_eui, *in.dev_nonce);
+    out.keys_note = "AppSKey needs the AppKey; only the network session keys were derived";
+  }
+  return out;
+}
+
+}  // namespace joincheck::lorawan
