@@ -1,1 +1,20 @@
-int main() { return 0; }
+// joincheck: conformance harness and simulator for LoRaWAN Join Servers.
+#include <iostream>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"joincheck: test a LoRaWAN Join Server against the Backend Interfaces specification"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "joincheck 0.1.0");
+  auto run_decode = joincheck::cli::add_decode_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    // CLI11 reports usage errors with its own codes; joincheck's contract is 2 for usage.
+    return code == 0 ? 0 : joincheck::cli::kExitUsage;
+  }
+  if (app.got_subcommand("decode")) return run_decode();
+  return joincheck::cli::kExitUsage;
+}

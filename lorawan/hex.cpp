@@ -129,7 +129,8 @@ Bytes from_base64(std::string_view text, std::string_view field) {
       out.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xff));
     }
   }
-  if (bits >= 6) {
+  // Leftover bits must be zero padding: anything else is not base64 of whole bytes.
+  if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0) {
     throw Error(std::string(field) + ": truncated base64 (" + std::to_string(end) +
                 " characters) in " + quote_for_error(text));
   }

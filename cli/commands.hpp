@@ -1,0 +1,19 @@
+#pragma once
+// The joincheck subcommands. Each registers itself on the CLI11 app; the logic lives in the
+// library layers, this folder only parses options and prints.
+
+#include <CLI/CLI.hpp>
+
+namespace joincheck::cli {
+
+// Exit codes (DESIGN.md): 0 ok, 1 a check failed, 2 usage or configuration error,
+// 3 target unreachable.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitUnreachable = 3;
+
+// Registers `decode`; the returned function runs it after parsing and returns the exit code.
+std::function<int()> add_decode_command(CLI::App& app);
+
+}  // namespace joincheck::cli
