@@ -1,14 +1,17 @@
 #include "lorawan/crypto.hpp"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace joincheck::lorawan {
 namespace {
@@ -53,15 +56,133 @@ EVP_MAC* cmac_algorithm() {
   return m;
 }
 
-struct CipherCtxDeleter {
-  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+// Contexts are expensive to create and cheap to re-key, so each thread keeps the ones it has
+// finished with: a cipher context set up for AES-128-ECB, a CMAC context set up for
+// AES-128-CBC. A borrowed context belongs to one object until it is given back.
+template <class Ctx, void (*Free)(Ctx*)>
+class ContextPool {
+ public:
+  ~ContextPool() {
+    for (Ctx* c : free_) Free(c);
+  }
+  Ctx* take() {
+    if (free_.empty()) return nullptr;
+    Ctx* c = free_.back();
+    free_.pop_back();
+    return c;
+  }
+  void give_back(Ctx* c) {
+    if (c == nullptr) return;
+    if (free_.size() < kMaxKept) {
+      free_.push_back(c);
+    } else {
+      Free(c);
+    }
+  }
+
+ private:
+  static constexpr std::size_t kMaxKept = 16;
+  std::vector<Ctx*> free_;
 };
 
-// One context per thread for key wrapping; re-initialised for every call.
-EVP_CIPHER_CTX* wrap_ctx() {
-  thread_local std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter> ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) throw_openssl("EVP_CIPHER_CTX_new");
-  return ctx.get();
+using CipherPool = ContextPool<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>;
+using MacPool = ContextPool<EVP_MAC_CTX, EVP_MAC_CTX_free>;
+
+CipherPool& ecb_pool(bool encrypt) {
+  thread_local CipherPool enc, dec;
+  return encrypt ? enc : dec;
+}
+MacPool& cmac_pool() {
+  thread_local MacPool pool;
+  return pool;
+}
+
+// A context keyed with `key`: re-keyed from the pool, or created and set up once.
+EVP_CIPHER_CTX* keyed_ecb(bool encrypt, const std::uint8_t* key) {
+  EVP_CIPHER_CTX* ctx = ecb_pool(encrypt).take();
+  if (ctx != nullptr) {
+    if (EVP_CipherInit_ex2(ctx, nullptr, key, nullptr, encrypt ? 1 : 0, nullptr) == 1) return ctx;
+    EVP_CIPHER_CTX_free(ctx);
+    throw_openssl("AES-128-ECB re-key");
+  }
+  ctx = EVP_CIPHER_CTX_new();
+  if (ctx == nullptr) throw_openssl("EVP_CIPHER_CTX_new");
+  if (EVP_CipherInit_ex2(ctx, aes128_ecb(), key, nullptr, encrypt ? 1 : 0, nullptr) != 1) {
+    EVP_CIPHER_CTX_free(ctx);
+    throw_openssl("AES-128-ECB init");
+  }
+  EVP_CIPHER_CTX_set_padding(ctx, 0);
+  return ctx;
+}
+
+EVP_MAC_CTX* keyed_cmac(const std::uint8_t* key) {
+  EVP_MAC_CTX* ctx = cmac_pool().take();
+  if (ctx != nullptr) {
+    if (EVP_MAC_init(ctx, key, 16, nullptr) == 1) return ctx;
+    EVP_MAC_CTX_free(ctx);
+    throw_openssl("CMAC re-key");
+  }
+  ctx = EVP_MAC_CTX_new(cmac_algorithm());
+  if (ctx == nullptr) throw_openssl("EVP_MAC_CTX_new");
+  char cipher_name[] = "AES-128-CBC";
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher_name, 0),
+      OSSL_PARAM_construct_end()};
+  if (EVP_MAC_init(ctx, key, 16, params) != 1) {
+    EVP_MAC_CTX_free(ctx);
+    throw_openssl("CMAC init");
+  }
+  return ctx;
+}
+
+// Key wrap contexts per thread, kept keyed by KEK: a JS uses a handful of KEKs for millions of
+// keys, and OpenSSL 3.0 sets up the wrap key schedule in software on every init.
+class WrapContextCache {
+ public:
+  ~WrapContextCache() {
+    for (auto& e : entries_) EVP_CIPHER_CTX_free(e.ctx);
+  }
+  EVP_CIPHER_CTX* get(ByteSpan kek, bool encrypt) {
+    for (auto& e : entries_) {
+      if (e.encrypt == encrypt && e.kek_size == kek.size() &&
+          std::equal(kek.begin(), kek.end(), e.kek.begin())) {
+        return e.ctx;
+      }
+    }
+    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+    if (ctx == nullptr) throw_openssl("EVP_CIPHER_CTX_new");
+    EVP_CIPHER_CTX_set_flags(ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+    if (EVP_CipherInit_ex2(ctx, aes_wrap(kek.size()), kek.data(), nullptr, encrypt ? 1 : 0,
+                           nullptr) != 1) {
+      EVP_CIPHER_CTX_free(ctx);
+      throw_openssl("key wrap init");
+    }
+    if (entries_.size() == kMaxEntries) {
+      EVP_CIPHER_CTX_free(entries_.front().ctx);
+      OPENSSL_cleanse(entries_.front().kek.data(), entries_.front().kek.size());
+      entries_.erase(entries_.begin());
+    }
+    Entry e{{}, kek.size(), encrypt, ctx};
+    std::copy(kek.begin(), kek.end(), e.kek.begin());
+    entries_.push_back(e);
+    return ctx;
+  }
+
+ private:
+  static constexpr std::size_t kMaxEntries = 16;
+  struct Entry {
+    std::array<std::uint8_t, 32> kek;
+    std::size_t kek_size;
+    bool encrypt;
+    EVP_CIPHER_CTX* ctx;
+  };
+  std::vector<Entry> entries_;
+};
+
+EVP_CIPHER_CTX* keyed_wrap(ByteSpan kek, bool encrypt) {
+  aes_wrap(kek.size());  // checks the KEK size
+  thread_local WrapContextCache cache;
+  return cache.get(kek, encrypt);
 }
 
 int to_int(std::size_t n) { return static_cast<int>(n); }
@@ -78,8 +199,8 @@ Aes128::Aes128(Aes128&& other) noexcept
 
 Aes128& Aes128::operator=(Aes128&& other) noexcept {
   if (this != &other) {
-    EVP_CIPHER_CTX_free(enc_);
-    EVP_CIPHER_CTX_free(dec_);
+    ecb_pool(true).give_back(enc_);
+    ecb_pool(false).give_back(dec_);
     key_ = other.key_;
     enc_ = std::exchange(other.enc_, nullptr);
     dec_ = std::exchange(other.dec_, nullptr);
@@ -88,8 +209,8 @@ Aes128& Aes128::operator=(Aes128&& other) noexcept {
 }
 
 Aes128::~Aes128() {
-  EVP_CIPHER_CTX_free(enc_);
-  EVP_CIPHER_CTX_free(dec_);
+  ecb_pool(true).give_back(enc_);
+  ecb_pool(false).give_back(dec_);
 }
 
 void Aes128::run(bool encrypt, ByteSpan in, std::span<std::uint8_t> out) {
@@ -97,15 +218,7 @@ void Aes128::run(bool encrypt, ByteSpan in, std::span<std::uint8_t> out) {
     throw std::logic_error("Aes128: input must be whole 16-byte blocks and output as large");
   }
   EVP_CIPHER_CTX*& ctx = encrypt ? enc_ : dec_;
-  if (ctx == nullptr) {
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == nullptr) throw_openssl("EVP_CIPHER_CTX_new");
-    if (EVP_CipherInit_ex2(ctx, aes128_ecb(), key_.bytes().data(), nullptr, encrypt ? 1 : 0,
-                           nullptr) != 1) {
-      throw_openssl("AES-128-ECB init");
-    }
-    EVP_CIPHER_CTX_set_padding(ctx, 0);
-  }
+  if (ctx == nullptr) ctx = keyed_ecb(encrypt, key_.bytes().data());
   int written = 0;
   if (EVP_CipherUpdate(ctx, out.data(), &written, in.data(), to_int(in.size())) != 1 ||
       written != to_int(in.size())) {
@@ -128,30 +241,19 @@ void Aes128::decrypt(ByteSpan in, std::span<std::uint8_t> out) { run(false, in, 
 
 // ---- Cmac ----
 
-Cmac::Cmac(const Aes128Key& key) {
-  ctx_ = EVP_MAC_CTX_new(cmac_algorithm());
-  if (ctx_ == nullptr) throw_openssl("EVP_MAC_CTX_new");
-  char cipher_name[] = "AES-128-CBC";
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher_name, 0),
-      OSSL_PARAM_construct_end()};
-  if (EVP_MAC_init(ctx_, key.bytes().data(), key.bytes().size(), params) != 1) {
-    EVP_MAC_CTX_free(ctx_);
-    throw_openssl("CMAC init");
-  }
-}
+Cmac::Cmac(const Aes128Key& key) : ctx_(keyed_cmac(key.bytes().data())) {}
 
 Cmac::Cmac(Cmac&& other) noexcept : ctx_(std::exchange(other.ctx_, nullptr)) {}
 
 Cmac& Cmac::operator=(Cmac&& other) noexcept {
   if (this != &other) {
-    EVP_MAC_CTX_free(ctx_);
+    cmac_pool().give_back(ctx_);
     ctx_ = std::exchange(other.ctx_, nullptr);
   }
   return *this;
 }
 
-Cmac::~Cmac() { EVP_MAC_CTX_free(ctx_); }
+Cmac::~Cmac() { cmac_pool().give_back(ctx_); }
 
 Cmac& Cmac::update(ByteSpan data) {
   if (EVP_MAC_update(ctx_, data.data(), data.size()) != 1) throw_openssl("CMAC update");
@@ -181,14 +283,12 @@ Block cmac(const Aes128Key& key, ByteSpan data) { return Cmac(key).update(data).
 // ---- RFC 3394 ----
 
 Bytes aes_key_wrap(ByteSpan kek, ByteSpan key) {
-  const EVP_CIPHER* c = aes_wrap(kek.size());
+  aes_wrap(kek.size());  // checks the KEK size
   if (key.size() < 16 || key.size() % 8 != 0) {
     throw Error("key wrap: the key to wrap must be a multiple of 8 bytes and at least 16, got " +
                 std::to_string(key.size()) + " bytes");
   }
-  EVP_CIPHER_CTX* ctx = wrap_ctx();
-  EVP_CIPHER_CTX_set_flags(ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-  if (EVP_EncryptInit_ex2(ctx, c, kek.data(), nullptr, nullptr) != 1) throw_openssl("key wrap init");
+  EVP_CIPHER_CTX* ctx = keyed_wrap(kek, true);
   Bytes out(key.size() + 8);
   int written = 0;
   if (EVP_EncryptUpdate(ctx, out.data(), &written, key.data(), to_int(key.size())) != 1 ||
@@ -199,16 +299,12 @@ Bytes aes_key_wrap(ByteSpan kek, ByteSpan key) {
 }
 
 Bytes aes_key_unwrap(ByteSpan kek, ByteSpan wrapped) {
-  const EVP_CIPHER* c = aes_wrap(kek.size());
+  aes_wrap(kek.size());  // checks the KEK size
   if (wrapped.size() < 24 || wrapped.size() % 8 != 0) {
     throw Error("key unwrap: a wrapped key is a multiple of 8 bytes and at least 24, got " +
                 std::to_string(wrapped.size()) + " bytes");
   }
-  EVP_CIPHER_CTX* ctx = wrap_ctx();
-  EVP_CIPHER_CTX_set_flags(ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-  if (EVP_DecryptInit_ex2(ctx, c, kek.data(), nullptr, nullptr) != 1) {
-    throw_openssl("key unwrap init");
-  }
+  EVP_CIPHER_CTX* ctx = keyed_wrap(kek, false);
   Bytes out(wrapped.size());
   int written = 0;
   if (EVP_DecryptUpdate(ctx, out.data(), &written, wrapped.data(), to_int(wrapped.size())) != 1 ||

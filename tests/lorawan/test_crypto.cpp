@@ -62,6 +62,33 @@ TEST(KeyWrap, CorruptedInputFailsIntegrityCheck) {
   EXPECT_THROW(aes_key_unwrap(hex("000102030405060708090A0B0C0D0E0F"), wrapped), KeyUnwrapError);
 }
 
+// Contexts are cached per KEK: a failed unwrap must not spoil the next one.
+TEST(KeyWrap, FailedUnwrapLeavesTheKekUsable) {
+  const auto kek = hex("000102030405060708090A0B0C0D0E0F");
+  auto bad = hex("1FA68B0A8112B447AEF34BD8FB5A7B829D3E862371D2CFE5");
+  bad[0] ^= 0xff;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THROW(aes_key_unwrap(kek, bad), KeyUnwrapError);
+    EXPECT_EQ(aes_key_unwrap(kek, hex("1FA68B0A8112B447AEF34BD8FB5A7B829D3E862371D2CFE5")),
+              hex("00112233445566778899AABBCCDDEEFF"));
+    EXPECT_EQ(aes_key_wrap(kek, hex("00112233445566778899AABBCCDDEEFF")),
+              hex("1FA68B0A8112B447AEF34BD8FB5A7B829D3E862371D2CFE5"));
+  }
+}
+
+// Many KEKs in turn: the per-thread cache evicts and re-creates contexts correctly.
+TEST(KeyWrap, ManyKeksRoundTrip) {
+  const auto key = hex("00112233445566778899AABBCCDDEEFF");
+  for (int round = 0; round < 2; ++round) {
+    for (std::uint8_t i = 0; i < 40; ++i) {
+      Bytes kek(16, i);
+      const Bytes wrapped = aes_key_wrap(kek, key);
+      EXPECT_EQ(aes_key_unwrap(kek, wrapped), key);
+      if (i > 0) EXPECT_THROW(aes_key_unwrap(Bytes(16, static_cast<std::uint8_t>(i - 1)), wrapped), KeyUnwrapError);
+    }
+  }
+}
+
 TEST(KeyWrap, RejectsBadSizes) {
   const auto kek = hex("000102030405060708090A0B0C0D0E0F");
   EXPECT_THROW(aes_key_wrap(kek, hex("0011223344556677")), Error);        // 8 bytes
