@@ -84,7 +84,10 @@ TEST(KeyWrap, ManyKeksRoundTrip) {
       Bytes kek(16, i);
       const Bytes wrapped = aes_key_wrap(kek, key);
       EXPECT_EQ(aes_key_unwrap(kek, wrapped), key);
-      if (i > 0) EXPECT_THROW(aes_key_unwrap(Bytes(16, static_cast<std::uint8_t>(i - 1)), wrapped), KeyUnwrapError);
+      if (i > 0) {
+        EXPECT_THROW(aes_key_unwrap(Bytes(16, static_cast<std::uint8_t>(i - 1)), wrapped),
+                     KeyUnwrapError);
+      }
     }
   }
 }
