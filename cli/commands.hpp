@@ -15,5 +15,7 @@ inline constexpr int kExitUnreachable = 3;
 
 // Registers `decode`; the returned function runs it after parsing and returns the exit code.
 std::function<int()> add_decode_command(CLI::App& app);
+// Registers `serve-js`.
+std::function<int()> add_serve_js_command(CLI::App& app);
 
 }  // namespace joincheck::cli

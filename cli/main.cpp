@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "joincheck 0.1.0");
   auto run_decode = joincheck::cli::add_decode_command(app);
+  auto run_serve_js = joincheck::cli::add_serve_js_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -16,5 +17,6 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : joincheck::cli::kExitUsage;
   }
   if (app.got_subcommand("decode")) return run_decode();
+  if (app.got_subcommand("serve-js")) return run_serve_js();
   return joincheck::cli::kExitUsage;
 }

@@ -1,0 +1,317 @@
+#include "sim/join_server/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <set>
+
+#include "lorawan/hex.hpp"
+
+namespace joincheck::sim {
+
+using lorawan::Bytes;
+
+namespace {
+
+// Where a value is, for messages: "js.toml:12: tls.cert".
+struct Where {
+  std::string file;
+  std::string key;
+  std::string at(const toml::node& n) const {
+    return file + ":" + std::to_string(n.source().begin.line) + ": " + key;
+  }
+  Where child(std::string_view k) const { return {file, key.empty() ? std::string(k) : key + "." + std::string(k)}; }
+};
+
+std::string type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::table: return "a table";
+    default: return "a date or time";
+  }
+}
+
+std::string get_string(const toml::node& n, const Where& w) {
+  if (auto v = n.value<std::string>(); v && n.is_string()) return *v;
+  throw ConfigError(w.at(n) + ": expected a string, got " + type_name(n));
+}
+
+std::int64_t get_int(const toml::node& n, const Where& w, std::int64_t lo, std::int64_t hi) {
+  if (!n.is_integer()) throw ConfigError(w.at(n) + ": expected an integer, got " + type_name(n));
+  const std::int64_t v = *n.value<std::int64_t>();
+  if (v < lo || v > hi) {
+    throw ConfigError(w.at(n) + ": expected " + std::to_string(lo) + " to " + std::to_string(hi) +
+                      ", got " + std::to_string(v));
+  }
+  return v;
+}
+
+bool get_bool(const toml::node& n, const Where& w) {
+  if (!n.is_boolean()) throw ConfigError(w.at(n) + ": expected true or false, got " + type_name(n));
+  return *n.value<bool>();
+}
+
+std::filesystem::path get_path(const toml::node& n, const Where& w, const std::filesystem::path& base) {
+  std::filesystem::path p = get_string(n, w);
+  return p.is_relative() ? base / p : p;
+}
+
+std::vector<std::string> get_strings(const toml::node& n, const Where& w) {
+  std::vector<std::string> out;
+  if (n.is_string()) {
+    out.push_back(get_string(n, w));
+    return out;
+  }
+  const toml::array* a = n.as_array();
+  if (a == nullptr) throw ConfigError(w.at(n) + ": expected a string or an array of strings, got " + type_name(n));
+  for (const auto& e : *a) out.push_back(get_string(e, w));
+  return out;
+}
+
+const toml::table& get_table(const toml::node& n, const Where& w) {
+  if (const toml::table* t = n.as_table()) return *t;
+  throw ConfigError(w.at(n) + ": expected a table, got " + type_name(n));
+}
+
+// Every key of `t` must be one of `known`: a typo must not be silently ignored.
+void check_keys(const toml::table& t, const Where& w, std::initializer_list<std::string_view> known) {
+  for (const auto& [k, v] : t) {
+    bool ok = false;
+    for (auto name : known) ok = ok || k.str() == name;
+    if (!ok) {
+      std::string list;
+      for (auto name : known) list += (list.empty() ? "" : ", ") + std::string(name);
+      throw ConfigError(w.child(k.str()).at(v) + ": unknown key; expected one of " + list);
+    }
+  }
+}
+
+template <class F>
+auto wrap_errors(const toml::node& n, const Where& w, F&& f) {
+  try {
+    return f();
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ConfigError(w.at(n) + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+void parse_listen(std::string_view text, backend::HttpServerOptions& http) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    throw ConfigError("listen: expected HOST:PORT (e.g. 127.0.0.1:8443 or :8443), got " +
+                      lorawan::quote_for_error(text));
+  }
+  std::string host(text.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  const std::string_view port = text.substr(colon + 1);
+  unsigned long p = 0;
+  bool ok = !port.empty() && port.size() <= 5;
+  for (char c : port) {
+    ok = ok && c >= '0' && c <= '9';
+    p = p * 10 + static_cast<unsigned long>(c - '0');
+  }
+  if (!ok || p > 65535) {
+    throw ConfigError("listen: expected a port 0-65535 after ':', got " + lorawan::quote_for_error(text));
+  }
+  http.host = host;
+  http.port = static_cast<std::uint16_t>(p);
+}
+
+std::pair<std::string, Bytes> parse_kek(std::string_view text) {
+  const auto eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    throw ConfigError("KEK: expected LABEL=HEX, got a value without a label");
+  }
+  std::string label(text.substr(0, eq));
+  std::string_view hex = text.substr(eq + 1);
+  if (hex.size() > 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) hex.remove_prefix(2);
+  if (hex.size() != 32 && hex.size() != 48 && hex.size() != 64) {
+    throw ConfigError("KEK " + label + ": expected 32, 48 or 64 hex digits (AES-128/192/256), got " +
+                      std::to_string(hex.size()) + " characters");
+  }
+  return {label, lorawan::from_hex(hex, "KEK " + label)};
+}
+
+std::pair<backend::MessageType, std::string> parse_path(std::string_view text) {
+  const auto eq = text.find('=');
+  const auto type = eq == std::string_view::npos ? std::nullopt
+                                                  : backend::parse_message_type(text.substr(0, eq));
+  if (!type || !backend::is_request(*type)) {
+    throw ConfigError("path: expected TYPE=/path with TYPE one of JoinReq, RejoinReq, AppSKeyReq, "
+                      "HomeNSReq, got " + lorawan::quote_for_error(text));
+  }
+  std::string path(text.substr(eq + 1));
+  if (path.empty() || path[0] != '/') {
+    throw ConfigError("path for " + std::string(text.substr(0, eq)) + ": expected a path starting with '/', got " +
+                      lorawan::quote_for_error(path));
+  }
+  return {*type, path};
+}
+
+void resolve_keks(JoinServerConfig& js, const backend::KekTable& keks, const std::string& as_kek_label) {
+  for (auto& peer : js.net_ids) {
+    if (peer.kek_label.empty()) {
+      if (const auto it = keks.find(peer.net_id.hex()); it != keks.end()) {
+        peer.kek_label = it->first;
+        peer.kek = it->second;
+      }
+      continue;
+    }
+    const auto it = keks.find(peer.kek_label);
+    if (it == keks.end()) {
+      throw ConfigError("network server " + peer.net_id.hex() + ": KEK label \"" + peer.kek_label +
+                        "\" names no KEK; add it with --kek " + peer.kek_label + "=HEX or a [[kek]] table");
+    }
+    peer.kek = it->second;
+  }
+  if (!as_kek_label.empty()) {
+    const auto it = keks.find(as_kek_label);
+    if (it == keks.end()) {
+      throw ConfigError("application server KEK label \"" + as_kek_label + "\" names no KEK");
+    }
+    js.as_kek_label = as_kek_label;
+    js.as_kek = it->second;
+  }
+}
+
+ServeJsFileSettings load_serve_js_config(const std::filesystem::path& file, JoinServerServiceOptions& o) {
+  toml::table root;
+  try {
+    root = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(file.string() + ":" + std::to_string(e.source().begin.line) + ":" +
+                      std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
+  }
+  const std::filesystem::path base = file.parent_path();
+  const Where top{file.string(), ""};
+  check_keys(root, top,
+             {"listen", "devices", "state", "threads", "dev_nonce_window", "lifetime",
+              "refuse_clear_keys", "behave_like", "faults", "join_euis", "home_net_id", "home_ns_id",
+              "max_body_size", "tls", "kek", "network_server", "application_server", "paths",
+              "power_loss_durable"});
+  ServeJsFileSettings out;
+  backend::KekTable& keks = out.keks;
+  std::string& as_label = out.as_kek_label;
+
+  for (const auto& [key, node] : root) {
+    const Where w = top.child(key.str());
+    const std::string_view k = key.str();
+    if (k == "listen") {
+      wrap_errors(node, w, [&] { parse_listen(get_string(node, w), o.http); return 0; });
+    } else if (k == "devices") {
+      for (const auto& s : get_strings(node, w)) {
+        std::filesystem::path p = s;
+        out.fleet_files.push_back(p.is_relative() ? base / p : p);
+      }
+    } else if (k == "state") {
+      o.store.database = get_path(node, w, base);
+    } else if (k == "threads") {
+      o.http.threads = static_cast<std::size_t>(get_int(node, w, 1, 256));
+    } else if (k == "dev_nonce_window") {
+      o.store.dev_nonce_window = static_cast<std::size_t>(get_int(node, w, 1, 65535));
+    } else if (k == "power_loss_durable") {
+      o.store.power_loss_durable = get_bool(node, w);
+    } else if (k == "lifetime") {
+      o.js.lifetime = static_cast<std::uint32_t>(get_int(node, w, 0, 0xffffffffLL));
+    } else if (k == "max_body_size") {
+      o.http.max_body_size = static_cast<std::size_t>(get_int(node, w, 1024, 16 * 1024 * 1024));
+    } else if (k == "refuse_clear_keys") {
+      o.js.refuse_clear_keys = get_bool(node, w);
+    } else if (k == "behave_like") {
+      const std::string name = get_string(node, w);
+      const auto b = parse_behaviour(name);
+      if (!b) throw ConfigError(w.at(node) + ": expected strict, brocaar or tts, got \"" + name + "\"");
+      o.js.behaviour = *b;
+    } else if (k == "faults") {
+      for (const auto& f : get_strings(node, w)) wrap_errors(node, w, [&] { add_fault(o.js.faults, f); return 0; });
+    } else if (k == "join_euis") {
+      for (const auto& r : get_strings(node, w)) {
+        o.js.join_euis.push_back(wrap_errors(node, w, [&] { return parse_join_eui_range(r); }));
+      }
+    } else if (k == "home_net_id") {
+      const std::string v = get_string(node, w);
+      o.js.home_net_id = wrap_errors(node, w, [&] { return lorawan::NetId::parse(v, "home_net_id"); });
+    } else if (k == "home_ns_id") {
+      const std::string v = get_string(node, w);
+      o.js.home_ns_id = wrap_errors(node, w, [&] { return lorawan::Eui64::parse(v, "home_ns_id"); });
+    } else if (k == "tls") {
+      const toml::table& t = get_table(node, w);
+      check_keys(t, w, {"cert", "key", "chain", "client_ca", "request_client_cert", "min_version"});
+      backend::TlsServerOptions tls;
+      bool request = false;
+      for (const auto& [tk, tn] : t) {
+        const Where tw = w.child(tk.str());
+        if (tk == "cert") tls.cert_file = get_path(tn, tw, base);
+        else if (tk == "key") tls.key_file = get_path(tn, tw, base);
+        else if (tk == "chain") tls.chain_file = get_path(tn, tw, base);
+        else if (tk == "client_ca") tls.client_ca_file = get_path(tn, tw, base);
+        else if (tk == "request_client_cert") request = get_bool(tn, tw);
+        else if (tk == "min_version") {
+          const std::string v = get_string(tn, tw);
+          if (v == "1.2") tls.min_version = backend::TlsVersion::tls1_2;
+          else if (v == "1.3") tls.min_version = backend::TlsVersion::tls1_3;
+          else throw ConfigError(tw.at(tn) + ": expected \"1.2\" or \"1.3\", got \"" + v + "\"");
+        }
+      }
+      if (tls.cert_file.empty() || tls.key_file.empty()) {
+        throw ConfigError(w.at(node) + ": cert and key are both required for HTTPS");
+      }
+      tls.client_cert = !tls.client_ca_file.empty() ? backend::ClientCertMode::require
+                        : request                   ? backend::ClientCertMode::request
+                                                    : backend::ClientCertMode::none;
+      o.http.tls = tls;
+    } else if (k == "kek") {
+      const toml::array* a = node.as_array();
+      if (a == nullptr) throw ConfigError(w.at(node) + ": expected [[kek]] tables with label and kek");
+      for (const auto& e : *a) {
+        const toml::table& t = get_table(e, w);
+        check_keys(t, w, {"label", "kek"});
+        const toml::node* label = t.get("label");
+        const toml::node* kek = t.get("kek");
+        if (!label || !kek) throw ConfigError(w.at(e) + ": each [[kek]] needs label and kek");
+        const std::string l = get_string(*label, w.child("label"));
+        auto [lab, bytes] = wrap_errors(*kek, w.child("kek"), [&] { return parse_kek(l + "=" + get_string(*kek, w.child("kek"))); });
+        keks[lab] = bytes;
+      }
+    } else if (k == "network_server") {
+      const toml::array* a = node.as_array();
+      if (a == nullptr) throw ConfigError(w.at(node) + ": expected [[network_server]] tables");
+      for (const auto& e : *a) {
+        const toml::table& t = get_table(e, w);
+        check_keys(t, w, {"net_id", "kek_label", "client_ca", "async_url"});
+        NetIdPeer p;
+        const toml::node* id = t.get("net_id");
+        if (!id) throw ConfigError(w.at(e) + ": each [[network_server]] needs net_id");
+        const std::string idv = get_string(*id, w.child("net_id"));
+        p.net_id = wrap_errors(*id, w.child("net_id"), [&] { return lorawan::NetId::parse(idv, "net_id"); });
+        if (const auto* n = t.get("kek_label")) p.kek_label = get_string(*n, w.child("kek_label"));
+        if (const auto* n = t.get("client_ca")) p.client_ca_file = get_path(*n, w.child("client_ca"), base).string();
+        if (const auto* n = t.get("async_url")) p.async_url = get_string(*n, w.child("async_url"));
+        o.js.net_ids.push_back(p);
+      }
+    } else if (k == "application_server") {
+      const toml::table& t = get_table(node, w);
+      check_keys(t, w, {"ids", "kek_label"});
+      if (const auto* n = t.get("ids")) o.js.as_ids = get_strings(*n, w.child("ids"));
+      if (const auto* n = t.get("kek_label")) as_label = get_string(*n, w.child("kek_label"));
+    } else if (k == "paths") {
+      const toml::table& t = get_table(node, w);
+      for (const auto& [pk, pn] : t) {
+        const std::string v = get_string(pn, w.child(pk.str()));
+        auto [type, path] = wrap_errors(pn, w.child(pk.str()), [&] { return parse_path(std::string(pk.str()) + "=" + v); });
+        o.paths[type] = path;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace joincheck::sim

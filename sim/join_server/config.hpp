@@ -1,0 +1,44 @@
+#pragma once
+// The reference JS's settings from a TOML file (`joincheck serve-js --config FILE`), and the
+// parsing of the command-line forms of the same settings. Errors name the file, the line and
+// the key, what was expected and what was seen.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "sim/join_server/service.hpp"
+
+namespace joincheck::sim {
+
+class ConfigError : public lorawan::Error {
+ public:
+  using lorawan::Error::Error;
+};
+
+// Settings the file gives that the service options do not hold directly.
+struct ServeJsFileSettings {
+  std::vector<std::filesystem::path> fleet_files;
+  backend::KekTable keks;     // [[kek]] tables
+  std::string as_kek_label;   // [application_server] kek_label
+};
+
+// Reads `file` into `options` (keys absent from the file leave `options` as they are).
+// Relative paths in the file are relative to the file's folder. KEK labels are bound by
+// resolve_keks() once command-line KEKs are known. Throws ConfigError.
+ServeJsFileSettings load_serve_js_config(const std::filesystem::path& file,
+                                         JoinServerServiceOptions& options);
+
+// "HOST:PORT", "[::1]:8443", ":8443" (all addresses). Throws ConfigError.
+void parse_listen(std::string_view text, backend::HttpServerOptions& http);
+// "LABEL=HEX" (16, 24 or 32 bytes). Throws ConfigError.
+std::pair<std::string, lorawan::Bytes> parse_kek(std::string_view text);
+// "JoinReq=/join" (a MessageType and a path). Throws ConfigError.
+std::pair<backend::MessageType, std::string> parse_path(std::string_view text);
+
+// Binds KEK labels to network servers: a NetID without a label takes the KEK whose label is
+// its NetID in hex (the brocaar convention), if there is one. Throws ConfigError for a
+// network server whose label names no KEK.
+void resolve_keks(JoinServerConfig& js, const backend::KekTable& keks, const std::string& as_kek_label);
+
+}  // namespace joincheck::sim

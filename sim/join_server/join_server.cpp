@@ -1,0 +1,734 @@
+#include "sim/join_server/join_server.hpp"
+
+#include <algorithm>
+
+#include "lorawan/crypto.hpp"
+#include "lorawan/join_frames.hpp"
+
+namespace joincheck::sim {
+
+using backend::ResultCode;
+using namespace joincheck::lorawan;
+
+// ---- JoinEUI ranges ----
+
+bool JoinEuiRange::contains(const Eui64& eui) const {
+  const auto& a = prefix.bytes();
+  const auto& b = eui.bytes();
+  unsigned left = bits;
+  for (std::size_t i = 0; i < a.size() && left > 0; ++i) {
+    const unsigned n = std::min(left, 8u);
+    const auto mask = static_cast<std::uint8_t>(0xff << (8 - n));
+    if ((a[i] & mask) != (b[i] & mask)) return false;
+    left -= n;
+  }
+  return true;
+}
+
+JoinEuiRange parse_join_eui_range(std::string_view text) {
+  JoinEuiRange r;
+  std::string_view eui = text;
+  if (const auto slash = text.find('/'); slash != std::string_view::npos) {
+    eui = text.substr(0, slash);
+    const std::string_view len = text.substr(slash + 1);
+    unsigned bits = 0;
+    bool ok = !len.empty() && len.size() <= 2;
+    for (char c : len) {
+      ok = ok && c >= '0' && c <= '9';
+      bits = bits * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (!ok || bits > 64) {
+      throw Error("JoinEUI range: expected a prefix length 0-64 after '/', got " +
+                  quote_for_error(text));
+    }
+    r.bits = bits;
+  }
+  r.prefix = Eui64::parse(eui, "JoinEUI range");
+  return r;
+}
+
+// ---- SessionKeyID tickets ----
+
+namespace {
+
+constexpr std::size_t kTicketFields = 9;  // mode, JoinNonce(3), DevNonce(2), NetID(3)
+constexpr std::size_t kTicketSize = 16;
+
+Bytes ticket_fields(const SessionTicket& t) {
+  Bytes b;
+  b.reserve(kTicketSize);
+  b.push_back(static_cast<std::uint8_t>(t.mode));
+  t.join_nonce.append_wire(b);
+  t.dev_nonce.append_wire(b);
+  t.net_id.append_wire(b);
+  return b;
+}
+
+Block ticket_tag(const Aes128Key& secret, const Eui64& dev_eui, ByteSpan fields) {
+  return Cmac(secret).update(dev_eui.wire()).update(fields).finish();
+}
+
+}  // namespace
+
+Bytes seal_session_ticket(const Aes128Key& secret, const Eui64& dev_eui, const SessionTicket& t) {
+  Bytes b = ticket_fields(t);
+  const Block tag = ticket_tag(secret, dev_eui, b);
+  b.insert(b.end(), tag.begin(), tag.begin() + (kTicketSize - kTicketFields));
+  return b;
+}
+
+std::optional<SessionTicket> open_session_ticket(const Aes128Key& secret, const Eui64& dev_eui,
+                                                 ByteSpan bytes) {
+  if (bytes.size() != kTicketSize || bytes[0] > 2) return std::nullopt;
+  const Block tag = ticket_tag(secret, dev_eui, bytes.first(kTicketFields));
+  if (!std::equal(bytes.begin() + kTicketFields, bytes.end(), tag.begin())) return std::nullopt;
+  SessionTicket t;
+  t.mode = static_cast<JoinMode>(bytes[0]);
+  t.join_nonce = JoinNonce::from_wire(bytes.subspan(1, 3));
+  t.dev_nonce = DevNonce::from_wire(bytes.subspan(4, 2));
+  t.net_id = NetId::from_wire(bytes.subspan(6, 3));
+  return t;
+}
+
+// ---- request handling ----
+
+struct JoinServer::Context {
+  const JsRequest& request;
+  backend::Decoded decoded;
+  backend::Header request_header;
+  backend::ProtocolVersion version = backend::ProtocolVersion::v1_0;
+  std::string log_type;
+  std::string log_dev_eui;
+};
+
+JoinServer::JoinServer(JoinServerConfig config, DeviceStore& store)
+    : config_(std::move(config)), quirks_(quirks_of(config_.behaviour)), store_(store) {
+  for (const auto& p : config_.net_ids) {
+    if (!p.client_ca_file.empty()) client_cas_.emplace(p.net_id, backend::CaStore::load(p.client_ca_file));
+  }
+}
+
+const NetIdPeer* JoinServer::find_peer(const NetId& net_id) const {
+  for (const auto& p : config_.net_ids) {
+    if (p.net_id == net_id) return &p;
+  }
+  return nullptr;
+}
+
+bool JoinServer::serves(const Eui64& join_eui) const {
+  if (config_.join_euis.empty()) return store_.has_join_eui(join_eui);
+  return std::any_of(config_.join_euis.begin(), config_.join_euis.end(),
+                     [&](const JoinEuiRange& r) { return r.contains(join_eui); });
+}
+
+JsAnswer JoinServer::finish(Context& ctx, backend::Message answer) const {
+  backend::Header& h = backend::header_of(answer);
+  const FaultSet& f = config_.faults;
+  if (f.has(Fault::wrong_transaction_id)) h.transaction_id ^= 0x5a5a5a5au;
+  if (f.has(Fault::drop_receiver_token) || quirks_.drop_sender_token) h.receiver_token.reset();
+  if (f.has(Fault::no_id_swap)) std::swap(h.sender_id, h.receiver_id);
+  if (f.has(Fault::protocol_version_1_0) || quirks_.protocol_version_always_1_0) {
+    h.protocol_version = backend::ProtocolVersion::v1_0;
+  }
+  if (f.has(Fault::drop_receiver_nsid)) h.receiver_ns_id.reset();
+
+  JsAnswer out;
+  backend::EncodeOptions enc;
+  if (quirks_.uppercase_hex) enc.hex_case = HexCase::upper;
+  out.body = backend::encode(answer, enc);
+  out.log_message_type = ctx.log_type;
+  out.log_dev_eui = ctx.log_dev_eui;
+  const backend::Result* result = std::visit(
+      [](const auto& m) -> const backend::Result* {
+        if constexpr (requires { m.result; }) {
+          return m.result ? &*m.result : nullptr;
+        } else {
+          return nullptr;
+        }
+      },
+      answer);
+  out.log_result = result ? std::string(backend::to_string(result->code)) : "-";
+  if (result && !result->is_success() && f.has(Fault::http_400_on_error)) out.http_status = 400;
+  if (f.has(Fault::wrong_content_type)) out.content_type = "text/plain";
+  out.delay = f.slow_answer;
+  return out;
+}
+
+JsAnswer JoinServer::fail(Context& ctx, ResultCode code, std::string description) const {
+  const FaultSet& f = config_.faults;
+  if (code == ResultCode::unknown_dev_eui && f.has(Fault::wrong_code_unknown_deveui)) code = ResultCode::other;
+  if (code == ResultCode::mic_failed && f.has(Fault::wrong_code_mic_failed)) code = ResultCode::join_req_failed;
+  const backend::MessageType req_type = ctx.request_header.message_type;
+  const backend::MessageType ans_type =
+      backend::answer_type_for(req_type).value_or(backend::MessageType::error_notif);
+  backend::Header h;
+  if (backend::is_request(req_type)) {
+    h = backend::make_answer_header(ctx.request_header);
+  } else {
+    h.protocol_version = ctx.request_header.protocol_version;
+    h.sender_id = ctx.request_header.receiver_id;
+    h.receiver_id = ctx.request_header.sender_id;
+    h.transaction_id = ctx.request_header.transaction_id;
+    h.message_type = ans_type;
+  }
+  const backend::Result result{code, description.empty() ? std::nullopt : std::optional(description)};
+  backend::Message answer = [&]() -> backend::Message {
+    switch (ans_type) {
+      case backend::MessageType::join_ans: {
+        backend::JoinAns a;
+        a.header = h;
+        a.result = result;
+        return a;
+      }
+      case backend::MessageType::rejoin_ans: {
+        backend::RejoinAns a;
+        a.header = h;
+        a.result = result;
+        return a;
+      }
+      case backend::MessageType::app_s_key_ans: {
+        backend::AppSKeyAns a;
+        a.header = h;
+        a.result = result;
+        if (const auto* req = std::get_if<backend::AppSKeyReq>(&ctx.decoded.message)) {
+          a.dev_eui = req->dev_eui;
+          a.session_key_id = req->session_key_id;
+        }
+        return a;
+      }
+      case backend::MessageType::home_ns_ans: {
+        backend::HomeNSAns a;
+        a.header = h;
+        a.result = result;
+        return a;
+      }
+      default: {
+        backend::ErrorNotif a;
+        a.header = h;
+        a.header.message_type = backend::MessageType::error_notif;
+        a.result = result;
+        return a;
+      }
+    }
+  }();
+  JsAnswer out = finish(ctx, std::move(answer));
+  if (code == ResultCode::unknown_dev_eui && quirks_.http_400_unknown_dev_eui) out.http_status = 400;
+  return out;
+}
+
+namespace {
+
+// The header fields a body carries even when the rest does not parse, for the answer.
+backend::Header salvage_header(std::string_view body) {
+  backend::Header h;
+  h.message_type = backend::MessageType::error_notif;
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object()) return h;
+  auto str = [&](const char* k) -> std::string {
+    const auto it = j.find(k);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (auto v = backend::parse_protocol_version(str("ProtocolVersion"))) h.protocol_version = *v;
+  h.sender_id = str("SenderID");
+  h.receiver_id = str("ReceiverID");
+  if (const auto it = j.find("TransactionID"); it != j.end() && it->is_number_unsigned() &&
+                                                 it->get<std::uint64_t>() <= 0xffffffffu) {
+    h.transaction_id = static_cast<std::uint32_t>(it->get<std::uint64_t>());
+  }
+  if (auto t = backend::parse_message_type(str("MessageType"))) h.message_type = *t;
+  return h;
+}
+
+// Observations that make a request malformed for a strict JS. The spec allows upper-case hex,
+// a 0x prefix and unknown fields; it does not allow wrong types, bad values or nulls.
+std::string malformed_reason(const backend::Decoded& d) {
+  std::string why;
+  for (const auto& o : d.observations) {
+    switch (o.kind) {
+      case backend::ObservationKind::wrong_json_type:
+      case backend::ObservationKind::invalid_value:
+      case backend::ObservationKind::null_field:
+      case backend::ObservationKind::duplicate_field:
+      case backend::ObservationKind::missing_field:
+        why += (why.empty() ? "" : "; ") + o.path + ": " + o.detail;
+        break;
+      default:
+        break;
+    }
+  }
+  return why;
+}
+
+}  // namespace
+
+JsAnswer JoinServer::handle(const JsRequest& request) const {
+  Context ctx{request, {}, {}, backend::ProtocolVersion::v1_0, "-", "-"};
+  try {
+    ctx.decoded = backend::decode(request.body, backend::DecodeMode::observing);
+  } catch (const backend::CodecError& e) {
+    ctx.request_header = salvage_header(request.body);
+    ctx.version = ctx.request_header.protocol_version;
+    ctx.log_type = std::string(backend::to_string(ctx.request_header.message_type));
+    if (quirks_.empty_400_on_bad_header || quirks_.bare_result_on_malformed) {
+      JsAnswer out;
+      out.http_status = 400;
+      out.log_message_type = ctx.log_type;
+      out.log_result = "400";
+      if (quirks_.bare_result_on_malformed) {
+        out.body = nlohmann::json{{"ResultCode", "Other"}, {"Description", e.what()}}.dump();
+      } else {
+        out.content_type.clear();
+      }
+      return out;
+    }
+    return fail(ctx, backend::malformed_code(ctx.version), e.what());
+  }
+  ctx.request_header = backend::header_of(ctx.decoded.message);
+  ctx.version = ctx.request_header.protocol_version;
+  const backend::MessageType type = ctx.request_header.message_type;
+  ctx.log_type = std::string(backend::to_string(type));
+
+  // ProtocolVersion: the codec leaves an unknown value at its default and observes it.
+  const bool bad_version = std::any_of(
+      ctx.decoded.observations.begin(), ctx.decoded.observations.end(),
+      [](const backend::Observation& o) {
+        return o.path == "ProtocolVersion" && o.kind == backend::ObservationKind::invalid_value;
+      });
+  if (bad_version && !config_.faults.has(Fault::ignore_protocol_version)) {
+    return fail(ctx, quirks_.other_for_unknown_protocol_version ? ResultCode::other
+                                                                : ResultCode::invalid_protocol_version,
+                "ProtocolVersion: this JS supports \"1.0\" and \"1.1\"");
+  }
+
+  if (type == backend::MessageType::error_notif) {
+    JsAnswer out;  // acknowledged, never answered (backend-interfaces.md §2.6)
+    out.content_type.clear();
+    out.log_message_type = ctx.log_type;
+    out.log_result = "acknowledged";
+    return out;
+  }
+  if (request.path_type && *request.path_type != type) {
+    return fail(ctx, backend::malformed_code(ctx.version),
+                "MessageType " + ctx.log_type + " was sent to the path for " +
+                    std::string(backend::to_string(*request.path_type)));
+  }
+  if (!backend::is_request(type)) {
+    return fail(ctx, backend::malformed_code(ctx.version),
+                "MessageType: " + ctx.log_type + " is an answer; this JS takes JoinReq, "
+                "RejoinReq, AppSKeyReq and HomeNSReq");
+  }
+  switch (type) {
+    case backend::MessageType::join_req:
+    case backend::MessageType::rejoin_req:
+      return handle_join(ctx);
+    case backend::MessageType::app_s_key_req:
+      return handle_app_s_key(ctx);
+    case backend::MessageType::home_ns_req:
+      return handle_home_ns(ctx);
+    default:
+      return fail(ctx, backend::malformed_code(ctx.version), "unexpected MessageType");
+  }
+}
+
+// The requester of an NS message: a NetID this JS knows, authenticated by its client
+// certificate when one is configured for it.
+std::optional<JsAnswer> JoinServer::authenticate_ns(Context& ctx, const NetIdPeer*& peer,
+                                                    NetId& net_id) const {
+  const backend::Header& h = ctx.request_header;
+  const bool valid_net_id = h.sender_id.size() == 6 && is_hex(h.sender_id);
+  if (valid_net_id) {
+    net_id = NetId::parse(h.sender_id, "SenderID");
+    peer = find_peer(net_id);
+  }
+  if (config_.faults.has(Fault::ignore_sender_id)) return std::nullopt;
+  if (!valid_net_id) {
+    return fail(ctx, ResultCode::unknown_sender,
+                "SenderID: expected the NS NetID (6 hex digits), got " + quote_for_error(h.sender_id));
+  }
+  if (!config_.net_ids.empty() && peer == nullptr) {
+    return fail(ctx, ResultCode::unknown_sender,
+                "SenderID " + net_id.hex() + " is not a NetID this JS serves");
+  }
+  if (const auto ca = client_cas_.find(net_id); peer != nullptr && ca != client_cas_.end()) {
+    if (ctx.request.peer_chain.empty()) {
+      return fail(ctx, ResultCode::unknown_sender,
+                  "NetID " + net_id.hex() + " must present a client certificate");
+    }
+    const backend::VerifyResult verified = ca->second.verify(ctx.request.peer_chain);
+    if (!verified) {
+      return fail(ctx, ResultCode::unknown_sender, "the client certificate does not chain to the CA of NetID " +
+                                                       net_id.hex() + ": " + verified.message());
+    }
+  }
+  return std::nullopt;
+}
+
+// The receiver: a JoinEUI this JS serves.
+std::optional<JsAnswer> JoinServer::check_receiver(Context& ctx, std::optional<Eui64>& receiver) const {
+  const std::string& id = ctx.request_header.receiver_id;
+  if (id.size() == 16 && is_hex(id)) receiver = Eui64::parse(id, "ReceiverID");
+  if (config_.faults.has(Fault::ignore_receiver_id) || (receiver && serves(*receiver))) {
+    return std::nullopt;
+  }
+  return fail(ctx, quirks_.join_req_failed_for_unknown_receiver ? ResultCode::join_req_failed
+                                                                 : ResultCode::unknown_receiver,
+              "ReceiverID " + quote_for_error(id) + " is not a JoinEUI this JS serves");
+}
+
+JsAnswer JoinServer::handle_home_ns(Context& ctx) const {
+  const auto& req = std::get<backend::HomeNSReq>(ctx.decoded.message);
+  if (auto why = malformed_reason(ctx.decoded); !why.empty()) {
+    return fail(ctx, backend::malformed_code(ctx.version), why);
+  }
+  ctx.log_dev_eui = req.dev_eui->hex();
+  if (ctx.version == backend::ProtocolVersion::v1_1 && !req.header.sender_ns_id) {
+    return fail(ctx, ResultCode::malformed_message, "SenderNSID: mandatory under TS002 1.1");
+  }
+  const NetIdPeer* peer = nullptr;
+  NetId net_id;
+  if (auto refused = authenticate_ns(ctx, peer, net_id)) return std::move(*refused);
+  std::optional<Eui64> receiver;
+  if (auto refused = check_receiver(ctx, receiver)) return std::move(*refused);
+  if (!store_.find(*req.dev_eui)) {
+    return fail(ctx, ResultCode::unknown_dev_eui, "DevEUI " + req.dev_eui->hex() + " is not registered");
+  }
+  if (!config_.home_net_id) {
+    return fail(ctx, ResultCode::activation_disallowed, "no home NetID is configured for this device");
+  }
+  backend::HomeNSAns ans;
+  ans.header = backend::make_answer_header(req.header);
+  ans.result = backend::Result{ResultCode::success, std::nullopt};
+  ans.h_net_id = config_.home_net_id;
+  if (ctx.version == backend::ProtocolVersion::v1_1) ans.header.hns_id = config_.home_ns_id;
+  return finish(ctx, std::move(ans));
+}
+
+namespace {
+
+std::string missing_reason(const backend::Message& m) {
+  std::string why;
+  for (const auto& f : backend::missing_fields(m)) {
+    why += (why.empty() ? "" : "; ") + f.path + ": missing (" + f.rule + ")";
+  }
+  return why;
+}
+
+Bytes flip_bit(Bytes b) {
+  if (!b.empty()) b.back() ^= 0x01;
+  return b;
+}
+
+}  // namespace
+
+// JoinReq and RejoinReq (TS002 1.0 §8, §11.4.1; backend-interfaces.md §3.2 for the codes).
+JsAnswer JoinServer::handle_join(Context& ctx) const {
+  const bool rejoin = ctx.request_header.message_type == backend::MessageType::rejoin_req;
+  const backend::JoinReq req = [&] {
+    if (!rejoin) return std::get<backend::JoinReq>(ctx.decoded.message);
+    const auto& r = std::get<backend::RejoinReq>(ctx.decoded.message);
+    backend::JoinReq j;
+    j.header = r.header;
+    j.mac_version = r.mac_version;
+    j.phy_payload = r.phy_payload;
+    j.dev_eui = r.dev_eui;
+    j.dev_addr = r.dev_addr;
+    j.dl_settings = r.dl_settings;
+    j.rx_delay = r.rx_delay;
+    j.cf_list = r.cf_list;
+    return j;
+  }();
+  if (req.dev_eui) ctx.log_dev_eui = req.dev_eui->hex();
+  const FaultSet& faults = config_.faults;
+  const auto malformed = backend::malformed_code(ctx.version);
+
+  if (rejoin && quirks_.reject_rejoin) {
+    return fail(ctx, malformed, "RejoinReq is not supported");
+  }
+  if (ctx.version == backend::ProtocolVersion::v1_1 && !req.header.sender_ns_id) {
+    return fail(ctx, ResultCode::malformed_message, "SenderNSID: mandatory under TS002 1.1");
+  }
+
+  const NetIdPeer* peer = nullptr;
+  NetId net_id;
+  if (auto refused = authenticate_ns(ctx, peer, net_id)) return std::move(*refused);
+  std::optional<Eui64> receiver;
+  if (auto refused = check_receiver(ctx, receiver)) return std::move(*refused);
+
+  if (auto why = missing_reason(ctx.decoded.message) + malformed_reason(ctx.decoded); !why.empty()) {
+    return fail(ctx, malformed, why);
+  }
+  const Bytes& phy = *req.phy_payload;
+  const MType expected = rejoin ? MType::rejoin_request : MType::join_request;
+  if (phy.empty() || mtype_of(phy[0]) != expected) {
+    return fail(ctx, malformed,
+                "PHYPayload: expected a " + std::string(to_string(expected)) + " frame, got " +
+                    (phy.empty() ? std::string("nothing")
+                                 : "MType " + std::string(to_string(mtype_of(phy[0])))));
+  }
+
+  JoinContext jc;
+  std::optional<RejoinRequest> rj;
+  std::optional<JoinRequest> jr;
+  try {
+    if (rejoin) {
+      rj = parse_rejoin_request(phy);
+      jc.type = join_req_type_of(rj->type);
+      jc.dev_eui = rj->dev_eui;
+      jc.dev_nonce = rj->rj_count;
+    } else {
+      jr = parse_join_request(phy);
+      jc.type = JoinReqType::join;
+      jc.dev_eui = jr->dev_eui;
+      jc.join_eui = jr->join_eui;
+      jc.dev_nonce = jr->dev_nonce;
+    }
+  } catch (const Error& e) {
+    return fail(ctx, ResultCode::frame_size_error, e.what());
+  }
+  if (jc.dev_eui != *req.dev_eui) {
+    return fail(ctx, malformed, "DevEUI " + req.dev_eui->hex() + " is not the PHYPayload's DevEUI " +
+                                    jc.dev_eui.hex());
+  }
+  if (jr && receiver && jr->join_eui != *receiver && !faults.has(Fault::ignore_receiver_id)) {
+    return fail(ctx, malformed, "ReceiverID " + receiver->hex() +
+                                    " is not the join-request's JoinEUI " + jr->join_eui.hex());
+  }
+
+  const auto device = store_.find(jc.dev_eui);
+  if (!device) {
+    return fail(ctx, ResultCode::unknown_dev_eui, "DevEUI " + jc.dev_eui.hex() + " is not registered");
+  }
+  if (jr && device->join_eui != jr->join_eui) {
+    return fail(ctx, ResultCode::unknown_dev_eui, "DevEUI " + jc.dev_eui.hex() +
+                                                      " is registered with another JoinEUI");
+  }
+  if (!jr) jc.join_eui = device->join_eui;
+  if (rj && rj->type == RejoinType::type1 && rj->join_eui != device->join_eui) {
+    return fail(ctx, ResultCode::unknown_dev_eui, "DevEUI " + jc.dev_eui.hex() +
+                                                      " is registered with another JoinEUI");
+  }
+
+  // MAC version: the NS asks for the highest version it shares with the device.
+  const MacVersion asked = req.mac_version->version;
+  const bool device_1_1 = device->nwk_key.has_value();
+  if (is_1_1(asked) && !is_1_1(device->mac_version)) {
+    return fail(ctx, ResultCode::join_req_failed,
+                "MACVersion " + std::string(req.mac_version->spelling()) + " asked for a LoRaWAN " +
+                    std::string(to_string(device->mac_version)) + " device");
+  }
+  if (rejoin && !device_1_1) {
+    return fail(ctx, ResultCode::join_req_failed, "rejoin-requests are LoRaWAN 1.1 only; the device is " +
+                                                      std::string(to_string(device->mac_version)));
+  }
+  const DlSettings dl{*req.dl_settings};
+  JoinMode mode = rejoin ? JoinMode::lorawan_1_1 : join_mode_for(asked, device_1_1);
+  if (quirks_.keys_by_opt_neg && device_1_1) {
+    mode = dl.opt_neg() ? JoinMode::lorawan_1_1 : JoinMode::lorawan_1_1_opt_neg_0;
+  } else if (!rejoin && is_1_1(asked) != dl.opt_neg()) {
+    return fail(ctx, malformed, "DLSettings OptNeg=" + std::string(dl.opt_neg() ? "1" : "0") +
+                                    " contradicts MACVersion " + std::string(req.mac_version->spelling()));
+  }
+  if (*req.rx_delay > 15) {
+    return fail(ctx, malformed, "RxDelay: expected 0-15, got " + std::to_string(*req.rx_delay));
+  }
+
+  // MIC: AppKey (1.0.x) or NwkKey (1.1) for a join-request; JSIntKey for a type 1 rejoin.
+  // Types 0 and 2 are MIC'd with SNwkSIntKey, which only the NS holds and checks (§11.4.1).
+  if (!faults.has(Fault::accept_bad_mic)) {
+    bool mic_ok = true;
+    if (jr) {
+      mic_ok = join_request_mic(device_1_1 ? *device->nwk_key : *device->app_key, *jr) == jr->mic;
+    } else if (rj->type == RejoinType::type1) {
+      mic_ok = rejoin_request_mic(derive_js_keys(*device->nwk_key, jc.dev_eui).js_int_key, *rj) == rj->mic;
+    }
+    if (!mic_ok) return fail(ctx, ResultCode::mic_failed, "");
+  }
+  if (mode == JoinMode::lorawan_1_1 && !device->app_key) {
+    return fail(ctx, ResultCode::join_req_failed, "the device has no AppKey to derive AppSKey from");
+  }
+
+  // Key wrapping must be possible before a DevNonce is spent.
+  const bool wrap_nwk = peer && !peer->kek_label.empty();
+  if (!wrap_nwk && config_.refuse_clear_keys) {
+    return fail(ctx, ResultCode::join_req_failed,
+                "no KEK is configured for NetID " + net_id.hex() + " and clear keys are refused");
+  }
+
+  JoinOptions record;
+  record.skip_dev_nonce_check = faults.has(Fault::accept_replayed_devnonce) || quirks_.no_devnonce_check;
+  record.reuse_join_nonce = faults.has(Fault::reuse_joinnonce);
+  const JoinOutcome outcome = rejoin ? store_.allocate_join_nonce(jc.dev_eui, record)
+                                     : store_.record_join(jc.dev_eui, jc.dev_nonce, record);
+  switch (outcome.status) {
+    case JoinStatus::accepted:
+      break;
+    case JoinStatus::unknown_device:
+      return fail(ctx, ResultCode::unknown_dev_eui, "DevEUI " + jc.dev_eui.hex() + " is not registered");
+    case JoinStatus::dev_nonce_replayed: {
+      ResultCode code = ctx.version == backend::ProtocolVersion::v1_1 ? ResultCode::frame_replayed
+                                                                     : ResultCode::join_req_failed;
+      if (faults.has(Fault::wrong_code_replay)) code = ResultCode::other;
+      return fail(ctx, code, outcome.describe());
+    }
+    case JoinStatus::join_nonce_exhausted:
+      return fail(ctx, ResultCode::join_req_failed, outcome.describe());
+  }
+
+  JoinAccept fields;
+  fields.join_nonce = outcome.join_nonce;
+  fields.net_id = faults.has(Fault::wrong_netid_in_accept) ? NetId({0xff, 0xff, 0xfe}) : net_id;
+  fields.dev_addr = *req.dev_addr;
+  if (faults.has(Fault::wrong_dev_addr)) fields.dev_addr = DevAddr({0xde, 0xad, 0xbe, 0xef});
+  fields.dl_settings = dl;
+  if (faults.has(Fault::wrong_dl_settings)) fields.dl_settings.raw ^= 0x01;
+  fields.rx_delay = *req.rx_delay;
+  if (faults.has(Fault::wrong_rx_delay)) fields.rx_delay = static_cast<std::uint8_t>((fields.rx_delay + 1) & 0x0f);
+  fields.cf_list = faults.has(Fault::drop_cflist) ? std::nullopt : req.cf_list;
+
+  const RootKeys root{device->app_key, device->nwk_key};
+  BuiltJoinAccept built = build_join_accept(mode, root, jc, fields);
+  if (faults.has(Fault::bad_accept_mic)) {
+    // Re-encrypt the plaintext with one MIC bit flipped.
+    Bytes plain = encode_join_accept_plaintext(built.accept);
+    plain = flip_bit(std::move(plain));
+    const Aes128Key& enc_key = mode == JoinMode::lorawan_1_0 ? *root.app_key
+                               : (jc.type == JoinReqType::join ? *root.nwk_key
+                                                               : derive_js_keys(*root.nwk_key, jc.dev_eui).js_enc_key);
+    built.phy_payload = encrypt_join_accept(plain, enc_key);
+  }
+  SessionKeys keys = built.keys;
+  if (faults.has(Fault::wrong_session_key)) {
+    auto b = keys.f_nwk_s_int_key.bytes();
+    b[0] ^= 0xff;
+    keys.f_nwk_s_int_key = Aes128Key(b);
+    if (mode != JoinMode::lorawan_1_1) keys.s_nwk_s_int_key = keys.nwk_s_enc_key = keys.f_nwk_s_int_key;
+  }
+  if (faults.has(Fault::wrong_app_s_key)) {
+    auto b = keys.app_s_key.bytes();
+    b[15] ^= 0xff;
+    keys.app_s_key = Aes128Key(b);
+  }
+
+  // Envelopes: network keys under the requester's KEK, AppSKey under the AS KEK.
+  const bool clear = faults.has(Fault::clear_key_despite_kek);
+  auto envelope = [&](const Aes128Key& k, const std::string& label, const Bytes& kek) {
+    if (clear || label.empty()) return backend::KeyEnvelope::clear(k);
+    std::string l = label;
+    if (faults.has(Fault::wrong_kek_label)) l += "-wrong";
+    return backend::KeyEnvelope::wrap(k, std::move(l), kek);
+  };
+  std::string nwk_label = wrap_nwk ? peer->kek_label : std::string();
+  if (quirks_.kek_label_is_sender_id && wrap_nwk) nwk_label = req.header.sender_id;
+
+  backend::JoinAns ans;
+  ans.header = backend::make_answer_header(req.header);
+  ans.result = backend::Result{ResultCode::success, std::nullopt};
+  ans.phy_payload = built.phy_payload;
+  if (!faults.has(Fault::no_lifetime) && !quirks_.no_lifetime) ans.lifetime = config_.lifetime;
+  if (mode == JoinMode::lorawan_1_1) {
+    ans.f_nwk_s_int_key = envelope(keys.f_nwk_s_int_key, nwk_label, peer ? peer->kek : Bytes{});
+    ans.s_nwk_s_int_key = envelope(keys.s_nwk_s_int_key, nwk_label, peer ? peer->kek : Bytes{});
+    ans.nwk_s_enc_key = envelope(keys.nwk_s_enc_key, nwk_label, peer ? peer->kek : Bytes{});
+  } else {
+    ans.nwk_s_key = envelope(keys.nwk_s_key(), nwk_label, peer ? peer->kek : Bytes{});
+  }
+  ans.app_s_key = envelope(keys.app_s_key, config_.as_kek_label, config_.as_kek);
+  if (!faults.has(Fault::no_session_key_id) && !quirks_.no_session_key_id) {
+    ans.session_key_id = seal_session_ticket(store_.js_secret(), jc.dev_eui,
+                                             SessionTicket{mode, outcome.join_nonce, jc.dev_nonce, net_id});
+  }
+
+  backend::Message answer;
+  if (rejoin) {
+    backend::RejoinAns r;
+    r.header = ans.header;
+    r.header.message_type = backend::MessageType::rejoin_ans;
+    r.result = ans.result;
+    r.phy_payload = ans.phy_payload;
+    r.lifetime = ans.lifetime;
+    r.nwk_s_key = ans.nwk_s_key;
+    r.f_nwk_s_int_key = ans.f_nwk_s_int_key;
+    r.s_nwk_s_int_key = ans.s_nwk_s_int_key;
+    r.nwk_s_enc_key = ans.nwk_s_enc_key;
+    r.app_s_key = ans.app_s_key;
+    r.session_key_id = ans.session_key_id;
+    answer = std::move(r);
+  } else {
+    answer = std::move(ans);
+  }
+  JsAnswer out = finish(ctx, std::move(answer));
+  out.durable = outcome.ticket;
+  if (peer && !peer->async_url.empty()) {
+    AsyncDelivery d{peer->async_url, std::move(out.body)};
+    if (faults.has(Fault::async_wrong_transaction_id)) {
+      auto j = nlohmann::json::parse(d.body);
+      j["TransactionID"] = (j["TransactionID"].get<std::uint32_t>() + 1) & 0xffffffffu;
+      d.body = j.dump();
+    }
+    out.body.clear();
+    out.content_type.clear();
+    if (!faults.has(Fault::async_no_answer)) out.async = std::move(d);
+  }
+  return out;
+}
+
+// AppSKeyReq (TS002 1.0 §8 step 8): the AS asks for the AppSKey of a SessionKeyID.
+JsAnswer JoinServer::handle_app_s_key(Context& ctx) const {
+  const auto& req = std::get<backend::AppSKeyReq>(ctx.decoded.message);
+  if (req.dev_eui) ctx.log_dev_eui = req.dev_eui->hex();
+  const auto malformed = backend::malformed_code(ctx.version);
+  if (!config_.as_ids.empty() && !config_.faults.has(Fault::ignore_sender_id) &&
+      std::find(config_.as_ids.begin(), config_.as_ids.end(), req.header.sender_id) == config_.as_ids.end()) {
+    return fail(ctx, ResultCode::unknown_sender,
+                "SenderID " + quote_for_error(req.header.sender_id) + " is not an AS this JS serves");
+  }
+  std::optional<Eui64> receiver;
+  if (auto refused = check_receiver(ctx, receiver)) return std::move(*refused);
+  if (auto why = missing_reason(ctx.decoded.message) + malformed_reason(ctx.decoded); !why.empty()) {
+    return fail(ctx, malformed, why);
+  }
+  const auto device = store_.find(*req.dev_eui);
+  if (!device) {
+    return fail(ctx, ResultCode::unknown_dev_eui, "DevEUI " + req.dev_eui->hex() + " is not registered");
+  }
+  const auto ticket = open_session_ticket(store_.js_secret(), *req.dev_eui, *req.session_key_id);
+  if (!ticket) {
+    return fail(ctx, ResultCode::unknown_dev_eui,
+                "no session of DevEUI " + req.dev_eui->hex() + " has this SessionKeyID");
+  }
+  Aes128Key app_s_key;
+  switch (ticket->mode) {
+    case JoinMode::lorawan_1_0:
+      app_s_key = derive_session_keys_1_0(*device->app_key, ticket->join_nonce, ticket->net_id,
+                                          ticket->dev_nonce).app_s_key;
+      break;
+    case JoinMode::lorawan_1_1_opt_neg_0:
+      app_s_key = derive_session_keys_1_0(*device->nwk_key, ticket->join_nonce, ticket->net_id,
+                                          ticket->dev_nonce).app_s_key;
+      break;
+    case JoinMode::lorawan_1_1:
+      app_s_key = derive_session_keys_1_1(*device->nwk_key, *device->app_key, ticket->join_nonce,
+                                          device->join_eui, ticket->dev_nonce).app_s_key;
+      break;
+  }
+  if (config_.faults.has(Fault::app_s_key_req_other_key) || config_.faults.has(Fault::wrong_app_s_key)) {
+    auto b = app_s_key.bytes();
+    b[15] ^= 0xff;
+    app_s_key = Aes128Key(b);
+  }
+  backend::AppSKeyAns ans;
+  ans.header = backend::make_answer_header(req.header);
+  ans.result = backend::Result{ResultCode::success, std::nullopt};
+  ans.dev_eui = req.dev_eui;
+  ans.session_key_id = req.session_key_id;
+  if (config_.as_kek_label.empty() || config_.faults.has(Fault::clear_key_despite_kek)) {
+    ans.app_s_key = backend::KeyEnvelope::clear(app_s_key);
+  } else {
+    std::string label = config_.as_kek_label;
+    if (config_.faults.has(Fault::wrong_kek_label)) label += "-wrong";
+    ans.app_s_key = backend::KeyEnvelope::wrap(app_s_key, std::move(label), config_.as_kek);
+  }
+  return finish(ctx, std::move(ans));
+}
+
+}  // namespace joincheck::sim
