@@ -163,8 +163,10 @@ class Reader {
 
   // Hex of any length, or of exactly `size` bytes. Accepts a 0x prefix and either case, and
   // records both.
+  // A key (`secret`) is never quoted in an observation or error.
   std::optional<Bytes> hex(const json& value, const std::string& path,
-                           std::optional<std::size_t> size = {}) {
+                           std::optional<std::size_t> size = {},
+                           lorawan::Secrecy secrecy = lorawan::Secrecy::quote) {
     if (!value.is_string()) {
       observe(Kind::wrong_json_type, path, "expected a hex string, got " + describe(value),
               "treated as absent");
@@ -172,20 +174,21 @@ class Reader {
     }
     std::string_view text = value.get_ref<const std::string&>();
     if (has_0x_prefix(text)) {
-      observe(Kind::hex_prefix_0x, path, "expected hex without a 0x prefix, got " + quote(text),
-              "prefix stripped");
+      observe(Kind::hex_prefix_0x, path,
+              "expected hex without a 0x prefix, got " + shown(text, secrecy), "prefix stripped");
       text.remove_prefix(2);
     }
     Bytes bytes;
     try {
       const std::string field = qualified(path);
-      bytes = size ? lorawan::from_hex_exact(text, *size, field) : lorawan::from_hex(text, field);
+      bytes = size ? lorawan::from_hex_exact(text, *size, field, secrecy)
+                   : lorawan::from_hex(text, field, secrecy);
     } catch (const lorawan::Error& e) {
       observe(Kind::invalid_value, path, without_field(e.what(), qualified(path)),
               "treated as absent");
       return std::nullopt;
     }
-    observe_letter_case(text, path);
+    observe_letter_case(text, path, secrecy);
     return bytes;
   }
 
@@ -248,15 +251,22 @@ class Reader {
   }
 
  private:
-  void observe_letter_case(std::string_view hex, const std::string& path) {
+  static std::string shown(std::string_view text, lorawan::Secrecy secrecy) {
+    return secrecy == lorawan::Secrecy::quote ? quote(text) : "(a key: value not shown)";
+  }
+
+  void observe_letter_case(std::string_view hex, const std::string& path,
+                           lorawan::Secrecy secrecy = lorawan::Secrecy::quote) {
     const bool upper =
         std::any_of(hex.begin(), hex.end(), [](char c) { return c >= 'A' && c <= 'F'; });
     const bool lower =
         std::any_of(hex.begin(), hex.end(), [](char c) { return c >= 'a' && c <= 'f'; });
     if (upper && lower) {
-      observe(Kind::mixed_case_hex, path, "expected lower-case hex, got mixed case " + quote(hex));
+      observe(Kind::mixed_case_hex, path,
+              "expected lower-case hex, got mixed case " + shown(hex, secrecy));
     } else if (upper) {
-      observe(Kind::uppercase_hex, path, "expected lower-case hex, got upper case " + quote(hex));
+      observe(Kind::uppercase_hex, path,
+              "expected lower-case hex, got upper case " + shown(hex, secrecy));
     }
   }
 
@@ -439,7 +449,7 @@ struct KeyEnvelopeCodec {
     const std::string key_path = join_path(path, name::kAesKey);
     const json* k = r.required(v, name::kAesKey, key_path, "KeyEnvelope treated as absent");
     if (!k) return std::nullopt;
-    std::optional<Bytes> key = r.hex(*k, key_path);
+    std::optional<Bytes> key = r.hex(*k, key_path, {}, lorawan::Secrecy::secret);
     if (!key) return std::nullopt;
 
     // An AES-128 session key: 16 bytes in clear, 24 bytes wrapped (RFC 3394 adds 8).

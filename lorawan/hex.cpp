@@ -54,17 +54,26 @@ bool is_hex(std::string_view text) {
   return true;
 }
 
-Bytes from_hex(std::string_view text, std::string_view field) {
+namespace {
+// The value itself, or for a secret only its length.
+std::string shown(std::string_view text, Secrecy secrecy) {
+  if (secrecy == Secrecy::quote) return " in " + quote_for_error(text);
+  return " (value not shown: it is a key)";
+}
+}  // namespace
+
+Bytes from_hex(std::string_view text, std::string_view field, Secrecy secrecy) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (hex_value(text[i]) < 0) {
-      throw Error(std::string(field) + ": expected hex digits (0-9, a-f), found '" +
-                  std::string(1, text[i]) + "' at position " + std::to_string(i) + " in " +
-                  quote_for_error(text));
+      const std::string seen =
+          secrecy == Secrecy::quote ? "'" + std::string(1, text[i]) + "'" : "a non-hex character";
+      throw Error(std::string(field) + ": expected hex digits (0-9, a-f), found " + seen +
+                  " at position " + std::to_string(i) + shown(text, secrecy));
     }
   }
   if (text.size() % 2 != 0) {
     throw Error(std::string(field) + ": expected an even number of hex digits, got " +
-                std::to_string(text.size()) + " in " + quote_for_error(text));
+                std::to_string(text.size()) + shown(text, secrecy));
   }
   Bytes out(text.size() / 2);
   for (std::size_t i = 0; i < out.size(); ++i) {
@@ -73,13 +82,14 @@ Bytes from_hex(std::string_view text, std::string_view field) {
   return out;
 }
 
-Bytes from_hex_exact(std::string_view text, std::size_t size, std::string_view field) {
+Bytes from_hex_exact(std::string_view text, std::size_t size, std::string_view field,
+                     Secrecy secrecy) {
   if (text.size() != size * 2) {
     throw Error(std::string(field) + ": expected " + std::to_string(size * 2) + " hex digits (" +
                 std::to_string(size) + " bytes), got " + std::to_string(text.size()) +
-                " characters " + quote_for_error(text));
+                " characters" + (secrecy == Secrecy::quote ? " " + quote_for_error(text) : std::string()));
   }
-  return from_hex(text, field);
+  return from_hex(text, field, secrecy);
 }
 
 std::string to_base64(ByteSpan bytes) {

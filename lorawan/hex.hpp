@@ -17,11 +17,15 @@ enum class HexCase { lower, upper };
 
 std::string to_hex(ByteSpan bytes, HexCase letter_case = HexCase::lower);
 
+// Whether an error message may quote the text: never for keys.
+enum class Secrecy { quote, secret };
+
 // Parses hex; throws Error naming `field` on an odd length or a non-hex character.
-Bytes from_hex(std::string_view text, std::string_view field);
+Bytes from_hex(std::string_view text, std::string_view field, Secrecy secrecy = Secrecy::quote);
 
 // Parses hex of exactly `size` bytes; throws Error naming `field` otherwise.
-Bytes from_hex_exact(std::string_view text, std::size_t size, std::string_view field);
+Bytes from_hex_exact(std::string_view text, std::size_t size, std::string_view field,
+                     Secrecy secrecy = Secrecy::quote);
 
 bool is_hex(std::string_view text);
 

@@ -28,7 +28,7 @@ class FixedBytes {
 
   // Parses N bytes of hex; the error names `field` (defaults to the type's name).
   static FixedBytes parse(std::string_view text, std::string_view field = Tag::kName) {
-    const Bytes b = from_hex_exact(text, N, field);
+    const Bytes b = from_hex_exact(text, N, field, Tag::kSecret ? Secrecy::secret : Secrecy::quote);
     Array a{};
     std::copy(b.begin(), b.end(), a.begin());
     return FixedBytes(a);
@@ -69,26 +69,32 @@ class FixedBytes {
 };
 
 struct Eui64Tag {
+  static constexpr bool kSecret = false;
   static constexpr std::string_view kName = "EUI-64";
   static constexpr bool kReversedOnWire = true;
 };
 struct DevAddrTag {
+  static constexpr bool kSecret = false;
   static constexpr std::string_view kName = "DevAddr";
   static constexpr bool kReversedOnWire = true;
 };
 struct NetIdTag {
+  static constexpr bool kSecret = false;
   static constexpr std::string_view kName = "NetID";
   static constexpr bool kReversedOnWire = true;
 };
 struct KeyTag {
+  static constexpr bool kSecret = true;  // errors never quote a key
   static constexpr std::string_view kName = "AES-128 key";
   static constexpr bool kReversedOnWire = false;
 };
 struct MicTag {
+  static constexpr bool kSecret = false;
   static constexpr std::string_view kName = "MIC";
   static constexpr bool kReversedOnWire = false;
 };
 struct CfListTag {
+  static constexpr bool kSecret = false;
   static constexpr std::string_view kName = "CFList";
   static constexpr bool kReversedOnWire = false;
 };

@@ -123,6 +123,24 @@ TEST(Cmac, ReusableAfterFinish) {
   EXPECT_EQ(to_hex(first), "070a16b46b4d4144f79bdd9dd04a287c");
 }
 
+// A mistyped key is never echoed back in an error message.
+TEST(Aes128Key, ParseErrorsDoNotQuoteTheKey) {
+  try {
+    Aes128Key::parse("0102030405060708090a0b0c0d0e0f1", "--app-key");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--app-key: expected 32 hex digits (16 bytes), got 31 characters"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("0102030405"), std::string::npos) << e.what();
+  }
+  try {
+    Aes128Key::parse("0102030405060708090a0b0c0d0e0fzz", "AppKey");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("at position 30"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("0102030405"), std::string::npos) << e.what();
+  }
+}
+
 // FIPS-197 Appendix C.1 (AES-128).
 TEST(Aes128, Fips197Vector) {
   Aes128 aes(Aes128Key::parse("000102030405060708090a0b0c0d0e0f"));
