@@ -395,6 +395,10 @@ JsAnswer JoinServer::handle_home_ns(Context& ctx) const {
   if (!config_.home_net_id) {
     return fail(ctx, ResultCode::activation_disallowed, "no home NetID is configured for this device");
   }
+  if (ctx.version == backend::ProtocolVersion::v1_1 && !config_.home_ns_id) {
+    return fail(ctx, ResultCode::activation_disallowed,
+                "TS002 1.1 HomeNSAns carries HNSID, and no home NSID is configured");
+  }
   backend::HomeNSAns ans;
   ans.header = backend::make_answer_header(req.header);
   ans.result = backend::Result{ResultCode::success, std::nullopt};

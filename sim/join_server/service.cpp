@@ -29,6 +29,14 @@ struct JoinServerService::Impl {
   std::mutex log_mutex;
   std::unique_ptr<backend::HttpServer> http;
 
+  // The async clients are bound to the server's worker io_contexts: they go after the workers
+  // have stopped and before the contexts are destroyed.
+  ~Impl() {
+    if (http) http->stop();
+    clients.clear();
+    http.reset();
+  }
+
   explicit Impl(JoinServerServiceOptions o)
       : options(std::move(o)), store(options.store), js(options.js, store) {
     for (const auto& f : options.fleets) store.upsert(f);
