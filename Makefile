@@ -25,6 +25,8 @@ test: build
 
 bench: build
 	@$(BUILD_DIR)/bench/bench_join --benchmark_min_time=1
+	@$(BUILD_DIR)/bench/bench_device_store --devices 1000000 --mac 1.0.3
+	@scripts/bench-js 10 16
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')

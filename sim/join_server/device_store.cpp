@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <ctime>
 #include <future>
@@ -206,6 +207,9 @@ struct DeviceStore::Impl {
   bool stopping = false;
   DeviceStoreStats stats;
   std::thread committer;
+  // One commit at a time, whoever runs it (the committer thread or commit_pending()).
+  std::mutex commit_mutex;
+  std::atomic<bool> commit_requested{false};
 
   ~Impl() { close_db(); }
 
@@ -299,7 +303,7 @@ struct DeviceStore::Impl {
       sequence = c.sequence = ++last_issued;
       pending.push_back(std::move(c));
     }
-    queue_cv.notify_one();
+    if (options.background_committer) queue_cv.notify_one();
     return CommitTicket{sequence};
   }
 
@@ -324,6 +328,9 @@ struct DeviceStore::Impl {
   void open_db();
   void load_devices();
   CommitResult write_batch(std::vector<Change>& batch);
+  // Writes `batch`, publishes what became durable and calls the callbacks; `lk` holds
+  // queue_mutex on entry and on return. Caller holds commit_mutex.
+  CommitResult commit_batch(std::vector<Change> batch, std::unique_lock<std::mutex>& lk);
   void committer_loop();
 };
 
@@ -569,47 +576,86 @@ void DeviceStore::Impl::committer_loop() {
       if (stopping) return;
       continue;
     }
+    // The commit lock first, then the batch: batches are written in the order they were taken.
+    lk.unlock();
+    std::lock_guard commit(commit_mutex);
+    lk.lock();
+    if (pending.empty()) continue;
     std::vector<Change> batch = std::move(pending);
     pending.clear();
-    lk.unlock();
-    const CommitResult result = db != nullptr ? write_batch(batch) : CommitResult{};
-    lk.lock();
-    const std::uint64_t last = batch.back().sequence;
-    std::vector<std::pair<DurableCallback, CommitResult>> calls;
-    if (result.committed) {
-      durable = last;
-      ++stats.commits;
-      stats.changes_committed += batch.size();
-    } else {
-      ++stats.failed_commits;
-      // Retried with the next batch: the memory state has moved on already, and the database must
-      // catch up before a restart.
-      batch.insert(batch.end(), std::make_move_iterator(pending.begin()),
-                   std::make_move_iterator(pending.end()));
-      pending = std::move(batch);
+    commit_batch(std::move(batch), lk);
+  }
+}
+
+CommitResult DeviceStore::Impl::commit_batch(std::vector<Change> batch,
+                                             std::unique_lock<std::mutex>& lk) {
+  lk.unlock();
+  const CommitResult result = db != nullptr ? write_batch(batch) : CommitResult{};
+  lk.lock();
+  const std::uint64_t last = batch.back().sequence;
+  std::vector<std::pair<DurableCallback, CommitResult>> calls;
+  if (result.committed) {
+    durable = last;
+    ++stats.commits;
+    stats.changes_committed += batch.size();
+  } else {
+    ++stats.failed_commits;
+    // Retried with the next batch: the memory state has moved on already, and the database must
+    // catch up before a restart.
+    batch.insert(batch.end(), std::make_move_iterator(pending.begin()),
+                 std::make_move_iterator(pending.end()));
+    pending = std::move(batch);
+  }
+  const auto end = waiters.upper_bound(last);
+  for (auto it = waiters.begin(); it != end; ++it) calls.emplace_back(std::move(it->second), result);
+  waiters.erase(waiters.begin(), end);
+  if (!result.committed && stopping) {
+    // Closing and the database refuses: nothing more can be made durable.
+    for (auto& [seq, done] : waiters) calls.emplace_back(std::move(done), result);
+    waiters.clear();
+    pending.clear();
+  }
+  lk.unlock();
+  for (auto& [done, r] : calls) {
+    try {
+      done(r);
+    } catch (...) {
     }
-    const auto end = waiters.upper_bound(last);
-    for (auto it = waiters.begin(); it != end; ++it)
-      calls.emplace_back(std::move(it->second), result);
-    waiters.erase(waiters.begin(), end);
-    if (!result.committed && stopping) {
-      // Closing and the database refuses: nothing more can be made durable.
-      for (auto& [seq, done] : waiters) calls.emplace_back(std::move(done), result);
-      waiters.clear();
-      pending.clear();
+  }
+  lk.lock();
+  if (!result.committed && !stopping && options.background_committer) {
+    // Do not spin on a database that keeps failing (disk full, I/O error).
+    queue_cv.wait_for(lk, std::chrono::milliseconds(100), [&] { return stopping; });
+  }
+  return result;
+}
+
+void DeviceStore::commit_pending() {
+  Impl& m = *impl_;
+  for (;;) {
+    m.commit_requested.store(true);
+    std::unique_lock commit(m.commit_mutex, std::try_to_lock);
+    // Someone else is committing; it looks at commit_requested when it is done.
+    if (!commit.owns_lock()) return;
+    m.commit_requested.store(false);
+    std::unique_lock lk(m.queue_mutex);
+    while (!m.pending.empty()) {
+      std::vector<Change> batch = std::move(m.pending);
+      m.pending.clear();
+      // A failed batch goes back to pending: retried at the next call, not in a loop here.
+      if (!m.commit_batch(std::move(batch), lk).committed) break;
     }
+    auto ready = std::move(m.ready);
+    m.ready.clear();
     lk.unlock();
-    for (auto& [done, r] : calls) {
+    commit.unlock();
+    for (auto& [done, result] : ready) {
       try {
-        done(r);
+        done(result);
       } catch (...) {
       }
     }
-    lk.lock();
-    if (!result.committed && !stopping) {
-      // Do not spin on a database that keeps failing (disk full, I/O error).
-      queue_cv.wait_for(lk, std::chrono::milliseconds(100), [&] { return stopping; });
-    }
+    if (!m.commit_requested.exchange(false)) return;
   }
 }
 
@@ -677,7 +723,7 @@ DeviceStore::DeviceStore(DeviceStoreOptions options) : impl_(std::make_unique<Im
     m.open_db();  // ~Impl closes the database if this throws
   }
   m.secret = Aes128Key(m.secret_bytes);
-  m.committer = std::thread([&m] { m.committer_loop(); });
+  if (m.options.background_committer) m.committer = std::thread([&m] { m.committer_loop(); });
 }
 
 DeviceStore::~DeviceStore() {
@@ -686,7 +732,11 @@ DeviceStore::~DeviceStore() {
     impl_->stopping = true;
   }
   impl_->queue_cv.notify_all();
-  if (impl_->committer.joinable()) impl_->committer.join();
+  if (impl_->committer.joinable()) {
+    impl_->committer.join();
+  } else {
+    commit_pending();
+  }
 }
 
 void DeviceStore::upsert(std::span<const DeviceIdentity> devices) {
@@ -861,15 +911,20 @@ void DeviceStore::when_durable(CommitTicket ticket, DurableCallback done) {
       m.waiters.emplace(ticket.sequence, std::move(done));
       return;
     }
-    m.ready.emplace_back(std::move(done), CommitResult{});
+    if (m.options.background_committer) m.ready.emplace_back(std::move(done), CommitResult{});
   }
-  m.queue_cv.notify_one();
+  if (m.options.background_committer) {
+    m.queue_cv.notify_one();
+  } else if (done) {
+    done(CommitResult{});  // durable already: at once, on this thread
+  }
 }
 
 CommitResult DeviceStore::wait_durable(CommitTicket ticket) {
   std::promise<CommitResult> promise;
   auto future = promise.get_future();
   when_durable(ticket, [&promise](const CommitResult& r) { promise.set_value(r); });
+  if (!impl_->options.background_committer) commit_pending();
   return future.get();
 }
 

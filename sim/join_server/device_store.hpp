@@ -134,6 +134,10 @@ struct DeviceStoreOptions {
   bool power_loss_durable = false;
   // Lock shards (the device map is split by DevEUI hash).
   std::size_t shards = 64;
+  // true: a committer thread commits as soon as there is work. false: no thread; the owner
+  // calls commit_pending() (the JS service does, once per batch of requests of its event loop,
+  // which saves two thread switches per join on a busy core).
+  bool background_committer = true;
 };
 
 struct DeviceStoreStats {
@@ -189,6 +193,10 @@ class DeviceStore {
   void when_durable(CommitTicket ticket, DurableCallback done);
   // Blocks until when_durable() would call back; not from a DurableCallback.
   CommitResult wait_durable(CommitTicket ticket);
+  // Commits every change recorded so far on the calling thread and calls the callbacks of the
+  // tickets it made durable, there and then. With a background committer it only has to wait
+  // for that thread when it is busy. Thread-safe; not from a DurableCallback.
+  void commit_pending();
   // Waits for every change recorded so far.
   CommitResult flush();
 

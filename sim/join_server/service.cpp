@@ -37,8 +37,13 @@ struct JoinServerService::Impl {
     http.reset();
   }
 
+  static DeviceStoreOptions store_options(DeviceStoreOptions o) {
+    o.background_committer = false;  // commits run on the workers, see schedule_flush()
+    return o;
+  }
+
   explicit Impl(JoinServerServiceOptions o)
-      : options(std::move(o)), store(options.store), js(options.js, store) {
+      : options(std::move(o)), store(store_options(options.store)), js(options.js, store) {
     for (const auto& f : options.fleets) store.upsert(f);
     for (const auto& [type, path] : options.paths) path_types.emplace(path, type);
   }
@@ -62,11 +67,28 @@ struct JoinServerService::Impl {
     return *c;
   }
 
+  // Group commit on the event loop: the first request of a batch queues one flush behind the
+  // work already queued on this worker (the other requests that arrived together), and the
+  // flush commits them all in one transaction. No thread switch on the way.
+  void schedule_flush(const asio::any_io_executor& ex) {
+    thread_local bool scheduled = false;  // one worker per thread, one io_context per worker
+    if (scheduled) return;
+    scheduled = true;
+    asio::post(ex, [this] {
+      scheduled = false;
+      store.commit_pending();
+    });
+  }
+
   asio::awaitable<CommitResult> durable(CommitTicket ticket) {
     auto ex = co_await asio::this_coro::executor;
     co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(CommitResult)>(
         [this, ticket, ex](auto handler) {
           auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+          schedule_flush(ex);
+          // Always posted, never run inline: the callback may come at once, from inside this
+          // initiation (another worker committed the ticket already). A post from the worker's
+          // own thread is a queue push, without a wake-up.
           store.when_durable(ticket, [shared, ex](const CommitResult& r) {
             asio::post(ex, [shared, r]() mutable { (*shared)(r); });
           });
