@@ -1,6 +1,9 @@
 #include "sim/join_server/service.hpp"
 
 #include <atomic>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -45,6 +48,11 @@ struct JoinServerService::Impl {
   explicit Impl(JoinServerServiceOptions o)
       : options(std::move(o)), store(store_options(options.store)), js(options.js, store) {
     for (const auto& f : options.fleets) store.upsert(f);
+    options.fleets.clear();  // the store holds the devices now: do not keep them twice
+    options.fleets.shrink_to_fit();
+#ifdef __GLIBC__
+    malloc_trim(0);  // give the fleet file's parse back to the system (GBs for 1M devices)
+#endif
     for (const auto& [type, path] : options.paths) path_types.emplace(path, type);
   }
 
