@@ -67,7 +67,7 @@ std::string describe(const json& value) {
   if (value.is_null()) return "null";
   if (value.is_string()) return "string " + quote(value.get_ref<const std::string&>());
   constexpr std::size_t kMax = 80;
-  std::string text = value.dump();
+  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
   if (text.size() > kMax) {
     text.resize(kMax);
     text += "...";
@@ -919,7 +919,9 @@ nlohmann::ordered_json to_json(const Message& message, const EncodeOptions& opti
 }
 
 std::string encode(const Message& message, const EncodeOptions& options) {
-  return to_json(message, options).dump(options.indent);
+  // Invalid UTF-8 from a peer (echoed in SenderID, a Description, ...) is replaced, not thrown.
+  return to_json(message, options).dump(options.indent, ' ', false,
+                                        ordered_json::error_handler_t::replace);
 }
 
 Decoded decode(std::string_view body, DecodeMode mode) {

@@ -275,7 +275,8 @@ JsAnswer JoinServer::handle(const JsRequest& request) const {
       out.log_message_type = ctx.log_type;
       out.log_result = "400";
       if (quirks_.bare_result_on_malformed) {
-        out.body = nlohmann::json{{"ResultCode", "Other"}, {"Description", e.what()}}.dump();
+        out.body = nlohmann::json{{"ResultCode", "Other"}, {"Description", e.what()}}.dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace);
       } else {
         out.content_type.clear();
       }
@@ -289,15 +290,20 @@ JsAnswer JoinServer::handle(const JsRequest& request) const {
   ctx.log_type = std::string(backend::to_string(type));
 
   // ProtocolVersion: the codec leaves an unknown value at its default and observes it.
-  const bool bad_version = std::any_of(
-      ctx.decoded.observations.begin(), ctx.decoded.observations.end(),
-      [](const backend::Observation& o) {
-        return o.path == "ProtocolVersion" && o.kind == backend::ObservationKind::invalid_value;
-      });
-  if (bad_version && !config_.faults.has(Fault::ignore_protocol_version)) {
-    return fail(ctx, quirks_.other_for_unknown_protocol_version ? ResultCode::other
-                                                                : ResultCode::invalid_protocol_version,
-                "ProtocolVersion: this JS supports \"1.0\" and \"1.1\"");
+  const auto is_bad_version = [](const backend::Observation& o) {
+    return o.path == "ProtocolVersion" && o.kind == backend::ObservationKind::invalid_value;
+  };
+  const bool bad_version =
+      std::any_of(ctx.decoded.observations.begin(), ctx.decoded.observations.end(), is_bad_version);
+  if (bad_version) {
+    if (!config_.faults.has(Fault::ignore_protocol_version)) {
+      return fail(ctx, quirks_.other_for_unknown_protocol_version ? ResultCode::other
+                                                                  : ResultCode::invalid_protocol_version,
+                  "ProtocolVersion: this JS supports \"1.0\" and \"1.1\"");
+    }
+    // The fault: processed as 1.0 (the codec left the version there), not refused later as a
+    // malformed field.
+    std::erase_if(ctx.decoded.observations, is_bad_version);
   }
 
   if (type == backend::MessageType::error_notif) {
@@ -667,7 +673,7 @@ JsAnswer JoinServer::handle_join(Context& ctx) const {
     if (faults.has(Fault::async_wrong_transaction_id)) {
       auto j = nlohmann::json::parse(d.body);
       j["TransactionID"] = (j["TransactionID"].get<std::uint32_t>() + 1) & 0xffffffffu;
-      d.body = j.dump();
+      d.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
     out.body.clear();
     out.content_type.clear();
