@@ -336,6 +336,16 @@ JsAnswer JoinServer::handle(const JsRequest& request) const {
   }
 }
 
+// The checks every NS message (JoinReq, RejoinReq, HomeNSReq) passes first: SenderNSID under
+// TS002 1.1, the requester, the receiver.
+std::optional<JsAnswer> JoinServer::admit_ns_request(Context& ctx, NsRequester& ns) const {
+  if (ctx.version == backend::ProtocolVersion::v1_1 && !ctx.request_header.sender_ns_id) {
+    return fail(ctx, ResultCode::malformed_message, "SenderNSID: mandatory under TS002 1.1");
+  }
+  if (auto refused = authenticate_ns(ctx, ns.peer, ns.net_id)) return refused;
+  return check_receiver(ctx, ns.receiver);
+}
+
 // The requester of an NS message: a NetID this JS knows, authenticated by its client
 // certificate when one is configured for it.
 std::optional<JsAnswer> JoinServer::authenticate_ns(Context& ctx, const NetIdPeer*& peer,
@@ -387,14 +397,8 @@ JsAnswer JoinServer::handle_home_ns(Context& ctx) const {
     return fail(ctx, backend::malformed_code(ctx.version), why);
   }
   ctx.log_dev_eui = req.dev_eui->hex();
-  if (ctx.version == backend::ProtocolVersion::v1_1 && !req.header.sender_ns_id) {
-    return fail(ctx, ResultCode::malformed_message, "SenderNSID: mandatory under TS002 1.1");
-  }
-  const NetIdPeer* peer = nullptr;
-  NetId net_id;
-  if (auto refused = authenticate_ns(ctx, peer, net_id)) return std::move(*refused);
-  std::optional<Eui64> receiver;
-  if (auto refused = check_receiver(ctx, receiver)) return std::move(*refused);
+  NsRequester ns;
+  if (auto refused = admit_ns_request(ctx, ns)) return std::move(*refused);
   if (!store_.find(*req.dev_eui)) {
     return fail(ctx, ResultCode::unknown_dev_eui, "DevEUI " + req.dev_eui->hex() + " is not registered");
   }
@@ -454,15 +458,11 @@ JsAnswer JoinServer::handle_join(Context& ctx) const {
   if (rejoin && quirks_.reject_rejoin) {
     return fail(ctx, malformed, "RejoinReq is not supported");
   }
-  if (ctx.version == backend::ProtocolVersion::v1_1 && !req.header.sender_ns_id) {
-    return fail(ctx, ResultCode::malformed_message, "SenderNSID: mandatory under TS002 1.1");
-  }
-
-  const NetIdPeer* peer = nullptr;
-  NetId net_id;
-  if (auto refused = authenticate_ns(ctx, peer, net_id)) return std::move(*refused);
-  std::optional<Eui64> receiver;
-  if (auto refused = check_receiver(ctx, receiver)) return std::move(*refused);
+  NsRequester ns;
+  if (auto refused = admit_ns_request(ctx, ns)) return std::move(*refused);
+  const NetIdPeer* const peer = ns.peer;
+  const NetId& net_id = ns.net_id;
+  const std::optional<Eui64>& receiver = ns.receiver;
 
   if (auto why = missing_reason(ctx.decoded.message) + malformed_reason(ctx.decoded); !why.empty()) {
     return fail(ctx, malformed, why);

@@ -104,6 +104,12 @@ class JoinServer {
   JsAnswer handle_home_ns(Context& ctx) const;
   JsAnswer fail(Context& ctx, backend::ResultCode code, std::string description) const;
   JsAnswer finish(Context& ctx, backend::Message answer) const;
+  struct NsRequester {
+    const NetIdPeer* peer = nullptr;        // null when any NetID is served
+    lorawan::NetId net_id;
+    std::optional<lorawan::Eui64> receiver;  // ReceiverID as a JoinEUI
+  };
+  std::optional<JsAnswer> admit_ns_request(Context& ctx, NsRequester& ns) const;
   std::optional<JsAnswer> authenticate_ns(Context& ctx, const NetIdPeer*& peer,
                                           lorawan::NetId& net_id) const;
   std::optional<JsAnswer> check_receiver(Context& ctx, std::optional<lorawan::Eui64>& receiver) const;
