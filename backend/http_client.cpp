@@ -27,13 +27,6 @@
 
 #include "backend/http_parser.hpp"
 
-// GCC 12 reports Asio's coroutine frame allocation (aligned_alloc, released by the matching
-// aligned_delete through the frame's operator delete) as mismatched once inlined: a false
-// positive of GCC, not a bug of this file or of Asio.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 namespace joincheck::backend {
 
 namespace asio = boost::asio;

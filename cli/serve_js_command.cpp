@@ -109,7 +109,7 @@ int run(const ServeOptions& o) {
     file.keks[label] = kek;
   }
   if (!o.as_kek.empty()) file.as_kek_label = o.as_kek;
-  resolve_keks(opts.js, file.keks, file.as_kek_label);
+  resolve_keks(opts.js, file.keks, file.as_kek_label, file.kek_label_origins);
   for (const auto& a : o.as_ids) opts.js.as_ids.push_back(a);
   for (const auto& r : o.join_euis) opts.js.join_euis.push_back(parse_join_eui_range(r));
   for (const auto& f : o.faults) add_fault(opts.js.faults, f);

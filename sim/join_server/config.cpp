@@ -89,15 +89,25 @@ void check_keys(const toml::table& t, const Where& w, std::initializer_list<std:
   }
 }
 
+// Runs a parser of a value already read from `n`, and puts the file, the line and the key in
+// front of its error. `f` must not read `n` itself: errors of get_string() and the like are
+// already located.
 template <class F>
 auto wrap_errors(const toml::node& n, const Where& w, F&& f) {
   try {
     return f();
-  } catch (const ConfigError&) {
-    throw;
   } catch (const std::exception& e) {
-    throw ConfigError(w.at(n) + ": " + e.what());
+    std::string message = e.what();
+    // parse_listen() and the like name their key already.
+    if (const std::string lead = w.key + ": "; message.rfind(lead, 0) == 0) message.erase(0, lead.size());
+    throw ConfigError(w.at(n) + ": " + message);
   }
+}
+
+// The origin of a label the file gives, when it is still the label in use.
+const KekLabelOrigin* origin_of(const KekLabelOrigins& origins, std::string_view key, const std::string& label) {
+  const auto it = origins.find(key);
+  return it != origins.end() && it->second.label == label ? &it->second : nullptr;
 }
 
 }  // namespace
@@ -137,7 +147,7 @@ std::pair<std::string, Bytes> parse_kek(std::string_view text) {
     throw ConfigError("KEK " + label + ": expected 32, 48 or 64 hex digits (AES-128/192/256), got " +
                       std::to_string(hex.size()) + " characters");
   }
-  return {label, lorawan::from_hex(hex, "KEK " + label)};
+  return {label, lorawan::from_hex(hex, "KEK " + label, lorawan::Secrecy::secret)};
 }
 
 std::pair<backend::MessageType, std::string> parse_path(std::string_view text) {
@@ -156,7 +166,8 @@ std::pair<backend::MessageType, std::string> parse_path(std::string_view text) {
   return {*type, path};
 }
 
-void resolve_keks(JoinServerConfig& js, const backend::KekTable& keks, const std::string& as_kek_label) {
+void resolve_keks(JoinServerConfig& js, const backend::KekTable& keks, const std::string& as_kek_label,
+                  const KekLabelOrigins& origins) {
   for (auto& peer : js.net_ids) {
     if (peer.kek_label.empty()) {
       if (const auto it = keks.find(peer.net_id.hex()); it != keks.end()) {
@@ -167,15 +178,20 @@ void resolve_keks(JoinServerConfig& js, const backend::KekTable& keks, const std
     }
     const auto it = keks.find(peer.kek_label);
     if (it == keks.end()) {
-      throw ConfigError("network server " + peer.net_id.hex() + ": KEK label \"" + peer.kek_label +
-                        "\" names no KEK; add it with --kek " + peer.kek_label + "=HEX or a [[kek]] table");
+      const KekLabelOrigin* from = origin_of(origins, peer.net_id.hex(), peer.kek_label);
+      throw ConfigError((from ? from->where + ": " : std::string()) + "network server " + peer.net_id.hex() +
+                        ": KEK label \"" + peer.kek_label + "\" names no KEK; add it with --kek " +
+                        peer.kek_label + "=HEX or a [[kek]] table");
     }
     peer.kek = it->second;
   }
   if (!as_kek_label.empty()) {
     const auto it = keks.find(as_kek_label);
     if (it == keks.end()) {
-      throw ConfigError("application server KEK label \"" + as_kek_label + "\" names no KEK");
+      const KekLabelOrigin* from = origin_of(origins, "application_server", as_kek_label);
+      throw ConfigError((from ? from->where + ": " : std::string()) + "application server KEK label \"" +
+                        as_kek_label + "\" names no KEK; add it with --kek " + as_kek_label +
+                        "=HEX or a [[kek]] table");
     }
     js.as_kek_label = as_kek_label;
     js.as_kek = it->second;
@@ -205,7 +221,8 @@ ServeJsFileSettings load_serve_js_config(const std::filesystem::path& file, Join
     const Where w = top.child(key.str());
     const std::string_view k = key.str();
     if (k == "listen") {
-      wrap_errors(node, w, [&] { parse_listen(get_string(node, w), o.http); return 0; });
+      const std::string v = get_string(node, w);
+      wrap_errors(node, w, [&] { parse_listen(v, o.http); return 0; });
     } else if (k == "devices") {
       for (const auto& s : get_strings(node, w)) {
         std::filesystem::path p = s;
@@ -278,7 +295,8 @@ ServeJsFileSettings load_serve_js_config(const std::filesystem::path& file, Join
         const toml::node* kek = t.get("kek");
         if (!label || !kek) throw ConfigError(w.at(e) + ": each [[kek]] needs label and kek");
         const std::string l = get_string(*label, w.child("label"));
-        auto [lab, bytes] = wrap_errors(*kek, w.child("kek"), [&] { return parse_kek(l + "=" + get_string(*kek, w.child("kek"))); });
+        const std::string hex = get_string(*kek, w.child("kek"));
+        auto [lab, bytes] = wrap_errors(*kek, w.child("kek"), [&] { return parse_kek(l + "=" + hex); });
         keks[lab] = bytes;
       }
     } else if (k == "network_server") {
@@ -292,7 +310,10 @@ ServeJsFileSettings load_serve_js_config(const std::filesystem::path& file, Join
         if (!id) throw ConfigError(w.at(e) + ": each [[network_server]] needs net_id");
         const std::string idv = get_string(*id, w.child("net_id"));
         p.net_id = wrap_errors(*id, w.child("net_id"), [&] { return lorawan::NetId::parse(idv, "net_id"); });
-        if (const auto* n = t.get("kek_label")) p.kek_label = get_string(*n, w.child("kek_label"));
+        if (const auto* n = t.get("kek_label")) {
+          p.kek_label = get_string(*n, w.child("kek_label"));
+          out.kek_label_origins[p.net_id.hex()] = {p.kek_label, w.child("kek_label").at(*n)};
+        }
         if (const auto* n = t.get("client_ca")) p.client_ca_file = get_path(*n, w.child("client_ca"), base).string();
         if (const auto* n = t.get("async_url")) p.async_url = get_string(*n, w.child("async_url"));
         o.js.net_ids.push_back(p);
@@ -301,7 +322,10 @@ ServeJsFileSettings load_serve_js_config(const std::filesystem::path& file, Join
       const toml::table& t = get_table(node, w);
       check_keys(t, w, {"ids", "kek_label"});
       if (const auto* n = t.get("ids")) o.js.as_ids = get_strings(*n, w.child("ids"));
-      if (const auto* n = t.get("kek_label")) as_label = get_string(*n, w.child("kek_label"));
+      if (const auto* n = t.get("kek_label")) {
+        as_label = get_string(*n, w.child("kek_label"));
+        out.kek_label_origins["application_server"] = {as_label, w.child("kek_label").at(*n)};
+      }
     } else if (k == "paths") {
       const toml::table& t = get_table(node, w);
       for (const auto& [pk, pn] : t) {

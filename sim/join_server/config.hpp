@@ -4,6 +4,7 @@
 // the key, what was expected and what was seen.
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -16,11 +17,21 @@ class ConfigError : public lorawan::Error {
   using lorawan::Error::Error;
 };
 
+// Where the file gave a KEK label, so that resolve_keks() can name the file, the line and
+// the key of a label that names no KEK.
+struct KekLabelOrigin {
+  std::string label;
+  std::string where;  // "js.toml:12: network_server.kek_label"
+};
+// By NetID in hex, and "application_server" for the AS label.
+using KekLabelOrigins = std::map<std::string, KekLabelOrigin, std::less<>>;
+
 // Settings the file gives that the service options do not hold directly.
 struct ServeJsFileSettings {
   std::vector<std::filesystem::path> fleet_files;
   backend::KekTable keks;     // [[kek]] tables
   std::string as_kek_label;   // [application_server] kek_label
+  KekLabelOrigins kek_label_origins;
 };
 
 // Reads `file` into `options` (keys absent from the file leave `options` as they are).
@@ -38,7 +49,9 @@ std::pair<backend::MessageType, std::string> parse_path(std::string_view text);
 
 // Binds KEK labels to network servers: a NetID without a label takes the KEK whose label is
 // its NetID in hex (the brocaar convention), if there is one. Throws ConfigError for a
-// network server whose label names no KEK.
-void resolve_keks(JoinServerConfig& js, const backend::KekTable& keks, const std::string& as_kek_label);
+// network server whose label names no KEK; when `origins` says the label came from a file
+// (and it was not replaced since), the error names the file, the line and the key.
+void resolve_keks(JoinServerConfig& js, const backend::KekTable& keks, const std::string& as_kek_label,
+                  const KekLabelOrigins& origins = {});
 
 }  // namespace joincheck::sim
