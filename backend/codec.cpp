@@ -1,5 +1,7 @@
 #include "backend/codec.hpp"
 
+#include "backend/json_duplicates.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -786,64 +788,9 @@ M decode_message(Reader& r, const json& body) {
   return m;
 }
 
-// Records the path of every key that appears twice in one object while nlohmann parses (its
-// DOM keeps only the last value, so the duplicate is invisible afterwards).
-class DuplicateKeys {
- public:
-  bool on_event(json::parse_event_t event, const json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        frames_.push_back(Frame{true, {}, {}});
-        break;
-      case json::parse_event_t::array_start:
-        frames_.push_back(Frame{false, {}, {}});
-        break;
-      case json::parse_event_t::object_end:
-      case json::parse_event_t::array_end:
-        if (!frames_.empty()) frames_.pop_back();
-        break;
-      case json::parse_event_t::key:
-        if (!frames_.empty()) {
-          Frame& f = frames_.back();
-          f.key = parsed.get<std::string>();
-          if (!f.keys.insert(f.key).second) paths_.push_back(path());
-        }
-        break;
-      case json::parse_event_t::value:
-        break;
-    }
-    return true;  // keep everything
-  }
-  const std::vector<std::string>& paths() const { return paths_; }
-
- private:
-  struct Frame {
-    bool is_object;
-    std::set<std::string, std::less<>> keys;
-    std::string key;  // the key being read
-  };
-  std::string path() const {
-    std::string p;
-    for (const Frame& f : frames_) {
-      if (!f.is_object) {
-        p += "[]";
-      } else {
-        if (!p.empty()) p += '.';
-        p += f.key;
-      }
-    }
-    return p;
-  }
-  std::vector<Frame> frames_;
-  std::vector<std::string> paths_;
-};
-
-json parse_body(std::string_view body, DuplicateKeys& duplicates) {
+json parse_body(std::string_view body) {
   try {
-    return json::parse(body.begin(), body.end(),
-                       [&duplicates](int, json::parse_event_t event, json& parsed) {
-                         return duplicates.on_event(event, parsed);
-                       });
+    return json::parse(body.begin(), body.end());
   } catch (const json::parse_error& e) {
     // what() is "[json.exception.parse_error.101] parse error at line 1, column 6: <reason>".
     const std::string what = e.what();
@@ -925,14 +872,13 @@ std::string encode(const Message& message, const EncodeOptions& options) {
 }
 
 Decoded decode(std::string_view body, DecodeMode mode) {
-  DuplicateKeys duplicates;
-  const json doc = parse_body(body, duplicates);
+  const json doc = parse_body(body);
   if (!doc.is_object()) throw CodecError("", "body: expected a JSON object, got " + describe(doc));
   const MessageType type = read_message_type(doc);
 
   Reader r(mode, type);
-  for (const std::string& path : duplicates.paths()) {
-    r.observe(Kind::duplicate_field, path, "appears more than once in its object",
+  for (const DuplicateKey& d : find_duplicate_keys(body)) {
+    r.observe(Kind::duplicate_field, d.path(), "appears more than once in its object",
               "the last value is used");
   }
   switch (type) {

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "backend/json_duplicates.hpp"
 #include "lorawan/hex.hpp"
 
 namespace joincheck::sim {
@@ -417,96 +418,6 @@ FleetLoad build_fleet(std::vector<std::pair<RawDevice, Place>>& raws, Report& r)
 // ---------------------------------------------------------------------------------------------
 // JSON
 
-// Records keys that appear twice in one object (nlohmann's DOM keeps only the last, which would
-// silently drop a key), with the path of the object: "devices[3]" or "top level".
-class DuplicateKeys {
- public:
-  bool on_event(json::parse_event_t event, const json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        element_started();
-        frames_.push_back(Frame{true, {}, {}, 0});
-        break;
-      case json::parse_event_t::array_start:
-        element_started();
-        frames_.push_back(Frame{false, {}, {}, 0});
-        break;
-      case json::parse_event_t::object_end:
-      case json::parse_event_t::array_end:
-        if (!frames_.empty()) frames_.pop_back();
-        break;
-      case json::parse_event_t::key:
-        if (!frames_.empty()) {
-          Frame& f = frames_.back();
-          f.key = parsed.get<std::string>();
-          if (!f.keys.insert(f.key).second) found_.emplace_back(path(), f.key);
-        }
-        break;
-      case json::parse_event_t::value:
-        element_started();
-        break;
-    }
-    return true;
-  }
-  // (path of the object, key)
-  const std::vector<std::pair<std::string, std::string>>& found() const { return found_; }
-
- private:
-  struct Frame {
-    bool is_object;
-    std::set<std::string, std::less<>> keys;
-    std::string key;
-    std::size_t elements;  // arrays: elements started so far
-  };
-  void element_started() {
-    if (!frames_.empty() && !frames_.back().is_object) ++frames_.back().elements;
-  }
-  // Path of the innermost object, from its enclosing containers.
-  std::string path() const {
-    std::string p;
-    for (std::size_t i = 0; i + 1 < frames_.size(); ++i) {
-      const Frame& f = frames_[i];
-      if (f.is_object) {
-        if (!p.empty()) p += '.';
-        p += f.key;
-      } else {
-        p += "[" + std::to_string(f.elements - 1) + "]";
-      }
-    }
-    return p.empty() ? "top level" : p;
-  }
-  std::vector<Frame> frames_;
-  std::vector<std::pair<std::string, std::string>> found_;
-};
-
-// Feeds DuplicateKeys from a SAX pass. nlohmann's callback parser is quadratic in the length of
-// an array of objects (it scans the array at every object end), which made a 1,000,000-device
-// fleet take minutes; a SAX pass plus a plain parse are both linear.
-class DuplicateKeysSax : public nlohmann::json_sax<json> {
- public:
-  explicit DuplicateKeysSax(DuplicateKeys& d) : d_(d) {}
-  bool null() override { return value(); }
-  bool boolean(bool) override { return value(); }
-  bool number_integer(number_integer_t) override { return value(); }
-  bool number_unsigned(number_unsigned_t) override { return value(); }
-  bool number_float(number_float_t, const string_t&) override { return value(); }
-  bool string(string_t&) override { return value(); }
-  bool binary(binary_t&) override { return value(); }
-  bool start_object(std::size_t) override { return d_.on_event(json::parse_event_t::object_start, dummy_); }
-  bool end_object() override { return d_.on_event(json::parse_event_t::object_end, dummy_); }
-  bool start_array(std::size_t) override { return d_.on_event(json::parse_event_t::array_start, dummy_); }
-  bool end_array() override { return d_.on_event(json::parse_event_t::array_end, dummy_); }
-  bool key(string_t& k) override { return d_.on_event(json::parse_event_t::key, json(k)); }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
-    return false;  // the plain parse that follows reports it
-  }
-
- private:
-  bool value() { return d_.on_event(json::parse_event_t::value, dummy_); }
-  DuplicateKeys& d_;
-  const json dummy_;
-};
-
 // "line 3, column 14" of a 1-based byte offset.
 std::string line_column(std::string_view text, std::size_t byte) {
   const std::size_t end = std::min(byte == 0 ? 0 : byte - 1, text.size());
@@ -540,11 +451,9 @@ std::string parse_error_reason(const json::parse_error& e) {
 
 FleetLoad parse_json_fleet(std::string_view text, std::string_view source) {
   const std::string src(source);
-  DuplicateKeys duplicates;
+  const std::vector<backend::DuplicateKey> duplicates = backend::find_duplicate_keys(text);
   json doc;
   try {
-    DuplicateKeysSax sax(duplicates);
-    json::sax_parse(text.begin(), text.end(), &sax);
     doc = json::parse(text.begin(), text.end());
   } catch (const json::parse_error& e) {
     throw FleetError(
@@ -557,8 +466,9 @@ FleetLoad parse_json_fleet(std::string_view text, std::string_view source) {
   }
 
   Report r;
-  for (const auto& [path, key] : duplicates.found()) {
-    r.errors.push_back(src + ": " + path + ": field " + quote_for_error(key) +
+  for (const auto& d : duplicates) {
+    r.errors.push_back(src + ": " + (d.object_path.empty() ? "top level" : d.object_path) +
+                       ": field " + quote_for_error(d.key) +
                        " appears more than once (only one value is allowed)");
   }
   const std::string shape = "expected {\"devices\": [{\"DevEUI\": ..., ...}, ...]}";
