@@ -172,45 +172,29 @@ JsAnswer JoinServer::fail(Context& ctx, ResultCode code, std::string description
     h.message_type = ans_type;
   }
   const backend::Result result{code, description.empty() ? std::nullopt : std::optional(description)};
-  backend::Message answer = [&]() -> backend::Message {
-    switch (ans_type) {
-      case backend::MessageType::join_ans: {
-        backend::JoinAns a;
-        a.header = h;
-        a.result = result;
-        return a;
+  // Header and Result, in the answer type of the request (ErrorNotif when it has none).
+  auto failure = [&](auto answer) -> backend::Message {
+    answer.header = h;
+    answer.header.message_type = decltype(answer)::kType;
+    answer.result = result;
+    return answer;
+  };
+  backend::Message answer;
+  switch (ans_type) {
+    case backend::MessageType::join_ans: answer = failure(backend::JoinAns{}); break;
+    case backend::MessageType::rejoin_ans: answer = failure(backend::RejoinAns{}); break;
+    case backend::MessageType::home_ns_ans: answer = failure(backend::HomeNSAns{}); break;
+    case backend::MessageType::app_s_key_ans: {
+      backend::AppSKeyAns a;
+      if (const auto* req = std::get_if<backend::AppSKeyReq>(&ctx.decoded.message)) {
+        a.dev_eui = req->dev_eui;
+        a.session_key_id = req->session_key_id;
       }
-      case backend::MessageType::rejoin_ans: {
-        backend::RejoinAns a;
-        a.header = h;
-        a.result = result;
-        return a;
-      }
-      case backend::MessageType::app_s_key_ans: {
-        backend::AppSKeyAns a;
-        a.header = h;
-        a.result = result;
-        if (const auto* req = std::get_if<backend::AppSKeyReq>(&ctx.decoded.message)) {
-          a.dev_eui = req->dev_eui;
-          a.session_key_id = req->session_key_id;
-        }
-        return a;
-      }
-      case backend::MessageType::home_ns_ans: {
-        backend::HomeNSAns a;
-        a.header = h;
-        a.result = result;
-        return a;
-      }
-      default: {
-        backend::ErrorNotif a;
-        a.header = h;
-        a.header.message_type = backend::MessageType::error_notif;
-        a.result = result;
-        return a;
-      }
+      answer = failure(std::move(a));
+      break;
     }
-  }();
+    default: answer = failure(backend::ErrorNotif{}); break;
+  }
   JsAnswer out = finish(ctx, std::move(answer));
   if (code == ResultCode::unknown_dev_eui && quirks_.http_400_unknown_dev_eui) out.http_status = 400;
   return out;
@@ -630,42 +614,29 @@ JsAnswer JoinServer::handle_join(Context& ctx) const {
   std::string nwk_label = wrap_nwk ? peer->kek_label : std::string();
   if (quirks_.kek_label_is_sender_id && wrap_nwk) nwk_label = req.header.sender_id;
 
-  backend::JoinAns ans;
-  ans.header = backend::make_answer_header(req.header);
-  ans.result = backend::Result{ResultCode::success, std::nullopt};
-  ans.phy_payload = built.phy_payload;
-  if (!faults.has(Fault::no_lifetime) && !quirks_.no_lifetime) ans.lifetime = config_.lifetime;
-  if (mode == JoinMode::lorawan_1_1) {
-    ans.f_nwk_s_int_key = envelope(keys.f_nwk_s_int_key, nwk_label, peer ? peer->kek : Bytes{});
-    ans.s_nwk_s_int_key = envelope(keys.s_nwk_s_int_key, nwk_label, peer ? peer->kek : Bytes{});
-    ans.nwk_s_enc_key = envelope(keys.nwk_s_enc_key, nwk_label, peer ? peer->kek : Bytes{});
-  } else {
-    ans.nwk_s_key = envelope(keys.nwk_s_key(), nwk_label, peer ? peer->kek : Bytes{});
-  }
-  ans.app_s_key = envelope(keys.app_s_key, config_.as_kek_label, config_.as_kek);
-  if (!faults.has(Fault::no_session_key_id) && !quirks_.no_session_key_id) {
-    ans.session_key_id = seal_session_ticket(store_.js_secret(), jc.dev_eui,
-                                             SessionTicket{mode, outcome.join_nonce, jc.dev_nonce, net_id});
-  }
-
-  backend::Message answer;
-  if (rejoin) {
-    backend::RejoinAns r;
-    r.header = ans.header;
-    r.header.message_type = backend::MessageType::rejoin_ans;
-    r.result = ans.result;
-    r.phy_payload = ans.phy_payload;
-    r.lifetime = ans.lifetime;
-    r.nwk_s_key = ans.nwk_s_key;
-    r.f_nwk_s_int_key = ans.f_nwk_s_int_key;
-    r.s_nwk_s_int_key = ans.s_nwk_s_int_key;
-    r.nwk_s_enc_key = ans.nwk_s_enc_key;
-    r.app_s_key = ans.app_s_key;
-    r.session_key_id = ans.session_key_id;
-    answer = std::move(r);
-  } else {
-    answer = std::move(ans);
-  }
+  // JoinAns and RejoinAns carry the same fields.
+  auto success = [&](auto ans) -> backend::Message {
+    ans.header = backend::make_answer_header(req.header);
+    ans.header.message_type = decltype(ans)::kType;
+    ans.result = backend::Result{ResultCode::success, std::nullopt};
+    ans.phy_payload = built.phy_payload;
+    if (!faults.has(Fault::no_lifetime) && !quirks_.no_lifetime) ans.lifetime = config_.lifetime;
+    const Bytes& kek = peer ? peer->kek : Bytes{};
+    if (mode == JoinMode::lorawan_1_1) {
+      ans.f_nwk_s_int_key = envelope(keys.f_nwk_s_int_key, nwk_label, kek);
+      ans.s_nwk_s_int_key = envelope(keys.s_nwk_s_int_key, nwk_label, kek);
+      ans.nwk_s_enc_key = envelope(keys.nwk_s_enc_key, nwk_label, kek);
+    } else {
+      ans.nwk_s_key = envelope(keys.nwk_s_key(), nwk_label, kek);
+    }
+    ans.app_s_key = envelope(keys.app_s_key, config_.as_kek_label, config_.as_kek);
+    if (!faults.has(Fault::no_session_key_id) && !quirks_.no_session_key_id) {
+      ans.session_key_id = seal_session_ticket(
+          store_.js_secret(), jc.dev_eui, SessionTicket{mode, outcome.join_nonce, jc.dev_nonce, net_id});
+    }
+    return ans;
+  };
+  backend::Message answer = rejoin ? success(backend::RejoinAns{}) : success(backend::JoinAns{});
   JsAnswer out = finish(ctx, std::move(answer));
   out.durable = outcome.ticket;
   if (peer && !peer->async_url.empty()) {
