@@ -1,5 +1,6 @@
 #include "sim/join_server/faults.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -55,26 +56,25 @@ std::span<const FaultInfo> all_faults() { return kFaults; }
 void add_fault(FaultSet& set, std::string_view spec) {
   std::string_view name = spec;
   std::string_view value;
-  if (const auto eq = spec.find('='); eq != std::string_view::npos) {
+  const auto eq = spec.find('=');
+  if (eq != std::string_view::npos) {
     name = spec.substr(0, eq);
     value = spec.substr(eq + 1);
   }
   for (const auto& f : kFaults) {
     if (f.name != name) continue;
     if (f.fault == Fault::slow_answer) {
-      if (value.empty()) throw std::invalid_argument("fault slow-answer: expected slow-answer=MILLISECONDS");
-      std::size_t used = 0;
-      long ms = -1;
-      try {
-        ms = std::stol(std::string(value), &used);
-      } catch (const std::exception&) {
+      const bool digits = !value.empty() && value.size() <= 7 &&
+                          std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (value.empty()) {
+        throw std::invalid_argument("fault slow-answer: expected slow-answer=MILLISECONDS");
       }
-      if (ms < 0 || used != value.size()) {
+      if (!digits) {
         throw std::invalid_argument("fault slow-answer: expected a number of milliseconds, got \"" +
-                                    std::string(value) + "\"");
+                                    std::string(value) + "\" (digits only, at most 9999999)");
       }
-      set.slow_answer = std::chrono::milliseconds(ms);
-    } else if (!value.empty()) {
+      set.slow_answer = std::chrono::milliseconds(std::stol(std::string(value)));
+    } else if (eq != std::string_view::npos) {
       throw std::invalid_argument("fault " + std::string(name) + " takes no value, got \"" +
                                   std::string(spec) + "\"");
     }

@@ -701,7 +701,7 @@ TEST(JoinServerFaultParsing, UnknownNameListsTheKnownOnes) {
 TEST(JoinServerFaultParsing, SlowAnswerNeedsMilliseconds) {
   EXPECT_CONTAINS(add_fault_error("slow-answer"), "expected slow-answer=MILLISECONDS");
   EXPECT_CONTAINS(add_fault_error("slow-answer="), "expected slow-answer=MILLISECONDS");
-  for (const char* bad : {"abc", "-5", "10ms", "1.5", "99999999999999999999999"}) {
+  for (const char* bad : {"abc", "-5", "10ms", "1.5", "99999999999999999999999", " 5", "+5"}) {
     EXPECT_CONTAINS(add_fault_error(std::string("slow-answer=") + bad),
                     "expected a number of milliseconds, got \"" + std::string(bad) + "\"");
   }
@@ -715,6 +715,7 @@ TEST(JoinServerFaultParsing, SlowAnswerNeedsMilliseconds) {
 
 TEST(JoinServerFaultParsing, OtherFaultsTakeNoValue) {
   EXPECT_CONTAINS(add_fault_error("bad-accept-mic=1"), "fault bad-accept-mic takes no value");
+  EXPECT_CONTAINS(add_fault_error("bad-accept-mic="), "fault bad-accept-mic takes no value");
 }
 
 TEST(JoinServerFaultParsing, BehaviourNames) {
