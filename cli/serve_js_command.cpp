@@ -32,7 +32,9 @@ struct ServeOptions {
   std::string home_net_id;
   std::size_t threads = 0;
   std::size_t window = 0;
-  long lifetime = -1;
+  bool window_given = false;
+  std::uint32_t lifetime = 0;
+  bool lifetime_given = false;
   bool refuse_clear_keys = false;
   bool quiet = false;
   bool list_faults = false;
@@ -71,17 +73,21 @@ int run(const ServeOptions& o) {
   for (const auto& d : o.devices) file.fleet_files.emplace_back(d);
   if (!o.state.empty()) opts.store.database = o.state;
   if (o.threads > 0) opts.http.threads = o.threads;
-  if (o.window > 0) opts.store.dev_nonce_window = o.window;
-  if (o.lifetime >= 0) opts.js.lifetime = static_cast<std::uint32_t>(o.lifetime);
+  if (o.window_given) opts.store.dev_nonce_window = o.window;
+  if (o.lifetime_given) opts.js.lifetime = static_cast<std::uint32_t>(o.lifetime);
   if (o.refuse_clear_keys) opts.js.refuse_clear_keys = true;
-  if (!o.tls_cert.empty() || !o.tls_key.empty()) {
-    backend::TlsServerOptions tls;
-    tls.cert_file = o.tls_cert;
-    tls.key_file = o.tls_key;
-    tls.chain_file = o.tls_chain;
+  if (!o.tls_cert.empty() || !o.tls_key.empty() || !o.tls_chain.empty()) {
+    // Override only what was given: the file's client CA, mode and minimum version stay.
+    backend::TlsServerOptions tls = opts.http.tls.value_or(backend::TlsServerOptions{});
+    if (!o.tls_cert.empty()) tls.cert_file = o.tls_cert;
+    if (!o.tls_key.empty()) tls.key_file = o.tls_key;
+    if (!o.tls_chain.empty()) tls.chain_file = o.tls_chain;
+    if (tls.cert_file.empty() || tls.key_file.empty()) {
+      throw ConfigError("HTTPS needs both --tls-cert and --tls-key");
+    }
     opts.http.tls = tls;
   }
-  if (!o.global_client_ca.empty() || o.request_client_cert || !o.client_cas.empty()) {
+  if (!o.global_client_ca.empty() || o.request_client_cert) {
     if (!opts.http.tls) throw ConfigError("client certificates need HTTPS: give --tls-cert and --tls-key");
     if (!o.global_client_ca.empty()) {
       opts.http.tls->client_ca_file = o.global_client_ca;
@@ -118,8 +124,12 @@ int run(const ServeOptions& o) {
     if (!b) throw ConfigError("--behave-like: expected strict, brocaar or tts, got \"" + o.behave_like + "\"");
     opts.js.behaviour = *b;
   }
-  for (const auto& p : o.paths) opts.paths.insert(parse_path(p));
+  for (const auto& p : o.paths) {
+    auto [type, path] = parse_path(p);
+    opts.paths.insert_or_assign(type, path);
+  }
   if (!o.home_net_id.empty()) opts.js.home_net_id = lorawan::NetId::parse(o.home_net_id, "--home-net-id");
+  finalize_serve_js_options(opts);
   if (file.fleet_files.empty() && opts.store.database.empty()) {
     throw ConfigError("no devices: give --devices FLEET (JSON or CSV), or --state FILE holding devices");
   }
@@ -176,9 +186,13 @@ std::function<int()> add_serve_js_command(CLI::App& app) {
   cmd->add_option("--behave-like", o->behave_like, "strict (default), brocaar (ChirpStack v3 JS) or tts (The Things Stack)");
   cmd->add_option("--path", o->paths, "TYPE=/path per message type, e.g. JoinReq=/join; repeatable (default: any path)");
   cmd->add_option("--home-net-id", o->home_net_id, "NetID answered to HomeNSReq");
-  cmd->add_option("--threads", o->threads, "worker threads (default: one per core)");
-  cmd->add_option("--dev-nonce-window", o->window, "DevNonces remembered per LoRaWAN 1.0.0-1.0.3 device (default 16)");
-  cmd->add_option("--lifetime", o->lifetime, "JoinAns Lifetime in seconds (default 0)");
+  cmd->add_option("--threads", o->threads, "worker threads (default: one per core)")->check(CLI::Range(1, 256));
+  cmd->add_option("--dev-nonce-window", o->window, "DevNonces remembered per LoRaWAN 1.0.0-1.0.3 device (default 16)")
+      ->check(CLI::Range(1, 65535))
+      ->each([o](const std::string&) { o->window_given = true; });
+  cmd->add_option("--lifetime", o->lifetime, "JoinAns Lifetime in seconds (default 0)")
+      ->check(CLI::Range(std::uint32_t{0}, std::uint32_t{0xffffffff}))
+      ->each([o](const std::string&) { o->lifetime_given = true; });
   cmd->add_flag("--refuse-clear-keys", o->refuse_clear_keys, "refuse a join when no KEK is configured for the requester");
   cmd->add_flag("--quiet", o->quiet, "no request log");
   cmd->add_flag("--list-faults", o->list_faults, "list the faults and exit");

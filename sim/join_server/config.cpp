@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <set>
 
 #include "lorawan/hex.hpp"
@@ -195,6 +196,32 @@ void resolve_keks(JoinServerConfig& js, const backend::KekTable& keks, const std
     }
     js.as_kek_label = as_kek_label;
     js.as_kek = it->second;
+  }
+  // A KEK that wraps nothing is a mistake that would send keys in clear without a word.
+  for (const auto& [label, kek] : keks) {
+    const bool used = label == js.as_kek_label ||
+                      std::any_of(js.net_ids.begin(), js.net_ids.end(),
+                                  [&](const NetIdPeer& p) { return p.kek_label == label; });
+    if (used) continue;
+    std::string hint = "name it in a network server (--ns NETID=" + label + ", or kek_label in [[network_server]]) or as --as-kek";
+    if (label.size() == 6 && lorawan::is_hex(label)) {
+      hint = "declare that network server with --ns " + label + " (or a [[network_server]] table); without any, every NetID is served with keys in clear";
+    }
+    throw ConfigError("KEK \"" + label + "\" wraps no key: " + hint);
+  }
+}
+
+void finalize_serve_js_options(JoinServerServiceOptions& o) {
+  for (const auto& peer : o.js.net_ids) {
+    if (peer.client_ca_file.empty()) continue;
+    if (!o.http.tls) {
+      throw ConfigError("network server " + peer.net_id.hex() + " has a client CA (" + peer.client_ca_file +
+                        "), which needs HTTPS: give a server certificate and key (--tls-cert/--tls-key or [tls])");
+    }
+    // Ask every client for its certificate; the JS checks it against the CA of its NetID.
+    if (o.http.tls->client_cert == backend::ClientCertMode::none) {
+      o.http.tls->client_cert = backend::ClientCertMode::request;
+    }
   }
 }
 

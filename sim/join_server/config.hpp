@@ -54,4 +54,9 @@ std::pair<backend::MessageType, std::string> parse_path(std::string_view text);
 void resolve_keks(JoinServerConfig& js, const backend::KekTable& keks, const std::string& as_kek_label,
                   const KekLabelOrigins& origins = {});
 
+// Settings that depend on each other, once file and command line are merged: a network server
+// with a client CA needs HTTPS, and makes the server ask clients for certificates.
+// Throws ConfigError.
+void finalize_serve_js_options(JoinServerServiceOptions& options);
+
 }  // namespace joincheck::sim

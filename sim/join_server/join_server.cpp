@@ -1,5 +1,7 @@
 #include "sim/join_server/join_server.hpp"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 
 #include "lorawan/crypto.hpp"
@@ -81,7 +83,10 @@ std::optional<SessionTicket> open_session_ticket(const Aes128Key& secret, const 
                                                  ByteSpan bytes) {
   if (bytes.size() != kTicketSize || bytes[0] > 2) return std::nullopt;
   const Block tag = ticket_tag(secret, dev_eui, bytes.first(kTicketFields));
-  if (!std::equal(bytes.begin() + kTicketFields, bytes.end(), tag.begin())) return std::nullopt;
+  // Constant time: the tag authenticates the ticket.
+  if (CRYPTO_memcmp(bytes.data() + kTicketFields, tag.data(), kTicketSize - kTicketFields) != 0) {
+    return std::nullopt;
+  }
   SessionTicket t;
   t.mode = static_cast<JoinMode>(bytes[0]);
   t.join_nonce = JoinNonce::from_wire(bytes.subspan(1, 3));
@@ -297,10 +302,12 @@ JsAnswer JoinServer::handle(const JsRequest& request) const {
     out.log_result = "acknowledged";
     return out;
   }
-  if (request.path_type && *request.path_type != type) {
+  if (request.path_types != nullptr &&
+      std::find(request.path_types->begin(), request.path_types->end(), type) == request.path_types->end()) {
+    std::string meant;
+    for (auto t : *request.path_types) meant += (meant.empty() ? "" : ", ") + std::string(backend::to_string(t));
     return fail(ctx, backend::malformed_code(ctx.version),
-                "MessageType " + ctx.log_type + " was sent to the path for " +
-                    std::string(backend::to_string(*request.path_type)));
+                "MessageType " + ctx.log_type + " was sent to the path for " + meant);
   }
   if (!backend::is_request(type)) {
     return fail(ctx, backend::malformed_code(ctx.version),
@@ -460,6 +467,15 @@ JsAnswer JoinServer::handle_join(Context& ctx) const {
                                  : "MType " + std::string(to_string(mtype_of(phy[0])))));
   }
 
+  // FrameSizeError for a frame of the wrong size (TS002 Table 24); anything else that does not
+  // parse (MHDR major bits, an unknown rejoin type) is malformed.
+  std::size_t expected_size = kJoinRequestSize;
+  if (rejoin && phy.size() >= 2) expected_size = phy[1] == 1 ? kRejoin1Size : kRejoin02Size;
+  if (phy.size() != expected_size) {
+    return fail(ctx, ResultCode::frame_size_error,
+                "PHYPayload: expected " + std::to_string(expected_size) + " bytes for a " +
+                    std::string(to_string(expected)) + ", got " + std::to_string(phy.size()));
+  }
   JoinContext jc;
   std::optional<RejoinRequest> rj;
   std::optional<JoinRequest> jr;
@@ -477,7 +493,7 @@ JsAnswer JoinServer::handle_join(Context& ctx) const {
       jc.dev_nonce = jr->dev_nonce;
     }
   } catch (const Error& e) {
-    return fail(ctx, ResultCode::frame_size_error, e.what());
+    return fail(ctx, malformed, e.what());
   }
   if (jc.dev_eui != *req.dev_eui) {
     return fail(ctx, malformed, "DevEUI " + req.dev_eui->hex() + " is not the PHYPayload's DevEUI " +
@@ -504,7 +520,8 @@ JsAnswer JoinServer::handle_join(Context& ctx) const {
 
   // MAC version: the NS asks for the highest version it shares with the device.
   const MacVersion asked = req.mac_version->version;
-  const bool device_1_1 = device->nwk_key.has_value();
+  // The device's own version decides its keys: a NwkKey on a 1.0.x device is not used.
+  const bool device_1_1 = is_1_1(device->mac_version) && device->nwk_key.has_value();
   if (is_1_1(asked) && !is_1_1(device->mac_version)) {
     return fail(ctx, ResultCode::join_req_failed,
                 "MACVersion " + std::string(req.mac_version->spelling()) + " asked for a LoRaWAN " +
@@ -579,7 +596,7 @@ JsAnswer JoinServer::handle_join(Context& ctx) const {
   if (faults.has(Fault::wrong_rx_delay)) fields.rx_delay = static_cast<std::uint8_t>((fields.rx_delay + 1) & 0x0f);
   fields.cf_list = faults.has(Fault::drop_cflist) ? std::nullopt : req.cf_list;
 
-  const RootKeys root{device->app_key, device->nwk_key};
+  const RootKeys root{device->app_key, device_1_1 ? device->nwk_key : std::nullopt};
   BuiltJoinAccept built = build_join_accept(mode, root, jc, fields);
   if (faults.has(Fault::bad_accept_mic)) {
     // Re-encrypt the plaintext with one MIC bit flipped.
@@ -676,6 +693,14 @@ JsAnswer JoinServer::handle_app_s_key(Context& ctx) const {
   if (!ticket) {
     return fail(ctx, ResultCode::unknown_dev_eui,
                 "no session of DevEUI " + req.dev_eui->hex() + " has this SessionKeyID");
+  }
+  // The device may have been provisioned again since the join: its keys must still be there.
+  const bool has_keys = ticket->mode == JoinMode::lorawan_1_0     ? device->app_key.has_value()
+                        : ticket->mode == JoinMode::lorawan_1_1_opt_neg_0 ? device->nwk_key.has_value()
+                        : device->nwk_key && device->app_key;
+  if (!has_keys) {
+    return fail(ctx, ResultCode::other, "DevEUI " + req.dev_eui->hex() +
+                                            " no longer has the root keys of the session of this SessionKeyID");
   }
   Aes128Key app_s_key;
   switch (ticket->mode) {

@@ -64,8 +64,9 @@ struct JsRequest {
   std::string_view body;
   // The client certificate chain (leaf first) when the request came over TLS with one.
   std::span<const backend::Certificate> peer_chain;
-  // With per-message-type paths: the type the request's path is for.
-  std::optional<backend::MessageType> path_type;
+  // With per-message-type paths: the types the request's path is for (several types may
+  // share a path). Null: any type.
+  const std::vector<backend::MessageType>* path_types = nullptr;
 };
 
 struct AsyncDelivery {

@@ -25,7 +25,7 @@ struct JoinServerService::Impl {
   JoinServerServiceOptions options;
   DeviceStore store;
   JoinServer js;
-  std::map<std::string, backend::MessageType, std::less<>> path_types;
+  std::map<std::string, std::vector<backend::MessageType>, std::less<>> path_types;
   std::mutex clients_mutex;
   std::unordered_map<std::thread::id, std::unique_ptr<backend::HttpClient>> clients;
   std::atomic<std::uint64_t> delivered{0}, failed{0};
@@ -53,7 +53,7 @@ struct JoinServerService::Impl {
 #ifdef __GLIBC__
     malloc_trim(0);  // give the fleet file's parse back to the system (GBs for 1M devices)
 #endif
-    for (const auto& [type, path] : options.paths) path_types.emplace(path, type);
+    for (const auto& [type, path] : options.paths) path_types[path].push_back(type);
   }
 
   void log(const std::string& line) {
@@ -145,7 +145,7 @@ struct JoinServerService::Impl {
         co_return backend::HttpResponse::text(404, "joincheck JS: no Backend Interfaces endpoint at " +
                                                        std::string(req.path()) + "\n");
       }
-      jr.path_type = it->second;
+      jr.path_types = &it->second;
     }
     JsAnswer a = js.handle(jr);
     auto ex = co_await asio::this_coro::executor;

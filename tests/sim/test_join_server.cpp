@@ -226,6 +226,31 @@ TEST(JoinServer, FrameSizeErrorAndDataFrames) {
   EXPECT_NE(ans.result->description->find("UnconfirmedDataUp"), std::string::npos);
 }
 
+// A NwkKey in the fleet entry of a 1.0.x device is not used: the device's version decides.
+TEST(JoinServer, Device10WithAStrayNwkKeyUsesItsAppKey) {
+  auto o = default_options();
+  FleetDevice d = kDev103;
+  d.dev_eui = Eui64::parse("01020304050607ff");
+  d.nwk_key = Aes128Key::parse("ffeeddccbbaa99887766554433221100");
+  o.fleets.push_back(Fleet{{d}});
+  JsFixture f(o);
+  FleetDevice as_device = d;
+  as_device.nwk_key.reset();  // what the device really has
+  const backend::JoinReq req = join_req(as_device, 1);
+  const auto opened = check_join_ans(f.ask<backend::JoinAns>(req), req, as_device);
+  EXPECT_EQ(opened.mode, JoinMode::lorawan_1_0);
+}
+
+// FrameSizeError is for sizes only; other broken frames are malformed.
+TEST(JoinServer, BadMhdrMajorIsMalformedNotFrameSize) {
+  JsFixture f;
+  auto req = join_req(kDev103, 1);
+  (*req.phy_payload)[0] = 0x01;
+  const auto ans = f.ask<backend::JoinAns>(req);
+  EXPECT_EQ(code_of(ans.result), "MalformedRequest");
+  EXPECT_NE(ans.result->description->find("major"), std::string::npos);
+}
+
 TEST(JoinServer, OptNegMustAgreeWithMacVersion) {
   JsFixture f;
   auto req = join_req(kDev11, 1);
@@ -323,6 +348,20 @@ TEST(JoinServer, PerMessageTypePaths) {
   EXPECT_EQ(f.post(join_req(kDev103, 1), "/").status, 404);
   EXPECT_EQ(code_of(f.ask<backend::JoinAns>(join_req(kDev103, 2), "/join").result), "Success");
   EXPECT_EQ(code_of(f.ask<backend::JoinAns>(join_req(kDev103, 3), "/appskey").result), "MalformedRequest");
+}
+
+// Several message types may share one path (ChirpStack uses one URL for all).
+TEST(JoinServer, MessageTypesSharingAPath) {
+  auto o = default_options();
+  o.paths[backend::MessageType::join_req] = "/bi";
+  o.paths[backend::MessageType::home_ns_req] = "/bi";
+  JsFixture f(o);
+  EXPECT_EQ(code_of(f.ask<backend::JoinAns>(join_req(kDev103, 1), "/bi").result), "Success");
+  backend::HomeNSReq r;
+  r.header.sender_id = "010203";
+  r.header.receiver_id = kDev103.join_eui.hex();
+  r.dev_eui = kDev103.dev_eui;
+  EXPECT_EQ(code_of(f.ask<backend::HomeNSAns>(r, "/bi").result), "Success");
 }
 
 // ---- async answers ----

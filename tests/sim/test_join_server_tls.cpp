@@ -488,6 +488,36 @@ TEST(ServeJsConfig, KekLabelErrorNamesTheFileOnlyForTheFilesLabel) {
   }
 }
 
+// A KEK that wraps nothing would let keys go in clear without a word.
+TEST(ServeJsConfig, AKekThatWrapsNothingIsAnError) {
+  JoinServerConfig js;
+  const backend::KekTable keks{{"010203", Bytes(16, 1)}};
+  try {
+    resolve_keks(js, keks, "");
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_CONTAINS(e.what(), "KEK \"010203\" wraps no key: declare that network server with --ns 010203");
+  }
+  js.net_ids.push_back(NetIdPeer{NetId::parse("010203"), {}, {}, {}, {}});
+  resolve_keks(js, keks, "");  // bound by its NetID label
+  EXPECT_EQ(js.net_ids.front().kek_label, "010203");
+}
+
+// A per-NetID client CA makes the server ask for certificates, and needs HTTPS.
+TEST(ServeJsConfig, PerNetIdClientCaNeedsHttpsAndRequestsCertificates) {
+  JoinServerServiceOptions o;
+  o.js.net_ids.push_back(NetIdPeer{NetId::parse("010203"), {}, {}, "ns-ca.pem", {}});
+  try {
+    finalize_serve_js_options(o);
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_CONTAINS(e.what(), "network server 010203 has a client CA (ns-ca.pem), which needs HTTPS");
+  }
+  o.http.tls = backend::TlsServerOptions{};
+  finalize_serve_js_options(o);
+  EXPECT_EQ(o.http.tls->client_cert, backend::ClientCertMode::request);
+}
+
 TEST(ServeJsConfig, MissingFileIsNamed) {
   TempDir dir;
   JoinServerServiceOptions o;
