@@ -56,8 +56,18 @@ DecodeInputs to_inputs(const DecodeOptions& o) {
       take(in.dev_eui, r.dev_eui, "DevEUI");
       take(in.dev_nonce, r.rj_count, "RJcount");
       if (r.type == RejoinType::type1) take(in.join_eui, r.join_eui, "JoinEUI");
-      if (!in.join_req_type) in.join_req_type = join_req_type_of(r.type);
+      const JoinReqType answered = join_req_type_of(r.type);
+      if (in.join_req_type && *in.join_req_type != answered) {
+        throw Error("--join-request: a rejoin-request type " + std::to_string(static_cast<int>(r.type)) +
+                    " is answered with JoinReqType " + std::string(to_string(answered)) +
+                    ", which contradicts --join-req-type " + std::string(to_string(*in.join_req_type)));
+      }
+      in.join_req_type = answered;
     } else {
+      if (in.join_req_type && *in.join_req_type != JoinReqType::join) {
+        throw Error("--join-request: a join-request is answered with JoinReqType ff, which "
+                    "contradicts --join-req-type " + std::string(to_string(*in.join_req_type)));
+      }
       const JoinRequest r = parse_join_request(req);
       take(in.dev_eui, r.dev_eui, "DevEUI");
       take(in.join_eui, r.join_eui, "JoinEUI");

@@ -46,6 +46,8 @@ check "short key" 2 '--app-key: expected 32 hex digits' -- decode $jr10 --app-ke
 check "bad join-req-type" 2 'expected ff' -- decode $ja10 --app-key $key --join-req-type 07
 check "accept without key" 2 'give --app-key' -- decode $ja10
 check "not hex nor base64" 2 'expected hex' -- decode 'zz!'
+check "join-req-type contradicts join-request" 2 'contradicts --join-req-type 02' -- \
+  decode $ja10 --app-key $key --join-request $jr10 --join-req-type 02
 check "no frame" 2 'frame is required|required' -- decode
 
 echo "$passed passed, $failed failed"
