@@ -104,6 +104,9 @@ struct JoinServer::Context {
   backend::ProtocolVersion version = backend::ProtocolVersion::v1_0;
   std::string log_type;
   std::string log_dev_eui;
+  // The requester answers asynchronously: every answer to it, failures included, is POSTed to
+  // its callback URL after a 200 acknowledgement (TS002 §22.1).
+  const NetIdPeer* async_peer = nullptr;
 };
 
 JoinServer::JoinServer(JoinServerConfig config, DeviceStore& store)
@@ -156,6 +159,18 @@ JsAnswer JoinServer::finish(Context& ctx, backend::Message answer) const {
   if (result && !result->is_success() && f.has(Fault::http_400_on_error)) out.http_status = 400;
   if (f.has(Fault::wrong_content_type)) out.content_type = "text/plain";
   out.delay = f.slow_answer;
+  if (ctx.async_peer != nullptr) {
+    AsyncDelivery d{ctx.async_peer->async_url, std::move(out.body)};
+    if (f.has(Fault::async_wrong_transaction_id)) {
+      auto j = nlohmann::json::parse(d.body);
+      j["TransactionID"] = (j["TransactionID"].get<std::uint32_t>() + 1) & 0xffffffffu;
+      d.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    out.http_status = 200;  // the acknowledgement; the answer goes in the POST
+    out.body.clear();
+    out.content_type.clear();
+    if (!f.has(Fault::async_no_answer)) out.async = std::move(d);
+  }
   return out;
 }
 
@@ -334,6 +349,7 @@ std::optional<JsAnswer> JoinServer::admit_ns_request(Context& ctx, NsRequester& 
     return fail(ctx, ResultCode::malformed_message, "SenderNSID: mandatory under TS002 1.1");
   }
   if (auto refused = authenticate_ns(ctx, ns.peer, ns.net_id)) return refused;
+  if (ns.peer != nullptr && !ns.peer->async_url.empty()) ctx.async_peer = ns.peer;
   return check_receiver(ctx, ns.receiver);
 }
 
@@ -656,17 +672,6 @@ JsAnswer JoinServer::handle_join(Context& ctx) const {
   backend::Message answer = rejoin ? success(backend::RejoinAns{}) : success(backend::JoinAns{});
   JsAnswer out = finish(ctx, std::move(answer));
   out.durable = outcome.ticket;
-  if (peer && !peer->async_url.empty()) {
-    AsyncDelivery d{peer->async_url, std::move(out.body)};
-    if (faults.has(Fault::async_wrong_transaction_id)) {
-      auto j = nlohmann::json::parse(d.body);
-      j["TransactionID"] = (j["TransactionID"].get<std::uint32_t>() + 1) & 0xffffffffu;
-      d.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    }
-    out.body.clear();
-    out.content_type.clear();
-    if (!faults.has(Fault::async_no_answer)) out.async = std::move(d);
-  }
   return out;
 }
 

@@ -395,6 +395,37 @@ TEST(JoinServer, AsyncAnswerIsPostedToTheCallback) {
   check_join_ans(ans, join_req(kDev103, 1), kDev103);
 }
 
+// Failures are answers too: an async requester gets its MICFailed by POST, not in the ack.
+TEST(JoinServer, AsyncFailuresArePostedToo) {
+  std::mutex m;
+  std::vector<std::string> received;
+  backend::HttpServer listener(backend::HttpServerOptions{}, backend::HttpHandler([&](const backend::HttpRequest& r) {
+                                 std::lock_guard lock(m);
+                                 received.push_back(r.body);
+                                 return backend::HttpResponse{};
+                               }));
+  auto o = default_options();
+  o.js.net_ids.front().async_url = listener.url();
+  JsFixture f(o);
+  JoinReqOptions bad;
+  bad.mic_key = Aes128Key::parse("ffffffffffffffffffffffffffffffff");
+  const auto ack = f.post(join_req(kDev103, 1, bad));
+  EXPECT_EQ(ack.status, 200);
+  EXPECT_EQ(ack.body, "");
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard lock(m);
+      if (!received.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::lock_guard lock(m);
+  ASSERT_EQ(received.size(), 1u);
+  const auto ans = backend::decode_as<backend::JoinAns>(received[0], backend::DecodeMode::strict).message;
+  EXPECT_EQ(code_of(ans.result), "MICFailed");
+  EXPECT_EQ(ans.header.transaction_id, 4242u);
+}
+
 TEST(JoinServer, AsyncDeliveryGivesUpAfterItsAttempts) {
   auto o = default_options();
   o.js.net_ids.front().async_url = "http://127.0.0.1:1/unreachable";
