@@ -24,13 +24,14 @@ using lorawan::JoinNonce;
 using lorawan::MacVersion;
 
 // ---------------------------------------------------------------------------------------------
-// In memory: one compact entry per device (56 bytes; plus the map node and, for MAC 1.0.0-1.0.3
+// In memory: one compact entry per device (60 bytes; plus the map node and, for MAC 1.0.0-1.0.3
 // devices that have joined, a window slot of 2*N bytes in a per-shard pool).
 
 constexpr std::uint32_t kNoSlot = 0xffffffff;
 constexpr std::uint8_t kHasAppKey = 1;
 constexpr std::uint8_t kHasNwkKey = 2;
 constexpr std::uint8_t kHasJoined = 4;
+constexpr std::uint8_t kHasRejoined1 = 8;  // last_rj_count1 is valid
 
 struct Entry {
   Eui64 join_eui;
@@ -41,6 +42,7 @@ struct Entry {
   std::uint16_t last_dev_nonce = 0;     // valid with kHasJoined
   std::uint16_t window_count = 0;
   std::uint16_t window_head = 0;  // next position written in the ring
+  std::uint16_t last_rj_count1 = 0;  // valid with kHasRejoined1
   std::uint8_t mac = 0;           // MacVersion (one byte instead of the enum's four)
   std::uint8_t flags = 0;
 
@@ -49,7 +51,7 @@ struct Entry {
   bool joined() const { return (flags & kHasJoined) != 0; }
   bool window_mode() const { return !lorawan::devnonce_is_counter(mac_version()); }
 };
-static_assert(sizeof(Entry) == 56, "keep the per-device entry compact (see bench_device_store)");
+static_assert(sizeof(Entry) == 60, "keep the per-device entry compact (see bench_device_store)");
 
 std::uint64_t mix64(std::uint64_t z) {  // splitmix64 finaliser
   z += 0x9e3779b97f4a7c15ULL;
@@ -117,6 +119,7 @@ struct Change {
   Eui64 dev_eui;
   std::uint32_t join_nonce = 0;
   std::int32_t last_dev_nonce = -1;   // -1: none
+  std::int32_t last_rj_count1 = -1;   // -1: none
   std::vector<std::uint16_t> window;  // oldest first
 };
 
@@ -171,10 +174,11 @@ CREATE TABLE IF NOT EXISTS devices (
   nwk_key BLOB,
   join_nonce INTEGER NOT NULL DEFAULT 0,  -- last issued; 0: none
   last_dev_nonce INTEGER,                 -- last accepted; NULL: never joined
-  dev_nonces BLOB NOT NULL DEFAULT x''    -- MAC <= 1.0.3: window, oldest first, 2 bytes MSB first
+  dev_nonces BLOB NOT NULL DEFAULT x'',   -- MAC <= 1.0.3: window, oldest first, 2 bytes MSB first
+  last_rj_count1 INTEGER                  -- LoRaWAN 1.1 rejoin type 1; NULL: none (schema 2)
 ) WITHOUT ROWID;
 )sql";
-constexpr std::int64_t kSchemaVersion = 1;
+constexpr std::int64_t kSchemaVersion = 2;
 
 }  // namespace
 
@@ -260,7 +264,7 @@ struct DeviceStore::Impl {
     }
     e.join_eui = d.join_eui;
     e.set_mac_version(d.mac_version);
-    e.flags = static_cast<std::uint8_t>(e.flags & kHasJoined);
+    e.flags = static_cast<std::uint8_t>(e.flags & (kHasJoined | kHasRejoined1));  // state kept
     e.app_key = d.app_key.value_or(Aes128Key{});
     e.nwk_key = d.nwk_key.value_or(Aes128Key{});
     if (d.app_key) e.flags |= kHasAppKey;
@@ -282,6 +286,7 @@ struct DeviceStore::Impl {
     if (e.flags & kHasNwkKey) out.nwk_key = e.nwk_key;
     out.state.last_join_nonce = JoinNonce(e.join_nonce);
     if (e.joined()) out.state.last_dev_nonce = DevNonce(e.last_dev_nonce);
+    if ((e.flags & kHasRejoined1) != 0) out.state.last_rj_count1 = DevNonce(e.last_rj_count1);
     if (e.window_mode() && e.window_slot != kNoSlot) {
       for (std::uint16_t v : window_of(s, e).oldest_first())
         out.state.used_dev_nonces.emplace_back(v);
@@ -296,6 +301,7 @@ struct DeviceStore::Impl {
     c.dev_eui = dev_eui;
     c.join_nonce = e.join_nonce;
     c.last_dev_nonce = e.joined() ? e.last_dev_nonce : -1;
+    c.last_rj_count1 = (e.flags & kHasRejoined1) != 0 ? e.last_rj_count1 : -1;
     if (e.window_mode() && e.window_slot != kNoSlot) c.window = window_of(s, e).oldest_first();
     std::uint64_t sequence;
     {
@@ -324,7 +330,7 @@ struct DeviceStore::Impl {
   }
 
   JoinOutcome join(const Eui64& dev_eui, std::optional<DevNonce> dev_nonce,
-                   const JoinOptions& faults);
+                   const JoinOptions& faults, std::optional<DevNonce> rj_count1 = std::nullopt);
   void open_db();
   void load_devices();
   CommitResult write_batch(std::vector<Change>& batch);
@@ -373,7 +379,11 @@ void DeviceStore::Impl::open_db() {
       rc = sqlite3_step(st.get());
       if (rc == SQLITE_ROW) {
         const std::int64_t v = sqlite3_column_int64(st.get(), 0);
-        if (v != kSchemaVersion) {
+        if (v == 1) {
+          // Schema 1 had no RJcount1: add the column, NULL (none) for every device.
+          exec("ALTER TABLE devices ADD COLUMN last_rj_count1 INTEGER",
+               "cannot upgrade the device database to schema version 2");
+        } else if (v != kSchemaVersion) {
           throw DeviceStoreError(file + ": device database schema version " + std::to_string(v) +
                                  ", this joincheck reads version " +
                                  std::to_string(kSchemaVersion));
@@ -428,7 +438,8 @@ void DeviceStore::Impl::open_db() {
 
   rc =
       sqlite3_prepare_v3(db,
-                         "UPDATE devices SET join_nonce = ?2, last_dev_nonce = ?3, dev_nonces = ?4 "
+                         "UPDATE devices SET join_nonce = ?2, last_dev_nonce = ?3, dev_nonces = ?4, "
+                         "last_rj_count1 = ?5 "
                          "WHERE dev_eui = ?1",
                          -1, SQLITE_PREPARE_PERSISTENT, &update_stmt, nullptr);
   if (rc != SQLITE_OK) fail("cannot prepare the join state update", rc);
@@ -445,7 +456,7 @@ void DeviceStore::Impl::load_devices() {
   Statement st;
   int rc = sqlite3_prepare_v2(db,
                               "SELECT dev_eui, join_eui, mac_version, app_key, nwk_key, "
-                              "join_nonce, last_dev_nonce, dev_nonces FROM devices",
+                              "join_nonce, last_dev_nonce, dev_nonces, last_rj_count1 FROM devices",
                               -1, st.out(), nullptr);
   if (rc != SQLITE_OK) fail("cannot read the devices", rc);
   const auto text = [&](int col) {
@@ -485,6 +496,14 @@ void DeviceStore::Impl::load_devices() {
         }
         last = static_cast<std::uint16_t>(v);
       }
+      std::optional<std::uint16_t> last_rj1;
+      if (sqlite3_column_type(st.get(), 8) != SQLITE_NULL) {
+        const std::int64_t v = sqlite3_column_int64(st.get(), 8);
+        if (v < 0 || v > 0xffff) {
+          throw lorawan::Error("last_rj_count1: expected 0 to 65535, got " + std::to_string(v));
+        }
+        last_rj1 = static_cast<std::uint16_t>(v);
+      }
       const int n = sqlite3_column_bytes(st.get(), 7);
       if (n % 2 != 0) throw lorawan::Error("dev_nonces: odd length " + std::to_string(n));
       const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st.get(), 7));
@@ -501,6 +520,10 @@ void DeviceStore::Impl::load_devices() {
       if (last) {
         e.flags |= kHasJoined;
         e.last_dev_nonce = *last;
+      }
+      if (last_rj1) {
+        e.flags |= kHasRejoined1;
+        e.last_rj_count1 = *last_rj1;
       }
       if (e.window_mode() && !used.empty()) {
         ensure_slot(s, e);
@@ -540,6 +563,11 @@ CommitResult DeviceStore::Impl::write_batch(std::vector<Change>& batch) {
     // A zero-length blob, not NULL, when the window is empty.
     sqlite3_bind_blob(st, 4, blob.empty() ? "" : static_cast<const void*>(blob.data()),
                       static_cast<int>(blob.size()), SQLITE_STATIC);
+    if (c.last_rj_count1 < 0) {
+      sqlite3_bind_null(st, 5);
+    } else {
+      sqlite3_bind_int64(st, 5, c.last_rj_count1);
+    }
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) return failure("cannot write the join state of " + eui, rc);
@@ -688,6 +716,11 @@ std::string JoinOutcome::describe() const {
     case JoinStatus::unknown_device:
       return "no device with this DevEUI";
     case JoinStatus::dev_nonce_replayed:
+      if (rj_count1) {
+        return "RJcount1 " + dev_nonce.hex() + " is not greater than the last RJcount1 answered " +
+               (last_dev_nonce ? last_dev_nonce->hex() : std::string("?")) +
+               " (a LoRaWAN 1.1 device never repeats RJcount1)";
+      }
       if (replay_reason == ReplayReason::too_small) {
         return "DevNonce " + dev_nonce.hex() + " is not greater than the last accepted DevNonce " +
                (last_dev_nonce ? last_dev_nonce->hex() : std::string("?")) + " (LoRaWAN " + v +
@@ -799,11 +832,16 @@ CommitTicket DeviceStore::set_join_state(const Eui64& dev_eui, const JoinState& 
   }
   Entry& e = it->second;
   e.join_nonce = state.last_join_nonce.value();
-  e.flags = static_cast<std::uint8_t>(e.flags & ~kHasJoined);
+  e.flags = static_cast<std::uint8_t>(e.flags & ~(kHasJoined | kHasRejoined1));
   e.last_dev_nonce = 0;
+  e.last_rj_count1 = 0;
   if (state.last_dev_nonce) {
     e.flags |= kHasJoined;
     e.last_dev_nonce = static_cast<std::uint16_t>(state.last_dev_nonce->value());
+  }
+  if (state.last_rj_count1) {
+    e.flags |= kHasRejoined1;
+    e.last_rj_count1 = static_cast<std::uint16_t>(state.last_rj_count1->value());
   }
   if (e.window_mode()) {
     std::vector<std::uint16_t> used;
@@ -838,7 +876,7 @@ std::size_t DeviceStore::size() const {
 }
 
 JoinOutcome DeviceStore::Impl::join(const Eui64& dev_eui, std::optional<DevNonce> dev_nonce,
-                                    const JoinOptions& faults) {
+                                    const JoinOptions& faults, std::optional<DevNonce> rj_count1) {
   JoinOutcome out;
   out.dev_eui = dev_eui;
   if (dev_nonce) out.dev_nonce = *dev_nonce;
@@ -852,6 +890,18 @@ JoinOutcome DeviceStore::Impl::join(const Eui64& dev_eui, std::optional<DevNonce
   Entry& e = it->second;
   out.mac_version = e.mac_version();
   if (e.joined()) out.last_dev_nonce = DevNonce(e.last_dev_nonce);
+  if (rj_count1) {
+    out.rj_count1 = true;
+    out.dev_nonce = *rj_count1;
+    out.last_dev_nonce.reset();
+    if ((e.flags & kHasRejoined1) != 0) out.last_dev_nonce = DevNonce(e.last_rj_count1);
+    if (!faults.skip_dev_nonce_check && (e.flags & kHasRejoined1) != 0 &&
+        rj_count1->value() <= e.last_rj_count1) {
+      out.status = JoinStatus::dev_nonce_replayed;
+      out.replay_reason = ReplayReason::too_small;
+      return out;
+    }
+  }
 
   const auto nonce = static_cast<std::uint16_t>(out.dev_nonce.value());
   if (dev_nonce && !faults.skip_dev_nonce_check && e.joined()) {
@@ -875,6 +925,10 @@ JoinOutcome DeviceStore::Impl::join(const Eui64& dev_eui, std::optional<DevNonce
     }
     ++e.join_nonce;
   }
+  if (rj_count1) {
+    e.flags |= kHasRejoined1;
+    e.last_rj_count1 = static_cast<std::uint16_t>(rj_count1->value());
+  }
   if (dev_nonce) {
     e.flags |= kHasJoined;
     e.last_dev_nonce = nonce;
@@ -894,8 +948,9 @@ JoinOutcome DeviceStore::record_join(const Eui64& dev_eui, DevNonce dev_nonce,
   return impl_->join(dev_eui, dev_nonce, options);
 }
 
-JoinOutcome DeviceStore::allocate_join_nonce(const Eui64& dev_eui, const JoinOptions& options) {
-  return impl_->join(dev_eui, std::nullopt, options);
+JoinOutcome DeviceStore::allocate_join_nonce(const Eui64& dev_eui, const JoinOptions& options,
+                                             std::optional<DevNonce> rj_count1) {
+  return impl_->join(dev_eui, std::nullopt, options, rj_count1);
 }
 
 void DeviceStore::when_durable(CommitTicket ticket, DurableCallback done) {

@@ -58,6 +58,8 @@ struct JoinState {
   // MAC 1.0.0 to 1.0.3: the DevNonces in the replay window, oldest first (at most
   // dev_nonce_window). Empty for devices that count DevNonce up.
   std::vector<lorawan::DevNonce> used_dev_nonces;
+  // LoRaWAN 1.1: the last RJcount1 of a rejoin-request type 1 answered; nullopt before the first.
+  std::optional<lorawan::DevNonce> last_rj_count1;
 
   friend bool operator==(const JoinState&, const JoinState&) = default;
 };
@@ -100,11 +102,13 @@ enum class ReplayReason {
 struct JoinOutcome {
   JoinStatus status = JoinStatus::unknown_device;
   lorawan::Eui64 dev_eui;
-  lorawan::DevNonce dev_nonce;        // as asked (0 for allocate_join_nonce)
+  lorawan::DevNonce dev_nonce;        // as asked (RJcount1, or 0, for allocate_join_nonce)
+  bool rj_count1 = false;             // dev_nonce is the RJcount1 of a rejoin type 1
   lorawan::MacVersion mac_version{};  // of the device (when known)
   lorawan::JoinNonce join_nonce;      // accepted: the JoinNonce issued
   ReplayReason replay_reason = ReplayReason::none;
   std::optional<lorawan::DevNonce> last_dev_nonce;  // replayed: the last accepted DevNonce
+                                                    // (RJcount1 when rj_count1)
   CommitTicket ticket;                              // accepted: the change to wait for
 
   bool accepted() const { return status == JoinStatus::accepted; }
@@ -183,10 +187,12 @@ class DeviceStore {
   // JoinNonce and records the DevNonce. Thread-safe.
   JoinOutcome record_join(const lorawan::Eui64& dev_eui, lorawan::DevNonce dev_nonce,
                           const JoinOptions& options = {});
-  // Issues the next JoinNonce without a DevNonce (a LoRaWAN 1.1 rejoin-request, whose RJcount
-  // the caller checks). skip_dev_nonce_check has no effect. Thread-safe.
-  JoinOutcome allocate_join_nonce(const lorawan::Eui64& dev_eui, const JoinOptions& options = {});
-
+  // Issues the next JoinNonce for a LoRaWAN 1.1 rejoin-request. A type 1 rejoin gives its
+  // RJcount1, which must be greater than the last one answered (the device never repeats it);
+  // types 0 and 2 give none (RJcount0 restarts at every session and only the NS sees its MIC).
+  // skip_dev_nonce_check also skips the RJcount1 check. Thread-safe.
+  JoinOutcome allocate_join_nonce(const lorawan::Eui64& dev_eui, const JoinOptions& options = {},
+                                  std::optional<lorawan::DevNonce> rj_count1 = std::nullopt);
   // Calls `done` from the committer thread once the change behind `ticket` is committed (soon
   // after when it already is), or has failed to commit. Throws std::invalid_argument for a
   // ticket this store never issued.

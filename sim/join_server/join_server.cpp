@@ -584,7 +584,11 @@ JsAnswer JoinServer::handle_join(Context& ctx) const {
   JoinOptions record;
   record.skip_dev_nonce_check = faults.has(Fault::accept_replayed_devnonce) || quirks_.no_devnonce_check;
   record.reuse_join_nonce = faults.has(Fault::reuse_joinnonce);
-  const JoinOutcome outcome = rejoin ? store_.allocate_join_nonce(jc.dev_eui, record)
+  // RJcount1 of a type 1 rejoin must go up like a 1.0.4 DevNonce; RJcount0 restarts with every
+  // session and its MIC is the NS's to check (TS002 §11.4.1).
+  const std::optional<DevNonce> rj_count1 =
+      rj && rj->type == RejoinType::type1 ? std::optional(rj->rj_count) : std::nullopt;
+  const JoinOutcome outcome = rejoin ? store_.allocate_join_nonce(jc.dev_eui, record, rj_count1)
                                      : store_.record_join(jc.dev_eui, jc.dev_nonce, record);
   switch (outcome.status) {
     case JoinStatus::accepted:

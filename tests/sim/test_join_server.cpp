@@ -338,6 +338,32 @@ TEST(JoinServer, RejoinTypes012AnsweredWithJsEncKey) {
   EXPECT_EQ(code_of(f.ask<backend::RejoinAns>(r).result), "MICFailed");
 }
 
+// A replayed rejoin-request type 1 (same RJcount1) is refused like a replayed DevNonce.
+TEST(JoinServer, RejoinType1ReplayIsRefused) {
+  JsFixture f;
+  const JsKeys js = derive_js_keys(*kDev11.nwk_key, kDev11.dev_eui);
+  auto rejoin = [&](std::uint16_t rj_count1) {
+    RejoinRequest rj{RejoinType::type1, kNetId, kDev11.join_eui, kDev11.dev_eui, DevNonce(rj_count1), {}};
+    const backend::JoinReq base = join_req(kDev11, 0);
+    backend::RejoinReq r;
+    r.header = base.header;
+    r.header.message_type = backend::MessageType::rejoin_req;
+    r.mac_version = base.mac_version;
+    r.phy_payload = build_rejoin_request(js.js_int_key, rj);
+    r.dev_eui = base.dev_eui;
+    r.dev_addr = base.dev_addr;
+    r.dl_settings = base.dl_settings;
+    r.rx_delay = base.rx_delay;
+    return f.ask<backend::RejoinAns>(r);
+  };
+  EXPECT_EQ(code_of(rejoin(7).result), "Success");
+  const auto replay = rejoin(7);
+  EXPECT_EQ(code_of(replay.result), "JoinReqFailed");
+  EXPECT_NE(replay.result->description->find("RJcount1"), std::string::npos);
+  EXPECT_FALSE(replay.phy_payload.has_value());
+  EXPECT_EQ(code_of(rejoin(8).result), "Success");
+}
+
 // ---- per-message-type paths ----
 
 TEST(JoinServer, PerMessageTypePaths) {
