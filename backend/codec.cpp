@@ -788,9 +788,9 @@ M decode_message(Reader& r, const json& body) {
   return m;
 }
 
-json parse_body(std::string_view body) {
+ParsedJson parse_body(std::string_view body) {
   try {
-    return json::parse(body.begin(), body.end());
+    return parse_json_with_duplicates(body);
   } catch (const json::parse_error& e) {
     // what() is "[json.exception.parse_error.101] parse error at line 1, column 6: <reason>".
     const std::string what = e.what();
@@ -872,12 +872,13 @@ std::string encode(const Message& message, const EncodeOptions& options) {
 }
 
 Decoded decode(std::string_view body, DecodeMode mode) {
-  const json doc = parse_body(body);
+  const ParsedJson parsed = parse_body(body);
+  const json& doc = parsed.value;
   if (!doc.is_object()) throw CodecError("", "body: expected a JSON object, got " + describe(doc));
   const MessageType type = read_message_type(doc);
 
   Reader r(mode, type);
-  for (const DuplicateKey& d : find_duplicate_keys(body)) {
+  for (const DuplicateKey& d : parsed.duplicates) {
     r.observe(Kind::duplicate_field, d.path(), "appears more than once in its object",
               "the last value is used");
   }

@@ -4,6 +4,7 @@
 // still be told. One SAX pass, linear in the text (nlohmann's callback parser is quadratic in
 // the length of an array of objects).
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,8 +18,13 @@ struct DuplicateKey {
   std::string path() const { return object_path.empty() ? key : object_path + "." + key; }
 };
 
-// The duplicates found, in text order. Invalid JSON is not an error here: the duplicates before
-// the error are returned, and the parse that follows reports the error.
-std::vector<DuplicateKey> find_duplicate_keys(std::string_view json_text);
+struct ParsedJson {
+  nlohmann::json value;                  // as json::parse gives it (the last of duplicate keys)
+  std::vector<DuplicateKey> duplicates;  // in text order
+};
+
+// Parses `json_text` and finds its duplicate keys in the same pass. Throws what json::parse
+// throws (nlohmann::json::parse_error, out_of_range for numbers too large).
+ParsedJson parse_json_with_duplicates(std::string_view json_text);
 
 }  // namespace joincheck::backend

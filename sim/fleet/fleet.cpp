@@ -451,10 +451,12 @@ std::string parse_error_reason(const json::parse_error& e) {
 
 FleetLoad parse_json_fleet(std::string_view text, std::string_view source) {
   const std::string src(source);
-  const std::vector<backend::DuplicateKey> duplicates = backend::find_duplicate_keys(text);
+  std::vector<backend::DuplicateKey> duplicates;
   json doc;
   try {
-    doc = json::parse(text.begin(), text.end());
+    backend::ParsedJson parsed = backend::parse_json_with_duplicates(text);
+    doc = std::move(parsed.value);
+    duplicates = std::move(parsed.duplicates);
   } catch (const json::parse_error& e) {
     throw FleetError(
         {src + ":" + line_column(text, e.byte) + ": not valid JSON: " + parse_error_reason(e)});
