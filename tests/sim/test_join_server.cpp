@@ -141,6 +141,17 @@ TEST(JoinServer, HomeNSReqAnswersTheHomeNetId) {
   EXPECT_EQ(code_of(f.ask<backend::HomeNSAns>(r).result), "UnknownDevEUI");
 }
 
+TEST(JoinServer, HomeNSReqWithoutAHomeNetIdIsActivationDisallowed) {
+  auto o = default_options();
+  o.js.home_net_id.reset();
+  JsFixture f(o);
+  backend::HomeNSReq r;
+  r.header.sender_id = "010203";
+  r.header.receiver_id = kDev103.join_eui.hex();
+  r.dev_eui = kDev103.dev_eui;
+  EXPECT_EQ(code_of(f.ask<backend::HomeNSAns>(r).result), "ActivationDisallowed");
+}
+
 // ---- result codes (backend-interfaces.md §3.2, spec guidance) ----
 
 TEST(JoinServer, MicFailed) {
