@@ -17,5 +17,7 @@ inline constexpr int kExitUnreachable = 3;
 std::function<int()> add_decode_command(CLI::App& app);
 // Registers `serve-js`.
 std::function<int()> add_serve_js_command(CLI::App& app);
+// Registers `devices` (generate, export).
+std::function<int()> add_devices_command(CLI::App& app);
 
 }  // namespace joincheck::cli

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "joincheck 0.1.0");
   auto run_decode = joincheck::cli::add_decode_command(app);
   auto run_serve_js = joincheck::cli::add_serve_js_command(app);
+  auto run_devices = joincheck::cli::add_devices_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -18,5 +19,6 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("decode")) return run_decode();
   if (app.got_subcommand("serve-js")) return run_serve_js();
+  if (app.got_subcommand("devices")) return run_devices();
   return joincheck::cli::kExitUsage;
 }

@@ -1,0 +1,230 @@
+// `joincheck devices`: make test fleets and hand a JS what it needs to provision them.
+//
+//   devices generate --count N --join-eui E --mac-version V [--seed S] --out FILE [--force]
+//   devices export --devices FLEET [--format json|csv] [--out FILE] [--force]
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <iostream>
+#include <random>
+
+#include "cli/commands.hpp"
+#include "sim/fleet/fleet.hpp"
+
+namespace joincheck::cli {
+namespace {
+
+using namespace joincheck::sim;
+using joincheck::lorawan::Error;
+using joincheck::lorawan::quote_for_error;
+
+// generate_fleet() allows 2^40 devices, but holds the fleet and its text in memory: a million
+// devices is some 300 MB, enough for any scenario and for the device store benchmark.
+constexpr std::uint64_t kMaxCount = 1'000'000;
+
+struct GenerateOptions {
+  std::string count, join_eui, mac_version, seed, out;
+  bool force = false;
+};
+
+struct ExportOptions {
+  std::string devices, format, out;
+  bool force = false;
+};
+
+std::uint64_t parse_whole_number(const std::string& text, std::string_view option,
+                                 std::uint64_t min, std::uint64_t max) {
+  std::uint64_t v = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc{} || ptr != end || v < min || v > max) {
+    throw Error(std::string(option) + ": expected a whole number from " + std::to_string(min) +
+                " to " + std::to_string(max) + ", got " + quote_for_error(text));
+  }
+  return v;
+}
+
+std::string_view strip_0x(std::string_view t) {
+  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) t.remove_prefix(2);
+  return t;
+}
+
+FleetFormat format_of_out(const std::string& out) {
+  const auto f = fleet_format_from_extension(out);
+  if (!f) {
+    throw Error(
+        "--out: expected a file name ending in .json or .csv (the format follows the "
+        "extension), got " +
+        quote_for_error(out));
+  }
+  return *f;
+}
+
+void refuse_existing(const std::string& out, bool force) {
+  std::error_code ec;
+  if (!force &&
+      std::filesystem::symlink_status(out, ec).type() != std::filesystem::file_type::not_found &&
+      !ec) {
+    throw Error("--out: " + out + " already exists; give --force to overwrite it");
+  }
+}
+
+// The file holds root keys: created readable by its owner only. Without --force an existing
+// file is never touched (O_EXCL, so a file created meanwhile is not overwritten either).
+void write_file(const std::string& out, std::string_view text, bool force) {
+  refuse_existing(out, force);
+  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL);
+  const int fd = ::open(out.c_str(), flags, 0600);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == EEXIST)
+      throw Error("--out: " + out + " already exists; give --force to overwrite it");
+    throw Error("--out: cannot write " + out + ": " + std::strerror(err));
+  }
+  while (!text.empty()) {
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      ::close(fd);
+      throw Error("--out: cannot write " + out + ": " + std::strerror(err));
+    }
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+  if (::close(fd) != 0) {
+    throw Error("--out: cannot write " + out + ": " + std::strerror(errno));
+  }
+}
+
+int run_generate(const GenerateOptions& o) {
+  const std::uint64_t count = parse_whole_number(o.count, "--count", 1, kMaxCount);
+  const lorawan::Eui64 join_eui = lorawan::Eui64::parse(strip_0x(o.join_eui), "--join-eui");
+  const lorawan::MacVersion version =
+      lorawan::parse_mac_version_or_throw(o.mac_version, "--mac-version");
+  const FleetFormat format = format_of_out(o.out);
+  refuse_existing(o.out, o.force);
+  std::uint64_t seed = 0;
+  if (o.seed.empty()) {
+    std::random_device rd;
+    seed = (std::uint64_t{rd()} << 32) ^ std::uint64_t{rd()};
+    std::cerr << "joincheck devices generate: no --seed given, using --seed " << seed
+              << " (give it again to generate the same fleet)\n";
+  } else {
+    seed = parse_whole_number(o.seed, "--seed", 0, UINT64_MAX);
+  }
+  const Fleet fleet = generate_fleet(static_cast<std::size_t>(count), join_eui, version, seed);
+  write_file(o.out, format == FleetFormat::json ? fleet_to_json(fleet) : fleet_to_csv(fleet),
+             o.force);
+  std::cerr << "joincheck devices generate: wrote " << count << " LoRaWAN "
+            << lorawan::to_string(version) << " device" << (count == 1 ? "" : "s") << " to "
+            << o.out << " (" << to_string(format) << ", test keys: not for real devices)\n";
+  return kExitOk;
+}
+
+// What a JS needs to provision a device: DevEUI, JoinEUI, MACVersion, AppKey, NwkKey.
+std::string export_csv(const Fleet& fleet) {
+  std::string out = "DevEUI,JoinEUI,MACVersion,AppKey,NwkKey\n";
+  for (const FleetDevice& d : fleet.devices) {
+    out += d.dev_eui.hex() + ',' + d.join_eui.hex() + ',' +
+           std::string(lorawan::to_string(d.mac_version)) + ',';
+    if (d.app_key) out += d.app_key->hex();
+    out += ',';
+    if (d.nwk_key) out += d.nwk_key->hex();
+    out += '\n';
+  }
+  return out;
+}
+
+int run_export(const ExportOptions& o) {
+  std::optional<FleetFormat> format;
+  if (!o.format.empty()) {
+    if (o.format == "json") {
+      format = FleetFormat::json;
+    } else if (o.format == "csv") {
+      format = FleetFormat::csv;
+    } else {
+      throw Error("--format: expected json or csv, got " + quote_for_error(o.format));
+    }
+  }
+  if (!o.out.empty()) {
+    const auto from_name = fleet_format_from_extension(o.out);
+    if (format && from_name && *format != *from_name) {
+      throw Error("--format " + o.format + " contradicts --out " + o.out +
+                  ", whose extension says " + std::string(to_string(*from_name)));
+    }
+    if (!format) format = from_name;
+    refuse_existing(o.out, o.force);
+  }
+  FleetLoad load = load_fleet(o.devices);
+  for (const auto& w : load.warnings)
+    std::cerr << "joincheck devices export: warning: " << w << "\n";
+  Fleet fleet = std::move(load.fleet);
+  for (FleetDevice& d : fleet.devices) {
+    d.dev_nonce_policy.reset();
+    d.dev_nonce_start.reset();
+    d.secure_element.reset();
+  }
+  const std::string text = format.value_or(FleetFormat::json) == FleetFormat::csv
+                               ? export_csv(fleet)
+                               : fleet_to_json(fleet);
+  std::cerr
+      << "joincheck devices export: warning: the output holds the root keys (AppKey, NwkKey) of "
+      << fleet.devices.size() << " device" << (fleet.devices.size() == 1 ? "" : "s")
+      << "; keep it secret\n";
+  if (o.out.empty()) {
+    std::cout << text << std::flush;
+    if (!std::cout) throw Error("cannot write to standard output");
+  } else {
+    write_file(o.out, text, o.force);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+std::function<int()> add_devices_command(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand(
+      "devices", "Generate test fleets; export what a JS needs to provision them");
+  cmd->require_subcommand(1);
+
+  auto g = std::make_shared<GenerateOptions>();
+  CLI::App* gen = cmd->add_subcommand(
+      "generate",
+      "Write a fleet of test devices with random keys (the same fleet for the same --seed)");
+  gen->add_option("--count", g->count, "number of devices, 1 to " + std::to_string(kMaxCount))
+      ->required();
+  gen->add_option("--join-eui", g->join_eui, "JoinEUI of every device (16 hex digits, MSB first)")
+      ->required();
+  gen->add_option("--mac-version", g->mac_version, "1.0, 1.0.1 ... 1.0.4 or 1.1")->required();
+  gen->add_option("--seed", g->seed, "0 to 2^64-1; without it a random seed is chosen and printed");
+  gen->add_option("--out", g->out, "fleet file to write, FILE.json or FILE.csv")->required();
+  gen->add_flag("--force", g->force, "overwrite --out if it exists");
+
+  auto e = std::make_shared<ExportOptions>();
+  CLI::App* exp = cmd->add_subcommand("export",
+                                      "Write a fleet as a JS provisions it (DevEUI, JoinEUI, "
+                                      "MACVersion, AppKey, NwkKey): holds root keys");
+  exp->add_option("--devices", e->devices, "fleet file to read (JSON or CSV)")->required();
+  exp->add_option("--format", e->format,
+                  "json or csv (default: the extension of --out, else json)");
+  exp->add_option("--out", e->out, "file to write (default: standard output)");
+  exp->add_flag("--force", e->force, "overwrite --out if it exists");
+
+  return [gen, exp, g, e]() -> int {
+    const char* name =
+        gen->parsed() ? "joincheck devices generate: " : "joincheck devices export: ";
+    try {
+      if (gen->parsed()) return run_generate(*g);
+      if (exp->parsed()) return run_export(*e);
+      return kExitUsage;
+    } catch (const std::exception& ex) {
+      std::cerr << name << ex.what() << "\n";
+      return kExitUsage;
+    }
+  };
+}
+
+}  // namespace joincheck::cli
