@@ -1,5 +1,8 @@
 #include "backend/http_server.hpp"
 
+#include "lorawan/error.hpp"
+#include "lorawan/hex.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -738,6 +741,29 @@ HttpServerStats HttpServer::stats() const {
   }
   stats.connections_active = impl_->active.load(std::memory_order_relaxed);
   return stats;
+}
+
+void parse_listen_address(std::string_view text, HttpServerOptions& options) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    throw lorawan::Error("listen: expected HOST:PORT (e.g. 127.0.0.1:8443 or :8443), got " +
+                         lorawan::quote_for_error(text));
+  }
+  std::string host(text.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  const std::string_view port = text.substr(colon + 1);
+  unsigned long p = 0;
+  bool ok = !port.empty() && port.size() <= 5;
+  for (char c : port) {
+    ok = ok && c >= '0' && c <= '9';
+    p = p * 10 + static_cast<unsigned long>(c - '0');
+  }
+  if (!ok || p > 65535) {
+    throw lorawan::Error("listen: expected a port 0-65535 after ':', got " + lorawan::quote_for_error(text));
+  }
+  options.host = host;
+  options.port = static_cast<std::uint16_t>(p);
 }
 
 }  // namespace joincheck::backend

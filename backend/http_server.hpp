@@ -92,6 +92,10 @@ struct HttpServerStats {
   std::uint64_t tls_handshake_failures = 0;
 };
 
+// Sets host and port from "HOST:PORT", "[::1]:8443" or ":8443" (all addresses). Throws
+// lorawan::Error naming what was expected and seen.
+void parse_listen_address(std::string_view text, HttpServerOptions& options);
+
 class HttpServer {
  public:
   // Binds and listens (throws std::system_error naming host:port when it cannot, TlsError

@@ -69,7 +69,7 @@ int run(const ServeOptions& o) {
   opts.http.threads = std::max(1u, std::thread::hardware_concurrency());
   ServeJsFileSettings file;
   if (!o.config.empty()) file = load_serve_js_config(o.config, opts);
-  if (!o.listen.empty()) parse_listen(o.listen, opts.http);
+  if (!o.listen.empty()) backend::parse_listen_address(o.listen, opts.http);
   for (const auto& d : o.devices) file.fleet_files.emplace_back(d);
   if (!o.state.empty()) opts.store.database = o.state;
   if (o.threads > 0) opts.http.threads = o.threads;

@@ -99,7 +99,7 @@ auto wrap_errors(const toml::node& n, const Where& w, F&& f) {
     return f();
   } catch (const std::exception& e) {
     std::string message = e.what();
-    // parse_listen() and the like name their key already.
+    // parse_listen_address() and the like name their key already.
     if (const std::string lead = w.key + ": "; message.rfind(lead, 0) == 0) message.erase(0, lead.size());
     throw ConfigError(w.at(n) + ": " + message);
   }
@@ -112,29 +112,6 @@ const KekLabelOrigin* origin_of(const KekLabelOrigins& origins, std::string_view
 }
 
 }  // namespace
-
-void parse_listen(std::string_view text, backend::HttpServerOptions& http) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos) {
-    throw ConfigError("listen: expected HOST:PORT (e.g. 127.0.0.1:8443 or :8443), got " +
-                      lorawan::quote_for_error(text));
-  }
-  std::string host(text.substr(0, colon));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host.empty()) host = "0.0.0.0";
-  const std::string_view port = text.substr(colon + 1);
-  unsigned long p = 0;
-  bool ok = !port.empty() && port.size() <= 5;
-  for (char c : port) {
-    ok = ok && c >= '0' && c <= '9';
-    p = p * 10 + static_cast<unsigned long>(c - '0');
-  }
-  if (!ok || p > 65535) {
-    throw ConfigError("listen: expected a port 0-65535 after ':', got " + lorawan::quote_for_error(text));
-  }
-  http.host = host;
-  http.port = static_cast<std::uint16_t>(p);
-}
 
 std::pair<std::string, Bytes> parse_kek(std::string_view text) {
   const auto eq = text.find('=');
@@ -249,7 +226,7 @@ ServeJsFileSettings load_serve_js_config(const std::filesystem::path& file, Join
     const std::string_view k = key.str();
     if (k == "listen") {
       const std::string v = get_string(node, w);
-      wrap_errors(node, w, [&] { parse_listen(v, o.http); return 0; });
+      wrap_errors(node, w, [&] { backend::parse_listen_address(v, o.http); return 0; });
     } else if (k == "devices") {
       for (const auto& s : get_strings(node, w)) {
         std::filesystem::path p = s;

@@ -40,8 +40,6 @@ struct ServeJsFileSettings {
 ServeJsFileSettings load_serve_js_config(const std::filesystem::path& file,
                                          JoinServerServiceOptions& options);
 
-// "HOST:PORT", "[::1]:8443", ":8443" (all addresses). Throws ConfigError.
-void parse_listen(std::string_view text, backend::HttpServerOptions& http);
 // "LABEL=HEX" (16, 24 or 32 bytes). Throws ConfigError.
 std::pair<std::string, lorawan::Bytes> parse_kek(std::string_view text);
 // "JoinReq=/join" (a MessageType and a path). Throws ConfigError.
