@@ -20,9 +20,7 @@ struct DecodeOptions {
 template <class T>
 std::optional<T> parse_opt(const std::string& text, std::string_view option) {
   if (text.empty()) return std::nullopt;
-  std::string_view t = text;
-  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) t.remove_prefix(2);
-  return T::parse(t, option);
+  return T::parse(strip_hex_prefix(text), option);
 }
 
 DecodeInputs to_inputs(const DecodeOptions& o) {

@@ -47,11 +47,6 @@ std::uint64_t parse_whole_number(const std::string& text, std::string_view optio
   return v;
 }
 
-std::string_view strip_0x(std::string_view t) {
-  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) t.remove_prefix(2);
-  return t;
-}
-
 FleetFormat format_of_out(const std::string& out) {
   const auto f = fleet_format_from_extension(out);
   if (!f) {
@@ -101,7 +96,7 @@ void write_file(const std::string& out, std::string_view text, bool force) {
 
 int run_generate(const GenerateOptions& o) {
   const std::uint64_t count = parse_whole_number(o.count, "--count", 1, kMaxCount);
-  const lorawan::Eui64 join_eui = lorawan::Eui64::parse(strip_0x(o.join_eui), "--join-eui");
+  const lorawan::Eui64 join_eui = lorawan::Eui64::parse(lorawan::strip_hex_prefix(o.join_eui), "--join-eui");
   const lorawan::MacVersion version =
       lorawan::parse_mac_version_or_throw(o.mac_version, "--mac-version");
   const FleetFormat format = format_of_out(o.out);

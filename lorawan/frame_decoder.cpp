@@ -12,8 +12,8 @@ Bytes parse_frame_text(std::string_view text) {
   }
   std::string_view t = compact;
   if (t.empty()) throw Error("frame: expected hex or base64 bytes, got an empty string");
-  const bool prefixed = t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X');
-  if (prefixed) t.remove_prefix(2);
+  const bool prefixed = strip_hex_prefix(t).size() != t.size();
+  t = strip_hex_prefix(t);
   if (is_hex(t) && (t.size() % 2 == 0 || prefixed)) return from_hex(t, "frame");
   if (prefixed) return from_hex(t, "frame");
   try {

@@ -62,6 +62,11 @@ std::string shown(std::string_view text, Secrecy secrecy) {
 }
 }  // namespace
 
+std::string_view strip_hex_prefix(std::string_view text) {
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) text.remove_prefix(2);
+  return text;
+}
+
 Bytes from_hex(std::string_view text, std::string_view field, Secrecy secrecy) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (hex_value(text[i]) < 0) {

@@ -29,6 +29,9 @@ Bytes from_hex_exact(std::string_view text, std::size_t size, std::string_view f
 
 bool is_hex(std::string_view text);
 
+// The text without a leading "0x" or "0X" (which TS002 and users write); as it is otherwise.
+std::string_view strip_hex_prefix(std::string_view text);
+
 std::string to_base64(ByteSpan bytes);
 // Standard alphabet with padding (padding optional); throws Error naming `field`.
 Bytes from_base64(std::string_view text, std::string_view field);

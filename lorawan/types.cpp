@@ -55,7 +55,7 @@ std::string_view to_string(JoinReqType type) {
 }
 
 std::optional<JoinReqType> parse_join_req_type(std::string_view text) {
-  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) text.remove_prefix(2);
+  text = strip_hex_prefix(text);
   if (text.size() != 2 || !is_hex(text)) return std::nullopt;
   const auto b = from_hex(text, "JoinReqType");
   switch (b[0]) {
