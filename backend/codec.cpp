@@ -89,9 +89,7 @@ std::string without_field(const char* what, std::string_view field) {
   return std::string(text);
 }
 
-bool has_0x_prefix(std::string_view text) {
-  return text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
-}
+bool has_0x_prefix(std::string_view text) { return lorawan::strip_hex_prefix(text).size() != text.size(); }
 
 // ---------------------------------------------------------------------------------------------
 // Reader: lenient reading of JSON values, recording each deviation as an observation; in

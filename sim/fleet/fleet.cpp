@@ -200,8 +200,7 @@ std::optional<Aes128Key> parse_key(const json& v, Field f, const Place& p, Repor
   const auto text = string_of(v, f, "32 hex digits", true, p, r);
   if (!text) return std::nullopt;
   constexpr std::string_view kSecret = " (the value is not shown: keys are secret)";
-  const bool prefixed =
-      text->size() >= 2 && (*text)[0] == '0' && ((*text)[1] == 'x' || (*text)[1] == 'X');
+  const bool prefixed = lorawan::strip_hex_prefix(*text).size() != text->size();
   const std::string prefix_hint = prefixed ? "; a 0x prefix is not accepted" : "";
   if (text->size() != 2 * Aes128Key::kSize) {
     r.error(p, f,

@@ -119,8 +119,7 @@ std::pair<std::string, Bytes> parse_kek(std::string_view text) {
     throw ConfigError("KEK: expected LABEL=HEX, got a value without a label");
   }
   std::string label(text.substr(0, eq));
-  std::string_view hex = text.substr(eq + 1);
-  if (hex.size() > 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) hex.remove_prefix(2);
+  const std::string_view hex = lorawan::strip_hex_prefix(text.substr(eq + 1));
   if (hex.size() != 32 && hex.size() != 48 && hex.size() != 64) {
     throw ConfigError("KEK " + label + ": expected 32, 48 or 64 hex digits (AES-128/192/256), got " +
                       std::to_string(hex.size()) + " characters");
