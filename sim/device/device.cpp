@@ -1,0 +1,263 @@
+#include "sim/device/device.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "sim/secure_element/software_se.hpp"
+
+namespace joincheck::sim {
+namespace {
+
+using lorawan::Error;
+using lorawan::JoinMode;
+
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t eui_value(const lorawan::Eui64& eui) {
+  std::uint64_t v = 0;
+  for (std::uint8_t b : eui.bytes()) v = (v << 8) | b;
+  return v;
+}
+
+// A SoftwareSe for the convenience constructor; its RNG seed differs from the DevNonce PRNG's.
+std::unique_ptr<SecureElement> software_se(const FleetDevice& device, std::uint64_t seed) {
+  return SoftwareSe::from_fleet_device(device, splitmix64(seed ^ 0x5e5e5e5e5e5e5e5eULL));
+}
+
+}  // namespace
+
+// ---- Session, JoinResult ----
+
+lorawan::NetworkSessionKeys Session::network_keys() const {
+  if (mode == JoinMode::lorawan_1_1) {
+    return lorawan::NetworkSessionKeys::v1_1(keys.f_nwk_s_int_key, keys.s_nwk_s_int_key,
+                                             keys.nwk_s_enc_key);
+  }
+  return lorawan::NetworkSessionKeys::v1_0(keys.nwk_s_key());
+}
+
+std::string to_string(const Session& s) {
+  std::string out = "DevAddr " + s.dev_addr.hex() + ", NetID " + s.net_id.hex() + ", JoinNonce " +
+                    s.join_nonce.hex() + ", DevNonce " + s.dev_nonce.hex() + ", " +
+                    std::string(lorawan::to_string(s.mode)) + ", DLSettings " +
+                    lorawan::to_hex(std::array{s.dl_settings.raw}) + ", RxDelay " +
+                    std::to_string(s.rx_delay);
+  if (s.cf_list) out += ", CFList " + s.cf_list->hex();
+  out += ", next FCntUp " + std::to_string(s.fcnt_up);
+  return out;
+}
+
+std::string_view to_string(AcceptStatus status) {
+  switch (status) {
+    case AcceptStatus::accepted:
+      return "accepted";
+    case AcceptStatus::malformed:
+      return "malformed";
+    case AcceptStatus::mic_invalid:
+      return "MIC invalid";
+    case AcceptStatus::join_nonce_replay:
+      return "JoinNonce replay";
+  }
+  return "?";
+}
+
+std::string to_string(const JoinResult& r) {
+  std::string out(to_string(r.status));
+  if (r.accept) {
+    out += ": JoinNonce " + r.accept->join_nonce.hex() + ", NetID " + r.accept->net_id.hex() +
+           ", DevAddr " + r.accept->dev_addr.hex() + ", MIC " + r.accept->mic.hex();
+  }
+  if (r.mode) out += ", " + std::string(lorawan::to_string(*r.mode));
+  if (!r.reason.empty()) out += " (" + r.reason + ")";
+  return out;
+}
+
+// ---- SimDevice ----
+
+SimDevice::SimDevice(const FleetDevice& device, SimDeviceOptions options)
+    : SimDevice(device, software_se(device, options.seed), options) {}
+
+SimDevice::SimDevice(const FleetDevice& device, std::unique_ptr<SecureElement> se,
+                     SimDeviceOptions options)
+    : se_(std::move(se)),
+      dev_eui_(device.dev_eui),
+      join_eui_(device.join_eui),
+      mac_version_(device.mac_version),
+      policy_(effective_dev_nonce_policy(device)),
+      dev_nonce_start_(device.dev_nonce_start.value_or(0)),
+      options_(options),
+      next_counter_(dev_nonce_start_),
+      rng_(splitmix64(options.seed ^ eui_value(device.dev_eui))) {
+  if (!se_) fail("no secure element given");
+  const SeIdentity id = se_->identity();
+  if (id.dev_eui != dev_eui_ || id.join_eui != join_eui_) {
+    fail("the secure element (" + std::string(se_->backend()) + ") holds DevEUI " +
+         id.dev_eui.hex() + " / JoinEUI " + id.join_eui.hex() + ", the fleet says " +
+         dev_eui_.hex() + " / " + join_eui_.hex());
+  }
+  keys_ = se_->key_access();
+  if (!keys_) {
+    fail("the secure element (" + std::string(se_->backend()) +
+         ") does not export keys to the device model; join processing on its primitives is not "
+         "implemented yet");
+  }
+  const bool v1_1 = lorawan::is_1_1(mac_version_);
+  const std::string version(lorawan::to_string(mac_version_));
+  if (!se_->has_key(KeySlot::app_key)) {
+    fail("a LoRaWAN " + version + " device needs an AppKey in its secure element");
+  }
+  if (v1_1 && !se_->has_key(KeySlot::nwk_key)) {
+    fail("a LoRaWAN " + version + " device needs a NwkKey in its secure element");
+  }
+}
+
+void SimDevice::fail(const std::string& what) const {
+  throw Error("device " + dev_eui_.hex() + ": " + what);
+}
+
+lorawan::Aes128Key SimDevice::root_key(KeySlot slot) const {
+  const auto key = keys_->key(slot);
+  if (!key) fail(std::string(to_string(slot)) + " missing from the secure element");
+  return *key;
+}
+
+lorawan::DevNonce SimDevice::next_dev_nonce() {
+  switch (policy_) {
+    case DevNoncePolicy::fixed:
+      return lorawan::DevNonce(dev_nonce_start_);
+    case DevNoncePolicy::counter:
+      if (next_counter_ > 0xffff) {
+        fail("DevNonce counter exhausted: 0xffff has been used, and a LoRaWAN " +
+             std::string(lorawan::to_string(mac_version_)) +
+             " device never reuses a DevNonce with the same root keys");
+      }
+      return lorawan::DevNonce(next_counter_++);
+    case DevNoncePolicy::random: {
+      const std::size_t window = std::min<std::size_t>(options_.recent_dev_nonces, 0xffff);
+      lorawan::DevNonce nonce;
+      do {
+        nonce = lorawan::DevNonce(static_cast<std::uint32_t>(rng_() & 0xffff));
+      } while (std::find(recent_.begin(), recent_.end(), nonce) != recent_.end());
+      if (window > 0) {
+        recent_.push_back(nonce);
+        while (recent_.size() > window) recent_.pop_front();
+      }
+      return nonce;
+    }
+  }
+  fail("unknown DevNonce policy");
+}
+
+lorawan::Bytes SimDevice::make_join_request() { return make_join_request(next_dev_nonce()); }
+
+lorawan::Bytes SimDevice::make_join_request(lorawan::DevNonce dev_nonce) {
+  lorawan::JoinRequest request;
+  request.join_eui = join_eui_;
+  request.dev_eui = dev_eui_;
+  request.dev_nonce = dev_nonce;
+  const KeySlot mic_key = lorawan::is_1_1(mac_version_) ? KeySlot::nwk_key : KeySlot::app_key;
+  lorawan::Bytes phy = lorawan::build_join_request(root_key(mic_key), request);
+  last_dev_nonce_ = dev_nonce;
+  pending_ = dev_nonce;
+  return phy;
+}
+
+JoinResult SimDevice::accept(lorawan::ByteSpan join_accept_phy) {
+  if (!pending_) fail("a join-accept was given, but no join-request was made");
+  lorawan::OpenJoinAcceptInput in;
+  in.device_1_1 = lorawan::is_1_1(mac_version_);
+  in.keys.app_key = root_key(KeySlot::app_key);
+  if (in.device_1_1) in.keys.nwk_key = root_key(KeySlot::nwk_key);
+  in.type = lorawan::JoinReqType::join;
+  in.join_eui = join_eui_;
+  in.dev_eui = dev_eui_;
+  in.dev_nonce = *pending_;
+
+  JoinResult result;
+  lorawan::OpenedJoinAccept opened;
+  try {
+    opened = lorawan::open_join_accept(join_accept_phy, in);
+  } catch (const Error& e) {
+    result.status = AcceptStatus::malformed;
+    result.reason = e.what();
+    return result;
+  }
+  result.accept = opened.accept;
+  result.mode = opened.mode;
+  if (!opened.mic_valid || !*opened.mic_valid) {
+    result.status = AcceptStatus::mic_invalid;
+    result.reason = "MIC " + opened.accept.mic.hex() + " does not verify" +
+                    (opened.mic_note.empty() ? "" : ": " + opened.mic_note);
+    return result;
+  }
+  // LoRaWAN 1.0.4 and 1.1: JoinNonce is a counter, and the device accepts only a join-accept
+  // whose JoinNonce is greater than the last one it accepted. Before 1.0.4 it is a random value.
+  if (lorawan::devnonce_is_counter(mac_version_) && last_join_nonce_ &&
+      opened.accept.join_nonce <= *last_join_nonce_) {
+    result.status = AcceptStatus::join_nonce_replay;
+    result.reason = "JoinNonce " + opened.accept.join_nonce.hex() +
+                    " is not greater than the last accepted " + last_join_nonce_->hex() +
+                    " (LoRaWAN " + std::string(lorawan::to_string(mac_version_)) + ")";
+    return result;
+  }
+  if (!opened.keys || !opened.app_s_key_derived) {
+    fail("session keys not derived: " + opened.keys_note);  // cannot happen with both root keys
+  }
+
+  Session s;
+  s.mode = opened.mode;
+  s.dev_nonce = *pending_;
+  s.join_nonce = opened.accept.join_nonce;
+  s.net_id = opened.accept.net_id;
+  s.dev_addr = opened.accept.dev_addr;
+  s.dl_settings = opened.accept.dl_settings;
+  s.rx_delay = opened.accept.rx_delay;
+  s.cf_list = opened.accept.cf_list;
+  s.keys = *opened.keys;
+  s.js_keys = opened.js_keys;
+  s.fcnt_up = 0;
+  store_session_keys(s);
+  session_ = s;
+  last_join_nonce_ = s.join_nonce;
+  pending_.reset();
+  result.status = AcceptStatus::accepted;
+  return result;
+}
+
+void SimDevice::store_session_keys(const Session& s) {
+  se_->set_key(KeySlot::f_nwk_s_int_key, s.keys.f_nwk_s_int_key);
+  se_->set_key(KeySlot::s_nwk_s_int_key, s.keys.s_nwk_s_int_key);
+  se_->set_key(KeySlot::nwk_s_enc_key, s.keys.nwk_s_enc_key);
+  se_->set_key(KeySlot::app_s_key, s.keys.app_s_key);
+  if (s.js_keys) {
+    se_->set_key(KeySlot::js_int_key, s.js_keys->js_int_key);
+    se_->set_key(KeySlot::js_enc_key, s.js_keys->js_enc_key);
+  }
+}
+
+lorawan::Bytes SimDevice::make_uplink(std::uint8_t fport, lorawan::ByteSpan payload,
+                                      bool confirmed) {
+  if (!session_) fail("no session: an uplink needs a join first");
+  Session& s = *session_;
+  if (s.fcnt_up == std::numeric_limits<std::uint32_t>::max()) {
+    fail("FCntUp exhausted: a new join is needed");
+  }
+  lorawan::DataParams params;
+  params.confirmed = confirmed;
+  params.dev_addr = s.dev_addr;
+  params.fcnt = s.fcnt_up;
+  params.fport = fport;
+  params.frm_payload.assign(payload.begin(), payload.end());
+  const lorawan::DataFrame frame =
+      lorawan::build_uplink(params, s.network_keys(), s.keys.app_s_key);
+  lorawan::Bytes phy = frame.encode();
+  ++s.fcnt_up;
+  return phy;
+}
+
+}  // namespace joincheck::sim

@@ -1,0 +1,143 @@
+#pragma once
+// A simulated LoRaWAN end device: a fleet device with its secure element, able to send
+// join-requests by its DevNonce policy, take a join-accept the way a device does (decrypt,
+// verify the MIC, check the JoinNonce, derive and keep the session) and send uplinks with the
+// session. The join and frame formulas are lorawan/'s (build_join_request, open_join_accept,
+// build_uplink); the root keys come from the secure element through its KeyAccess, the software
+// back-end's shortcut explained in sim/secure_element/secure_element.hpp. Derived session and
+// lifetime keys are stored back into the element's slots.
+//
+// Not thread-safe: one SimDevice per thread at a time. State (DevNonce counter, last JoinNonce,
+// session, FCnt) lives in memory only.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "lorawan/data_frame.hpp"
+#include "lorawan/join_procedure.hpp"
+#include "sim/fleet/fleet.hpp"
+#include "sim/secure_element/secure_element.hpp"
+
+namespace joincheck::sim {
+
+struct SimDeviceOptions {
+  // Seeds the PRNG of the random DevNonce policy (mixed with the DevEUI, so the devices of a
+  // fleet draw different sequences from one seed) and the software SE the convenience
+  // constructor creates. A seed gives the same DevNonces on every platform.
+  std::uint64_t seed = 0;
+  // Random policy: a DevNonce among the last `recent_dev_nonces` drawn is drawn again, so a JS
+  // remembering that many (backend-interfaces.md §4.5) never sees a replay by chance.
+  std::size_t recent_dev_nonces = 256;
+};
+
+// The state of a joined device. No key is printed by to_string().
+struct Session {
+  lorawan::JoinMode mode = lorawan::JoinMode::lorawan_1_0;  // says OptNeg for a 1.1 device
+  lorawan::DevNonce dev_nonce;
+  lorawan::JoinNonce join_nonce;
+  lorawan::NetId net_id;
+  lorawan::DevAddr dev_addr;
+  lorawan::DlSettings dl_settings;
+  std::uint8_t rx_delay = 0;
+  std::optional<lorawan::CfList> cf_list;
+  lorawan::SessionKeys keys;
+  std::optional<lorawan::JsKeys> js_keys;  // LoRaWAN 1.1 devices
+  std::uint32_t fcnt_up = 0;               // the FCnt of the next uplink
+
+  // The keys as lorawan's data frames take them: 1.1 scheme only with OptNeg=1.
+  lorawan::NetworkSessionKeys network_keys() const;
+};
+std::string to_string(const Session& session);
+
+enum class AcceptStatus {
+  accepted,
+  malformed,          // not a join-accept that decrypts and parses (wrong MType, size, ...)
+  mic_invalid,        // decrypted, but the MIC does not verify
+  join_nonce_replay,  // LoRaWAN 1.0.4 / 1.1: JoinNonce not greater than the last accepted one
+};
+std::string_view to_string(AcceptStatus status);
+
+struct JoinResult {
+  AcceptStatus status = AcceptStatus::malformed;
+  std::string reason;                         // why it was refused; empty when accepted
+  std::optional<lorawan::JoinAccept> accept;  // the decrypted fields, unless malformed
+  std::optional<lorawan::JoinMode> mode;      // the formulas the accept was checked with
+
+  bool accepted() const { return status == AcceptStatus::accepted; }
+};
+std::string to_string(const JoinResult& result);
+
+class SimDevice {
+ public:
+  // Identity comes from the secure element and must match the fleet device's. Throws
+  // lorawan::Error naming the device when they differ, when the element lacks a root key the
+  // version needs (AppKey for 1.0.x; NwkKey and AppKey for 1.1), or when it offers no KeyAccess.
+  SimDevice(const FleetDevice& device, std::unique_ptr<SecureElement> se,
+            SimDeviceOptions options = {});
+  // With a SoftwareSe holding the fleet device's keys (seeded with options.seed).
+  explicit SimDevice(const FleetDevice& device, SimDeviceOptions options = {});
+
+  const lorawan::Eui64& dev_eui() const { return dev_eui_; }
+  const lorawan::Eui64& join_eui() const { return join_eui_; }
+  lorawan::MacVersion mac_version() const { return mac_version_; }
+  DevNoncePolicy dev_nonce_policy() const { return policy_; }
+  SecureElement& secure_element() { return *se_; }
+  const SecureElement& secure_element() const { return *se_; }
+
+  // The DevNonce the policy gives next, consumed: counter from DevNonceStart (default 0), +1 each
+  // time, lorawan::Error once 0xffff has been used; random from the seeded PRNG, avoiding the
+  // recent ones; fixed: DevNonceStart every time.
+  lorawan::DevNonce next_dev_nonce();
+  // A join-request with next_dev_nonce(), MIC with AppKey (1.0.x) or NwkKey (1.1). It becomes
+  // the request accept() answers.
+  lorawan::Bytes make_join_request();
+  // A join-request with this DevNonce; the policy's state is left as it is (scenario modifiers).
+  lorawan::Bytes make_join_request(lorawan::DevNonce dev_nonce);
+  // The DevNonce of the last join-request made.
+  std::optional<lorawan::DevNonce> last_dev_nonce() const { return last_dev_nonce_; }
+
+  // Takes a join-accept PHYPayload answering the last join-request. Accepted: the session is
+  // replaced, the keys are stored into the secure element, the JoinNonce is remembered. Refused:
+  // reported in the result, nothing changes (a later accept may still answer the request).
+  // Throws lorawan::Error when no join-request was made.
+  JoinResult accept(lorawan::ByteSpan join_accept_phy);
+  // The JoinNonce of the last accepted join-accept.
+  std::optional<lorawan::JoinNonce> last_join_nonce() const { return last_join_nonce_; }
+
+  bool joined() const { return session_.has_value(); }
+  const std::optional<Session>& session() const { return session_; }
+
+  // The PHYPayload of an uplink on the session: FCnt = session().fcnt_up, then incremented.
+  // FPort 0 carries MAC commands (encrypted with NwkSEncKey), 1..255 application data (AppSKey).
+  // Throws lorawan::Error before a join or when the frame cannot be built.
+  lorawan::Bytes make_uplink(std::uint8_t fport, lorawan::ByteSpan payload, bool confirmed = false);
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const;
+  lorawan::Aes128Key root_key(KeySlot slot) const;
+  void store_session_keys(const Session& session);
+
+  std::unique_ptr<SecureElement> se_;
+  const KeyAccess* keys_ = nullptr;
+  lorawan::Eui64 dev_eui_;
+  lorawan::Eui64 join_eui_;
+  lorawan::MacVersion mac_version_;
+  DevNoncePolicy policy_;
+  std::uint16_t dev_nonce_start_ = 0;
+  SimDeviceOptions options_;
+
+  std::uint32_t next_counter_ = 0;  // counter policy; 0x10000 once exhausted
+  std::mt19937_64 rng_;             // random policy
+  std::deque<lorawan::DevNonce> recent_;
+  std::optional<lorawan::DevNonce> last_dev_nonce_;
+  std::optional<lorawan::DevNonce> pending_;  // the join-request awaiting an accept
+
+  std::optional<lorawan::JoinNonce> last_join_nonce_;
+  std::optional<Session> session_;
+};
+
+}  // namespace joincheck::sim
