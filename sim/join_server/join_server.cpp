@@ -443,21 +443,16 @@ Bytes flip_bit(Bytes b) {
 
 // JoinReq and RejoinReq (TS002 1.0 §8, §11.4.1; backend-interfaces.md §3.2 for the codes).
 JsAnswer JoinServer::handle_join(Context& ctx) const {
-  const bool rejoin = ctx.request_header.message_type == backend::MessageType::rejoin_req;
-  const backend::JoinReq req = [&] {
-    if (!rejoin) return std::get<backend::JoinReq>(ctx.decoded.message);
-    const auto& r = std::get<backend::RejoinReq>(ctx.decoded.message);
-    backend::JoinReq j;
-    j.header = r.header;
-    j.mac_version = r.mac_version;
-    j.phy_payload = r.phy_payload;
-    j.dev_eui = r.dev_eui;
-    j.dev_addr = r.dev_addr;
-    j.dl_settings = r.dl_settings;
-    j.rx_delay = r.rx_delay;
-    j.cf_list = r.cf_list;
-    return j;
-  }();
+  if (const auto* join = std::get_if<backend::JoinReq>(&ctx.decoded.message)) {
+    return handle_join_request(ctx, *join);
+  }
+  return handle_join_request(ctx, std::get<backend::RejoinReq>(ctx.decoded.message));
+}
+
+// JoinReq and RejoinReq have the same fields; the PHYPayload tells them apart.
+template <class Request>
+JsAnswer JoinServer::handle_join_request(Context& ctx, const Request& req) const {
+  constexpr bool rejoin = Request::kType == backend::MessageType::rejoin_req;
   if (req.dev_eui) ctx.log_dev_eui = req.dev_eui->hex();
   const FaultSet& faults = config_.faults;
   const auto malformed = backend::malformed_code(ctx.version);

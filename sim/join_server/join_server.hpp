@@ -101,6 +101,8 @@ class JoinServer {
  private:
   struct Context;
   JsAnswer handle_join(Context& ctx) const;
+  template <class Request>
+  JsAnswer handle_join_request(Context& ctx, const Request& request) const;
   JsAnswer handle_app_s_key(Context& ctx) const;
   JsAnswer handle_home_ns(Context& ctx) const;
   JsAnswer fail(Context& ctx, backend::ResultCode code, std::string description) const;

@@ -4,11 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "backend/codec.hpp"
 #include "backend/http_client.hpp"
+#include "backend/http_server.hpp"
 #include "lorawan/join_procedure.hpp"
 #include "sim/join_server/service.hpp"
 
@@ -84,6 +89,17 @@ inline backend::JoinReq join_req(const FleetDevice& d, std::uint16_t dev_nonce, 
   return r;
 }
 
+// An AS asking for the AppSKey of a session.
+inline backend::AppSKeyReq app_s_key_req(const FleetDevice& d, std::optional<Bytes> session_key_id) {
+  backend::AppSKeyReq ask;
+  ask.header.sender_id = "as-1";
+  ask.header.receiver_id = d.join_eui.hex();
+  ask.header.transaction_id = 99;
+  ask.dev_eui = d.dev_eui;
+  ask.session_key_id = std::move(session_key_id);
+  return ask;
+}
+
 // A JS and a client talking to it.
 class JsFixture {
  public:
@@ -153,6 +169,37 @@ inline OpenedJoinAccept check_join_ans(const backend::JoinAns& ans, const backen
   EXPECT_EQ(ans.app_s_key->unwrap(keks), opened.keys->app_s_key);
   return opened;
 }
+
+// A listener for async answers: the NS's own Backend Interfaces endpoint.
+class AsyncListener {
+ public:
+  AsyncListener()
+      : server_(backend::HttpServerOptions{},
+                backend::HttpHandler([this](const backend::HttpRequest& r) {
+                  std::lock_guard lock(m_);
+                  bodies_.push_back(r.body);
+                  return backend::HttpResponse{};
+                })) {}
+  std::string url() const { return server_.url() + "/bi"; }
+  // Waits until `n` answers arrived or `limit` passed; returns what arrived.
+  std::vector<std::string> wait_for(std::size_t n, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(m_);
+        if (bodies_.size() >= n) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::lock_guard lock(m_);
+    return bodies_;
+  }
+
+ private:
+  std::mutex m_;
+  std::vector<std::string> bodies_;
+  backend::HttpServer server_;
+};
 
 inline std::string code_of(const std::optional<backend::Result>& r) {
   return r ? std::string(backend::to_string(r->code)) : "(no Result)";

@@ -99,12 +99,7 @@ TEST(JoinServer, AppSKeyReqReturnsTheJoinAnsKey) {
   const backend::JoinReq req = join_req(kDev11, 7);
   const auto ans = f.ask<backend::JoinAns>(req);
   const OpenedJoinAccept opened = check_join_ans(ans, req, kDev11);
-  backend::AppSKeyReq ask;
-  ask.header.sender_id = "as-1";
-  ask.header.receiver_id = kDev11.join_eui.hex();
-  ask.header.transaction_id = 99;
-  ask.dev_eui = kDev11.dev_eui;
-  ask.session_key_id = ans.session_key_id;
+  backend::AppSKeyReq ask = app_s_key_req(kDev11, ans.session_key_id);
   const auto a = f.ask<backend::AppSKeyAns>(ask);
   ASSERT_EQ(code_of(a.result), "Success");
   EXPECT_EQ(a.app_s_key->unwrap(backend::KekTable{{"as-kek", kAsKek}}), opened.keys->app_s_key);
@@ -404,28 +399,14 @@ TEST(JoinServer, MessageTypesSharingAPath) {
 // ---- async answers ----
 
 TEST(JoinServer, AsyncAnswerIsPostedToTheCallback) {
-  std::mutex m;
-  std::vector<std::string> received;
-  backend::HttpServerOptions lo;
-  backend::HttpServer listener(lo, backend::HttpHandler([&](const backend::HttpRequest& r) {
-                                 std::lock_guard lock(m);
-                                 received.push_back(r.body);
-                                 return backend::HttpResponse{};
-                               }));
+  AsyncListener listener;
   auto o = default_options();
-  o.js.net_ids.front().async_url = listener.url() + "/bi";
+  o.js.net_ids.front().async_url = listener.url();
   JsFixture f(o);
   const auto ack = f.post(join_req(kDev103, 1));
   EXPECT_EQ(ack.status, 200);
   EXPECT_EQ(ack.body, "");
-  for (int i = 0; i < 200; ++i) {
-    {
-      std::lock_guard lock(m);
-      if (!received.empty()) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  std::lock_guard lock(m);
+  const auto received = listener.wait_for(1, std::chrono::seconds(2));
   ASSERT_EQ(received.size(), 1u);
   const auto ans = backend::decode_as<backend::JoinAns>(received[0], backend::DecodeMode::strict).message;
   EXPECT_EQ(ans.header.transaction_id, 4242u);
@@ -434,13 +415,7 @@ TEST(JoinServer, AsyncAnswerIsPostedToTheCallback) {
 
 // Failures are answers too: an async requester gets its MICFailed by POST, not in the ack.
 TEST(JoinServer, AsyncFailuresArePostedToo) {
-  std::mutex m;
-  std::vector<std::string> received;
-  backend::HttpServer listener(backend::HttpServerOptions{}, backend::HttpHandler([&](const backend::HttpRequest& r) {
-                                 std::lock_guard lock(m);
-                                 received.push_back(r.body);
-                                 return backend::HttpResponse{};
-                               }));
+  AsyncListener listener;
   auto o = default_options();
   o.js.net_ids.front().async_url = listener.url();
   JsFixture f(o);
@@ -449,14 +424,7 @@ TEST(JoinServer, AsyncFailuresArePostedToo) {
   const auto ack = f.post(join_req(kDev103, 1, bad));
   EXPECT_EQ(ack.status, 200);
   EXPECT_EQ(ack.body, "");
-  for (int i = 0; i < 200; ++i) {
-    {
-      std::lock_guard lock(m);
-      if (!received.empty()) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  std::lock_guard lock(m);
+  const auto received = listener.wait_for(1, std::chrono::seconds(2));
   ASSERT_EQ(received.size(), 1u);
   const auto ans = backend::decode_as<backend::JoinAns>(received[0], backend::DecodeMode::strict).message;
   EXPECT_EQ(code_of(ans.result), "MICFailed");

@@ -497,12 +497,7 @@ TEST(JoinServerFault, AppSKeyReqOtherKeyAnswersAnotherKeyThanTheJoinAns) {
     // The JoinAns itself is right either way.
     const OpenedJoinAccept opened = check_join_ans(ans, req, kDev11);
     ASSERT_TRUE(opened.keys.has_value());
-    backend::AppSKeyReq ask;
-    ask.header.sender_id = "as-1";
-    ask.header.receiver_id = kDev11.join_eui.hex();
-    ask.header.transaction_id = 99;
-    ask.dev_eui = kDev11.dev_eui;
-    ask.session_key_id = ans.session_key_id;
+    const backend::AppSKeyReq ask = app_s_key_req(kDev11, ans.session_key_id);
     const auto a = f.ask<backend::AppSKeyAns>(ask);
     ASSERT_EQ(code_of(a.result), "Success");
     ASSERT_TRUE(a.app_s_key.has_value());
@@ -556,37 +551,6 @@ TEST(JoinServerFault, SlowAnswerTakesAtLeastItsDelay) {
   for (std::uint16_t n = 2; n <= 3; ++n) best = std::min(best, timed(strict, n));
   EXPECT_LT(best, 200ms);
 }
-
-// A listener for async answers: the NS's own Backend Interfaces endpoint.
-class AsyncListener {
- public:
-  AsyncListener()
-      : server_(backend::HttpServerOptions{},
-                backend::HttpHandler([this](const backend::HttpRequest& r) {
-                  std::lock_guard lock(m_);
-                  bodies_.push_back(r.body);
-                  return backend::HttpResponse{};
-                })) {}
-  std::string url() const { return server_.url() + "/bi"; }
-  // Waits until `n` answers arrived or `limit` passed; returns what arrived.
-  std::vector<std::string> wait_for(std::size_t n, std::chrono::milliseconds limit) {
-    const auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-      {
-        std::lock_guard lock(m_);
-        if (bodies_.size() >= n) break;
-      }
-      std::this_thread::sleep_for(5ms);
-    }
-    std::lock_guard lock(m_);
-    return bodies_;
-  }
-
- private:
-  std::mutex m_;
-  std::vector<std::string> bodies_;
-  backend::HttpServer server_;
-};
 
 JoinServerServiceOptions async_to(const AsyncListener& l,
                                   JoinServerServiceOptions o = default_options()) {
