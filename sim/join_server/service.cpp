@@ -36,6 +36,9 @@ struct JoinServerService::Impl {
   // have stopped and before the contexts are destroyed.
   ~Impl() {
     if (http) http->stop();
+    // Changes still pending are committed while the workers' io_contexts exist: their
+    // callbacks post to those contexts (stopped, so the posts are only queued and dropped).
+    store.commit_pending();
     clients.clear();
     http.reset();
   }
