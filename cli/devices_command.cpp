@@ -119,20 +119,6 @@ int run_generate(const GenerateOptions& o) {
   return kExitOk;
 }
 
-// What a JS needs to provision a device: DevEUI, JoinEUI, MACVersion, AppKey, NwkKey.
-std::string export_csv(const Fleet& fleet) {
-  std::string out = "DevEUI,JoinEUI,MACVersion,AppKey,NwkKey\n";
-  for (const FleetDevice& d : fleet.devices) {
-    out += d.dev_eui.hex() + ',' + d.join_eui.hex() + ',' +
-           std::string(lorawan::to_string(d.mac_version)) + ',';
-    if (d.app_key) out += d.app_key->hex();
-    out += ',';
-    if (d.nwk_key) out += d.nwk_key->hex();
-    out += '\n';
-  }
-  return out;
-}
-
 int run_export(const ExportOptions& o) {
   std::optional<FleetFormat> format;
   if (!o.format.empty()) {
@@ -163,7 +149,7 @@ int run_export(const ExportOptions& o) {
     d.secure_element.reset();
   }
   const std::string text = format.value_or(FleetFormat::json) == FleetFormat::csv
-                               ? export_csv(fleet)
+                               ? fleet_to_csv(fleet, CsvColumns::provisioning)
                                : fleet_to_json(fleet);
   std::cerr
       << "joincheck devices export: warning: the output holds the root keys (AppKey, NwkKey) of "

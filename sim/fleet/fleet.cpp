@@ -817,9 +817,12 @@ std::string fleet_to_json(const Fleet& fleet) {
   return doc.dump(2) + "\n";
 }
 
-std::string fleet_to_csv(const Fleet& fleet) {
+std::string fleet_to_csv(const Fleet& fleet, CsvColumns columns) {
+  // The provisioning columns come first, up to NwkKey.
+  const std::size_t count =
+      columns == CsvColumns::all ? kFieldCount : static_cast<std::size_t>(Field::nwk_key) + 1;
   std::string out;
-  for (std::size_t i = 0; i < kFieldCount; ++i) {
+  for (std::size_t i = 0; i < count; ++i) {
     if (i) out += ',';
     out += kFieldNames[i];
   }
@@ -830,12 +833,14 @@ std::string fleet_to_csv(const Fleet& fleet) {
     if (d.app_key) out += d.app_key->hex();
     out += ',';
     if (d.nwk_key) out += d.nwk_key->hex();
-    out += ',';
-    if (d.dev_nonce_policy) out += to_string(*d.dev_nonce_policy);
-    out += ',';
-    if (d.dev_nonce_start) out += std::to_string(*d.dev_nonce_start);
-    out += ',';
-    if (d.secure_element) out += csv_cell(*d.secure_element);
+    if (columns == CsvColumns::all) {
+      out += ',';
+      if (d.dev_nonce_policy) out += to_string(*d.dev_nonce_policy);
+      out += ',';
+      if (d.dev_nonce_start) out += std::to_string(*d.dev_nonce_start);
+      out += ',';
+      if (d.secure_element) out += csv_cell(*d.secure_element);
+    }
     out += '\n';
   }
   return out;

@@ -100,7 +100,10 @@ FleetLoad load_fleet(const std::filesystem::path& file);
 // omitted (JSON) or empty (CSV, which always has every column). parse_fleet() of the text gives
 // back an equal Fleet.
 std::string fleet_to_json(const Fleet& fleet);
-std::string fleet_to_csv(const Fleet& fleet);
+// Which CSV columns: every one, or only what a JS needs to provision a device (DevEUI, JoinEUI,
+// MACVersion, AppKey, NwkKey).
+enum class CsvColumns { all, provisioning };
+std::string fleet_to_csv(const Fleet& fleet, CsvColumns columns = CsvColumns::all);
 // Writes the fleet in `format`, or in the format the extension names (JSON when it names none).
 // Throws FleetError naming the file when it cannot be written.
 void save_fleet(const Fleet& fleet, const std::filesystem::path& file,
