@@ -100,6 +100,22 @@ inline backend::AppSKeyReq app_s_key_req(const FleetDevice& d, std::optional<Byt
   return ask;
 }
 
+// A RejoinReq around a rejoin-request MIC'd with `mic_key`, the other fields as join_req()'s.
+inline backend::RejoinReq rejoin_req(const FleetDevice& d, const RejoinRequest& rejoin,
+                                     const Aes128Key& mic_key, JoinReqOptions o = {}) {
+  const backend::JoinReq base = join_req(d, 0, std::move(o));
+  backend::RejoinReq r;
+  r.header = base.header;
+  r.header.message_type = backend::MessageType::rejoin_req;
+  r.mac_version = base.mac_version;
+  r.phy_payload = build_rejoin_request(mic_key, rejoin);
+  r.dev_eui = base.dev_eui;
+  r.dev_addr = base.dev_addr;
+  r.dl_settings = base.dl_settings;
+  r.rx_delay = base.rx_delay;
+  return r;
+}
+
 // A JS and a client talking to it.
 class JsFixture {
  public:

@@ -311,17 +311,7 @@ TEST(JoinServer, RejoinTypes012AnsweredWithJsEncKey) {
     rj.rj_count = DevNonce(static_cast<std::uint32_t>(t) + 1);
     // Types 0/2 carry the SNwkSIntKey MIC that only the NS checks; type 1 uses JSIntKey.
     const Aes128Key mic_key = t == RejoinType::type1 ? js.js_int_key : Aes128Key{};
-    backend::RejoinReq r;
-    const backend::JoinReq base = join_req(kDev11, 0);
-    r.header = base.header;
-    r.header.message_type = backend::MessageType::rejoin_req;
-    r.mac_version = base.mac_version;
-    r.phy_payload = build_rejoin_request(mic_key, rj);
-    r.dev_eui = base.dev_eui;
-    r.dev_addr = base.dev_addr;
-    r.dl_settings = base.dl_settings;
-    r.rx_delay = base.rx_delay;
-    const auto ans = f.ask<backend::RejoinAns>(r);
+    const auto ans = f.ask<backend::RejoinAns>(rejoin_req(kDev11, rj, mic_key));
     ASSERT_EQ(code_of(ans.result), "Success") << ans.result->description.value_or("");
     OpenJoinAcceptInput in{true, RootKeys{kDev11.app_key, kDev11.nwk_key}, join_req_type_of(t),
                            kDev11.join_eui, kDev11.dev_eui, rj.rj_count};
@@ -331,17 +321,7 @@ TEST(JoinServer, RejoinTypes012AnsweredWithJsEncKey) {
   }
   // A type 1 rejoin with a wrong JSIntKey MIC is refused.
   RejoinRequest bad{RejoinType::type1, kNetId, kDev11.join_eui, kDev11.dev_eui, DevNonce(9), {}};
-  backend::RejoinReq r;
-  const backend::JoinReq base = join_req(kDev11, 0);
-  r.header = base.header;
-  r.header.message_type = backend::MessageType::rejoin_req;
-  r.mac_version = base.mac_version;
-  r.phy_payload = build_rejoin_request(Aes128Key{}, bad);
-  r.dev_eui = base.dev_eui;
-  r.dev_addr = base.dev_addr;
-  r.dl_settings = base.dl_settings;
-  r.rx_delay = base.rx_delay;
-  EXPECT_EQ(code_of(f.ask<backend::RejoinAns>(r).result), "MICFailed");
+  EXPECT_EQ(code_of(f.ask<backend::RejoinAns>(rejoin_req(kDev11, bad, Aes128Key{})).result), "MICFailed");
 }
 
 // A replayed rejoin-request type 1 (same RJcount1) is refused like a replayed DevNonce.
@@ -350,17 +330,7 @@ TEST(JoinServer, RejoinType1ReplayIsRefused) {
   const JsKeys js = derive_js_keys(*kDev11.nwk_key, kDev11.dev_eui);
   auto rejoin = [&](std::uint16_t rj_count1) {
     RejoinRequest rj{RejoinType::type1, kNetId, kDev11.join_eui, kDev11.dev_eui, DevNonce(rj_count1), {}};
-    const backend::JoinReq base = join_req(kDev11, 0);
-    backend::RejoinReq r;
-    r.header = base.header;
-    r.header.message_type = backend::MessageType::rejoin_req;
-    r.mac_version = base.mac_version;
-    r.phy_payload = build_rejoin_request(js.js_int_key, rj);
-    r.dev_eui = base.dev_eui;
-    r.dev_addr = base.dev_addr;
-    r.dl_settings = base.dl_settings;
-    r.rx_delay = base.rx_delay;
-    return f.ask<backend::RejoinAns>(r);
+    return f.ask<backend::RejoinAns>(rejoin_req(kDev11, rj, js.js_int_key));
   };
   EXPECT_EQ(code_of(rejoin(7).result), "Success");
   const auto replay = rejoin(7);

@@ -816,17 +816,7 @@ backend::RejoinReq rejoin_req(backend::ProtocolVersion protocol, std::uint16_t r
   rj.rj_count = DevNonce(rj_count);
   JoinReqOptions o;
   o.protocol = protocol;
-  const backend::JoinReq base = join_req(kDev11, 0, o);
-  backend::RejoinReq r;
-  r.header = base.header;
-  r.header.message_type = backend::MessageType::rejoin_req;
-  r.mac_version = base.mac_version;
-  r.phy_payload = build_rejoin_request(Aes128Key{}, rj);
-  r.dev_eui = base.dev_eui;
-  r.dev_addr = base.dev_addr;
-  r.dl_settings = base.dl_settings;
-  r.rx_delay = base.rx_delay;
-  return r;
+  return rejoin_req(kDev11, rj, Aes128Key{}, o);
 }
 
 TEST(JoinServerFaultBehaveLike, TtsRejectsRejoinReqAsMalformed) {
