@@ -19,5 +19,8 @@ std::function<int()> add_decode_command(CLI::App& app);
 std::function<int()> add_serve_js_command(CLI::App& app);
 // Registers `devices` (generate, export).
 std::function<int()> add_devices_command(CLI::App& app);
+// Registers `run` (the conformance suite) and `list` (the check catalog).
+std::function<int()> add_run_command(CLI::App& app);
+std::function<int()> add_list_command(CLI::App& app);
 
 }  // namespace joincheck::cli

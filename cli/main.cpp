@@ -10,6 +10,8 @@ int main(int argc, char** argv) {
   auto run_decode = joincheck::cli::add_decode_command(app);
   auto run_serve_js = joincheck::cli::add_serve_js_command(app);
   auto run_devices = joincheck::cli::add_devices_command(app);
+  auto run_run = joincheck::cli::add_run_command(app);
+  auto run_list = joincheck::cli::add_list_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -20,5 +22,7 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("decode")) return run_decode();
   if (app.got_subcommand("serve-js")) return run_serve_js();
   if (app.got_subcommand("devices")) return run_devices();
+  if (app.got_subcommand("run")) return run_run();
+  if (app.got_subcommand("list")) return run_list();
   return joincheck::cli::kExitUsage;
 }

@@ -42,8 +42,13 @@ lorawan::NetworkSessionKeys Session::network_keys() const {
 }
 
 std::string to_string(const Session& s) {
+  // After a rejoin the keys were derived with the RJcount in the DevNonce's place.
+  const std::string counter =
+      !s.rejoin ? "DevNonce " + s.dev_nonce.hex()
+                : "rejoin type " + std::to_string(static_cast<int>(*s.rejoin)) + ", RJcount" +
+                      (*s.rejoin == lorawan::RejoinType::type1 ? "1 " : "0 ") + s.dev_nonce.hex();
   std::string out = "DevAddr " + s.dev_addr.hex() + ", NetID " + s.net_id.hex() + ", JoinNonce " +
-                    s.join_nonce.hex() + ", DevNonce " + s.dev_nonce.hex() + ", " +
+                    s.join_nonce.hex() + ", " + counter + ", " +
                     std::string(lorawan::to_string(s.mode)) + ", DLSettings " +
                     lorawan::to_hex(std::array{s.dl_settings.raw}) + ", RxDelay " +
                     std::to_string(s.rx_delay);
@@ -120,7 +125,7 @@ void SimDevice::fail(const std::string& what) const {
   throw Error("device " + dev_eui_.hex() + ": " + what);
 }
 
-lorawan::Aes128Key SimDevice::root_key(KeySlot slot) const {
+lorawan::Aes128Key SimDevice::slot_key(KeySlot slot) const {
   const auto key = keys_->key(slot);
   if (!key) fail(std::string(to_string(slot)) + " missing from the secure element");
   return *key;
@@ -161,22 +166,78 @@ lorawan::Bytes SimDevice::make_join_request(lorawan::DevNonce dev_nonce) {
   request.dev_eui = dev_eui_;
   request.dev_nonce = dev_nonce;
   const KeySlot mic_key = lorawan::is_1_1(mac_version_) ? KeySlot::nwk_key : KeySlot::app_key;
-  lorawan::Bytes phy = lorawan::build_join_request(root_key(mic_key), request);
+  lorawan::Bytes phy = lorawan::build_join_request(slot_key(mic_key), request);
   last_dev_nonce_ = dev_nonce;
-  pending_ = dev_nonce;
+  PendingRequest pending;
+  pending.counter = dev_nonce;
+  pending_ = pending;
+  return phy;
+}
+
+lorawan::JoinReqType SimDevice::PendingRequest::join_req_type() const {
+  return rejoin ? lorawan::join_req_type_of(*rejoin) : lorawan::JoinReqType::join;
+}
+
+std::optional<lorawan::RejoinType> SimDevice::pending_rejoin() const {
+  return pending_ ? pending_->rejoin : std::nullopt;
+}
+
+lorawan::Bytes SimDevice::make_rejoin_request(lorawan::RejoinType type) {
+  const std::string what = "rejoin-request type " + std::to_string(static_cast<int>(type));
+  if (!lorawan::is_1_1(mac_version_)) {
+    fail(what + ": rejoin-requests are LoRaWAN 1.1 only, and this device is LoRaWAN " +
+         std::string(lorawan::to_string(mac_version_)));
+  }
+  if (!session_) {
+    fail(what + ": no session; a device sends rejoin-requests only once joined (join first)");
+  }
+  if (session_->mode != JoinMode::lorawan_1_1) {
+    // OptNeg=0: the device runs LoRaWAN 1.0.x MAC rules, which have no rejoin-requests.
+    fail(what + ": the session was set up with OptNeg=0 (" +
+         std::string(lorawan::to_string(session_->mode)) +
+         "), which has no rejoin-requests; a LoRaWAN 1.1 (OptNeg=1) session is needed");
+  }
+  lorawan::RejoinRequest request;
+  request.type = type;
+  request.dev_eui = dev_eui_;
+  lorawan::Bytes phy;
+  if (type == lorawan::RejoinType::type1) {
+    if (next_rj_count1_ > 0xffff) {
+      fail(what + ": RJcount1 exhausted: 0xffff has been used, and a LoRaWAN 1.1 device never "
+                  "reuses an RJcount1 under the same JSIntKey");
+    }
+    request.join_eui = join_eui_;
+    request.rj_count = lorawan::DevNonce(next_rj_count1_);
+    phy = lorawan::build_rejoin_request(slot_key(KeySlot::js_int_key), request);
+    ++next_rj_count1_;
+  } else {
+    Session& s = *session_;
+    if (s.rj_count0 > 0xffff) {
+      fail(what + ": RJcount0 exhausted: 0xffff has been used in this session, and a LoRaWAN 1.1 "
+                  "device never wraps it (a new session restarts it)");
+    }
+    request.net_id = s.net_id;
+    request.rj_count = lorawan::DevNonce(s.rj_count0);
+    phy = lorawan::build_rejoin_request(slot_key(KeySlot::s_nwk_s_int_key), request);
+    ++s.rj_count0;
+  }
+  PendingRequest pending;
+  pending.rejoin = type;
+  pending.counter = request.rj_count;
+  pending_ = pending;
   return phy;
 }
 
 JoinResult SimDevice::accept(lorawan::ByteSpan join_accept_phy) {
-  if (!pending_) fail("a join-accept was given, but no join-request was made");
+  if (!pending_) fail("a join-accept was given, but no join-request or rejoin-request was made");
   lorawan::OpenJoinAcceptInput in;
   in.device_1_1 = lorawan::is_1_1(mac_version_);
-  in.keys.app_key = root_key(KeySlot::app_key);
-  if (in.device_1_1) in.keys.nwk_key = root_key(KeySlot::nwk_key);
-  in.type = lorawan::JoinReqType::join;
+  in.keys.app_key = slot_key(KeySlot::app_key);
+  if (in.device_1_1) in.keys.nwk_key = slot_key(KeySlot::nwk_key);
+  in.type = pending_->join_req_type();
   in.join_eui = join_eui_;
   in.dev_eui = dev_eui_;
-  in.dev_nonce = *pending_;
+  in.dev_nonce = pending_->counter;
 
   JoinResult result;
   lorawan::OpenedJoinAccept opened;
@@ -211,7 +272,8 @@ JoinResult SimDevice::accept(lorawan::ByteSpan join_accept_phy) {
 
   Session s;
   s.mode = opened.mode;
-  s.dev_nonce = *pending_;
+  s.rejoin = pending_->rejoin;
+  s.dev_nonce = pending_->counter;
   s.join_nonce = opened.accept.join_nonce;
   s.net_id = opened.accept.net_id;
   s.dev_addr = opened.accept.dev_addr;
@@ -221,6 +283,7 @@ JoinResult SimDevice::accept(lorawan::ByteSpan join_accept_phy) {
   s.keys = *opened.keys;
   s.js_keys = opened.js_keys;
   s.fcnt_up = 0;
+  s.rj_count0 = 0;
   store_session_keys(s);
   session_ = s;
   last_join_nonce_ = s.join_nonce;

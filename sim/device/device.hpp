@@ -1,14 +1,27 @@
 #pragma once
 // A simulated LoRaWAN end device: a fleet device with its secure element, able to send
-// join-requests by its DevNonce policy, take a join-accept the way a device does (decrypt,
-// verify the MIC, check the JoinNonce, derive and keep the session) and send uplinks with the
-// session. The join and frame formulas are lorawan/'s (build_join_request, open_join_accept,
-// build_uplink); the root keys come from the secure element through its KeyAccess, the software
-// back-end's shortcut explained in sim/secure_element/secure_element.hpp. Derived session and
-// lifetime keys are stored back into the element's slots.
+// join-requests by its DevNonce policy and, once joined, LoRaWAN 1.1 rejoin-requests (types 0,
+// 1, 2), take a join-accept the way a device does (decrypt, verify the MIC, check the JoinNonce,
+// derive and keep the session) and send uplinks with the session. The join and frame formulas
+// are lorawan/'s (build_join_request, build_rejoin_request, open_join_accept, build_uplink); the
+// root keys come from the secure element through its KeyAccess, the software back-end's
+// shortcut explained in sim/secure_element/secure_element.hpp. Derived session and lifetime
+// keys are stored back into the element's slots.
 //
-// Not thread-safe: one SimDevice per thread at a time. State (DevNonce counter, last JoinNonce,
-// session, FCnt) lives in memory only.
+// Rejoin-requests (LoRaWAN 1.1 §6.2.4.4; shared/reference/backend-interfaces.md §2.3, §4.4):
+//  - type 0 and 2 carry the session's NetID and RJcount0, and are MIC'd with the session's
+//    SNwkSIntKey. RJcount0 starts at 0 with every new session (join or rejoin) and goes up by
+//    one with each type 0 or 2 request;
+//  - type 1 carries the JoinEUI and RJcount1, and is MIC'd with JSIntKey. RJcount1 starts at 0
+//    and goes up by one with each type 1 request for the device's whole life (it is bound to
+//    JSIntKey, which comes from the NwkKey, not to a session), so a JS can refuse a replay.
+// The answer is a join-accept encrypted with JSEncKey whose 1.1 MIC carries JoinReqType 0x00,
+// 0x01 or 0x02 and the RJcount in the DevNonce's place; the session keys are derived with the
+// RJcount as the DevNonce too, as the reference JS and brocaar do (the 1.1 text on the key
+// derivation was not retrieved: backend-interfaces.md §4.4 marks it unverified).
+//
+// Not thread-safe: one SimDevice per thread at a time. State (DevNonce counter, RJcounts, last
+// JoinNonce, session, FCnt) lives in memory only.
 
 #include <cstdint>
 #include <deque>
@@ -37,6 +50,10 @@ struct SimDeviceOptions {
 // The state of a joined device. No key is printed by to_string().
 struct Session {
   lorawan::JoinMode mode = lorawan::JoinMode::lorawan_1_0;  // says OptNeg for a 1.1 device
+  // The rejoin-request this session answered; nullopt when it answered a join-request.
+  std::optional<lorawan::RejoinType> rejoin;
+  // The DevNonce of the join-request, or the RJcount of the rejoin-request, that the session
+  // keys were derived with.
   lorawan::DevNonce dev_nonce;
   lorawan::JoinNonce join_nonce;
   lorawan::NetId net_id;
@@ -47,6 +64,8 @@ struct Session {
   lorawan::SessionKeys keys;
   std::optional<lorawan::JsKeys> js_keys;  // LoRaWAN 1.1 devices
   std::uint32_t fcnt_up = 0;               // the FCnt of the next uplink
+  // The RJcount0 of the next rejoin-request type 0 or 2; 0x10000 once 0xffff has been used.
+  std::uint32_t rj_count0 = 0;
 
   // The keys as lorawan's data frames take them: 1.1 scheme only with OptNeg=1.
   lorawan::NetworkSessionKeys network_keys() const;
@@ -100,10 +119,23 @@ class SimDevice {
   // The DevNonce of the last join-request made.
   std::optional<lorawan::DevNonce> last_dev_nonce() const { return last_dev_nonce_; }
 
-  // Takes a join-accept PHYPayload answering the last join-request. Accepted: the session is
-  // replaced, the keys are stored into the secure element, the JoinNonce is remembered. Refused:
-  // reported in the result, nothing changes (a later accept may still answer the request).
-  // Throws lorawan::Error when no join-request was made.
+  // A rejoin-request of `type` (see above), which becomes the request accept() answers; its
+  // RJcount is consumed even if no answer comes, as on a real device. Only a LoRaWAN 1.1 device
+  // with a LoRaWAN 1.1 (OptNeg=1) session makes one: a 1.0.x device, a device without a session
+  // or one served with OptNeg=0 has no rejoin-requests, and this throws lorawan::Error naming the
+  // device and why; likewise once the RJcount of the type is exhausted (it never wraps).
+  lorawan::Bytes make_rejoin_request(lorawan::RejoinType type);
+  // The RJcount1 of the next type 1 rejoin-request; 0x10000 once 0xffff has been used.
+  std::uint32_t next_rj_count1() const { return next_rj_count1_; }
+  // The type of the pending rejoin-request; nullopt when the pending request is a
+  // join-request, or when none is pending.
+  std::optional<lorawan::RejoinType> pending_rejoin() const;
+
+  // Takes a join-accept PHYPayload answering the last join-request or rejoin-request (its
+  // JoinReqType and DevNonce or RJcount). Accepted: the session is replaced (a rejoin answer
+  // starts a new session too, with RJcount0 at 0), the keys are stored into the secure element,
+  // the JoinNonce is remembered. Refused: reported in the result, nothing changes (a later
+  // accept may still answer the request). Throws lorawan::Error when no request was made.
   JoinResult accept(lorawan::ByteSpan join_accept_phy);
   // The JoinNonce of the last accepted join-accept.
   std::optional<lorawan::JoinNonce> last_join_nonce() const { return last_join_nonce_; }
@@ -117,8 +149,17 @@ class SimDevice {
   lorawan::Bytes make_uplink(std::uint8_t fport, lorawan::ByteSpan payload, bool confirmed = false);
 
  private:
+  // The request accept() answers: a join-request (its DevNonce) or a rejoin-request (its
+  // type and RJcount, which takes the DevNonce's place in the MIC and the key derivation).
+  struct PendingRequest {
+    std::optional<lorawan::RejoinType> rejoin;  // nullopt: a join-request
+    lorawan::DevNonce counter;                  // DevNonce, RJcount0 or RJcount1
+    lorawan::JoinReqType join_req_type() const;
+  };
+
   [[noreturn]] void fail(const std::string& what) const;
-  lorawan::Aes128Key root_key(KeySlot slot) const;
+  // A key from the secure element's slot (root, lifetime or session key).
+  lorawan::Aes128Key slot_key(KeySlot slot) const;
   void store_session_keys(const Session& session);
 
   std::unique_ptr<SecureElement> se_;
@@ -134,7 +175,8 @@ class SimDevice {
   std::mt19937_64 rng_;             // random policy
   std::deque<lorawan::DevNonce> recent_;
   std::optional<lorawan::DevNonce> last_dev_nonce_;
-  std::optional<lorawan::DevNonce> pending_;  // the join-request awaiting an accept
+  std::optional<PendingRequest> pending_;  // the request awaiting an accept
+  std::uint32_t next_rj_count1_ = 0;      // 0x10000 once exhausted
 
   std::optional<lorawan::JoinNonce> last_join_nonce_;
   std::optional<Session> session_;

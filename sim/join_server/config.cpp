@@ -11,17 +11,22 @@ namespace joincheck::sim {
 
 using lorawan::Bytes;
 
-namespace {
+namespace toml_config {
 
-// Where a value is, for messages: "js.toml:12: tls.cert".
-struct Where {
-  std::string file;
-  std::string key;
-  std::string at(const toml::node& n) const {
-    return file + ":" + std::to_string(n.source().begin.line) + ": " + key;
+toml::table parse_file(const std::filesystem::path& file) {
+  // toml++ reports a missing file as a parse error at line 0; say what happened instead.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    throw ConfigError(file.string() + ": cannot read: " +
+                      (std::filesystem::exists(file, ec) ? "not a regular file" : "no such file"));
   }
-  Where child(std::string_view k) const { return {file, key.empty() ? std::string(k) : key + "." + std::string(k)}; }
-};
+  try {
+    return toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(file.string() + ":" + std::to_string(e.source().begin.line) + ":" +
+                      std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
+  }
+}
 
 std::string type_name(const toml::node& n) {
   switch (n.type()) {
@@ -77,7 +82,6 @@ const toml::table& get_table(const toml::node& n, const Where& w) {
   throw ConfigError(w.at(n) + ": expected a table, got " + type_name(n));
 }
 
-// Every key of `t` must be one of `known`: a typo must not be silently ignored.
 void check_keys(const toml::table& t, const Where& w, std::initializer_list<std::string_view> known) {
   for (const auto& [k, v] : t) {
     bool ok = false;
@@ -90,20 +94,9 @@ void check_keys(const toml::table& t, const Where& w, std::initializer_list<std:
   }
 }
 
-// Runs a parser of a value already read from `n`, and puts the file, the line and the key in
-// front of its error. `f` must not read `n` itself: errors of get_string() and the like are
-// already located.
-template <class F>
-auto wrap_errors(const toml::node& n, const Where& w, F&& f) {
-  try {
-    return f();
-  } catch (const std::exception& e) {
-    std::string message = e.what();
-    // parse_listen_address() and the like name their key already.
-    if (const std::string lead = w.key + ": "; message.rfind(lead, 0) == 0) message.erase(0, lead.size());
-    throw ConfigError(w.at(n) + ": " + message);
-  }
-}
+}  // namespace toml_config
+
+namespace {
 
 // The origin of a label the file gives, when it is still the label in use.
 const KekLabelOrigin* origin_of(const KekLabelOrigins& origins, std::string_view key, const std::string& label) {
@@ -202,13 +195,8 @@ void finalize_serve_js_options(JoinServerServiceOptions& o) {
 }
 
 ServeJsFileSettings load_serve_js_config(const std::filesystem::path& file, JoinServerServiceOptions& o) {
-  toml::table root;
-  try {
-    root = toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    throw ConfigError(file.string() + ":" + std::to_string(e.source().begin.line) + ":" +
-                      std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
-  }
+  using namespace toml_config;
+  const toml::table root = toml_config::parse_file(file);
   const std::filesystem::path base = file.parent_path();
   const Where top{file.string(), ""};
   check_keys(root, top,

@@ -3,10 +3,15 @@
 // parsing of the command-line forms of the same settings. Errors name the file, the line and
 // the key, what was expected and what was seen.
 
+#include <toml++/toml.h>
+
+#include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sim/join_server/service.hpp"
 
@@ -16,6 +21,61 @@ class ConfigError : public lorawan::Error {
  public:
   using lorawan::Error::Error;
 };
+
+// Reading TOML settings files, shared by the reference JS's file and the harness's target file
+// (conformance/target.hpp), so that both locate and word their errors alike:
+// "js.toml:12: tls.cert: expected a string, got an integer".
+namespace toml_config {
+
+// Where a value is, for messages: "js.toml:12: tls.cert".
+struct Where {
+  std::string file;
+  std::string key;
+  std::string at(const toml::node& n) const {
+    return file + ":" + std::to_string(n.source().begin.line) + ": " + key;
+  }
+  Where child(std::string_view k) const {
+    return {file, key.empty() ? std::string(k) : key + "." + std::string(k)};
+  }
+  // The i-th element of an array ("kek[2]"), counted from 1 as a reader counts tables.
+  Where index(std::size_t i) const { return {file, key + "[" + std::to_string(i) + "]"}; }
+};
+
+// Parses `file`; a syntax error names the file, the line and the column. Throws ConfigError.
+toml::table parse_file(const std::filesystem::path& file);
+
+std::string type_name(const toml::node& n);  // "a string", "an integer", ...
+std::string get_string(const toml::node& n, const Where& w);
+std::int64_t get_int(const toml::node& n, const Where& w, std::int64_t lo, std::int64_t hi);
+bool get_bool(const toml::node& n, const Where& w);
+// A string path; relative ones are relative to `base` (the folder of the file).
+std::filesystem::path get_path(const toml::node& n, const Where& w,
+                               const std::filesystem::path& base);
+// A string or an array of strings.
+std::vector<std::string> get_strings(const toml::node& n, const Where& w);
+const toml::table& get_table(const toml::node& n, const Where& w);
+// Every key of `t` must be one of `known`: a typo must not be silently ignored.
+void check_keys(const toml::table& t, const Where& w,
+                std::initializer_list<std::string_view> known);
+
+// Runs a parser of a value already read from `n`, and puts the file, the line and the key in
+// front of its error. `f` must not read `n` itself: errors of get_string() and the like are
+// already located.
+template <class F>
+auto wrap_errors(const toml::node& n, const Where& w, F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    std::string message = e.what();
+    // parse_listen_address() and the like name their key already.
+    if (const std::string lead = w.key + ": "; message.rfind(lead, 0) == 0) {
+      message.erase(0, lead.size());
+    }
+    throw ConfigError(w.at(n) + ": " + message);
+  }
+}
+
+}  // namespace toml_config
 
 // Where the file gave a KEK label, so that resolve_keks() can name the file, the line and
 // the key of a label that names no KEK.

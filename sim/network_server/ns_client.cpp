@@ -170,11 +170,12 @@ struct NsClient::Impl {
   }
 
   Exchange exchange(backend::MessageType type, std::string body, std::uint32_t tid,
-                    std::chrono::milliseconds timeout);
+                    const SendOptions& send_options);
 };
 
 Exchange NsClient::Impl::exchange(backend::MessageType type, std::string body, std::uint32_t tid,
-                                  std::chrono::milliseconds timeout) {
+                                  const SendOptions& send_options) {
+  const std::chrono::milliseconds timeout = send_options.timeout.value_or(options.timeout);
   Exchange ex;
   ex.started = Clock::now();
   const Clock::time_point deadline = ex.started + timeout;
@@ -197,7 +198,8 @@ Exchange NsClient::Impl::exchange(backend::MessageType type, std::string body, s
     backend::HttpClientRequest req;
     req.method = "POST";
     req.url = ex.url;
-    req.content_type = options.content_type;
+    req.content_type = send_options.content_type.value_or(options.content_type);
+    ex.content_type = req.content_type;
     req.body = ex.request_body;
     req.timeout = timeout;
     backend::HttpClientResponse r = http->request(std::move(req));
@@ -227,17 +229,34 @@ Exchange NsClient::Impl::exchange(backend::MessageType type, std::string body, s
   } else {
     std::optional<AsyncPost> answer;
     const bool acknowledged = responded && ex.http_status >= 200 && ex.http_status < 300;
+    // A JS picks sync or async per peer (TS002 1.0 §22.1): a 2xx whose body is itself a TS002
+    // message is a synchronous answer (to an AS, to a NetID without a callback, ...), and
+    // waiting for a POST would only time out.
+    bool answered_in_ack = false;
+    if (acknowledged && !ex.http_body.empty()) {
+      try {
+        (void)backend::decode(ex.http_body, backend::DecodeMode::observing);
+        answered_in_ack = true;
+      } catch (const std::exception&) {
+        // An acknowledgement body, not an answer: wait for the POST.
+      }
+    }
     {
       std::unique_lock lock(async_state->m);
       auto it = async_state->pending.find(tid);
-      if (acknowledged) {
+      if (acknowledged && !answered_in_ack) {
         async_state->cv.wait_until(lock, deadline, [&] { return it->second.has_value(); });
       }
       answer = std::move(it->second);
       async_state->pending.erase(it);
       ex.strays_seen = async_state->stray_count - strays_before;
     }
-    if (answer) {
+    if (answered_in_ack) {
+      ex.answer_source = AnswerSource::http_response;
+      ex.answer_body = ex.http_body;
+      ex.answer_elapsed = ex.http_elapsed;
+      decode_answer(ex);
+    } else if (answer) {
       ex.answer_source = AnswerSource::async_post;
       ex.answer_body = answer->body;
       ex.answer_elapsed = since(ex.started, answer->received_at);
@@ -291,16 +310,14 @@ Exchange NsClient::send(const backend::Message& request, const SendOptions& send
     j["MessageType"] = std::string(backend::to_string(named));
     body = j.dump();
   }
-  return impl_->exchange(own, std::move(body), h.transaction_id,
-                         send_options.timeout.value_or(impl_->options.timeout));
+  return impl_->exchange(own, std::move(body), h.transaction_id, send_options);
 }
 
 Exchange NsClient::send_raw(backend::MessageType type, std::string body,
                             std::uint32_t transaction_id, const SendOptions& send_options) {
   std::lock_guard lock(impl_->send_mutex);
-  return impl_->exchange(type, std::move(body),
-                         send_options.transaction_id.value_or(transaction_id),
-                         send_options.timeout.value_or(impl_->options.timeout));
+  return impl_->exchange(type, std::move(body), send_options.transaction_id.value_or(transaction_id),
+                         send_options);
 }
 
 backend::Header NsClient::request_header(backend::MessageType type, std::string receiver_id) const {

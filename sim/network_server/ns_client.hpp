@@ -78,7 +78,8 @@ struct AsyncPost {
 // Where the decoded answer came from.
 enum class AnswerSource {
   none,           // no answer: transport error, or no async answer in time
-  http_response,  // the body of the HTTP response (sync mode; or async, a non-2xx ack's body)
+  http_response,  // the body of the HTTP response (sync mode; in async mode a non-2xx ack's
+                  // body, or a 2xx whose body is a TS002 message: the JS answered synchronously)
   async_post,     // POSTed by the JS to the listener (async mode)
 };
 std::string_view to_string(AnswerSource source);
@@ -91,6 +92,7 @@ struct Exchange {
   backend::MessageType request_type = backend::MessageType::join_req;
   std::uint32_t transaction_id = 0;
   std::string request_body;  // the JSON POSTed
+  std::string content_type;  // the Content-Type it was POSTed with
   bool async = false;
 
   // The HTTP response to the POST: the answer (sync) or the acknowledgement (async).
@@ -136,6 +138,8 @@ struct SendOptions {
   std::optional<std::uint32_t> transaction_id;
   // Overrides NsClientOptions::timeout for this exchange.
   std::optional<std::chrono::milliseconds> timeout;
+  // Overrides NsClientOptions::content_type for this exchange (a scenario's Content-Type).
+  std::optional<std::string> content_type;
 };
 
 class NsClient {

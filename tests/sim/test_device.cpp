@@ -474,6 +474,156 @@ TEST(SimDevice, FirstUplinkVerifiesWithTheDerivedKeys11) {
   EXPECT_EQ(d.session()->fcnt_up, 2u);
 }
 
+// ---- rejoin-requests (LoRaWAN 1.1) ----
+
+TEST(SimDevice, RejoinNeedsALoRaWAN11DeviceWithAnOptNeg1Session) {
+  // A 1.0.x device has no rejoin-requests, joined or not.
+  const FleetDevice fd10 = vector_device(MacVersion::v1_0_4);
+  SimDevice d10(fd10);
+  d10.make_join_request();
+  ASSERT_TRUE(d10.accept(accept_for(d10, fd10, 1, JoinMode::lorawan_1_0)).accepted());
+  try {
+    d10.make_rejoin_request(RejoinType::type0);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_CONTAINS(e.what(), "device 0102030405060708: rejoin-request type 0: rejoin-requests are "
+                              "LoRaWAN 1.1 only, and this device is LoRaWAN 1.0.4");
+  }
+
+  // A 1.1 device before its first join.
+  const FleetDevice fd = vector_device(MacVersion::v1_1);
+  SimDevice d(fd);
+  for (RejoinType t : {RejoinType::type0, RejoinType::type1, RejoinType::type2}) {
+    try {
+      d.make_rejoin_request(t);
+      FAIL() << "no error";
+    } catch (const Error& e) {
+      EXPECT_CONTAINS(e.what(), "device 0102030405060708: rejoin-request type " +
+                                    std::to_string(static_cast<int>(t)) + ": no session");
+      EXPECT_NOT_CONTAINS(e.what(), kV11NwkKey);
+    }
+  }
+  EXPECT_EQ(d.next_rj_count1(), 0u);  // nothing was consumed
+
+  // A 1.1 device served with OptNeg=0 runs the 1.0 MAC rules, which have no rejoin.
+  d.make_join_request();
+  ASSERT_TRUE(d.accept(accept_for(d, fd, 1, JoinMode::lorawan_1_1_opt_neg_0)).accepted());
+  try {
+    d.make_rejoin_request(RejoinType::type1);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_CONTAINS(e.what(), "OptNeg=0");
+  }
+}
+
+TEST(SimDevice, RejoinFramesCarryTheirFieldsCountersAndMics) {
+  const FleetDevice fd = vector_device(MacVersion::v1_1);
+  SimDevice d(fd);
+  d.make_join_request();
+  ASSERT_TRUE(d.accept(accept_for(d, fd, 1, JoinMode::lorawan_1_1)).accepted());
+  const Session& s = *d.session();
+  const JsKeys js = derive_js_keys(*fd.nwk_key, fd.dev_eui);
+
+  // Types 0 and 2 share RJcount0: 0, 1, 2 in this session; NetID from the session, SNwkSIntKey MIC.
+  std::uint32_t expected0 = 0;
+  for (RejoinType t : {RejoinType::type0, RejoinType::type2, RejoinType::type0}) {
+    const Bytes phy = d.make_rejoin_request(t);
+    ASSERT_EQ(phy.size(), kRejoin02Size);
+    const RejoinRequest rj = parse_rejoin_request(phy);
+    EXPECT_EQ(rj.type, t);
+    EXPECT_EQ(rj.net_id, NetId::parse("010203"));
+    EXPECT_EQ(rj.dev_eui, fd.dev_eui);
+    EXPECT_EQ(rj.rj_count, DevNonce(expected0++));
+    EXPECT_EQ(rj.mic, rejoin_request_mic(s.keys.s_nwk_s_int_key, rj));
+    EXPECT_NE(rj.mic, rejoin_request_mic(js.js_int_key, rj));
+    EXPECT_EQ(d.pending_rejoin(), t);
+  }
+  EXPECT_EQ(d.session()->rj_count0, 3u);
+
+  // Type 1 counts RJcount1 on its own: JoinEUI, JSIntKey MIC (vectors.md V11-1's JSIntKey).
+  for (std::uint32_t expected1 = 0; expected1 < 3; ++expected1) {
+    const Bytes phy = d.make_rejoin_request(RejoinType::type1);
+    ASSERT_EQ(phy.size(), kRejoin1Size);
+    const RejoinRequest rj = parse_rejoin_request(phy);
+    EXPECT_EQ(rj.type, RejoinType::type1);
+    EXPECT_EQ(rj.join_eui, fd.join_eui);
+    EXPECT_EQ(rj.dev_eui, fd.dev_eui);
+    EXPECT_EQ(rj.rj_count, DevNonce(expected1));
+    EXPECT_EQ(rj.mic, rejoin_request_mic(Aes128Key::parse(kV11JsIntKey), rj));
+  }
+  EXPECT_EQ(d.next_rj_count1(), 3u);
+  EXPECT_EQ(d.session()->rj_count0, 3u);  // untouched by type 1
+
+  // A join-request replaces the pending rejoin-request.
+  d.make_join_request();
+  EXPECT_FALSE(d.pending_rejoin().has_value());
+}
+
+// The answer must be the one for the pending request's JoinReqType and RJcount.
+TEST(SimDevice, RejoinAnswerIsOpenedWithTheRequestsJoinReqTypeAndRjCount) {
+  const FleetDevice fd = vector_device(MacVersion::v1_1);
+  SimDevice d(fd);
+  d.make_join_request();
+  ASSERT_TRUE(d.accept(accept_for(d, fd, 1, JoinMode::lorawan_1_1)).accepted());
+  const RejoinRequest rj = parse_rejoin_request(d.make_rejoin_request(RejoinType::type1));
+
+  auto answer = [&](JoinReqType type, DevNonce counter, std::uint32_t join_nonce) {
+    JoinContext ctx;
+    ctx.type = type;
+    ctx.join_eui = fd.join_eui;
+    ctx.dev_eui = fd.dev_eui;
+    ctx.dev_nonce = counter;
+    JoinAccept fields;
+    fields.join_nonce = JoinNonce(join_nonce);
+    fields.net_id = NetId::parse("010203");
+    fields.dev_addr = DevAddr::parse("01020305");
+    fields.dl_settings.raw = 0x95;
+    fields.rx_delay = 1;
+    return build_join_accept(JoinMode::lorawan_1_1, RootKeys{fd.app_key, fd.nwk_key}, ctx, fields);
+  };
+  // JoinReqType 0x00 (type 0) or another RJcount in the MIC: refused, the request stays pending.
+  EXPECT_EQ(d.accept(answer(JoinReqType::rejoin0, rj.rj_count, 2).phy_payload).status,
+            AcceptStatus::mic_invalid);
+  EXPECT_EQ(d.accept(answer(JoinReqType::rejoin1, DevNonce(5), 2).phy_payload).status,
+            AcceptStatus::mic_invalid);
+  // An answer to a join-request is encrypted with NwkKey, not JSEncKey: its MIC cannot verify.
+  EXPECT_FALSE(d.accept(answer(JoinReqType::join, rj.rj_count, 2).phy_payload).accepted());
+  ASSERT_EQ(d.pending_rejoin(), RejoinType::type1);
+
+  const BuiltJoinAccept good = answer(JoinReqType::rejoin1, rj.rj_count, 2);
+  const JoinResult r = d.accept(good.phy_payload);
+  ASSERT_TRUE(r.accepted()) << to_string(r);
+  const Session& s = *d.session();
+  EXPECT_EQ(s.rejoin, RejoinType::type1);
+  EXPECT_EQ(s.dev_nonce, rj.rj_count);
+  EXPECT_EQ(s.mode, JoinMode::lorawan_1_1);
+  EXPECT_EQ(s.dev_addr, DevAddr::parse("01020305"));
+  EXPECT_EQ(s.keys, good.keys);  // derived with RJcount1 as the DevNonce
+  EXPECT_EQ(s.rj_count0, 0u);
+  EXPECT_FALSE(d.pending_rejoin().has_value());
+  EXPECT_CONTAINS(to_string(s), "rejoin type 1, RJcount1 0000");
+  EXPECT_THROW(d.accept(good.phy_payload), Error);  // answered
+}
+
+TEST(SimDevice, RjCount0IsExhaustedAfter0xffffInASession) {
+  const FleetDevice fd = vector_device(MacVersion::v1_1);
+  SimDevice d(fd);
+  d.make_join_request();
+  ASSERT_TRUE(d.accept(accept_for(d, fd, 1, JoinMode::lorawan_1_1)).accepted());
+  for (std::uint32_t i = 0; i <= 0xffff; ++i) d.make_rejoin_request(RejoinType::type2);
+  try {
+    d.make_rejoin_request(RejoinType::type0);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_CONTAINS(e.what(), "RJcount0 exhausted");
+  }
+  // Type 1 has its own counter; a new session restarts RJcount0.
+  EXPECT_NO_THROW(d.make_rejoin_request(RejoinType::type1));
+  d.make_join_request();
+  ASSERT_TRUE(d.accept(accept_for(d, fd, 2, JoinMode::lorawan_1_1)).accepted());
+  EXPECT_EQ(parse_rejoin_request(d.make_rejoin_request(RejoinType::type0)).rj_count, DevNonce(0));
+}
+
 // ---- end to end against the reference JS, in process ----
 
 class SimDeviceJoinServer : public ::testing::Test {
@@ -490,6 +640,17 @@ class SimDeviceJoinServer : public ::testing::Test {
     const JsAnswer a = js_->handle(JsRequest{backend::encode(req), {}, {}});
     EXPECT_EQ(a.http_status, 200) << a.body;
     return backend::decode_as<backend::JoinAns>(a.body, backend::DecodeMode::strict).message;
+  }
+
+  // The device's rejoin-request in a RejoinReq (test_support::rejoin_req), through
+  // JoinServer::handle.
+  backend::RejoinAns rejoin(SimDevice& device, const FleetDevice& fd, RejoinType type) {
+    // The frame rejoin_req() builds is replaced by the device's own.
+    backend::RejoinReq req = test_support::rejoin_req(fd, RejoinRequest{}, Aes128Key{});
+    req.phy_payload = device.make_rejoin_request(type);
+    const JsAnswer a = js_->handle(JsRequest{backend::encode(req), {}, {}});
+    EXPECT_EQ(a.http_status, 200) << a.body;
+    return backend::decode_as<backend::RejoinAns>(a.body, backend::DecodeMode::strict).message;
   }
 
   void join_and_uplink(const FleetDevice& fd, JoinMode expected_mode) {
@@ -548,6 +709,70 @@ TEST_F(SimDeviceJoinServer, ReusedJoinNonceFromTheJsIsRefusedByThe11Device) {
   const JoinResult r = device.accept(*ans.phy_payload);
   EXPECT_EQ(r.status, AcceptStatus::join_nonce_replay) << to_string(r);
   EXPECT_EQ(device.session()->dev_nonce, DevNonce(0));
+}
+
+// Rejoin types 0, 1 and 2 of a joined 1.1 device, answered by the reference JS: each answer is
+// accepted, and the session keys are the ones the JS gave the NS and the AS.
+TEST_F(SimDeviceJoinServer, Device11RejoinsWithTypes012AndTakesTheJsKeys) {
+  const FleetDevice& fd = test_support::kDev11;
+  SimDevice device(fd);
+  backend::JoinReq req;
+  const backend::JoinAns joined = join(device, fd, req);
+  ASSERT_TRUE(joined.phy_payload) << test_support::code_of(joined.result);
+  ASSERT_TRUE(device.accept(*joined.phy_payload).accepted());
+
+  const backend::KekTable keks{{"ns-kek", test_support::kNsKek}, {"as-kek", test_support::kAsKek}};
+  std::uint32_t rj_count1 = 0;
+  std::uint32_t last_join_nonce = device.last_join_nonce()->value();
+  for (RejoinType t : {RejoinType::type0, RejoinType::type1, RejoinType::type2, RejoinType::type1,
+                       RejoinType::type0}) {
+    SCOPED_TRACE("rejoin type " + std::to_string(static_cast<int>(t)));
+    const backend::RejoinAns ans = rejoin(device, fd, t);
+    ASSERT_EQ(test_support::code_of(ans.result), "Success")
+        << ans.result->description.value_or("");
+    ASSERT_TRUE(ans.phy_payload);
+    const JoinResult r = device.accept(*ans.phy_payload);
+    ASSERT_TRUE(r.accepted()) << to_string(r);
+    const Session& s = *device.session();
+    EXPECT_EQ(s.rejoin, t);
+    EXPECT_EQ(s.mode, JoinMode::lorawan_1_1);
+    // RJcount0 restarts with every session, so each type 0/2 here is the session's first;
+    // RJcount1 goes on counting.
+    EXPECT_EQ(s.dev_nonce, DevNonce(t == RejoinType::type1 ? rj_count1++ : 0));
+    EXPECT_EQ(s.rj_count0, 0u);
+    EXPECT_EQ(device.next_rj_count1(), rj_count1);
+    EXPECT_GT(s.join_nonce.value(), last_join_nonce);
+    last_join_nonce = s.join_nonce.value();
+
+    ASSERT_TRUE(ans.f_nwk_s_int_key && ans.s_nwk_s_int_key && ans.nwk_s_enc_key && ans.app_s_key);
+    EXPECT_FALSE(ans.nwk_s_key.has_value());
+    EXPECT_EQ(ans.f_nwk_s_int_key->unwrap(keks), s.keys.f_nwk_s_int_key);
+    EXPECT_EQ(ans.s_nwk_s_int_key->unwrap(keks), s.keys.s_nwk_s_int_key);
+    EXPECT_EQ(ans.nwk_s_enc_key->unwrap(keks), s.keys.nwk_s_enc_key);
+    EXPECT_EQ(ans.app_s_key->unwrap(keks), s.keys.app_s_key);
+    EXPECT_EQ(*device.secure_element().key_access()->key(KeySlot::s_nwk_s_int_key),
+              s.keys.s_nwk_s_int_key);
+
+    // The new session carries uplinks the NS verifies with the keys it was given.
+    const NetworkSessionKeys ns_keys = NetworkSessionKeys::v1_1(
+        ans.f_nwk_s_int_key->unwrap(keks), ans.s_nwk_s_int_key->unwrap(keks),
+        ans.nwk_s_enc_key->unwrap(keks));
+    EXPECT_TRUE(verify_uplink_mic(DataFrame::parse(device.make_uplink(1, hex("cafe"))), ns_keys,
+                                  MicContext{}));
+  }
+
+  // A replayed type 1 (RJcount1 the JS has answered) is refused by the JS: the device never
+  // sends one, so build it by hand with the device's JSIntKey.
+  RejoinRequest replay;
+  replay.type = RejoinType::type1;
+  replay.join_eui = fd.join_eui;
+  replay.dev_eui = fd.dev_eui;
+  replay.rj_count = DevNonce(0);
+  const auto refused = js_->handle(JsRequest{
+      backend::encode(test_support::rejoin_req(
+          fd, replay, *device.secure_element().key_access()->key(KeySlot::js_int_key))),
+      {}, {}});
+  EXPECT_CONTAINS(refused.body, "JoinReqFailed");
 }
 
 }  // namespace

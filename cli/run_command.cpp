@@ -1,0 +1,252 @@
+// `joincheck run`: the conformance suite against a Join Server (or the embedded reference JS),
+// and `joincheck list`: the check catalog.
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "cli/commands.hpp"
+#include "conformance/check.hpp"
+#include "conformance/embedded_target.hpp"
+#include "conformance/profile.hpp"
+#include "conformance/runner.hpp"
+#include "conformance/scenario.hpp"
+#include "conformance/target.hpp"
+#include "reports/console.hpp"
+#include "reports/json_report.hpp"
+#include "reports/junit.hpp"
+#include "sim/fleet/fleet.hpp"
+#include "sim/join_server/config.hpp"
+
+namespace joincheck::cli {
+
+namespace {
+
+struct RunArgs {
+  std::string target;
+  std::string config;
+  std::string devices;
+  std::string profile;
+  std::vector<std::string> only;
+  std::vector<std::string> skip;
+  bool strict = false;
+  std::string junit;
+  std::string json;
+  bool reveal_keys = false;
+  std::vector<std::string> scenarios;
+  bool scenarios_only = false;
+  std::uint64_t seed = 1;
+  int timeout_ms = 0;
+  std::vector<std::string> faults;
+  std::string behave_like;
+  bool async = false;
+};
+
+struct ListArgs {
+  std::vector<std::string> scenarios;
+  bool json = false;
+};
+
+// The catalog with the checks the custom scenarios declare, and those scenarios.
+conformance::Catalog catalog_with(const std::vector<std::string>& files, std::vector<conformance::Scenario>& custom) {
+  conformance::Catalog catalog = conformance::Catalog::builtin();
+  for (const auto& f : files) {
+    // Parsed against the catalog so far: a later file may use an earlier file's check.
+    for (auto& sc : conformance::load_scenarios(f, catalog)) {
+      if (sc.custom) catalog.add(sc.check_info());
+      custom.push_back(std::move(sc));
+    }
+  }
+  return catalog;
+}
+
+void write_reports(const RunArgs& a, const conformance::RunReport& report) {
+  for (const auto& path : {a.junit, a.json}) {
+    if (path.empty()) continue;
+    const auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+  }
+  if (!a.junit.empty()) reports::write_junit(report, a.junit);
+  if (!a.json.empty()) reports::write_json_report(report, a.json);
+}
+
+int run(const RunArgs& a) {
+  conformance::RunOptions ro;
+  std::unique_ptr<conformance::EmbeddedTarget> embedded;
+  try {
+    std::vector<conformance::Scenario> custom;
+    ro.catalog = catalog_with(a.scenarios, custom);
+    if (!a.scenarios_only) ro.scenarios = conformance::builtin_suite();
+    ro.scenarios.insert(ro.scenarios.end(), custom.begin(), custom.end());
+    if (ro.scenarios.empty()) {
+      std::cerr << "joincheck run: no scenario to run (--scenarios-only needs at least one --scenario FILE)\n";
+      return kExitUsage;
+    }
+
+    const bool external = !a.target.empty() || !a.config.empty();
+    if (external && (!a.faults.empty() || !a.behave_like.empty() || a.async)) {
+      std::cerr << "joincheck run: --fault, --behave-like and --embedded-async configure the embedded reference JS; "
+                   "they cannot be used with --target or --config\n";
+      return kExitUsage;
+    }
+    if (!a.config.empty()) {
+      ro.target = conformance::load_target_config(a.config);
+    } else {
+      ro.target = conformance::default_target_config();
+    }
+    if (!a.target.empty()) ro.target.ns.url = a.target;
+    if (a.timeout_ms > 0) ro.target.ns.timeout = std::chrono::milliseconds(a.timeout_ms);
+
+    std::string profile = a.profile;
+    if (profile.empty() && ro.target.profile) profile = *ro.target.profile;
+    ro.profile = conformance::resolve_profile(profile.empty() ? "strict" : profile, ro.catalog);
+
+    std::optional<std::filesystem::path> fleet_file;
+    if (!a.devices.empty()) fleet_file = a.devices;
+    else if (ro.target.devices) fleet_file = ro.target.devices;
+    if (fleet_file) {
+      const sim::FleetLoad load = sim::load_fleet(*fleet_file);
+      for (const auto& w : load.warnings) std::cerr << "joincheck run: " << w << "\n";
+      ro.fleet = load.fleet;
+    }
+
+    if (!external) {
+      conformance::EmbeddedTargetOptions eo;
+      for (const auto& f : a.faults) sim::add_fault(eo.faults, f);
+      if (!a.behave_like.empty()) {
+        const auto b = sim::parse_behaviour(a.behave_like);
+        if (!b) {
+          std::cerr << "joincheck run: --behave-like: expected strict, brocaar or tts, got \"" << a.behave_like << "\"\n";
+          return kExitUsage;
+        }
+        eo.behaviour = *b;
+      }
+      eo.async = a.async;
+      eo.seed = a.seed;
+      if (fleet_file) eo.fleet = ro.fleet;
+      try {
+        embedded = std::make_unique<conformance::EmbeddedTarget>(eo);
+      } catch (const std::exception& e) {
+        std::cerr << "joincheck run: the embedded reference JS could not start: " << e.what() << "\n";
+        return kExitUnreachable;
+      }
+      const auto timeout = ro.target.ns.timeout;
+      ro.target = embedded->target();
+      ro.target.ns.timeout = timeout;
+      ro.fleet = embedded->fleet();
+      ro.target_label = embedded->label();
+    } else if (!fleet_file) {
+      std::cerr << "joincheck run: the target must know the devices the suite joins: give --devices FLEET "
+                   "(or devices = \"...\" in the target file). Make one with `joincheck devices generate` and "
+                   "provision it with `joincheck devices export`.\n";
+      return kExitUsage;
+    }
+    if (ro.target.ns.url.empty()) {
+      std::cerr << "joincheck run: no target URL (--target URL or url = \"...\" in the target file)\n";
+      return kExitUsage;
+    }
+    ro.only = a.only;
+    ro.skip = a.skip;
+    ro.reveal_keys = a.reveal_keys;
+    ro.seed = a.seed;
+    (void)conformance::selected_checks(ro);  // reports a selector that names nothing, before the run
+  } catch (const conformance::ScenarioError& e) {
+    std::cerr << "joincheck run: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const conformance::ProfileError& e) {
+    std::cerr << "joincheck run: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const sim::FleetError& e) {
+    std::cerr << "joincheck run: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const lorawan::Error& e) {
+    std::cerr << "joincheck run: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "joincheck run: " << e.what() << "\n";
+    return kExitUsage;
+  }
+
+  reports::ConsoleReporter console(std::cout, reports::stdout_is_terminal());
+  ro.on_check = [&](const conformance::CheckResult& r) { console.check_line(r); };
+  const conformance::RunReport report = conformance::run_scenarios(ro);
+  console.finish(report);
+  try {
+    write_reports(a, report);
+  } catch (const std::exception& e) {
+    std::cerr << "joincheck run: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  return report.exit_code(a.strict);
+}
+
+int list(const ListArgs& a) {
+  std::vector<conformance::Scenario> custom;
+  conformance::Catalog catalog;
+  try {
+    catalog = catalog_with(a.scenarios, custom);
+  } catch (const std::exception& e) {
+    std::cerr << "joincheck list: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  if (a.json) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const auto& c : catalog.checks()) {
+      out.push_back({{"id", c.id}, {"group", std::string(c.group())}, {"level", std::string(conformance::to_string(c.level))},
+                     {"title", c.title}, {"spec", c.spec}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::size_t width = 0;
+  for (const auto& c : catalog.checks()) width = std::max(width, c.id.size());
+  std::string_view group;
+  for (const auto& c : catalog.checks()) {
+    if (c.group() != group) {
+      group = c.group();
+      std::cout << (group == catalog.checks().front().group() ? "" : "\n");
+    }
+    std::cout << std::left << std::setw(static_cast<int>(width) + 2) << c.id << std::setw(8)
+              << conformance::to_string(c.level) << c.title << "\n"
+              << std::string(width + 10, ' ') << c.spec << "\n";
+  }
+  std::cout << "\n" << catalog.checks().size() << " checks\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+std::function<int()> add_run_command(CLI::App& app) {
+  auto a = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Run the conformance suite against a Join Server (default: the embedded reference JS)");
+  cmd->add_option("--target", a->target, "the JS Target URL, http(s)://host:port/path");
+  cmd->add_option("--config", a->config, "target file (TOML): URL, paths, TLS, headers, NetID, KEKs, async");
+  cmd->add_option("--devices", a->devices, "fleet file (JSON or CSV) of devices the target knows");
+  cmd->add_option("--profile", a->profile, "strict (default), brocaar, tts, simple-join-server, lorawan-js, or a .toml file");
+  cmd->add_option("--only", a->only, "run only these checks or groups (repeatable)");
+  cmd->add_option("--skip", a->skip, "skip these checks or groups (repeatable)");
+  cmd->add_flag("--strict", a->strict, "warnings fail the run (exit 1)");
+  cmd->add_option("--junit", a->junit, "write a JUnit XML report to FILE");
+  cmd->add_option("--json", a->json, "write a JSON report to FILE");
+  cmd->add_flag("--reveal-keys", a->reveal_keys, "show session and root keys in output and reports");
+  cmd->add_option("--scenario", a->scenarios, "a scenario file to run as well (repeatable)");
+  cmd->add_flag("--scenarios-only", a->scenarios_only, "run the --scenario files instead of the built-in suite");
+  cmd->add_option("--seed", a->seed, "seed of DevAddrs, TransactionIDs and generated devices (default 1)");
+  cmd->add_option("--timeout", a->timeout_ms, "deadline of one exchange in milliseconds (default 5000)");
+  cmd->add_option("--fault", a->faults, "embedded JS only: switch on a fault (joincheck serve-js --list-faults)");
+  cmd->add_option("--behave-like", a->behave_like, "embedded JS only: strict, brocaar or tts");
+  cmd->add_flag("--embedded-async", a->async, "embedded JS only: answers are POSTed asynchronously");
+  return [a] { return run(*a); };
+}
+
+std::function<int()> add_list_command(CLI::App& app) {
+  auto a = std::make_shared<ListArgs>();
+  CLI::App* cmd = app.add_subcommand("list", "Print every check: id, level, title and spec reference");
+  cmd->add_option("--scenario", a->scenarios, "include the checks these scenario files declare (repeatable)");
+  cmd->add_flag("--json", a->json, "print JSON");
+  return [a] { return list(*a); };
+}
+
+}  // namespace joincheck::cli

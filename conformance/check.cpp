@@ -1,0 +1,240 @@
+#include "conformance/check.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace joincheck::conformance {
+
+std::string_view to_string(Level level) {
+  switch (level) {
+    case Level::must:
+      return "MUST";
+    case Level::should:
+      return "SHOULD";
+    case Level::info:
+      return "INFO";
+  }
+  return "?";
+}
+
+std::optional<Level> parse_level(std::string_view text) {
+  std::string up(text);
+  std::transform(up.begin(), up.end(), up.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  if (up == "MUST") return Level::must;
+  if (up == "SHOULD") return Level::should;
+  if (up == "INFO") return Level::info;
+  return std::nullopt;
+}
+
+std::string_view CheckInfo::group() const {
+  const auto slash = std::string_view(id).find('/');
+  return slash == std::string_view::npos ? std::string_view(id) : std::string_view(id).substr(0, slash);
+}
+
+bool is_valid_check_id(std::string_view id) {
+  const auto slash = id.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == id.size()) return false;
+  if (id.find('/', slash + 1) != std::string_view::npos) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '/';
+  });
+}
+
+namespace {
+
+// Spec shorthand used below: TS002 = LoRaWAN Backend Interfaces; "ref §x" = the section of
+// shared domain notes the project keeps (backend-interfaces.md), which cites the primary source.
+std::vector<CheckInfo> builtin_checks() {
+  const Level M = Level::must, S = Level::should, I = Level::info;
+  return {
+      // HTTP transport
+      {"http/status-200", M, "Every answer, failures included, comes with HTTP 200 (NSs do not parse non-2xx bodies)",
+       "TS002 1.0 §22.1, §22.4; backend-interfaces.md §1.3"},
+      {"http/content-type", M, "Answers are sent with Content-Type application/json", "TS002 1.0 §22.1; RFC 8259 §11"},
+      {"http/json-answer", M, "The answer body is a TS002 JSON message", "TS002 1.0 §22.1, §22.3"},
+      {"http/request-charset", S, "A request with Content-Type \"application/json; charset=utf-8\" is served",
+       "RFC 8259 §11; backend-interfaces.md §1.1"},
+      // Message header
+      {"header/message-type", M, "MessageType is the answer type of the request (JoinReq -> JoinAns, ...)",
+       "TS002 1.0 §22.1, Table 12"},
+      {"header/transaction-id-echo", M, "The answer carries the request's TransactionID", "TS002 1.0 §22.1"},
+      {"header/sender-id", M, "SenderID of the answer is the request's ReceiverID (JoinEUI for a JS)",
+       "TS002 1.0 §22.1, Table 14"},
+      {"header/receiver-id", M, "ReceiverID of the answer is the request's SenderID (the NS NetID)",
+       "TS002 1.0 §22.1, Table 14"},
+      {"header/protocol-version-echo", M, "The answer uses the request's ProtocolVersion", "TS002 1.0 §22.1; TS002 1.1 §22.1"},
+      {"header/receiver-token-echo", M, "A SenderToken is echoed as ReceiverToken", "TS002 1.0 §22.1"},
+      {"header/receiver-nsid-echo", M, "Under TS002 1.1 the request's SenderNSID is echoed as ReceiverNSID",
+       "TS002 1.1 §22.1; backend-interfaces.md §1.6"},
+      {"header/transaction-id-zero", S, "A request with TransactionID 0 is answered (The Things Stack never sets it)",
+       "TS002 1.0 §22.1; backend-interfaces.md §1.6"},
+      // JSON encoding of answers
+      {"encoding/json-types", M, "Every field has its TS002 JSON type (numbers as numbers, hex as strings)",
+       "TS002 1.0 §22.3, Tables 14-16"},
+      {"encoding/values", M, "Every value is valid: hex of the right length, known enumerations",
+       "TS002 1.0 §22.3, Tables 14-16"},
+      {"encoding/no-null", S, "Absent optional fields are omitted, never null", "TS002 1.0 §22.3; backend-interfaces.md §1.7"},
+      {"encoding/no-duplicate-keys", S, "No JSON object has the same key twice", "RFC 8259 §4"},
+      {"encoding/result-code-spelling", S, "ResultCode is spelled as in TS002 Table 24", "TS002 1.0 §22.4 Table 24"},
+      {"encoding/result-code-version", S,
+       "The ResultCode exists in the exchange's ProtocolVersion (FrameReplayed, MalformedMessage, NoAction are TS002 1.1)",
+       "TS002 1.0 §22.4; backend-interfaces.md §3.1"},
+      // Answer content
+      {"answer/result", M, "Every answer carries Result with a known ResultCode", "TS002 1.0 §22.3, §22.4"},
+      {"answer/mandatory-fields", M,
+       "A successful answer carries every field its MACVersion makes mandatory (PHYPayload, NwkSKey or the three 1.1 network keys)",
+       "TS002 1.0 §8 step 4, §11.4.1 step 8; backend-interfaces.md §2.2"},
+      {"answer/failure-without-keys", M, "A failed answer carries no join-accept and no key", "TS002 1.0 §8; backend-interfaces.md §2.2"},
+      {"answer/app-s-key-or-session-key-id", M, "A successful JoinAns carries AppSKey, SessionKeyID or both",
+       "TS002 1.0 §8 step 4"},
+      {"answer/lifetime", S, "A successful JoinAns carries Lifetime (0 is allowed)", "TS002 1.0 §8 step 4; backend-interfaces.md §4.7"},
+      {"answer/session-key-id", S, "A successful JoinAns carries a SessionKeyID, so that the AS can fetch AppSKey",
+       "TS002 1.0 §8 steps 4 and 8"},
+      // The join-accept, as the device sees it
+      {"accept/decrypts", M, "PHYPayload is a join-accept (MHDR 0x20, 17 or 33 bytes) that decrypts with the device's root key",
+       "LoRaWAN 1.0.3 §6.2.5; LoRaWAN 1.1 §6.2.3"},
+      {"accept/mic", M, "The join-accept MIC verifies (AppKey for 1.0.x, NwkKey with OptNeg=0, JSIntKey with OptNeg=1)",
+       "LoRaWAN 1.0.3 §6.2.5; LoRaWAN 1.1 §6.2.3"},
+      {"accept/net-id", M, "The join-accept carries the requesting NS's NetID (its SenderID)", "TS002 1.0 §8; backend-interfaces.md §4.7"},
+      {"accept/dev-addr", M, "The join-accept carries the JoinReq's DevAddr", "TS002 1.0 §8 step 3"},
+      {"accept/dl-settings", M, "The join-accept carries the JoinReq's DLSettings unchanged", "TS002 1.0 §8 step 3; backend-interfaces.md §2.7"},
+      {"accept/rx-delay", M, "The join-accept carries the JoinReq's RxDelay", "TS002 1.0 §8 step 3"},
+      {"accept/cflist", M, "The join-accept carries the JoinReq's CFList byte for byte, and none when none was sent",
+       "TS002 1.0 §8 step 3; backend-interfaces.md §2.7"},
+      // Session keys
+      {"keys/nwk-s-key-1.0", M, "LoRaWAN 1.0.0-1.0.3: NwkSKey equals the device's own derivation", "LoRaWAN 1.0.3 §6.2.5"},
+      {"keys/nwk-s-key-1.0.4", M, "LoRaWAN 1.0.4: NwkSKey equals the device's own derivation", "LoRaWAN 1.0.4 §6.2.5"},
+      {"keys/network-keys-1.1", M, "LoRaWAN 1.1 (OptNeg=1): FNwkSIntKey, SNwkSIntKey and NwkSEncKey equal the device's derivation",
+       "LoRaWAN 1.1 §6.2.3"},
+      {"keys/network-keys-1.1-optneg-0", M,
+       "A LoRaWAN 1.1 device served as 1.0.x (OptNeg=0): the network session key equals the device's NwkKey-based derivation",
+       "LoRaWAN 1.1 §6.2.3"},
+      {"keys/app-s-key", M, "AppSKey, once unwrapped, equals the device's own derivation", "LoRaWAN 1.0.3 §6.2.5; LoRaWAN 1.1 §6.2.3"},
+      // Key envelopes
+      {"kek/known-label", M, "A wrapped key's KEKLabel is one the NS shares with the JS (ChirpStack fails the join otherwise)",
+       "TS002 1.0 §21; backend-interfaces.md §2.8"},
+      {"kek/unwrap", M, "A wrapped key unwraps under its KEK (RFC 3394 integrity check) to a 16-byte key",
+       "TS002 1.0 §21; RFC 3394 §2.2.3"},
+      {"kek/network-keys-wrapped", S, "When the NS shares a KEK with the JS, the network session keys come wrapped with it",
+       "TS002 1.0 §21; backend-interfaces.md §2.8"},
+      {"kek/app-s-key-wrapped", I, "AppSKey passing through the NS is wrapped with a JS-AS key", "TS002 1.0 §8 step 4"},
+      // JoinNonce
+      {"joinnonce/increases", M, "LoRaWAN 1.0.4 and 1.1: every join-accept's JoinNonce is greater than the device's previous one",
+       "LoRaWAN 1.0.4 §6.2.5; LoRaWAN 1.1 §6.2.3"},
+      {"joinnonce/not-repeated", S, "LoRaWAN 1.0.0-1.0.3: a device never gets the same JoinNonce (AppNonce) twice",
+       "LoRaWAN 1.0.3 §6.2.5"},
+      // Joins
+      {"join/success-1.0.2", M, "A provisioned LoRaWAN 1.0.2 device joins", "TS002 1.0 §8; LoRaWAN 1.0.2 §6.2"},
+      {"join/success-1.0.3", M, "A provisioned LoRaWAN 1.0.3 device joins, with and without a CFList", "TS002 1.0 §8; LoRaWAN 1.0.3 §6.2"},
+      {"join/success-1.0.4", M, "A provisioned LoRaWAN 1.0.4 device joins", "TS002 1.0 §8; LoRaWAN 1.0.4 §6.2"},
+      {"join/success-1.1", M, "A provisioned LoRaWAN 1.1 device joins with OptNeg=1", "TS002 1.0 §8; LoRaWAN 1.1 §6.2"},
+      {"join/success-1.1-optneg-0", M, "A LoRaWAN 1.1 device joins through a 1.0.x NS (MACVersion 1.0.3, OptNeg=0)",
+       "TS002 1.0 §8 step 3; LoRaWAN 1.1 §6.2.3"},
+      {"join/mic-failed", M, "A join-request with a wrong MIC is answered MICFailed", "TS002 1.0 §8 step 4, §22.4"},
+      {"join/unknown-dev-eui", M, "A JoinReq for a DevEUI the JS does not know is answered UnknownDevEUI", "TS002 1.0 §8 step 4, §22.4"},
+      {"join/unknown-sender", M, "A JoinReq from a NetID the JS does not serve is answered UnknownSender", "TS002 1.0 §22.1, §22.4"},
+      {"join/unknown-receiver", M, "A JoinReq whose ReceiverID is a JoinEUI the JS does not serve is answered UnkownReceiver",
+       "TS002 1.0 §22.1, §22.4; backend-interfaces.md §3.2"},
+      {"join/opt-neg-mismatch", S, "A JoinReq whose DLSettings OptNeg contradicts its MACVersion is refused",
+       "LoRaWAN 1.1 §6.2.3; TS002 1.0 §8 step 3"},
+      // MACVersion spellings
+      {"macversion/1.1.0", S, "MACVersion \"1.1.0\" (ChirpStack's spelling) is LoRaWAN 1.1, like \"1.1\"",
+       "backend-interfaces.md §2.7"},
+      {"macversion/1.0.0", S, "MACVersion \"1.0.0\" (ChirpStack's spelling) is LoRaWAN 1.0, like \"1.0\"",
+       "backend-interfaces.md §2.7"},
+      // DevNonce
+      {"devnonce/replay-1.0", M, "LoRaWAN 1.0.0-1.0.3: a join-request reusing a recent DevNonce is refused",
+       "LoRaWAN 1.0.3 §6.2.4; backend-interfaces.md §4.5"},
+      {"devnonce/random-1.0", M, "LoRaWAN 1.0.0-1.0.3: a fresh DevNonce lower than the last one is accepted (DevNonce is random)",
+       "LoRaWAN 1.0.3 §6.2.4; backend-interfaces.md §4.5"},
+      {"devnonce/replay-1.0.4", M, "LoRaWAN 1.0.4: a replayed DevNonce is refused", "LoRaWAN 1.0.4 §6.2.4"},
+      {"devnonce/decrease-1.0.4", M, "LoRaWAN 1.0.4: a DevNonce lower than the last one is refused", "LoRaWAN 1.0.4 §6.2.4"},
+      {"devnonce/replay-1.1", M, "LoRaWAN 1.1: a replayed DevNonce is refused", "LoRaWAN 1.1 §6.2.2"},
+      {"devnonce/decrease-1.1", M, "LoRaWAN 1.1: a DevNonce lower than the last one is refused", "LoRaWAN 1.1 §6.2.2"},
+      // Protocol versions
+      {"protocol/unsupported-version", M, "An unsupported ProtocolVersion (\"2.0\") is answered InvalidProtocolVersion",
+       "TS002 1.0 §22.1, §22.4"},
+      {"protocol/1.1-join", M, "A TS002 1.1 JoinReq (with SenderNSID) is answered under TS002 1.1", "TS002 1.1 §22.1"},
+      {"protocol/1.1-requires-sender-nsid", S, "Under TS002 1.1 a request without SenderNSID is refused (MalformedMessage)",
+       "TS002 1.1 §22.1; backend-interfaces.md §1.6"},
+      // Malformed requests
+      {"malformed/invalid-json", M, "A body that is not JSON is refused with MalformedRequest (1.0) or MalformedMessage (1.1)",
+       "TS002 1.0 §22.4; backend-interfaces.md §3.2"},
+      {"malformed/bad-hex", M, "A JoinReq with a field that is not hex is refused as malformed", "TS002 1.0 §22.3, §22.4"},
+      {"malformed/missing-field", M, "A JoinReq without DLSettings is refused as malformed", "TS002 1.0 §8, §22.4"},
+      {"malformed/phy-payload-size", M, "A join-request PHYPayload of the wrong size is refused (FrameSizeError preferred)",
+       "TS002 1.0 §22.4; backend-interfaces.md §3.2"},
+      {"malformed/data-frame", M, "A data frame carried in a JoinReq is refused", "TS002 1.0 §8; LoRaWAN 1.0.3 §4.2.1"},
+      // Hygiene: what the JS must tolerate
+      {"hygiene/hex-upper", M, "Hex in upper case is accepted", "TS002 1.0 §22.3"},
+      {"hygiene/hex-0x", M, "Hex with a 0x prefix is accepted", "TS002 1.0 §22.3"},
+      {"hygiene/vs-extension", M, "An unknown VSExtension is ignored", "TS002 1.0 §22.3 Table 23"},
+      // AS and vNS messages
+      {"appskey/session-key-id", M, "AppSKeyReq with the SessionKeyID of a JoinAns returns that join's AppSKey",
+       "TS002 1.0 §8 step 8"},
+      {"appskey/unknown-session-key-id", S, "AppSKeyReq with a SessionKeyID the JS never issued is refused", "TS002 1.0 §8 step 8"},
+      {"homens/answer", M, "HomeNSReq for a provisioned device is answered with HNetID (and HNSID under TS002 1.1)",
+       "TS002 1.0 §12.1.1"},
+      {"homens/unknown-dev-eui", M, "HomeNSReq for an unknown DevEUI is answered UnknownDevEUI", "TS002 1.0 §12.1.1, §22.4"},
+      // Rejoins (LoRaWAN 1.1)
+      {"rejoin/type-0", M, "RejoinReq type 0 of a joined LoRaWAN 1.1 device is answered with a join-accept and 1.1 keys",
+       "TS002 1.0 §11.4.1; LoRaWAN 1.1 §6.2.4"},
+      {"rejoin/type-1", M, "RejoinReq type 1 is answered like a join", "TS002 1.0 §11.4.1, §14; LoRaWAN 1.1 §6.2.4"},
+      {"rejoin/type-2", M, "RejoinReq type 2 (rekeying) is answered like type 0", "TS002 1.0 §11.4.1, §15; LoRaWAN 1.1 §6.2.4"},
+      // Asynchronous answers
+      {"async/acknowledgement", M, "An async request is acknowledged with a 2xx HTTP response", "TS002 1.0 §22.1; backend-interfaces.md §1.2"},
+      {"async/answer-in-time", M, "The async answer is POSTed to the NS within the deadline", "TS002 1.0 §22.1; backend-interfaces.md §1.2"},
+      {"async/transaction-id", M, "The async answer carries the request's TransactionID (else the NS discards it)",
+       "TS002 1.0 §22.1"},
+      {"async/ack-body-empty", I, "The acknowledgement of an async request has no body", "backend-interfaces.md §1.2"},
+      // Timing
+      {"timing/deadline", M, "Every answer arrives within the NS's deadline (ChirpStack: 5 s)", "backend-interfaces.md §1.2"},
+  };
+}
+
+}  // namespace
+
+const Catalog& Catalog::builtin() {
+  static const Catalog catalog = [] {
+    Catalog c;
+    for (auto& check : builtin_checks()) c.add(std::move(check));
+    return c;
+  }();
+  return catalog;
+}
+
+const CheckInfo* Catalog::find(std::string_view id) const {
+  for (const auto& c : checks_) {
+    if (c.id == id) return &c;
+  }
+  return nullptr;
+}
+
+const CheckInfo& Catalog::at(std::string_view id) const {
+  if (const auto* c = find(id)) return *c;
+  throw std::out_of_range("no check with id \"" + std::string(id) + "\" (joincheck list prints them)");
+}
+
+void Catalog::add(CheckInfo check) {
+  if (!is_valid_check_id(check.id)) {
+    throw std::invalid_argument("check id \"" + check.id +
+                                "\": expected <group>/<name> in lower-case letters, digits, '.' and '-'");
+  }
+  if (const auto* existing = find(check.id)) {
+    if (*existing == check) return;
+    throw std::invalid_argument("check id \"" + check.id + "\" is already taken by \"" + existing->title + "\"");
+  }
+  checks_.push_back(std::move(check));
+}
+
+std::vector<std::string> Catalog::select(std::string_view selector) const {
+  std::vector<std::string> out;
+  std::string_view group = selector;
+  if (!group.empty() && group.back() == '/') group.remove_suffix(1);
+  for (const auto& c : checks_) {
+    if (c.id == selector || c.group() == group) out.push_back(c.id);
+  }
+  return out;
+}
+
+}  // namespace joincheck::conformance

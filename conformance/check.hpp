@@ -1,0 +1,61 @@
+#pragma once
+// The check catalog: every requirement joincheck judges, with a stable id, a level, a title and
+// the specification reference it comes from (DESIGN.md "Check ids"). Ids are `<group>/<name>`
+// and never change meaning once published; the JUnit testcase name is the id and its classname
+// the group.
+//
+// Custom scenarios add checks of their own (their id, title, level and spec), so a Catalog is a
+// value: the built-in one plus what a run's scenarios declare.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace joincheck::conformance {
+
+enum class Level {
+  must,    // a violation is a failure
+  should,  // a violation is a warning
+  info,    // reported for the record; a deviation is a warning
+};
+std::string_view to_string(Level level);  // "MUST", "SHOULD", "INFO"
+// "MUST", "SHOULD", "INFO", any letter case; nullopt otherwise.
+std::optional<Level> parse_level(std::string_view text);
+
+struct CheckInfo {
+  std::string id;     // "devnonce/replay-1.0.4"
+  Level level = Level::must;
+  std::string title;  // one line: what a conformant target does
+  std::string spec;   // "LoRaWAN 1.0.4 §6.2.4.4; TS002 1.0 §8"
+
+  std::string_view group() const;  // "devnonce"
+  friend bool operator==(const CheckInfo&, const CheckInfo&) = default;
+};
+
+// "group/name": lower-case letters, digits, '.', '-' and one '/'; what `joincheck list` and
+// --only/--skip accept.
+bool is_valid_check_id(std::string_view id);
+
+class Catalog {
+ public:
+  // The checks joincheck ships, in a stable order (grouped).
+  static const Catalog& builtin();
+
+  const CheckInfo* find(std::string_view id) const;
+  const CheckInfo& at(std::string_view id) const;  // throws std::out_of_range naming the id
+  const std::vector<CheckInfo>& checks() const { return checks_; }
+
+  // Adds a check (a custom scenario's). Throws std::invalid_argument when the id is malformed or
+  // already taken by a different check.
+  void add(CheckInfo check);
+
+  // The ids an --only/--skip selector names: an exact id, or a group ("devnonce" or
+  // "devnonce/"). Empty when it names nothing.
+  std::vector<std::string> select(std::string_view selector) const;
+
+ private:
+  std::vector<CheckInfo> checks_;
+};
+
+}  // namespace joincheck::conformance

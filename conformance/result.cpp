@@ -1,0 +1,69 @@
+#include "conformance/result.hpp"
+
+namespace joincheck::conformance {
+
+std::string_view to_string(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::pass:
+      return "pass";
+    case Verdict::fail:
+      return "fail";
+    case Verdict::warn:
+      return "warn";
+    case Verdict::skip:
+      return "skip";
+    case Verdict::error:
+      return "error";
+  }
+  return "?";
+}
+
+int severity(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::skip:
+      return 0;
+    case Verdict::pass:
+      return 1;
+    case Verdict::warn:
+      return 2;
+    case Verdict::error:
+      return 3;
+    case Verdict::fail:
+      return 4;
+  }
+  return 0;
+}
+
+RunCounts RunReport::counts() const {
+  RunCounts c;
+  for (const auto& r : results) {
+    switch (r.verdict) {
+      case Verdict::pass:
+        ++c.pass;
+        break;
+      case Verdict::fail:
+        ++c.fail;
+        break;
+      case Verdict::warn:
+        ++c.warn;
+        break;
+      case Verdict::skip:
+        ++c.skip;
+        break;
+      case Verdict::error:
+        ++c.error;
+        break;
+    }
+  }
+  return c;
+}
+
+int RunReport::exit_code(bool strict) const {
+  if (!setup_error.empty()) return exit_unreachable;
+  const RunCounts c = counts();
+  if (c.fail > 0 || c.error > 0) return exit_failed;
+  if (strict && c.warn > 0) return exit_failed;
+  return exit_ok;
+}
+
+}  // namespace joincheck::conformance

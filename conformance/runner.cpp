@@ -1,0 +1,811 @@
+#include "conformance/runner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <stdexcept>
+
+#include "backend/codec.hpp"
+#include "conformance/validator.hpp"
+#include "lorawan/hex.hpp"
+#include "sim/device/device.hpp"
+#include "sim/network_server/ns_client.hpp"
+
+namespace joincheck::conformance {
+
+using backend::MessageType;
+using backend::ResultCode;
+
+namespace {
+
+// A join-request's DLSettings when the step gives none: RX1DRoffset 1, RX2 DR 5 (ChirpStack's
+// EU868 defaults in backend-interfaces.md §2.1); OptNeg is added for 1.1.
+constexpr std::uint8_t kDefaultDlSettings = 0x15;
+constexpr std::uint8_t kDefaultRxDelay = 1;
+// A JoinEUI no test fleet uses: the ReceiverID of the unknown-receiver checks.
+constexpr const char* kUnknownJoinEui = "ffffffffffffff01";
+
+std::string now_iso8601() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// One check's evaluations so far.
+struct Accum {
+  CheckResult result;
+  bool evaluated = false;
+  bool emitted = false;
+};
+
+class Recorder {
+ public:
+  Recorder(const Catalog& catalog, const Profile& profile, std::set<std::string> selected)
+      : catalog_(catalog), profile_(profile), selected_(std::move(selected)) {}
+
+  bool selected(const std::string& id) const { return selected_.count(id) != 0; }
+
+  void record(const std::string& id, Evaluation e) {
+    if (!selected(id)) return;
+    const CheckInfo* info = catalog_.find(id);
+    if (info == nullptr) throw std::logic_error("the harness judged check \"" + id + "\", which is not in the catalog");
+    Accum& a = accum_[id];
+    if (!a.evaluated && a.result.evaluations == 0) a.result.check = *info;
+    std::string known;
+    // A violated SHOULD or INFO is a warning.
+    if (e.verdict == Verdict::fail && info->level != Level::must) {
+      e.reason = (e.reason.empty() ? "" : e.reason + "; ") + std::string(to_string(info->level)) + " check: a warning";
+      e.verdict = Verdict::warn;
+    }
+    if (e.verdict == Verdict::fail || e.verdict == Verdict::warn) {
+      if (const KnownDeviation* k = profile_.find(id)) {
+        e.verdict = k->verdict;
+        known = "known deviation (profile " + profile_.name + "): " + k->reason;
+        if (k->verdict == Verdict::skip) e.reason = known;
+      }
+    }
+    a.evaluated = true;
+    CheckResult& r = a.result;
+    ++r.evaluations;
+    if (e.verdict == Verdict::fail || e.verdict == Verdict::error) ++r.failed_evaluations;
+    const bool first = r.evaluations == 1;
+    if (first || severity(e.verdict) > severity(r.verdict)) {
+      r.verdict = e.verdict;
+      r.expected = e.expected;
+      r.actual = e.actual;
+      r.reason = e.reason;
+      r.scenario = e.scenario;
+      r.known_deviation = known;
+      r.trace.clear();
+      if (e.exchange) r.trace.push_back(*e.exchange);
+    } else if (severity(e.verdict) == severity(r.verdict) && e.verdict != Verdict::pass && e.exchange &&
+               r.trace.size() < 3 && std::find(r.trace.begin(), r.trace.end(), *e.exchange) == r.trace.end()) {
+      r.trace.push_back(*e.exchange);  // a few more examples of the same problem
+    }
+  }
+
+  // The final result of a check (skip with a reason when it was never judged).
+  CheckResult result(const std::string& id, const std::string& never_reason) const {
+    auto it = accum_.find(id);
+    if (it != accum_.end()) return it->second.result;
+    CheckResult r;
+    r.check = catalog_.at(id);
+    r.verdict = Verdict::skip;
+    r.reason = never_reason;
+    return r;
+  }
+  bool emitted(const std::string& id) const {
+    auto it = emitted_.find(id);
+    return it != emitted_.end();
+  }
+  void mark_emitted(const std::string& id) { emitted_.insert(id); }
+
+ private:
+  const Catalog& catalog_;
+  const Profile& profile_;
+  std::set<std::string> selected_;
+  std::map<std::string, Accum> accum_;
+  std::set<std::string> emitted_;
+};
+
+struct DeviceState {
+  sim::FleetDevice fleet_device;
+  std::unique_ptr<sim::SimDevice> device;
+  DeviceHistory history;
+  std::optional<lorawan::Bytes> last_session_key_id;
+  std::map<lorawan::Bytes, lorawan::Aes128Key> app_s_keys;  // by SessionKeyID: the device's AppSKey
+};
+
+// A step that cannot be carried out (no previous DevNonce, a device that cannot rejoin, ...).
+class StepError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+// A step that does not apply to this target (no SessionKeyID was ever given, ...): skipped.
+class StepNotApplicable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::string describe_step(const Step& step) {
+  std::string s(to_string(step.kind));
+  if (step.kind == StepKind::rejoin) s += " type " + std::to_string(step.rejoin_type);
+  if (!step.device.empty()) s += " of " + step.device;
+  switch (step.dev_nonce.kind) {
+    case DevNonceChoice::previous:
+      s += ", DevNonce previous";
+      break;
+    case DevNonceChoice::lower:
+      s += ", DevNonce lower";
+      break;
+    case DevNonceChoice::value:
+      s += ", DevNonce " + std::to_string(step.dev_nonce.number);
+      break;
+    case DevNonceChoice::next:
+      break;
+  }
+  if (step.corrupt_mic) s += ", MIC corrupted";
+  if (step.mac_version) s += ", MACVersion \"" + *step.mac_version + "\"";
+  if (step.protocol_version) s += ", ProtocolVersion \"" + *step.protocol_version + "\"";
+  return s;
+}
+
+std::string codes_text(const std::vector<ResultCode>& codes) {
+  std::string s;
+  for (std::size_t i = 0; i < codes.size(); ++i) {
+    if (i > 0) s += i + 1 == codes.size() ? " or " : ", ";
+    s += backend::to_string(codes[i]);
+  }
+  return s;
+}
+
+bool contains(const std::vector<ResultCode>& codes, ResultCode c) {
+  return std::find(codes.begin(), codes.end(), c) != codes.end();
+}
+
+// The step's own expectation.
+Evaluation judge_expectation(const Expectation& e, const sim::Exchange& ex, const AnswerSummary& a) {
+  Evaluation ev;
+  switch (e.kind) {
+    case Expectation::success:
+      ev.expected = "Result Success";
+      break;
+    case Expectation::failure:
+      ev.expected = "a failure: a Result other than Success, without PHYPayload";
+      break;
+    case Expectation::one_of:
+      ev.expected = "Result " + codes_text(e.codes);
+      break;
+  }
+  if (!e.prefer.empty()) ev.expected += " (preferably " + codes_text(e.prefer) + ")";
+  if (e.http_status) ev.expected += " with HTTP " + std::to_string(*e.http_status);
+
+  if (!a.answered) {
+    ev.actual = a.result_text;
+    // A refused or reset connection: the harness could not judge; a timeout is the target's fault.
+    ev.verdict = (!ex.timed_out && ex.http_status == 0) ? Verdict::error : Verdict::fail;
+    if (ev.verdict == Verdict::error) ev.reason = "no answer to judge: " + a.result_text;
+    return ev;
+  }
+  ev.actual = "Result " + a.result_text + (a.has_phy_payload ? ", with PHYPayload" : "");
+  if (ex.http_status != 0) ev.actual += ", HTTP " + std::to_string(ex.http_status);
+  if (e.http_status && ex.http_status != *e.http_status) {
+    ev.verdict = Verdict::fail;
+    return ev;
+  }
+  if (!a.result) {
+    ev.verdict = Verdict::fail;
+    return ev;
+  }
+  const ResultCode code = *a.result;
+  bool ok = false;
+  switch (e.kind) {
+    case Expectation::success:
+      ok = code == ResultCode::success;
+      break;
+    case Expectation::failure:
+      ok = code != ResultCode::success && !a.has_phy_payload;
+      break;
+    case Expectation::one_of:
+      ok = contains(e.codes, code) && (code == ResultCode::success || !a.has_phy_payload);
+      break;
+  }
+  ev.verdict = ok ? Verdict::pass : Verdict::fail;
+  if (ok && !e.prefer.empty() && !contains(e.prefer, code)) {
+    ev.verdict = Verdict::warn;
+    ev.reason = std::string(backend::to_string(code)) + " is accepted, but " + codes_text(e.prefer) + " is preferred";
+  }
+  return ev;
+}
+
+class Run {
+ public:
+  explicit Run(const RunOptions& o) : o_(o), rng_(o.seed ^ 0x6a6f696e63686b31ULL) {}
+
+  RunReport go();
+
+ private:
+  void run_scenario(std::size_t index, const Scenario& sc);
+  void skip_scenario(const Scenario& sc, const std::string& reason, std::size_t from_step = 0);
+  DeviceState* resolve_device(const Scenario& sc, const std::string& name, std::string& why);
+  // Builds the request of a step: the body, what the validator needs, the path's type.
+  struct Built {
+    MessageType type = MessageType::join_req;
+    std::string body;
+    std::uint32_t transaction_id = 0;
+    SentRequest sent;
+  };
+  Built build(const Scenario& sc, const Step& step, DeviceState* ds);
+  std::string substitute(const std::string& value) const;
+  void record_exchange(const std::string& label, const sim::Exchange& ex, const Validation& v);
+  void emit_final(const std::string& id, const std::string& never_reason);
+  std::string never_reason(const std::string& id) const;
+
+  const RunOptions& o_;
+  std::mt19937_64 rng_;
+  std::unique_ptr<sim::NsClient> client_;
+  std::unique_ptr<Recorder> rec_;
+  RunReport report_;
+  ValidatorSettings vs_;
+  std::map<std::string, DeviceState> devices_;  // by DevEUI hex
+  std::map<std::string, std::size_t> last_scenario_of_;  // step check -> last scenario naming it
+  std::set<std::string> step_checks_;
+  bool unreachable_ = false;
+  std::uint64_t unknown_counter_ = 0;
+};
+
+void Run::emit_final(const std::string& id, const std::string& reason) {
+  if (!rec_->selected(id) || rec_->emitted(id)) return;
+  rec_->mark_emitted(id);
+  if (o_.on_check) o_.on_check(rec_->result(id, reason));
+}
+
+std::string Run::never_reason(const std::string& id) const {
+  if (!report_.setup_error.empty()) return "not judged: " + report_.setup_error;
+  const std::string group(std::string_view(id).substr(0, id.find('/')));
+  if (group == "async" && !client_->async()) {
+    return "the target answers synchronously; configure [async] in the target file to test asynchronous answers";
+  }
+  if (id == "header/receiver-nsid-echo") return "no TS002 1.1 request was answered";
+  if (id == "header/transaction-id-zero") return "no request with TransactionID 0 was answered";
+  if (id == "kek/network-keys-wrapped") return "the NS shares no KEK with the target ([[kek]] in the target file)";
+  return "no exchange of this run applied to it";
+}
+
+RunReport Run::go() {
+  const auto t0 = std::chrono::steady_clock::now();
+  report_.started_at = now_iso8601();
+  report_.target = o_.target_label.empty() ? o_.target.ns.url : o_.target_label;
+  report_.profile = o_.profile.name;
+  report_.protocol_version = std::string(backend::to_string(o_.target.ns.protocol_version));
+  {
+    std::set<std::string> versions;
+    for (const auto& d : o_.fleet.devices) versions.insert(std::string(lorawan::to_string(d.mac_version)));
+    report_.mac_versions.assign(versions.begin(), versions.end());
+  }
+  const auto ids = selected_checks(o_);
+  rec_ = std::make_unique<Recorder>(o_.catalog, o_.profile, std::set<std::string>(ids.begin(), ids.end()));
+
+  vs_.keks = &o_.target.ns.keks;
+  vs_.has_as_kek = o_.target.capabilities.count(Capability::as_kek) != 0;
+  vs_.expect_wrapped_network_keys = !o_.target.ns.keks.empty();
+  vs_.reveal_keys = o_.reveal_keys;
+  vs_.deadline = o_.target.ns.timeout;
+
+  try {
+    client_ = std::make_unique<sim::NsClient>(o_.target.ns);
+  } catch (const std::exception& e) {
+    report_.setup_error = std::string("the NS client could not be set up: ") + e.what();
+  }
+
+  // Which scenarios to run: those judging a selected check, or feeding the always-on checks.
+  for (std::size_t i = 0; i < o_.scenarios.size(); ++i) {
+    for (const auto& step : o_.scenarios[i].steps) {
+      step_checks_.insert(step.check);
+      last_scenario_of_[step.check] = i;
+    }
+  }
+  bool always_on_selected = false;
+  for (const auto& id : ids) always_on_selected |= step_checks_.count(id) == 0;
+
+  if (report_.setup_error.empty()) {
+    for (std::size_t i = 0; i < o_.scenarios.size() && !unreachable_; ++i) {
+      const Scenario& sc = o_.scenarios[i];
+      bool wanted = always_on_selected;
+      for (const auto& step : sc.steps) wanted |= rec_->selected(step.check);
+      if (!wanted) continue;
+      run_scenario(i, sc);
+      for (const auto& step : sc.steps) {
+        if (last_scenario_of_[step.check] == i) emit_final(step.check, never_reason(step.check));
+      }
+    }
+  }
+  if (!report_.setup_error.empty()) {
+    for (const auto& id : ids) {
+      Evaluation e;
+      e.verdict = Verdict::error;
+      e.reason = report_.setup_error;
+      rec_->record(id, e);
+    }
+  }
+  for (const auto& id : ids) emit_final(id, never_reason(id));
+  for (const auto& id : ids) report_.results.push_back(rec_->result(id, never_reason(id)));
+  report_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  return std::move(report_);
+}
+
+void Run::skip_scenario(const Scenario& sc, const std::string& reason, std::size_t from_step) {
+  for (std::size_t i = from_step; i < sc.steps.size(); ++i) {
+    Evaluation e;
+    e.verdict = Verdict::skip;
+    e.reason = reason;
+    e.scenario = sc.id + " step " + std::to_string(i + 1);
+    rec_->record(sc.steps[i].check, e);
+  }
+}
+
+DeviceState* Run::resolve_device(const Scenario& sc, const std::string& name, std::string& why) {
+  const DeviceNeed* need = sc.device(name);
+  if (need == nullptr) {
+    why = "the scenario names no device \"" + name + "\"";
+    return nullptr;
+  }
+  // The k-th device of this version in the scenario is the fleet's k-th of that version.
+  std::size_t k = 0;
+  for (const auto& d : sc.devices) {
+    if (d.name == need->name) break;
+    if (d.mac_version == need->mac_version && d.unknown == need->unknown) ++k;
+  }
+  sim::FleetDevice fd;
+  if (need->unknown) {
+    const lorawan::Eui64 join_eui =
+        o_.fleet.devices.empty() ? lorawan::Eui64::parse("0000000000000001") : o_.fleet.devices.front().join_eui;
+    // Index range far from generated fleets, and a seed of its own: never a provisioned device.
+    fd = sim::generate_device((std::uint64_t{1} << 39) + unknown_counter_++, join_eui, need->mac_version,
+                              o_.seed ^ 0x756e6b6e6f776eULL);
+  } else {
+    std::size_t seen = 0;
+    const sim::FleetDevice* found = nullptr;
+    for (const auto& d : o_.fleet.devices) {
+      if (d.mac_version != need->mac_version) continue;
+      if (seen++ == k) {
+        found = &d;
+        break;
+      }
+    }
+    if (found == nullptr) {
+      why = "the fleet has " + std::to_string(seen) + " LoRaWAN " + std::string(lorawan::to_string(need->mac_version)) +
+            " device(s); the scenario needs " + std::to_string(k + 1) +
+            " (add some: joincheck devices generate --mac-version " + std::string(lorawan::to_string(need->mac_version)) + ")";
+      return nullptr;
+    }
+    fd = *found;
+  }
+  const std::string key = fd.dev_eui.hex();
+  auto it = devices_.find(key);
+  if (it == devices_.end()) {
+    DeviceState ds;
+    ds.fleet_device = fd;
+    sim::SimDeviceOptions so;
+    so.seed = o_.seed;
+    try {
+      ds.device = std::make_unique<sim::SimDevice>(fd, so);
+    } catch (const std::exception& e) {
+      why = std::string("device ") + key + " cannot be simulated: " + e.what();
+      return nullptr;
+    }
+    it = devices_.emplace(key, std::move(ds)).first;
+  }
+  return &it->second;
+}
+
+// Placeholders a scenario may use for identifiers that depend on the target.
+std::string Run::substitute(const std::string& value) const {
+  if (value == "${unknown_net_id}") return o_.target.unknown_net_id;
+  if (value == "${unknown_join_eui}") return kUnknownJoinEui;
+  return value;
+}
+
+Run::Built Run::build(const Scenario& sc, const Step& step, DeviceState* ds) {
+  (void)sc;
+  Built b;
+  const sim::NsClientOptions& ns = o_.target.ns;
+  auto random_u32 = [&] { return static_cast<std::uint32_t>(1 + rng_() % 0xfffffffeULL); };
+  b.transaction_id = step.transaction_id.value_or(random_u32());
+
+  if (step.kind == StepKind::raw) {
+    b.type = step.raw_message_type;
+    b.body = step.body;
+    b.sent.type = b.type;
+    b.sent.header_meaningful = false;
+    return b;
+  }
+
+  backend::Header h;
+  switch (step.kind) {
+    case StepKind::join:
+      b.type = MessageType::join_req;
+      break;
+    case StepKind::rejoin:
+      b.type = MessageType::rejoin_req;
+      break;
+    case StepKind::app_s_key:
+      b.type = MessageType::app_s_key_req;
+      break;
+    case StepKind::home_ns:
+      b.type = MessageType::home_ns_req;
+      break;
+    case StepKind::raw:
+      break;
+  }
+  h = client_->request_header(b.type, ds->fleet_device.join_eui.hex());
+  if (b.type == MessageType::app_s_key_req) h.sender_id = o_.target.as_id;
+  // Header modifiers.
+  bool unsupported_version = false;
+  if (step.protocol_version) {
+    if (auto v = backend::parse_protocol_version(*step.protocol_version)) {
+      h.protocol_version = *v;
+      h.sender_ns_id = *v == backend::ProtocolVersion::v1_1 ? ns.ns_id : std::nullopt;
+    } else {
+      unsupported_version = true;
+    }
+  }
+  if (step.sender_id) h.sender_id = substitute(*step.sender_id);
+  if (step.receiver_id) h.receiver_id = substitute(*step.receiver_id);
+  if (step.sender_token) h.sender_token = *step.sender_token;
+  if (step.sender_ns_id_set) h.sender_ns_id = step.sender_ns_id;
+  if (step.vs_extension) h.vs_extension = *step.vs_extension;
+  h.transaction_id = b.transaction_id;
+
+  SentRequest& sent = b.sent;
+  sent.type = b.type;
+  sent.protocol_version_unsupported = unsupported_version;
+  if (h.sender_id.size() == 6) {
+    try {
+      sent.net_id = lorawan::NetId::parse(h.sender_id, "SenderID");
+    } catch (const lorawan::Error&) {
+    }
+  }
+
+  backend::Message message;
+  sim::SimDevice& dev = *ds->device;
+  if (step.kind == StepKind::join || step.kind == StepKind::rejoin) {
+    lorawan::Bytes phy;
+    lorawan::MacVersion meant = dev.mac_version();
+    std::string spelling;
+    if (step.kind == StepKind::join) {
+      lorawan::DevNonce nonce;
+      switch (step.dev_nonce.kind) {
+        case DevNonceChoice::next:
+          nonce = dev.next_dev_nonce();
+          break;
+        case DevNonceChoice::previous:
+          if (!dev.last_dev_nonce()) throw StepError("DevNonce \"previous\": device " + dev.dev_eui().hex() + " sent no join-request yet");
+          nonce = *dev.last_dev_nonce();
+          break;
+        case DevNonceChoice::lower:
+          if (!dev.last_dev_nonce() || dev.last_dev_nonce()->value() == 0) {
+            throw StepError("DevNonce \"lower\": device " + dev.dev_eui().hex() + " has no previous DevNonce above 0");
+          }
+          nonce = lorawan::DevNonce(dev.last_dev_nonce()->value() - 1);
+          break;
+        case DevNonceChoice::value:
+          nonce = lorawan::DevNonce(step.dev_nonce.number);
+          break;
+      }
+      phy = dev.make_join_request(nonce);
+    } else {
+      meant = lorawan::MacVersion::v1_1;
+      if (lorawan::is_1_1(dev.mac_version()) && !dev.joined()) {
+        throw StepNotApplicable("device " + dev.dev_eui().hex() +
+                                " has no session to rejoin from: no join-accept of it was accepted");
+      }
+      try {
+        phy = dev.make_rejoin_request(static_cast<lorawan::RejoinType>(step.rejoin_type));
+      } catch (const lorawan::Error& e) {
+        throw StepError(e.what());
+      }
+    }
+    if (step.mac_version) {
+      spelling = *step.mac_version;
+      if (auto v = lorawan::parse_mac_version(spelling)) meant = *v;
+    }
+    if (step.corrupt_mic && phy.size() >= 4) phy.back() ^= 0x01;
+    switch (step.phy_payload_change) {
+      case PhyPayloadChange::none:
+        break;
+      case PhyPayloadChange::truncate:
+        if (!phy.empty()) phy.pop_back();
+        break;
+      case PhyPayloadChange::extend:
+        phy.push_back(0x00);
+        break;
+      case PhyPayloadChange::data_uplink:
+        phy[0] = 0x40;  // MHDR: MType 010, unconfirmed data up (LoRaWAN 1.0.3 §4.2.1)
+        break;
+      case PhyPayloadChange::replace:
+        phy = step.phy_payload;
+        break;
+    }
+    lorawan::DevAddr dev_addr;
+    if (step.dev_addr) {
+      dev_addr = *step.dev_addr;
+    } else {
+      std::array<std::uint8_t, 4> a{};
+      for (auto& x : a) x = static_cast<std::uint8_t>(rng_());
+      dev_addr = lorawan::DevAddr(a);
+    }
+    const bool opt_neg = step.opt_neg.value_or(lorawan::is_1_1(meant));
+    std::uint8_t dl = step.dl_settings.value_or(kDefaultDlSettings);
+    if (!step.dl_settings) dl = static_cast<std::uint8_t>((dl & 0x7f) | (opt_neg ? 0x80 : 0x00));
+    else if (step.opt_neg) dl = static_cast<std::uint8_t>((dl & 0x7f) | (opt_neg ? 0x80 : 0x00));
+    const std::uint8_t rx_delay = step.rx_delay.value_or(kDefaultRxDelay);
+    const std::optional<lorawan::CfList> cf_list = step.cf_list_set ? step.cf_list : std::nullopt;
+
+    auto fill = [&](auto& req) {
+      req.header = h;
+      backend::MacVersionField mv;
+      mv.version = meant;
+      mv.text = spelling;
+      req.mac_version = mv;
+      req.phy_payload = phy;
+      req.dev_eui = dev.dev_eui();
+      req.dev_addr = dev_addr;
+      req.dl_settings = dl;
+      req.rx_delay = rx_delay;
+      req.cf_list = cf_list;
+    };
+    if (step.kind == StepKind::join) {
+      backend::JoinReq r;
+      r.header.message_type = MessageType::join_req;
+      fill(r);
+      message = r;
+    } else {
+      backend::RejoinReq r;
+      fill(r);
+      r.header.message_type = MessageType::rejoin_req;
+      message = r;
+    }
+    sent.mac_version = meant;
+    sent.dev_addr = dev_addr;
+    sent.dl_settings = dl;
+    sent.rx_delay = rx_delay;
+    sent.cf_list = cf_list;
+  } else if (step.kind == StepKind::app_s_key) {
+    backend::AppSKeyReq r;
+    r.header = h;
+    r.dev_eui = dev.dev_eui();
+    if (step.session_key_id) {
+      r.session_key_id = step.session_key_id;
+    } else if (ds->last_session_key_id) {
+      r.session_key_id = ds->last_session_key_id;
+    } else {
+      throw StepNotApplicable("SessionKeyID \"last\": no JoinAns gave device " + dev.dev_eui().hex() +
+                              " a SessionKeyID that the device's join-accept matched");
+    }
+    message = r;
+  } else {
+    backend::HomeNSReq r;
+    r.header = h;
+    r.dev_eui = dev.dev_eui();
+    message = r;
+  }
+  sent.header = backend::header_of(message);
+
+  backend::EncodeOptions eo;
+  if (step.hex == Step::HexStyle::upper) eo.hex_case = lorawan::HexCase::upper;
+  nlohmann::ordered_json j = backend::to_json(message, eo);
+  if (unsupported_version) j["ProtocolVersion"] = *step.protocol_version;
+  if (step.hex == Step::HexStyle::prefix_0x) {
+    for (const char* f : {"DevEUI", "DevAddr", "PHYPayload", "DLSettings", "CFList", "SessionKeyID"}) {
+      if (auto it = j.find(f); it != j.end() && it->is_string()) *it = "0x" + it->get<std::string>();
+    }
+  }
+  // JSON edits: what the validator would compare against is no longer known for those fields.
+  auto forget = [&](const std::string& f) {
+    if (f == "DevAddr") sent.dev_addr.reset();
+    if (f == "DLSettings") sent.dl_settings.reset();
+    if (f == "RxDelay") sent.rx_delay.reset();
+    if (f == "TransactionID" || f == "SenderID" || f == "ReceiverID" || f == "MessageType" || f == "ProtocolVersion") {
+      sent.header_meaningful = false;
+    }
+  };
+  for (const auto& f : step.omit) {
+    j.erase(f);
+    forget(f);
+  }
+  for (const auto& f : step.null_fields) {
+    j[f] = nullptr;
+    forget(f);
+  }
+  for (const auto& [k, v] : step.set.items()) {
+    j[k] = v;
+    forget(k);
+  }
+  b.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return b;
+}
+
+void Run::record_exchange(const std::string& label, const sim::Exchange& ex, const Validation& v) {
+  TraceExchange t;
+  t.label = label;
+  t.url = ex.url;
+  t.request_headers.emplace_back("Content-Type", ex.content_type);
+  for (const auto& hdr : o_.target.ns.headers) {
+    const bool secret = backend::iequals(hdr.name, "Authorization");
+    t.request_headers.emplace_back(hdr.name, secret && !o_.reveal_keys ? "<redacted>" : hdr.value);
+  }
+  t.request_body = ex.request_body;
+  t.http_status = ex.http_status;
+  t.http_reason = ex.http_reason;
+  for (const auto& f : ex.http_headers.all()) t.response_headers.emplace_back(f.name, f.value);
+  t.response_body = redact_keys(ex.http_body, o_.reveal_keys);
+  if (ex.async_answer) t.async_answer_body = redact_keys(ex.async_answer->body, o_.reveal_keys);
+  t.transport_error = ex.transport_error;
+  t.elapsed_ms = static_cast<double>(ex.answer_elapsed.count() ? ex.answer_elapsed.count() : ex.total_elapsed.count()) / 1000.0;
+  t.notes = v.notes;
+  report_.exchanges.push_back(std::move(t));
+}
+
+void Run::run_scenario(std::size_t index, const Scenario& sc) {
+  (void)index;
+  for (Capability c : sc.requires_) {
+    if (o_.target.capabilities.count(c) == 0) {
+      skip_scenario(sc, "the target does not declare capability \"" + std::string(to_string(c)) +
+                            "\" (set it under [capabilities] in the target file)");
+      return;
+    }
+  }
+  // Devices first: a scenario whose devices the fleet lacks is skipped as a whole.
+  for (const auto& need : sc.devices) {
+    std::string why;
+    if (resolve_device(sc, need.name, why) == nullptr) {
+      skip_scenario(sc, why);
+      return;
+    }
+  }
+  for (std::size_t i = 0; i < sc.steps.size(); ++i) {
+    const Step& step = sc.steps[i];
+    const std::string where = sc.id + " step " + std::to_string(i + 1);
+    DeviceState* ds = nullptr;
+    if (!step.device.empty()) {
+      std::string why;
+      ds = resolve_device(sc, step.device, why);
+      if (ds == nullptr) {
+        skip_scenario(sc, why, i);
+        return;
+      }
+    }
+    Built b;
+    try {
+      b = build(sc, step, ds);
+    } catch (const StepNotApplicable& e) {
+      skip_scenario(sc, std::string("not applicable: ") + e.what(), i);
+      return;
+    } catch (const StepError& e) {
+      Evaluation ev;
+      ev.verdict = Verdict::error;
+      ev.reason = std::string("the step could not be built: ") + e.what();
+      ev.scenario = where;
+      rec_->record(step.check, ev);
+      skip_scenario(sc, "not run: " + where + " could not be built", i + 1);
+      return;
+    }
+    sim::SendOptions so;
+    so.content_type = step.content_type;
+    const sim::Exchange ex = client_->send_raw(b.type, b.body, b.transaction_id, so);
+
+    // The first exchange tells whether the target can be reached at all.
+    if (report_.exchanges.empty() && ex.http_status == 0 && !ex.timed_out && !ex.transport_error.empty()) {
+      report_.setup_error = "cannot reach " + ex.url + ": " + ex.transport_error;
+      unreachable_ = true;
+      Validation none;
+      record_exchange(where + ": " + describe_step(step), ex, none);
+      return;
+    }
+    // Wrapped network keys are expected only for the NetID the harness shares a KEK for.
+    ValidatorSettings vs = vs_;
+    vs.expect_wrapped_network_keys =
+        vs_.expect_wrapped_network_keys && b.sent.net_id && *b.sent.net_id == o_.target.ns.net_id;
+    Validation v = validate_exchange(ex, b.sent, ds != nullptr ? ds->device.get() : nullptr,
+                                     ds != nullptr ? &ds->history : nullptr, vs);
+    const std::size_t ex_index = report_.exchanges.size();
+    record_exchange(where + ": " + describe_step(step), ex, v);
+    for (auto& j : v.judgements) {
+      j.evaluation.scenario = where;
+      j.evaluation.exchange = ex_index;
+      rec_->record(j.check, std::move(j.evaluation));
+    }
+    // What later steps need: the SessionKeyID and the AppSKey the device derived with it.
+    if (ds != nullptr && v.answer.session_key_id && v.answer.device_accepted && ds->device->session()) {
+      ds->last_session_key_id = v.answer.session_key_id;
+      ds->app_s_keys[*v.answer.session_key_id] = ds->device->session()->keys.app_s_key;
+    }
+
+    if (!step.expect) continue;
+    Evaluation ev = judge_expectation(*step.expect, ex, v.answer);
+    ev.scenario = where;
+    ev.exchange = ex_index;
+    // What a successful answer must also hold, by request type.
+    if (ev.verdict == Verdict::pass && v.answer.result == ResultCode::success && v.answer.message != nullptr) {
+      if (const auto* ans = std::get_if<backend::AppSKeyAns>(v.answer.message)) {
+        const lorawan::Bytes asked = step.session_key_id.value_or(ds->last_session_key_id.value_or(lorawan::Bytes{}));
+        auto want = ds->app_s_keys.find(asked);
+        if (!ans->dev_eui || *ans->dev_eui != ds->device->dev_eui()) {
+          ev.verdict = Verdict::fail;
+          ev.actual = "DevEUI " + (ans->dev_eui ? ans->dev_eui->hex() : std::string("absent")) + " instead of " +
+                      ds->device->dev_eui().hex();
+        } else if (!v.answer.app_s_key) {
+          ev.verdict = v.answer.app_s_key_problem.empty() ? Verdict::fail : Verdict::skip;
+          ev.reason = v.answer.app_s_key_problem;
+          ev.actual = "no AppSKey to compare" + (v.answer.app_s_key_problem.empty() ? "" : ": " + v.answer.app_s_key_problem);
+        } else if (want == ds->app_s_keys.end()) {
+          ev.verdict = Verdict::skip;
+          ev.reason = "the AppSKey of SessionKeyID " + lorawan::to_hex(asked) + " is unknown: the device did not accept that join";
+        } else {
+          const bool same = *v.answer.app_s_key == want->second;
+          ev.expected = "AppSKey of the join that issued SessionKeyID " + lorawan::to_hex(asked) + " " +
+                        show_key(want->second, o_.reveal_keys);
+          ev.actual = same ? "the same AppSKey" : "another AppSKey: " + show_key(*v.answer.app_s_key, o_.reveal_keys);
+          if (!same) ev.verdict = Verdict::fail;
+        }
+      } else if (const auto* hns = std::get_if<backend::HomeNSAns>(v.answer.message)) {
+        const backend::Header& hh = hns->header;
+        if (!hns->h_net_id) {
+          ev.verdict = Verdict::fail;
+          ev.actual = "Success without HNetID";
+        } else if (hh.protocol_version == backend::ProtocolVersion::v1_1 && !hh.hns_id) {
+          ev.verdict = Verdict::fail;
+          ev.actual = "TS002 1.1 HomeNSAns without HNSID";
+        } else {
+          ev.actual = "HNetID " + hns->h_net_id->hex() + (hh.hns_id ? ", HNSID " + hh.hns_id->hex() : "");
+        }
+      }
+    }
+    const Verdict verdict = ev.verdict;
+    const std::string actual = ev.actual;
+    rec_->record(step.check, std::move(ev));
+    if (verdict == Verdict::fail || verdict == Verdict::error) {
+      skip_scenario(sc, "not run: " + where + " did not go as expected (" + actual + ")", i + 1);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> selected_checks(const RunOptions& o) {
+  std::set<std::string> chosen;
+  if (o.only.empty()) {
+    for (const auto& c : o.catalog.checks()) chosen.insert(c.id);
+  }
+  for (const auto& sel : o.only) {
+    auto ids = o.catalog.select(sel);
+    if (ids.empty()) throw std::invalid_argument("--only " + sel + ": no check or group of that name (joincheck list)");
+    chosen.insert(ids.begin(), ids.end());
+  }
+  for (const auto& sel : o.skip) {
+    auto ids = o.catalog.select(sel);
+    if (ids.empty()) throw std::invalid_argument("--skip " + sel + ": no check or group of that name (joincheck list)");
+    for (const auto& id : ids) chosen.erase(id);
+  }
+  std::vector<std::string> out;
+  for (const auto& c : o.catalog.checks()) {
+    if (chosen.count(c.id)) out.push_back(c.id);
+  }
+  return out;
+}
+
+RunReport run_scenarios(const RunOptions& options) {
+  Run run(options);
+  return run.go();
+}
+
+}  // namespace joincheck::conformance

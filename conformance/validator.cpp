@@ -1,0 +1,447 @@
+#include "conformance/validator.hpp"
+
+#include <algorithm>
+#include <regex>
+
+#include "lorawan/hex.hpp"
+
+namespace joincheck::conformance {
+
+using backend::MessageType;
+using backend::ObservationKind;
+using backend::ResultCode;
+
+std::string show_key(const lorawan::Aes128Key& key, bool reveal) {
+  return reveal ? key.hex() : "<redacted 16-byte key>";
+}
+
+std::string redact_keys(std::string text, bool reveal) {
+  if (reveal || text.find("AESKey") == std::string::npos) return text;
+  static const std::regex aes_key(R"re(("AESKey"\s*:\s*)"[^"]*")re");
+  return std::regex_replace(text, aes_key, "$1\"<redacted>\"");
+}
+
+namespace {
+
+// Identifiers compare as hex: case and a 0x prefix do not matter (TS002 1.0 §22.3).
+std::string normalise_id(std::string_view id) {
+  std::string s(lorawan::strip_hex_prefix(id));
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::string code_text(const std::optional<backend::Result>& r) {
+  if (!r) return "no Result";
+  std::string s(backend::to_string(r->code));
+  if (r->description && !r->description->empty()) s += " (" + *r->description + ")";
+  return s;
+}
+
+class Judge {
+ public:
+  explicit Judge(Validation& v) : v_(v) {}
+  void operator()(std::string check, Verdict verdict, std::string expected, std::string actual,
+                  std::string reason = {}) {
+    Judgement j;
+    j.check = std::move(check);
+    j.evaluation.verdict = verdict;
+    j.evaluation.expected = std::move(expected);
+    j.evaluation.actual = std::move(actual);
+    j.evaluation.reason = std::move(reason);
+    v_.judgements.push_back(std::move(j));
+  }
+  void pass(std::string check, std::string expected, std::string actual = {}) {
+    if (actual.empty()) actual = expected;
+    (*this)(std::move(check), Verdict::pass, std::move(expected), std::move(actual));
+  }
+  void check(std::string check, bool ok, std::string expected, std::string actual) {
+    (*this)(std::move(check), ok ? Verdict::pass : Verdict::fail, std::move(expected), std::move(actual));
+  }
+
+ private:
+  Validation& v_;
+};
+
+// The transport: deadline, HTTP status and Content-Type, async delivery.
+void judge_transport(const sim::Exchange& ex, const ValidatorSettings& s, Judge& judge) {
+  const std::string deadline = std::to_string(s.deadline.count()) + " ms";
+  if (ex.timed_out) {
+    judge.check("timing/deadline", false, "an answer within " + deadline, ex.transport_error);
+  } else if (ex.answered() || ex.http_status != 0) {
+    judge.pass("timing/deadline", "an answer within " + deadline,
+               "answered in " + std::to_string(ex.answer_elapsed.count() / 1000) + " ms");
+  }
+
+  // In async mode a 2xx whose body was the answer: the JS answered this request synchronously.
+  const bool sync_answer = !ex.async || ex.answer_source == sim::AnswerSource::http_response;
+  if (!sync_answer) {
+    if (ex.http_status != 0) {
+      const bool ok = ex.http_status >= 200 && ex.http_status < 300;
+      judge.check("async/acknowledgement", ok, "HTTP 2xx acknowledgement",
+                  "HTTP " + std::to_string(ex.http_status));
+      if (ok) {
+        judge.check("async/ack-body-empty", ex.http_body.empty(), "an empty acknowledgement body",
+                    std::to_string(ex.http_body.size()) + " bytes");
+      }
+      if (ok) {
+        const bool got = ex.answer_source == sim::AnswerSource::async_post;
+        judge.check("async/answer-in-time", got, "the answer POSTed within " + deadline,
+                    got ? "POSTed after " + std::to_string(ex.answer_elapsed.count() / 1000) + " ms"
+                        : ex.transport_error);
+        if (!got && ex.strays_seen > 0) {
+          judge.check("async/transaction-id", false,
+                      "an answer with TransactionID " + std::to_string(ex.transaction_id),
+                      std::to_string(ex.strays_seen) + " answer(s) with another TransactionID");
+        } else if (got) {
+          judge.pass("async/transaction-id", "TransactionID " + std::to_string(ex.transaction_id));
+        }
+      }
+    }
+  } else if (ex.http_status != 0 && !(ex.async && ex.http_status >= 300)) {
+    judge.check("http/status-200", ex.http_status == 200, "HTTP 200",
+                "HTTP " + std::to_string(ex.http_status) + (ex.http_reason.empty() ? "" : " " + ex.http_reason));
+  }
+
+  // Content-Type of whatever carried the answer.
+  const backend::HttpHeaders* headers = nullptr;
+  if (ex.answer_source == sim::AnswerSource::async_post && ex.async_answer) {
+    headers = &ex.async_answer->headers;
+  } else if (ex.answer_source == sim::AnswerSource::http_response || (!ex.async && ex.http_status != 0)) {
+    headers = &ex.http_headers;
+  }
+  if (headers != nullptr) {
+    const std::string_view value = headers->get("Content-Type");
+    std::string base(value.substr(0, value.find(';')));
+    while (!base.empty() && base.back() == ' ') base.pop_back();
+    const bool ok = backend::iequals(base, "application/json");
+    judge.check("http/content-type", ok, "Content-Type application/json",
+                value.empty() ? "no Content-Type" : "Content-Type " + std::string(value));
+  }
+}
+
+void judge_header(const backend::Header& answer, const SentRequest& sent, Judge& judge) {
+  // A body the target could not read a header from has no answer type it could know of.
+  if (!sent.header_meaningful) return;
+  if (const auto expected_type = backend::answer_type_for(sent.type)) {
+    judge.check("header/message-type", answer.message_type == *expected_type,
+                "MessageType " + std::string(backend::to_string(*expected_type)),
+                "MessageType " + std::string(backend::to_string(answer.message_type)));
+  }
+  const backend::Header& req = sent.header;
+  judge.check("header/transaction-id-echo", answer.transaction_id == req.transaction_id,
+              "TransactionID " + std::to_string(req.transaction_id),
+              "TransactionID " + std::to_string(answer.transaction_id));
+  if (req.transaction_id == 0) {
+    judge.pass("header/transaction-id-zero", "an answer to TransactionID 0");
+  }
+  judge.check("header/sender-id", normalise_id(answer.sender_id) == normalise_id(req.receiver_id),
+              "SenderID " + in_quotes(req.receiver_id) + " (the request's ReceiverID)", "SenderID " + in_quotes(answer.sender_id));
+  judge.check("header/receiver-id", normalise_id(answer.receiver_id) == normalise_id(req.sender_id),
+              "ReceiverID " + in_quotes(req.sender_id) + " (the request's SenderID)", "ReceiverID " + in_quotes(answer.receiver_id));
+  if (!sent.protocol_version_unsupported) {
+    judge.check("header/protocol-version-echo", answer.protocol_version == req.protocol_version,
+                "ProtocolVersion " + in_quotes(backend::to_string(req.protocol_version)),
+                "ProtocolVersion " + in_quotes(backend::to_string(answer.protocol_version)));
+  }
+  if (req.sender_token) {
+    const bool ok = answer.receiver_token && *answer.receiver_token == *req.sender_token;
+    judge.check("header/receiver-token-echo", ok, "ReceiverToken " + lorawan::to_hex(*req.sender_token),
+                answer.receiver_token ? "ReceiverToken " + lorawan::to_hex(*answer.receiver_token) : "no ReceiverToken");
+  }
+  if (req.protocol_version == backend::ProtocolVersion::v1_1 && req.sender_ns_id && !sent.protocol_version_unsupported) {
+    const bool ok = answer.receiver_ns_id && *answer.receiver_ns_id == *req.sender_ns_id;
+    judge.check("header/receiver-nsid-echo", ok, "ReceiverNSID " + req.sender_ns_id->hex(),
+                answer.receiver_ns_id ? "ReceiverNSID " + answer.receiver_ns_id->hex() : "no ReceiverNSID");
+  }
+}
+
+// The codec's observations of the answer, under the encoding checks.
+void judge_encoding(const backend::Decoded& d, const SentRequest& sent, Judge& judge) {
+  struct Rule {
+    const char* check;
+    std::vector<ObservationKind> kinds;
+    const char* expected;
+  };
+  static const std::vector<Rule> rules = {
+      {"encoding/json-types", {ObservationKind::wrong_json_type}, "every field with its TS002 JSON type"},
+      {"encoding/values", {ObservationKind::invalid_value}, "every value valid"},
+      {"encoding/no-null", {ObservationKind::null_field}, "no null field"},
+      {"encoding/no-duplicate-keys", {ObservationKind::duplicate_field}, "no duplicate key"},
+      {"encoding/result-code-spelling", {ObservationKind::misspelled_result_code}, "ResultCode spelled as in Table 24"},
+  };
+  for (const auto& rule : rules) {
+    std::string seen;
+    for (const auto& o : d.observations) {
+      if (std::find(rule.kinds.begin(), rule.kinds.end(), o.kind) != rule.kinds.end()) {
+        seen += (seen.empty() ? "" : "; ") + o.path + ": " + o.detail;
+      }
+    }
+    judge.check(rule.check, seen.empty(), rule.expected, seen.empty() ? "none seen" : seen);
+  }
+  // A code of TS002 1.1 in a 1.0 exchange: ChirpStack's closed enum cannot parse it.
+  const backend::Header& h = backend::header_of(d.message);
+  std::optional<backend::Result> result;
+  std::visit([&](const auto& m) {
+    if constexpr (requires { m.result; }) result = m.result;
+  }, d.message);
+  if (result && !sent.protocol_version_unsupported) {
+    const auto needs = backend::first_protocol_version(result->code);
+    const bool ok = !(needs == backend::ProtocolVersion::v1_1 && h.protocol_version == backend::ProtocolVersion::v1_0);
+    judge.check("encoding/result-code-version", ok, "a ResultCode of TS002 " + std::string(backend::to_string(h.protocol_version)),
+                std::string(backend::to_string(result->code)) + (ok ? "" : " (defined by TS002 1.1 only)"));
+  }
+}
+
+// The network session keys of a successful join answer, by the formulas the device used.
+struct NetworkKeyCheck {
+  std::string check;
+  std::vector<std::pair<std::string, const std::optional<backend::KeyEnvelope>*>> fields;
+  std::vector<lorawan::Aes128Key> expected;
+};
+
+std::string network_key_check_id(lorawan::JoinMode mode, lorawan::MacVersion version) {
+  switch (mode) {
+    case lorawan::JoinMode::lorawan_1_1:
+      return "keys/network-keys-1.1";
+    case lorawan::JoinMode::lorawan_1_1_opt_neg_0:
+      return "keys/network-keys-1.1-optneg-0";
+    case lorawan::JoinMode::lorawan_1_0:
+      break;
+  }
+  return version == lorawan::MacVersion::v1_0_4 ? "keys/nwk-s-key-1.0.4" : "keys/nwk-s-key-1.0";
+}
+
+// Unwraps an envelope, judging the KEK checks. nullopt when it cannot be unwrapped (judged).
+std::optional<lorawan::Aes128Key> open_envelope(const std::string& field, const backend::KeyEnvelope& env, bool app_s_key,
+                                                const ValidatorSettings& s, Judge& judge, std::string& problem) {
+  const backend::KekTable empty;
+  const backend::KekTable& keks = s.keks != nullptr ? *s.keks : empty;
+  if (env.is_clear()) {
+    if (app_s_key) {
+      judge.check("kek/app-s-key-wrapped", false, "AppSKey wrapped with a JS-AS KEK", "AppSKey in clear");
+    } else if (s.expect_wrapped_network_keys) {
+      judge.check("kek/network-keys-wrapped", false, field + " wrapped with the KEK the NS shares with the JS",
+                  field + " in clear (KEKLabel empty or absent)");
+    }
+    if (env.aes_key.size() != 16) {
+      judge.check("encoding/values", false, field + ".AESKey: 16 bytes in clear",
+                  std::to_string(env.aes_key.size()) + " bytes");
+      problem = field + " in clear is not 16 bytes";
+      return std::nullopt;
+    }
+    lorawan::Aes128Key::Array a{};
+    std::copy(env.aes_key.begin(), env.aes_key.end(), a.begin());
+    return lorawan::Aes128Key(a);
+  }
+  if (app_s_key) {
+    judge.pass("kek/app-s-key-wrapped", "AppSKey wrapped with a JS-AS KEK", "wrapped, KEKLabel " + in_quotes(env.kek_label));
+  } else if (s.expect_wrapped_network_keys) {
+    judge.pass("kek/network-keys-wrapped", field + " wrapped", "wrapped, KEKLabel " + in_quotes(env.kek_label));
+  }
+  const auto it = keks.find(env.kek_label);
+  if (it == keks.end()) {
+    std::string labels;
+    for (const auto& [label, kek] : keks) labels += (labels.empty() ? "" : ", ") + in_quotes(label);
+    if (app_s_key && !s.has_as_kek) {
+      judge("kek/known-label", Verdict::skip, "", "",
+            "AppSKey is wrapped for the AS with KEKLabel " + in_quotes(env.kek_label) +
+                "; the harness has no JS-AS KEK ([application_server] kek_label)");
+      problem = "AppSKey is wrapped with a KEK the harness does not have";
+      return std::nullopt;
+    }
+    judge.check("kek/known-label", false, field + ".KEKLabel one of the NS's KEK labels (" + (labels.empty() ? "none" : labels) + ")",
+                "KEKLabel " + in_quotes(env.kek_label));
+    problem = field + " is wrapped with an unknown KEK label";
+    return std::nullopt;
+  }
+  judge.pass("kek/known-label", field + ".KEKLabel known", "KEKLabel " + in_quotes(env.kek_label));
+  try {
+    lorawan::Aes128Key key = env.unwrap(keks);
+    judge.pass("kek/unwrap", field + " unwraps under KEK " + in_quotes(env.kek_label));
+    return key;
+  } catch (const backend::KeyEnvelopeError& e) {
+    judge.check("kek/unwrap", false, field + " unwraps under KEK " + in_quotes(env.kek_label), e.what());
+    problem = field + " does not unwrap";
+    return std::nullopt;
+  }
+}
+
+template <class Ans>
+void judge_join_answer(const Ans& ans, const SentRequest& sent, sim::SimDevice* device, DeviceHistory* history,
+                       const ValidatorSettings& s, Judge& judge, Validation& v) {
+  const bool is_join_ans = Ans::kType == MessageType::join_ans;
+  if (is_join_ans) {
+    judge.check("answer/app-s-key-or-session-key-id", ans.app_s_key || ans.session_key_id,
+                "AppSKey, SessionKeyID or both", "neither");
+    judge.check("answer/session-key-id", ans.session_key_id.has_value(), "a SessionKeyID", "none");
+  }
+  judge.check("answer/lifetime", ans.lifetime.has_value(), "Lifetime (seconds; 0 allowed)", "no Lifetime");
+  if (ans.session_key_id) v.answer.session_key_id = ans.session_key_id;
+
+  // The join-accept, taken by the device.
+  if (device == nullptr || !ans.phy_payload) return;
+  const sim::JoinResult jr = device->accept(*ans.phy_payload);
+  v.answer.device_accepted = jr.accepted();
+  if (!jr.accepted()) v.answer.device_refusal = jr.reason;
+  if (jr.status == sim::AcceptStatus::malformed) {
+    judge.check("accept/decrypts", false, "an encrypted join-accept (MHDR 0x20, 17 or 33 bytes)", jr.reason);
+    return;
+  }
+  judge.pass("accept/decrypts", "a join-accept that decrypts", std::to_string(ans.phy_payload->size()) + " bytes, decrypted");
+  const lorawan::JoinAccept& a = *jr.accept;
+  v.notes.push_back("join-accept: JoinNonce " + a.join_nonce.hex() + ", NetID " + a.net_id.hex() + ", DevAddr " +
+                    a.dev_addr.hex() + ", DLSettings " + lorawan::to_hex(lorawan::ByteSpan(&a.dl_settings.raw, 1)) +
+                    ", RxDelay " + std::to_string(a.rx_delay) + ", CFList " + (a.cf_list ? a.cf_list->hex() : "none") +
+                    ", MIC " + a.mic.hex() + (jr.mode ? " (" + std::string(lorawan::to_string(*jr.mode)) + ")" : ""));
+  judge.check("accept/mic", jr.status != sim::AcceptStatus::mic_invalid, "a join-accept MIC that verifies",
+              jr.status == sim::AcceptStatus::mic_invalid ? jr.reason : "MIC " + a.mic.hex() + " verifies");
+  if (sent.net_id) {
+    judge.check("accept/net-id", a.net_id == *sent.net_id, "NetID " + sent.net_id->hex(), "NetID " + a.net_id.hex());
+  }
+  if (sent.dev_addr) {
+    judge.check("accept/dev-addr", a.dev_addr == *sent.dev_addr, "DevAddr " + sent.dev_addr->hex(), "DevAddr " + a.dev_addr.hex());
+  }
+  if (sent.dl_settings) {
+    const std::uint8_t want = *sent.dl_settings;
+    judge.check("accept/dl-settings", a.dl_settings.raw == want, "DLSettings " + lorawan::to_hex(lorawan::ByteSpan(&want, 1)),
+                "DLSettings " + lorawan::to_hex(lorawan::ByteSpan(&a.dl_settings.raw, 1)));
+  }
+  if (sent.rx_delay) {
+    judge.check("accept/rx-delay", a.rx_delay == *sent.rx_delay, "RxDelay " + std::to_string(*sent.rx_delay),
+                "RxDelay " + std::to_string(a.rx_delay));
+  }
+  judge.check("accept/cflist", a.cf_list == sent.cf_list, sent.cf_list ? "CFList " + sent.cf_list->hex() : "no CFList",
+              a.cf_list ? "CFList " + a.cf_list->hex() : "no CFList");
+
+  // JoinNonce: a counter from 1.0.4 on (the device refused a non-increasing one), random before.
+  const lorawan::MacVersion version = device->mac_version();
+  if (lorawan::devnonce_is_counter(version)) {
+    judge.check("joinnonce/increases", jr.status != sim::AcceptStatus::join_nonce_replay,
+                "a JoinNonce greater than the device's last", jr.status == sim::AcceptStatus::join_nonce_replay
+                                                                  ? jr.reason
+                                                                  : "JoinNonce " + a.join_nonce.hex());
+  } else if (history != nullptr) {
+    const bool fresh = history->join_nonces.count(a.join_nonce.value()) == 0;
+    judge.check("joinnonce/not-repeated", fresh, "a JoinNonce this device never got before",
+                "JoinNonce " + a.join_nonce.hex() + (fresh ? "" : ", already used for this device"));
+  }
+  if (!jr.accepted()) return;
+  if (history != nullptr) history->join_nonces.insert(a.join_nonce.value());
+
+  // Session keys: unwrapped from the answer, compared with the device's own derivation.
+  const sim::Session& session = *device->session();
+  const lorawan::MacVersion asked = sent.mac_version.value_or(version);
+  const std::string key_check = network_key_check_id(session.mode, version);
+  std::vector<std::pair<std::string, std::pair<const std::optional<backend::KeyEnvelope>*, lorawan::Aes128Key>>> keys;
+  // Rejoins are LoRaWAN 1.1 only; a JoinAns carries the keys of the MACVersion asked for.
+  if (Ans::kType == MessageType::rejoin_ans || lorawan::is_1_1(asked)) {
+    keys.push_back({"FNwkSIntKey", {&ans.f_nwk_s_int_key, session.keys.f_nwk_s_int_key}});
+    keys.push_back({"SNwkSIntKey", {&ans.s_nwk_s_int_key, session.keys.s_nwk_s_int_key}});
+    keys.push_back({"NwkSEncKey", {&ans.nwk_s_enc_key, session.keys.nwk_s_enc_key}});
+  } else {
+    keys.push_back({"NwkSKey", {&ans.nwk_s_key, session.keys.nwk_s_key()}});
+  }
+  for (const auto& [field, pair] : keys) {
+    const auto& [envelope, expected] = pair;
+    if (!*envelope) continue;  // answer/mandatory-fields judged its absence
+    std::string problem;
+    const auto got = open_envelope(field, **envelope, false, s, judge, problem);
+    if (!got) continue;
+    const bool ok = *got == expected;
+    judge.check(key_check, ok, field + " = the device's derivation " + show_key(expected, s.reveal_keys),
+                ok ? field + " " + show_key(*got, s.reveal_keys) : field + " differs: " + show_key(*got, s.reveal_keys));
+    v.notes.push_back(field + ": " + show_key(*got, s.reveal_keys) + (ok ? " (matches the device)" : " (differs from the device)"));
+  }
+  if (ans.app_s_key) {
+    std::string problem;
+    const auto got = open_envelope("AppSKey", *ans.app_s_key, true, s, judge, problem);
+    if (got) {
+      const bool ok = *got == session.keys.app_s_key;
+      judge.check("keys/app-s-key", ok, "AppSKey = the device's derivation " + show_key(session.keys.app_s_key, s.reveal_keys),
+                  ok ? "AppSKey " + show_key(*got, s.reveal_keys) : "AppSKey differs: " + show_key(*got, s.reveal_keys));
+      v.answer.app_s_key = *got;
+      v.notes.push_back("AppSKey: " + show_key(*got, s.reveal_keys) + (ok ? " (matches the device)" : " (differs from the device)"));
+    } else {
+      judge("keys/app-s-key", Verdict::skip, "", "", problem);
+      v.answer.app_s_key_problem = problem;
+    }
+  }
+}
+
+}  // namespace
+
+Validation validate_exchange(const sim::Exchange& ex, const SentRequest& sent, sim::SimDevice* device,
+                             DeviceHistory* history, const ValidatorSettings& s) {
+  Validation v;
+  Judge judge(v);
+  judge_transport(ex, s, judge);
+
+  if (!ex.answered()) {
+    if (ex.answer_source != sim::AnswerSource::none) {
+      judge.check("http/json-answer", false, "a TS002 JSON answer",
+                  ex.decode_error + (ex.decode_error_path.empty() ? "" : " (at " + ex.decode_error_path + ")"));
+      v.answer.result_text = "the answer does not decode: " + ex.decode_error;
+    } else {
+      v.answer.result_text = ex.transport_error.empty() ? "no answer" : ex.transport_error;
+    }
+    return v;
+  }
+  judge.pass("http/json-answer", "a TS002 JSON answer",
+             std::string(backend::to_string(backend::message_type_of(ex.decoded->message))));
+  const backend::Decoded& d = *ex.decoded;
+  v.answer.answered = true;
+  v.answer.message = &d.message;
+  for (const auto& o : d.observations) {
+    v.notes.push_back("observed " + std::string(backend::to_string(o.kind)) + " at " + o.path + ": " + o.detail);
+  }
+  judge_header(backend::header_of(d.message), sent, judge);
+  judge_encoding(d, sent, judge);
+
+  std::optional<backend::Result> result;
+  std::visit([&](const auto& m) {
+    if constexpr (requires { m.result; }) result = m.result;
+  }, d.message);
+  judge.check("answer/result", result.has_value(), "Result with a known ResultCode", "no usable Result");
+  v.answer.result = result ? std::optional(result->code) : std::nullopt;
+  v.answer.result_text = code_text(result);
+
+  std::visit([&](const auto& m) {
+    using M = std::decay_t<decltype(m)>;
+    if constexpr (requires { m.phy_payload; m.nwk_s_key; }) {
+      v.answer.has_phy_payload = m.phy_payload.has_value();
+      v.answer.has_keys = m.nwk_s_key || m.f_nwk_s_int_key || m.s_nwk_s_int_key || m.nwk_s_enc_key || m.app_s_key;
+    } else if constexpr (requires { m.app_s_key; }) {
+      v.answer.has_keys = m.app_s_key.has_value();
+    }
+    if (!result) return;
+    if (result->is_success()) {
+      auto missing = backend::missing_fields(d.message, sent.mac_version);
+      // Lifetime is judged on its own (a SHOULD: backend-interfaces.md §4.7 item 7).
+      std::erase_if(missing, [](const backend::MissingField& f) { return f.path == "Lifetime"; });
+      std::string names;
+      for (const auto& f : missing) names += (names.empty() ? "" : ", ") + f.path;
+      judge.check("answer/mandatory-fields", missing.empty(), "every mandatory field", missing.empty() ? "all present" : "missing " + names);
+      if constexpr (requires { m.phy_payload; m.nwk_s_key; }) {
+        judge_join_answer(m, sent, device, history, s, judge, v);
+      } else if constexpr (std::is_same_v<M, backend::AppSKeyAns>) {
+        if (m.app_s_key) {
+          std::string problem;
+          v.answer.app_s_key = open_envelope("AppSKey", *m.app_s_key, true, s, judge, problem);
+          v.answer.app_s_key_problem = problem;
+        }
+        v.answer.session_key_id = m.session_key_id;
+      }
+    } else {
+      judge.check("answer/failure-without-keys", !v.answer.has_phy_payload && !v.answer.has_keys,
+                  "a failed answer without PHYPayload and keys",
+                  std::string(v.answer.has_phy_payload ? "PHYPayload" : "") +
+                      (v.answer.has_keys ? (v.answer.has_phy_payload ? " and keys" : "keys") : "") +
+                      (v.answer.has_phy_payload || v.answer.has_keys ? " present" : "none"));
+    }
+  }, d.message);
+  return v;
+}
+
+}  // namespace joincheck::conformance

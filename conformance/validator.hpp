@@ -1,0 +1,102 @@
+#pragma once
+// The exchange validator: the checks that apply to every answer (DESIGN.md "Checks that always
+// apply"), judged from what the NS client recorded (sim::Exchange: status, headers, body, the
+// codec's observations) and what the harness sent. The device takes the join-accept as a real
+// device would (sim::SimDevice::accept), so the join-accept checks and the session keys are
+// judged with the device's own derivation, never with the JS's formulas.
+//
+// The validator judges and records; it neither prints nor decides what a scenario expected.
+// A violated check is reported as Verdict::fail whatever its level: the recorder (the runner)
+// turns it into a warning for SHOULD/INFO checks and applies the profile.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "backend/codec.hpp"
+#include "backend/key_envelope.hpp"
+#include "backend/messages.hpp"
+#include "conformance/result.hpp"
+#include "lorawan/types.hpp"
+#include "sim/device/device.hpp"
+#include "sim/network_server/ns_client.hpp"
+
+namespace joincheck::conformance {
+
+// What the harness sent and knows, for one exchange.
+struct SentRequest {
+  backend::MessageType type = backend::MessageType::join_req;
+  // The header as the target received it. `header_meaningful` is false for a body the target
+  // cannot read a header from (raw or invalid JSON): header echo checks are then not judged.
+  backend::Header header;
+  bool header_meaningful = true;
+  // ProtocolVersion text sent, when it is not "1.0"/"1.1" (a "2.0" test): echo is not judged.
+  bool protocol_version_unsupported = false;
+
+  // JoinReq / RejoinReq as sent.
+  std::optional<lorawan::MacVersion> mac_version;  // the LoRaWAN version meant by MACVersion
+  std::optional<lorawan::NetId> net_id;            // the requesting NS (SenderID)
+  std::optional<lorawan::DevAddr> dev_addr;
+  std::optional<std::uint8_t> dl_settings;
+  std::optional<std::uint8_t> rx_delay;
+  std::optional<lorawan::CfList> cf_list;
+};
+
+// Per-device memory the JoinNonce checks need across exchanges.
+struct DeviceHistory {
+  std::set<std::uint32_t> join_nonces;  // every JoinNonce the device accepted
+};
+
+struct ValidatorSettings {
+  const backend::KekTable* keks = nullptr;  // the NS's (and AS's) KEKs
+  // The NS shares a KEK with the target: network session keys should come wrapped.
+  bool expect_wrapped_network_keys = false;
+  // The harness holds the JS-AS KEK (capability as-kek).
+  bool has_as_kek = false;
+  bool reveal_keys = false;
+  std::chrono::milliseconds deadline{5000};
+};
+
+// A verdict on one check, from one exchange.
+struct Judgement {
+  std::string check;
+  Evaluation evaluation;
+};
+
+// What the answer said, for the scenario runner's expectations and later steps.
+struct AnswerSummary {
+  bool answered = false;  // an answer was decoded
+  std::optional<backend::ResultCode> result;
+  std::string result_text;  // "MICFailed: description" or why there is none
+  bool has_phy_payload = false;
+  bool has_keys = false;
+  // A join the device accepted.
+  bool device_accepted = false;
+  std::string device_refusal;  // why the device refused the join-accept
+  std::optional<lorawan::Bytes> session_key_id;
+  std::optional<lorawan::Aes128Key> app_s_key;  // unwrapped from the answer, when possible
+  std::string app_s_key_problem;                // why app_s_key is absent
+  const backend::Message* message = nullptr;    // the decoded answer (owned by the Exchange)
+};
+
+struct Validation {
+  std::vector<Judgement> judgements;
+  std::vector<std::string> notes;  // for the trace: decoded join-accept, keys (redacted)
+  AnswerSummary answer;
+};
+
+// Judges one exchange. `device` (null for requests without one) takes the join-accept of a
+// successful JoinAns/RejoinAns; `history` is that device's.
+Validation validate_exchange(const sim::Exchange& exchange, const SentRequest& sent,
+                             sim::SimDevice* device, DeviceHistory* history,
+                             const ValidatorSettings& settings);
+
+// "<redacted 16-byte key>" or the hex, by `reveal`.
+std::string show_key(const lorawan::Aes128Key& key, bool reveal);
+// `text` with every "AESKey" value replaced by a placeholder (unless reveal): bodies in traces.
+std::string redact_keys(std::string text, bool reveal);
+
+}  // namespace joincheck::conformance

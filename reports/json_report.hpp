@@ -1,0 +1,38 @@
+#pragma once
+// JSON summary of a run, for scripts: the same content as the JUnit report with stable
+// snake_case keys.
+//
+//   {"target", "profile", "protocol_version", "mac_versions": [..], "started_at", "duration_ms",
+//    "setup_error" ("" when none),
+//    "summary": {"pass", "fail", "warn", "skip", "error", "total"},
+//    "results": [{"id", "group", "level", "title", "spec", "verdict", "expected", "actual",
+//                 "reason", "scenario", "known_deviation", "evaluations", "failed_evaluations",
+//                 "trace": [exchange index, ...]}],
+//    "exchanges": [{"index", "label", "url", "request_headers": [[name, value], ..],
+//                   "request_body", "http_status", "http_reason", "response_headers",
+//                   "response_body", "async_answer_body", "transport_error", "elapsed_ms",
+//                   "notes": [..]}]}
+//
+// Levels are "MUST"/"SHOULD"/"INFO", verdicts "pass"/"fail"/"warn"/"skip"/"error"; a result's
+// "trace" indexes "exchanges". Bodies are kept whole.
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "conformance/result.hpp"
+
+namespace joincheck::reports {
+
+// The document. Strings are as recorded and may hold invalid UTF-8 from a peer: dump it with
+// nlohmann::json::error_handler_t::replace (json_report_text does), or dump() throws.
+nlohmann::ordered_json json_report(const conformance::RunReport& report);
+
+// The document indented by 2, invalid UTF-8 replaced by U+FFFD, with a final newline.
+std::string json_report_text(const conformance::RunReport& report);
+
+// Writes json_report_text(report) to `path`, creating missing parent directories. Throws
+// std::runtime_error naming the file and the reason when it cannot.
+void write_json_report(const conformance::RunReport& report, const std::filesystem::path& path);
+
+}  // namespace joincheck::reports
