@@ -6,6 +6,7 @@
 
 #include <map>
 #include <set>
+#include <algorithm>
 #include <string>
 
 #include "conformance/embedded_target.hpp"
@@ -168,6 +169,148 @@ INSTANTIATE_TEST_SUITE_P(Faults, FaultIsCaught, ::testing::ValuesIn(table_faults
                            for (auto& c : s) if (c == '-' || c == '.') c = '_';
                            return s;
                          });
+
+}  // namespace
+}  // namespace joincheck::conformance
+
+namespace joincheck::conformance {
+namespace {
+
+// A vendor behaviour of the reference JS, and the checks its documented deviations trip: under
+// the matching profile they are known (warn or skip, with the profile's reason) and nothing
+// fails; under strict the MUST ones fail.
+struct BehaviourCase {
+  sim::Behaviour behaviour;
+  std::string profile;
+  std::set<std::string> known;  // deviations the behaviour must show
+  friend void PrintTo(const BehaviourCase& c, std::ostream* os) { *os << sim::to_string(c.behaviour); }
+};
+
+std::vector<BehaviourCase> behaviour_cases() {
+  return {
+      {sim::Behaviour::brocaar,
+       "brocaar",
+       {"header/protocol-version-echo", "header/receiver-token-echo", "devnonce/replay-1.0", "devnonce/replay-1.0.4",
+        "devnonce/decrease-1.0.4", "devnonce/replay-1.1", "devnonce/decrease-1.1", "http/status-200", "http/json-answer",
+        "malformed/invalid-json", "answer/lifetime", "answer/session-key-id", "answer/mandatory-fields"}},
+      {sim::Behaviour::tts,
+       "tts",
+       {"join/unknown-receiver", "malformed/invalid-json", "protocol/unsupported-version", "http/status-200",
+        "http/content-type", "http/json-answer", "rejoin/type-0", "rejoin/type-1", "rejoin/type-2"}},
+  };
+}
+
+class BehaviourProfile : public ::testing::TestWithParam<BehaviourCase> {};
+
+TEST_P(BehaviourProfile, IsKnownUnderItsProfileAndFailsUnderStrict) {
+  const BehaviourCase& c = GetParam();
+  EmbeddedTargetOptions eo;
+  eo.behaviour = c.behaviour;
+  EmbeddedTarget target(eo);
+
+  const RunReport known = run_suite(target, c.profile);
+  EXPECT_EQ(known.counts().fail, 0u) << failures(known);
+  EXPECT_EQ(known.counts().error, 0u) << failures(known);
+  EXPECT_EQ(known.exit_code(false), exit_ok);
+  for (const auto& id : c.known) {
+    const CheckResult& r = result_of(known, id);
+    EXPECT_TRUE(r.verdict == Verdict::warn || r.verdict == Verdict::skip) << describe(r);
+    EXPECT_FALSE(r.known_deviation.empty() && r.check.level == Level::must) << "no profile reason: " << describe(r);
+  }
+  // Every MUST deviation the profile let through is one it documents.
+  for (const auto& r : known.results) {
+    if (r.verdict == Verdict::warn && r.check.level == Level::must) {
+      EXPECT_FALSE(r.known_deviation.empty()) << describe(r);
+    }
+  }
+
+  EmbeddedTarget fresh(eo);  // new state: the strict run replays the same joins
+  const RunReport strict = run_suite(fresh, "strict");
+  for (const auto& id : c.known) {
+    const CheckResult& r = result_of(strict, id);
+    const Verdict want = r.check.level == Level::must ? Verdict::fail : Verdict::warn;
+    EXPECT_EQ(r.verdict, want) << describe(r);
+    EXPECT_TRUE(r.known_deviation.empty()) << describe(r);
+  }
+  EXPECT_EQ(strict.exit_code(false), exit_failed);
+}
+
+INSTANTIATE_TEST_SUITE_P(Behaviours, BehaviourProfile, ::testing::ValuesIn(behaviour_cases()),
+                         [](const ::testing::TestParamInfo<BehaviourCase>& param_info) {
+                           return std::string(sim::to_string(param_info.param.behaviour));
+                         });
+
+TEST(SuiteProof, UnreachableTargetIsASetupErrorWithEveryCheckInError) {
+  EmbeddedTarget target;
+  RunOptions o;
+  o.target = target.target();
+  o.target.ns.url = "http://127.0.0.1:1/";
+  o.fleet = target.fleet();
+  o.scenarios = builtin_suite();
+  const RunReport report = run_scenarios(o);
+  EXPECT_NE(report.setup_error.find("cannot reach http://127.0.0.1:1/"), std::string::npos) << report.setup_error;
+  EXPECT_EQ(report.exit_code(false), exit_unreachable);
+  ASSERT_FALSE(report.results.empty());
+  for (const auto& r : report.results) EXPECT_EQ(r.verdict, Verdict::error) << describe(r);
+}
+
+TEST(SuiteProof, OnlyAndSkipSelectChecksAndGroups) {
+  EmbeddedTarget target;
+  RunOptions o;
+  o.target = target.target();
+  o.fleet = target.fleet();
+  o.scenarios = builtin_suite();
+  o.only = {"kek", "devnonce/replay-1.0.4"};
+  o.skip = {"kek/app-s-key-wrapped"};
+  std::vector<std::string> live;
+  o.on_check = [&](const CheckResult& r) { live.push_back(r.check.id); };
+  const RunReport report = run_scenarios(o);
+  std::vector<std::string> ids;
+  for (const auto& r : report.results) ids.push_back(r.check.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"kek/known-label", "kek/unwrap", "kek/network-keys-wrapped",
+                                           "devnonce/replay-1.0.4"}));
+  std::sort(live.begin(), live.end());
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(live, ids) << "every selected check is reported live exactly once";
+  EXPECT_EQ(report.counts().pass, 4u) << failures(report);
+  o.only = {"nosuch"};
+  EXPECT_THROW(run_scenarios(o), std::invalid_argument);
+}
+
+TEST(SuiteProof, KeysAreRedactedUnlessRevealed) {
+  EmbeddedTarget target;
+  RunOptions o;
+  o.target = target.target();
+  o.fleet = target.fleet();
+  o.scenarios = builtin_suite();
+  o.only = {"keys/nwk-s-key-1.0"};
+  const auto all_text = [](const RunReport& r) {
+    std::string s;
+    for (const auto& x : r.results) s += x.expected + x.actual + x.reason;
+    for (const auto& e : r.exchanges) {
+      s += e.request_body + e.response_body + e.async_answer_body;
+      for (const auto& n : e.notes) s += n;
+    }
+    return s;
+  };
+  const RunReport hidden = run_scenarios(o);
+  const std::string text = all_text(hidden);
+  for (const auto& d : target.fleet().devices) {
+    if (d.app_key) {
+      EXPECT_EQ(text.find(d.app_key->hex()), std::string::npos) << "AppKey of " << d.dev_eui.hex();
+    }
+  }
+  for (const auto& [label, kek] : target.target().ns.keks) EXPECT_EQ(text.find(lorawan::to_hex(kek)), std::string::npos);
+  EXPECT_NE(text.find("<redacted"), std::string::npos);
+  EXPECT_EQ(text.find("\"AESKey\":\"0"), std::string::npos);
+
+  EmbeddedTarget fresh;
+  o.target = fresh.target();
+  o.fleet = fresh.fleet();
+  o.reveal_keys = true;
+  const RunReport shown = run_scenarios(o);
+  EXPECT_EQ(all_text(shown).find("<redacted"), std::string::npos);
+}
 
 }  // namespace
 }  // namespace joincheck::conformance
