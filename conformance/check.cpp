@@ -155,6 +155,9 @@ std::vector<CheckInfo> builtin_checks() {
       {"protocol/unsupported-version", M, "An unsupported ProtocolVersion (\"2.0\") is answered InvalidProtocolVersion",
        "TS002 1.0 §22.1, §22.4"},
       {"protocol/1.1-join", M, "A TS002 1.1 JoinReq (with SenderNSID) is answered under TS002 1.1", "TS002 1.1 §22.1"},
+      {"protocol/1.0-sender-nsid-ignored", S,
+       "A TS002 1.0 request that carries SenderNSID (a 1.1 field) is served, the field ignored (The Things Stack refuses it)",
+       "TS002 1.0 §22.3 (unknown fields); backend-interfaces.md §1.6"},
       {"protocol/1.1-requires-sender-nsid", S, "Under TS002 1.1 a request without SenderNSID is refused (MalformedMessage)",
        "TS002 1.1 §22.1; backend-interfaces.md §1.6"},
       // Malformed requests

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <algorithm>
+#include <cctype>
 #include <string>
 
 #include "conformance/embedded_target.hpp"
@@ -310,6 +311,83 @@ TEST(SuiteProof, KeysAreRedactedUnlessRevealed) {
   o.reveal_keys = true;
   const RunReport shown = run_scenarios(o);
   EXPECT_EQ(all_text(shown).find("<redacted"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace joincheck::conformance
+
+namespace joincheck::conformance {
+namespace {
+
+// The faults about time and asynchronous delivery cost a deadline per exchange, so they run one
+// scenario with a short deadline; the rest of the suite is proven above.
+struct TimingFaultCase {
+  std::string fault;
+  bool async = false;
+  std::set<std::string> caught;
+  std::set<std::string> explained;
+  friend void PrintTo(const TimingFaultCase& c, std::ostream* os) { *os << c.fault; }
+};
+
+std::vector<TimingFaultCase> timing_fault_cases() {
+  return {
+      {"async-no-answer", true, {"async/answer-in-time"}, {"async/answer-in-time", "timing/deadline", "join/success-1.0.3"}},
+      {"async-wrong-transaction-id",
+       true,
+       {"async/transaction-id"},
+       {"async/transaction-id", "async/answer-in-time", "timing/deadline", "join/success-1.0.3"}},
+      {"slow-answer=600", false, {"timing/deadline"}, {"timing/deadline", "join/success-1.0.3"}},
+  };
+}
+
+class TimingFaultIsCaught : public ::testing::TestWithParam<TimingFaultCase> {};
+
+TEST_P(TimingFaultIsCaught, ByItsChecksAndNoOther) {
+  const TimingFaultCase& c = GetParam();
+  std::vector<Scenario> one;
+  for (const auto& sc : builtin_suite()) {
+    if (sc.id == "join/success-1.0.3") one.push_back(sc);
+  }
+  ASSERT_EQ(one.size(), 1u);
+
+  // The clean JS passes the same run: the deadline is not too short for this machine.
+  EmbeddedTargetOptions clean_options;
+  clean_options.async = c.async;
+  EmbeddedTarget clean(clean_options);
+  const RunReport ok = run_suite(clean, "strict", {}, std::chrono::milliseconds(300), one);
+  EXPECT_EQ(ok.counts().fail, 0u) << failures(ok);
+
+  EmbeddedTargetOptions eo = clean_options;
+  sim::add_fault(eo.faults, c.fault);
+  EmbeddedTarget target(eo);
+  const RunReport report = run_suite(target, "strict", {}, std::chrono::milliseconds(300), one);
+  bool caught = false;
+  for (const auto& r : report.results) {
+    if (r.verdict == Verdict::fail || r.verdict == Verdict::warn || r.verdict == Verdict::error) {
+      EXPECT_TRUE(c.explained.count(r.check.id)) << c.fault << " does not explain " << describe(r);
+    }
+    caught |= c.caught.count(r.check.id) && r.verdict == Verdict::fail;
+  }
+  EXPECT_TRUE(caught) << c.fault << " was not caught; deviations:\n" << failures(report);
+}
+
+INSTANTIATE_TEST_SUITE_P(TimingFaults, TimingFaultIsCaught, ::testing::ValuesIn(timing_fault_cases()),
+                         [](const ::testing::TestParamInfo<TimingFaultCase>& param_info) {
+                           std::string s = param_info.param.fault;
+                           for (auto& ch : s) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return s;
+                         });
+
+// A new fault of the reference JS must come with its proof here.
+TEST(SuiteProof, EveryFaultOfTheReferenceJsIsInATable) {
+  std::set<std::string> proven;
+  for (const auto& [name, _] : fault_table()) proven.insert(name);
+  for (const auto& c : timing_fault_cases()) proven.insert(c.fault.substr(0, c.fault.find('=')));
+  for (const auto& f : sim::all_faults()) {
+    EXPECT_TRUE(proven.count(std::string(f.name))) << "fault " << f.name << " has no proof in test_suite_proof.cpp";
+  }
 }
 
 }  // namespace
