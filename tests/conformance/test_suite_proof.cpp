@@ -8,6 +8,8 @@
 #include <set>
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "conformance/embedded_target.hpp"
@@ -388,6 +390,53 @@ TEST(SuiteProof, EveryFaultOfTheReferenceJsIsInATable) {
   for (const auto& f : sim::all_faults()) {
     EXPECT_TRUE(proven.count(std::string(f.name))) << "fault " << f.name << " has no proof in test_suite_proof.cpp";
   }
+}
+
+}  // namespace
+}  // namespace joincheck::conformance
+
+namespace joincheck::conformance {
+namespace {
+
+// docs/proof.md documents the fault table; it must say what the test proves.
+TEST(SuiteProof, DocumentedFaultTableMatchesTheTest) {
+  const auto doc = std::filesystem::path(__FILE__).parent_path() / "../../docs/proof.md";
+  std::ifstream in(doc);
+  ASSERT_TRUE(in) << "cannot read " << doc;
+  // "| `fault` | `a`, `b` | fail | `c` |" -> fault -> {caught, explained}
+  const auto ticked = [](const std::string& cell) {
+    std::set<std::string> out;
+    for (std::size_t p = cell.find('`'); p != std::string::npos; p = cell.find('`', p + 1)) {
+      const std::size_t q = cell.find('`', p + 1);
+      if (q == std::string::npos) break;
+      out.insert(cell.substr(p + 1, q - p - 1));
+      p = q;
+    }
+    return out;
+  };
+  std::map<std::string, std::pair<std::set<std::string>, std::set<std::string>>> documented;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("| `", 0) != 0) continue;
+    std::vector<std::string> cells;
+    std::size_t start = 1;
+    for (std::size_t bar = line.find('|', start); bar != std::string::npos; bar = line.find('|', start)) {
+      cells.push_back(line.substr(start, bar - start));
+      start = bar + 1;
+    }
+    if (cells.size() != 4) continue;  // the behaviour table has 3 columns
+    const auto fault = ticked(cells[0]);
+    ASSERT_EQ(fault.size(), 1u) << line;
+    auto caught = ticked(cells[1]);
+    auto explained = caught;
+    const auto also = ticked(cells[3]);
+    explained.insert(also.begin(), also.end());
+    documented[*fault.begin()] = {caught, explained};
+  }
+  std::map<std::string, std::pair<std::set<std::string>, std::set<std::string>>> tested;
+  for (const auto& [name, f] : fault_table()) tested[name] = {f.caught, f.explained};
+  for (const auto& c : timing_fault_cases()) tested[c.fault.substr(0, c.fault.find('='))] = {c.caught, c.explained};
+  EXPECT_EQ(documented, tested);
 }
 
 }  // namespace
