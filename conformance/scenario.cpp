@@ -396,7 +396,7 @@ constexpr std::array<FieldRule, 29> kStepFields{{
     {"device", kAll},
     {"check", kAll},
     {"expect", kAll},
-    {"DevNonce", kJoins},
+    {"DevNonce", bit(StepKind::join)},  // a rejoin carries the device's own RJcount
     {"RejoinType", bit(StepKind::rejoin)},
     {"MIC", kJoins},
     {"MACVersion", kJoins},

@@ -22,7 +22,8 @@
 //   expect        "Success" | "failure" | a ResultCode | {"result": ..., "prefer": [codes],
 //                 "http_status": N}; "result" may be a list of codes. Without `expect` the step
 //                 only feeds the checks that judge every answer.
-//   join/rejoin:  DevNonce "next"|"previous"|"lower"|0..65535; RejoinType 0|1|2 (rejoin);
+//   join/rejoin:  DevNonce "next"|"previous"|"lower"|0..65535 (join only: a rejoin carries the
+//                 device's own RJcount); RejoinType 0|1|2 (rejoin);
 //                 MIC "corrupt"; MACVersion "<spelling>"; OptNeg true|false;
 //                 PHYPayload "truncate"|"extend"|"data-uplink"|"<hex>"; DevAddr "<hex>";
 //                 DLSettings "<hex byte>"; RxDelay N; CFList "<hex>"|null (none)

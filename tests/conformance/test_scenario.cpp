@@ -40,7 +40,7 @@ constexpr std::string_view kFullFile = R"json({"scenarios": [
    {"send": "join", "device": "dev", "DevNonce": "lower", "PHYPayload": "extend", "expect": "MICFailed"},
    {"send": "join", "device": "dev", "PHYPayload": "data-uplink", "DLSettings": "0x15",
     "expect": {"result": ["UnknownReceiver", "JoinReqFailed"], "prefer": ["UnkownReceiver"]}},
-   {"send": "rejoin", "device": "dev11", "RejoinType": 2, "DevNonce": "next", "OptNeg": false},
+   {"send": "rejoin", "device": "dev11", "RejoinType": 2, "OptNeg": false},
    {"send": "app-s-key", "device": "dev", "SessionKeyID": "last", "SenderID": "as.example"},
    {"send": "app-s-key", "device": "dev", "SessionKeyID": "00112233"},
    {"send": "home-ns", "device": "stranger", "check": "homens/unknown-dev-eui", "expect": "UnknownDevEUI"},
@@ -320,7 +320,9 @@ TEST(ScenarioErrors, FieldsOfAnotherStepKindAreErrors) {
   expect_step_error(R"({"send": "join", "device": "dev", "RejoinType": 1})", "RejoinType",
                     {R"(only for "send": "rejoin", not "join")"});
   expect_step_error(R"({"send": "app-s-key", "device": "dev", "DevNonce": "next"})", "DevNonce",
-                    {R"(only for "send": "join", "rejoin", not "app-s-key")"});
+                    {R"(only for "send": "join", not "app-s-key")"});
+  expect_step_error(R"({"send": "rejoin", "device": "d11", "DevNonce": 5})", "DevNonce",
+                    {R"(only for "send": "join", not "rejoin")"});
   expect_step_error(R"({"send": "home-ns", "device": "dev", "CFList": null})", "CFList", {"not \"home-ns\""});
   expect_step_error(R"({"send": "join", "device": "dev", "SessionKeyID": "last"})", "SessionKeyID",
                     {"only for \"send\": \"app-s-key\""});
