@@ -441,3 +441,24 @@ TEST(SuiteProof, DocumentedFaultTableMatchesTheTest) {
 
 }  // namespace
 }  // namespace joincheck::conformance
+
+namespace joincheck::conformance {
+namespace {
+
+// An NS speaking TS002 1.1 (SenderNSID on every request): the strict JS passes the suite too.
+TEST(SuiteProof, StrictReferenceJsPassesUnderProtocolVersion11) {
+  EmbeddedTarget target;
+  RunOptions o;
+  o.target = target.target();
+  o.target.ns.protocol_version = backend::ProtocolVersion::v1_1;
+  o.fleet = target.fleet();
+  o.scenarios = builtin_suite();
+  const RunReport report = run_scenarios(o);
+  EXPECT_EQ(report.protocol_version, "1.1");
+  EXPECT_EQ(report.counts().fail, 0u) << failures(report);
+  EXPECT_EQ(report.counts().error, 0u) << failures(report);
+  EXPECT_EQ(result_of(report, "header/receiver-nsid-echo").verdict, Verdict::pass);
+}
+
+}  // namespace
+}  // namespace joincheck::conformance
