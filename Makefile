@@ -16,7 +16,7 @@ configure: deps
 build: configure
 	@cmake --build --preset $(PRESET) -j $(JOBS)
 
-# Decodes a bundled join-accept and a join-request with their keys (scenarios/examples/).
+# The suite against the embedded reference JS (reports in reports/out/), a faulty JS, and decoding.
 demo: build
 	@scripts/demo $(BUILD_DIR)/cli/joincheck
 
@@ -26,6 +26,7 @@ test: build
 bench: build
 	@$(BUILD_DIR)/bench/bench_join --benchmark_min_time=1
 	@$(BUILD_DIR)/bench/bench_device_store --devices 1000000 --mac 1.0.3
+	@$(BUILD_DIR)/bench/bench_suite --runs 10
 	@scripts/bench-js 10 16
 
 format:

@@ -67,8 +67,9 @@ class Recorder {
     if (e.verdict == Verdict::fail || e.verdict == Verdict::warn) {
       if (const KnownDeviation* k = profile_.find(id)) {
         e.verdict = k->verdict;
-        known = "known deviation (profile " + profile_.name + "): " + k->reason;
-        if (k->verdict == Verdict::skip) e.reason = known;
+        known = "profile " + profile_.name + ": " + k->reason;
+        e.reason = k->verdict == Verdict::skip ? "known deviation (" + known + ")"
+                                               : "known deviation (profile " + profile_.name + ")";
       }
     }
     a.evaluated = true;
@@ -101,6 +102,7 @@ class Recorder {
     r.reason = never_reason;
     return r;
   }
+  bool evaluated(const std::string& id) const { return accum_.count(id) != 0; }
   bool emitted(const std::string& id) const {
     auto it = emitted_.find(id);
     return it != emitted_.end();
@@ -322,13 +324,16 @@ RunReport Run::go() {
       for (const auto& step : sc.steps) wanted |= rec_->selected(step.check);
       if (!wanted) continue;
       run_scenario(i, sc);
+      if (unreachable_) break;  // every check not judged yet becomes `error` below
       for (const auto& step : sc.steps) {
         if (last_scenario_of_[step.check] == i) emit_final(step.check, never_reason(step.check));
       }
     }
   }
   if (!report_.setup_error.empty()) {
+    // Checks already judged (skipped for a missing device, say) keep their verdict.
     for (const auto& id : ids) {
+      if (rec_->evaluated(id)) continue;
       Evaluation e;
       e.verdict = Verdict::error;
       e.reason = report_.setup_error;

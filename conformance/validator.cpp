@@ -251,7 +251,7 @@ std::optional<lorawan::Aes128Key> open_envelope(const std::string& field, const 
       problem = "AppSKey is wrapped with a KEK the harness does not have";
       return std::nullopt;
     }
-    judge.check("kek/known-label", false, field + ".KEKLabel one of the NS's KEK labels (" + (labels.empty() ? "none" : labels) + ")",
+    judge.check("kek/known-label", false, field + ".KEKLabel one of the harness's KEK labels (" + (labels.empty() ? "none" : labels) + ")",
                 "KEKLabel " + in_quotes(env.kek_label));
     problem = field + " is wrapped with an unknown KEK label";
     return std::nullopt;
