@@ -1,17 +1,17 @@
 #include "backend/codec.hpp"
 
-#include "backend/json_duplicates.hpp"
-
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <set>
 #include <span>
 #include <tuple>
 #include <type_traits>
 
+#include "backend/json_duplicates.hpp"
 #include "lorawan/error.hpp"
 
 namespace joincheck::backend {
@@ -60,21 +60,86 @@ constexpr std::string_view kAesKey = "AESKey";
 }  // namespace name
 
 // ---------------------------------------------------------------------------------------------
-// Text helpers for details and errors.
+// Text helpers for details and errors. The body may come from a hostile peer: a detail shows at
+// most kMaxShownBytes of a string, never dumps an object or array (nlohmann's dump() recurses),
+// and never shows the value of a key (see is_key_path).
 
-std::string quote(std::string_view text) { return lorawan::quote_for_error(text); }
+constexpr std::size_t kMaxShownBytes = 64;
+// Observations of one kind beyond this many are counted into one "... N more" observation.
+// Only unknown and duplicate fields can come in numbers; every other kind is bounded by the
+// fields of the message.
+constexpr std::size_t kMaxObservationsPerKind = 100;
+// A longer observation or error path (a peer's long unknown key) is cut.
+constexpr std::size_t kMaxPathBytes = 256;
 
-// "string \"1\"", "number 4294967296", "array [1,2]": a JSON value as seen, for a detail.
+// "\"abc\"", or for a long text "\"abcdef…\" (300 bytes)".
+std::string quote(std::string_view text) {
+  if (text.size() <= kMaxShownBytes) return "\"" + std::string(text) + "\"";
+  return "\"" + truncate_utf8(text, kMaxShownBytes) + "\" (" + std::to_string(text.size()) +
+         " bytes)";
+}
+
+std::string count_of(std::size_t n, std::string_view noun) {
+  return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
+}
+
+// The size of a container, never its content.
+std::string describe_container(const json& value) {
+  if (value.is_object()) return "an object of " + count_of(value.size(), "member");
+  return "an array of " + count_of(value.size(), "element");
+}
+
+// "string \"1\"", "number 4294967296", "an array of 2 elements": a JSON value as seen, for a
+// detail.
 std::string describe(const json& value) {
   if (value.is_null()) return "null";
   if (value.is_string()) return "string " + quote(value.get_ref<const std::string&>());
-  constexpr std::size_t kMax = 80;
-  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (text.size() > kMax) {
-    text.resize(kMax);
-    text += "...";
+  if (value.is_structured()) return describe_container(value);
+  if (value.is_boolean() || value.is_number()) {  // a scalar: dump() does not recurse
+    return std::string(value.type_name()) + " " +
+           value.dump(-1, ' ', false, json::error_handler_t::replace);
   }
-  return std::string(value.type_name()) + " " + text;
+  return value.type_name();  // binary, discarded: not produced by parsing text
+}
+
+// A value that may be a key: its type and length only. "a string of 32 characters".
+std::string describe_key(const json& value) {
+  if (value.is_string()) {
+    const auto& s = value.get_ref<const std::string&>();
+    const auto characters = static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) {
+      return (static_cast<unsigned char>(c) & 0xC0u) != 0x80u;
+    }));
+    return "a string of " + count_of(characters, "character");
+  }
+  if (value.is_structured()) return describe_container(value);
+  if (value.is_null()) return "null";
+  if (value.is_boolean()) return "a boolean";
+  if (value.is_number()) return "a number";
+  return value.type_name();
+}
+
+// Whether the field at `path` may hold a key: one of its names, at any depth, ends in "Key"
+// (AppSKey, NwkSKey, FNwkSIntKey, AppKey, AESKey, ...), in any letter case ("NwkSkey").
+bool is_key_path(std::string_view path) {
+  while (true) {
+    const auto dot = path.find('.');
+    std::string_view name = path.substr(0, dot);
+    name = name.substr(0, name.find('['));  // "Keys[2]" (a duplicate's path)
+    if (name.size() >= 3) {
+      const std::string_view end = name.substr(name.size() - 3);
+      const auto lower = [](char c) {
+        return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      };
+      if (lower(end[0]) == 'k' && lower(end[1]) == 'e' && lower(end[2]) == 'y') return true;
+    }
+    if (dot == std::string_view::npos) return false;
+    path.remove_prefix(dot + 1);
+  }
+}
+
+// describe(), or describe_key() for a field that may hold a key.
+std::string describe(const json& value, std::string_view path) {
+  return is_key_path(path) ? describe_key(value) : describe(value);
 }
 
 std::string join_path(std::string_view prefix, std::string_view key) {
@@ -101,13 +166,22 @@ class Reader {
 
   // `outcome` says what observing mode did about it ("treated as absent", "coerced to 1"); a
   // strict error leaves it out, since strict mode does nothing about it but fail.
+  // Beyond kMaxObservationsPerKind of one kind, an observation is only counted (see take()).
   void observe(Kind kind, const std::string& path, const std::string& detail,
                std::string_view outcome = {}) {
-    if (mode_ == DecodeMode::strict) throw CodecError(path, qualified(path) + ": " + detail);
+    std::string shown_path = truncate_utf8(path, kMaxPathBytes);
+    if (mode_ == DecodeMode::strict) {
+      throw CodecError(shown_path, qualified(shown_path) + ": " + detail);
+    }
+    if (++counts_[kind] > kMaxObservationsPerKind) return;
     std::string text = detail;
     if (!outcome.empty()) text += " (" + std::string(outcome) + ")";
-    observations_.push_back(Observation{kind, path, std::move(text)});
+    observations_.push_back(Observation{kind, std::move(shown_path), std::move(text)});
   }
+
+  // `n` observations of `kind` that were counted but not listed elsewhere (the duplicate keys
+  // past those the parser lists).
+  void count_unlisted(Kind kind, std::size_t n) { counts_[kind] += n; }
 
   // Whether an observation names `path` or a field inside it.
   bool observed(std::string_view path) const {
@@ -121,7 +195,20 @@ class Reader {
   // "JoinReq.DevEUI"
   std::string qualified(std::string_view path) const { return message_ + "." + std::string(path); }
   const std::string& message_name() const { return message_; }
-  std::vector<Observation> take() { return std::move(observations_); }
+  // The observations, and after them one "... N more" observation (path "") for each kind
+  // that had more than kMaxObservationsPerKind.
+  std::vector<Observation> take() {
+    for (const auto& [kind, count] : counts_) {
+      if (count <= kMaxObservationsPerKind) continue;
+      const std::size_t more = count - kMaxObservationsPerKind;
+      observations_.push_back(
+          Observation{kind, "",
+                      "... " + std::to_string(more) + " more " + std::string(to_string(kind)) +
+                          (more == 1 ? " observation" : " observations") + " (not listed)"});
+    }
+    counts_.clear();
+    return std::move(observations_);
+  }
 
   // The value of `key` in `object`; nullptr when absent, or when null (recorded).
   const json* member(const json& object, std::string_view key, const std::string& path) {
@@ -149,14 +236,16 @@ class Reader {
                       const std::string& prefix, std::string_view container) {
     for (const auto& [key, value] : object.items()) {
       if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-      observe(Kind::unknown_field, join_path(prefix, key),
-              "not a field of " + std::string(container) + "; value " + describe(value), "ignored");
+      const std::string path = join_path(prefix, key);
+      observe(Kind::unknown_field, path,
+              "not a field of " + std::string(container) + "; value " + describe(value, path),
+              "ignored");
     }
   }
 
   std::optional<std::string> string(const json& value, const std::string& path) {
     if (value.is_string()) return value.get<std::string>();
-    observe(Kind::wrong_json_type, path, "expected a JSON string, got " + describe(value),
+    observe(Kind::wrong_json_type, path, "expected a JSON string, got " + describe(value, path),
             "treated as absent");
     return std::nullopt;
   }
@@ -167,8 +256,9 @@ class Reader {
   std::optional<Bytes> hex(const json& value, const std::string& path,
                            std::optional<std::size_t> size = {},
                            lorawan::Secrecy secrecy = lorawan::Secrecy::quote) {
+    if (is_key_path(path)) secrecy = lorawan::Secrecy::secret;
     if (!value.is_string()) {
-      observe(Kind::wrong_json_type, path, "expected a hex string, got " + describe(value),
+      observe(Kind::wrong_json_type, path, "expected a hex string, got " + describe(value, path),
               "treated as absent");
       return std::nullopt;
     }
@@ -221,7 +311,7 @@ class Reader {
       const double d = value.get<double>();
       if (std::isfinite(d) && d >= 0 && d <= static_cast<double>(max) && std::floor(d) == d) {
         const auto n = static_cast<std::uint64_t>(d);
-        observe(Kind::wrong_json_type, path, "expected " + range + ", got " + describe(value),
+        observe(Kind::wrong_json_type, path, "expected " + range + ", got " + describe(value, path),
                 "coerced to " + std::to_string(n));
         return n;
       }
@@ -231,21 +321,21 @@ class Reader {
       const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
       const bool digits_only = !s.empty() && ec == std::errc() && end == s.data() + s.size();
       if (digits_only && n <= max) {
-        observe(Kind::wrong_json_type, path, "expected a JSON number, got " + describe(value),
+        observe(Kind::wrong_json_type, path, "expected a JSON number, got " + describe(value, path),
                 "coerced to " + std::to_string(n));
         return n;
       }
       observe(Kind::wrong_json_type, path,
-              "expected a JSON number (" + range + "), got " + describe(value),
+              "expected a JSON number (" + range + "), got " + describe(value, path),
               "treated as absent");
       return std::nullopt;
     } else if (!value.is_number()) {
       observe(Kind::wrong_json_type, path,
-              "expected a JSON number (" + range + "), got " + describe(value),
+              "expected a JSON number (" + range + "), got " + describe(value, path),
               "treated as absent");
       return std::nullopt;
     }
-    observe(Kind::invalid_value, path, "expected " + range + ", got " + describe(value),
+    observe(Kind::invalid_value, path, "expected " + range + ", got " + describe(value, path),
             "treated as absent");
     return std::nullopt;
   }
@@ -273,6 +363,7 @@ class Reader {
   DecodeMode mode_;
   std::string message_;
   std::vector<Observation> observations_;
+  std::map<Kind, std::size_t> counts_;  // observations of each kind, listed or not
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -358,7 +449,7 @@ struct ResultCodec {
   std::optional<Result> decode(Reader& r, const json& v, const std::string& path) const {
     if (v.is_string()) {  // "Result":"Success": unambiguous, read as the code
       r.observe(Kind::wrong_json_type, path,
-                "expected an object {\"ResultCode\": ...}, got " + describe(v),
+                "expected an object {\"ResultCode\": ...}, got " + describe(v, path),
                 "read as the ResultCode");
       const std::optional<ResultCode> code = read_code(r, v.get<std::string>(), path);
       if (!code) return std::nullopt;
@@ -366,7 +457,7 @@ struct ResultCodec {
     }
     if (!v.is_object()) {
       r.observe(Kind::wrong_json_type, path,
-                "expected an object {\"ResultCode\": ...}, got " + describe(v),
+                "expected an object {\"ResultCode\": ...}, got " + describe(v, path),
                 "treated as absent");
       return std::nullopt;
     }
@@ -428,10 +519,10 @@ struct KeyEnvelopeCodec {
 
   std::optional<KeyEnvelope> decode(Reader& r, const json& v, const std::string& path) const {
     if (!v.is_object()) {
-      r.observe(
-          Kind::wrong_json_type, path,
-          "expected a KeyEnvelope object {\"KEKLabel\": ..., \"AESKey\": ...}, got " + describe(v),
-          "treated as absent");
+      r.observe(Kind::wrong_json_type, path,
+                "expected a KeyEnvelope object {\"KEKLabel\": ..., \"AESKey\": ...}, got " +
+                    describe(v, path),
+                "treated as absent");
       return std::nullopt;
     }
     static constexpr std::array<std::string_view, 2> kKnown{name::kKekLabel, name::kAesKey};
@@ -475,7 +566,7 @@ struct RawJsonCodec {  // VSExtension: kept as received
   std::optional<json> decode(Reader& r, const json& v, const std::string& path) const {
     if (!v.is_object()) {
       r.observe(Kind::wrong_json_type, path,
-                "expected an object {\"VendorID\": ..., \"Object\": ...}, got " + describe(v),
+                "expected an object {\"VendorID\": ..., \"Object\": ...}, got " + describe(v, path),
                 "kept as received");
     }
     return v;
@@ -786,21 +877,41 @@ M decode_message(Reader& r, const json& body) {
   return m;
 }
 
+// nlohmann's reason for a parse error, without its "; last read: '...'" token: a body cut
+// short inside "AESKey":"00112233... would echo the key.
+std::string parse_error_reason(const json::parse_error& e) {
+  // what() is "[json.exception.parse_error.101] parse error at line 1, column 6: <reason>".
+  std::string what = e.what();
+  const auto colon = what.find(": ");
+  if (colon != std::string::npos) what.erase(0, colon + 2);
+  const auto last = what.find("; last read: '");
+  if (last != std::string::npos) {
+    const auto expected = what.rfind("'; expected ");
+    if (expected != std::string::npos && expected >= last) {
+      what.erase(last, expected + 1 - last);
+    } else {
+      what.erase(last);
+    }
+  }
+  return what;
+}
+
 ParsedJson parse_body(std::string_view body) {
   try {
-    return parse_json_with_duplicates(body);
+    return parse_json_with_duplicates(body, kMaxJsonDepth);
+  } catch (const JsonTooDeep& e) {
+    throw CodecError("", "body: nesting deeper than " + std::to_string(e.max_depth) +
+                             " levels at byte " + std::to_string(e.byte));
   } catch (const json::parse_error& e) {
-    // what() is "[json.exception.parse_error.101] parse error at line 1, column 6: <reason>".
-    const std::string what = e.what();
-    const auto colon = what.find(": ");
-    const std::string reason = colon == std::string::npos ? what : what.substr(colon + 2);
-    throw CodecError("",
-                     "body: not valid JSON (at byte " + std::to_string(e.byte) + "): " + reason);
+    throw CodecError("", "body: not valid JSON (at byte " + std::to_string(e.byte) +
+                             "): " + parse_error_reason(e));
   } catch (const json::exception& e) {  // e.g. out_of_range.406 "number overflow parsing '1e999'"
     const std::string what = e.what();
     const auto bracket = what.find("] ");
-    throw CodecError("", "body: not valid JSON: " +
-                             (bracket == std::string::npos ? what : what.substr(bracket + 2)));
+    throw CodecError(
+        "", "body: not valid JSON: " +
+                truncate_utf8(bracket == std::string::npos ? what : what.substr(bracket + 2),
+                              2 * kMaxShownBytes));
   }
 }
 
@@ -880,6 +991,7 @@ Decoded decode(std::string_view body, DecodeMode mode) {
     r.observe(Kind::duplicate_field, d.path(), "appears more than once in its object",
               "the last value is used");
   }
+  r.count_unlisted(Kind::duplicate_field, parsed.unlisted_duplicates);
   switch (type) {
     case MessageType::join_req:
       return decode_as_type<JoinReq>(r, doc);

@@ -13,8 +13,15 @@
 //  - observing: parses what a real peer sends as far as possible and returns the message plus
 //    one Observation per deviation. A field whose value cannot be used is absent in the message
 //    (for a mandatory header field: left at its default) and named by an observation.
-// Invalid JSON, a body that is not an object, and a missing or unknown MessageType throw
-// CodecError in both modes.
+// Invalid JSON, objects and arrays nested deeper than kMaxJsonDepth (64) levels, a body that is
+// not an object, and a missing or unknown MessageType throw CodecError in both modes.
+//
+// The body may come from a hostile peer. A detail or error shows at most 64 bytes of a string
+// and only the size of an object or array, and never the value of a field that may hold a key
+// (a name ending in "Key", such as AppSKey or AESKey, at any depth and in any letter case, or
+// anything inside one): that is described by its type and length only. At most 100
+// observations of one kind are listed; the rest are counted in one more observation of that
+// kind, with path "", whose detail starts "... N more".
 
 #include <nlohmann/json.hpp>
 #include <optional>

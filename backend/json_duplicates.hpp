@@ -3,13 +3,26 @@
 // duplicate is invisible after parsing; a peer's message or a fleet file that repeats a key must
 // still be told. One SAX pass, linear in the text (nlohmann's callback parser is quadratic in
 // the length of an array of objects).
+//
+// The text may come from a hostile peer: nesting is capped (nlohmann's DOM is destroyed, copied
+// and dumped recursively), and so are the duplicates listed and the length of their paths.
 
+#include <cstddef>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace joincheck::backend {
+
+// Objects and arrays nested deeper than this are refused. TS002 messages nest 3 levels at most
+// (the body, a KeyEnvelope or Result, a VSExtension's Object); fleet and scenario files a few.
+inline constexpr std::size_t kMaxJsonDepth = 64;
+// At most this many duplicate keys are listed; the rest are counted.
+inline constexpr std::size_t kMaxListedDuplicates = 100;
+// An object_path longer than this (in bytes) is cut, at a UTF-8 character boundary, and ends
+// in "…".
+inline constexpr std::size_t kMaxDuplicatePathBytes = 256;
 
 struct DuplicateKey {
   std::string object_path;  // the object holding the key: "" (top level), "Result", "devices[3]"
@@ -20,11 +33,29 @@ struct DuplicateKey {
 
 struct ParsedJson {
   nlohmann::json value;                  // as json::parse gives it (the last of duplicate keys)
-  std::vector<DuplicateKey> duplicates;  // in text order
+  std::vector<DuplicateKey> duplicates;  // in text order; the first kMaxListedDuplicates
+  std::size_t unlisted_duplicates = 0;   // duplicates found after those
+};
+
+// Thrown when objects and arrays nest deeper than the limit. A json::exception (id 0, which is
+// none of nlohmann's), so callers that catch json::exception report it as invalid JSON; what()
+// is "nesting deeper than 64 levels at byte N", without nlohmann's "[json.exception...] ".
+class JsonTooDeep : public nlohmann::json::exception {
+ public:
+  JsonTooDeep(std::size_t limit, std::size_t at_byte);
+  std::size_t max_depth;
+  // 1-based offset of the bracket that opens level max_depth + 1, like parse_error::byte.
+  std::size_t byte;
 };
 
 // Parses `json_text` and finds its duplicate keys in the same pass. Throws what json::parse
-// throws (nlohmann::json::parse_error, out_of_range for numbers too large).
-ParsedJson parse_json_with_duplicates(std::string_view json_text);
+// throws (nlohmann::json::parse_error, out_of_range for numbers too large), and JsonTooDeep
+// when objects and arrays nest deeper than `max_depth` (the body itself is level 1).
+ParsedJson parse_json_with_duplicates(std::string_view json_text,
+                                      std::size_t max_depth = kMaxJsonDepth);
+
+// `text` cut to at most `max_bytes` bytes at a UTF-8 character boundary, followed by "…" when
+// cut.
+std::string truncate_utf8(std::string_view text, std::size_t max_bytes);
 
 }  // namespace joincheck::backend

@@ -16,6 +16,7 @@
 #include "reports/console.hpp"
 #include "reports/json_report.hpp"
 #include "reports/junit.hpp"
+#include "sim/device/counters_file.hpp"
 #include "sim/fleet/fleet.hpp"
 #include "sim/join_server/config.hpp"
 
@@ -41,6 +42,7 @@ struct RunArgs {
   std::vector<std::string> faults;
   std::string behave_like;
   bool async = false;
+  std::string state;
 };
 
 struct ListArgs {
@@ -74,6 +76,7 @@ void write_reports(const RunArgs& a, const conformance::RunReport& report) {
 int run(const RunArgs& a) {
   conformance::RunOptions ro;
   std::unique_ptr<conformance::EmbeddedTarget> embedded;
+  sim::DeviceCountersMap counters;
   try {
     std::vector<conformance::Scenario> custom;
     ro.catalog = catalog_with(a.scenarios, custom);
@@ -128,7 +131,17 @@ int run(const RunArgs& a) {
       try {
         embedded = std::make_unique<conformance::EmbeddedTarget>(eo);
       } catch (const std::exception& e) {
-        std::cerr << "joincheck run: the embedded reference JS could not start: " << e.what() << "\n";
+        // Reports are written in every case (DESIGN.md), this one included.
+        conformance::RunReport report;
+        report.target = "embedded reference JS";
+        report.profile = ro.profile.name;
+        report.setup_error = std::string("the embedded reference JS could not start: ") + e.what();
+        std::cerr << "joincheck run: " << report.setup_error << "\n";
+        try {
+          write_reports(a, report);
+        } catch (const std::exception& w) {
+          std::cerr << "joincheck run: " << w.what() << "\n";
+        }
         return kExitUnreachable;
       }
       const auto timeout = ro.target.ns.timeout;
@@ -146,11 +159,18 @@ int run(const RunArgs& a) {
       std::cerr << "joincheck run: no target URL (--target URL or url = \"...\" in the target file)\n";
       return kExitUsage;
     }
+    if (!a.state.empty()) {
+      counters = sim::load_device_counters(a.state);
+      ro.device_counters = &counters;
+    }
     ro.only = a.only;
     ro.skip = a.skip;
     ro.reveal_keys = a.reveal_keys;
     ro.seed = a.seed;
     (void)conformance::selected_checks(ro);  // reports a selector that names nothing, before the run
+  } catch (const sim::CountersFileError& e) {
+    std::cerr << "joincheck run: --state: " << e.what() << "\n";
+    return kExitUsage;
   } catch (const conformance::ScenarioError& e) {
     std::cerr << "joincheck run: " << e.what() << "\n";
     return kExitUsage;
@@ -170,15 +190,31 @@ int run(const RunArgs& a) {
 
   reports::ConsoleReporter console(std::cout, reports::stdout_is_terminal());
   ro.on_check = [&](const conformance::CheckResult& r) { console.check_line(r); };
-  const conformance::RunReport report = conformance::run_scenarios(ro);
+  conformance::RunReport report;
+  try {
+    report = conformance::run_scenarios(ro);
+  } catch (const std::exception& e) {
+    report.target = ro.target_label.empty() ? ro.target.ns.url : ro.target_label;
+    report.profile = ro.profile.name;
+    report.setup_error = std::string("internal error of the harness: ") + e.what();
+  }
   console.finish(report);
+  int code = report.exit_code(a.strict);
   try {
     write_reports(a, report);
   } catch (const std::exception& e) {
     std::cerr << "joincheck run: " << e.what() << "\n";
-    return kExitUsage;
+    code = kExitUsage;
   }
-  return report.exit_code(a.strict);
+  if (ro.device_counters != nullptr) {
+    try {
+      sim::save_device_counters(a.state, counters);
+    } catch (const std::exception& e) {
+      std::cerr << "joincheck run: --state: " << e.what() << "\n";
+      code = kExitUsage;
+    }
+  }
+  return code;
 }
 
 int list(const ListArgs& a) {
@@ -233,6 +269,9 @@ std::function<int()> add_run_command(CLI::App& app) {
   cmd->add_flag("--reveal-keys", a->reveal_keys, "show session and root keys in output and reports");
   cmd->add_option("--scenario", a->scenarios, "a scenario file to run as well (repeatable)");
   cmd->add_flag("--scenarios-only", a->scenarios_only, "run the --scenario files instead of the built-in suite");
+  cmd->add_option("--state", a->state,
+                  "file keeping the devices' DevNonce/JoinNonce state between runs against a JS that remembers "
+                  "(created if absent)");
   cmd->add_option("--seed", a->seed, "seed of DevAddrs, TransactionIDs and generated devices (default 1)");
   cmd->add_option("--timeout", a->timeout_ms, "deadline of one exchange in milliseconds (default 5000)");
   cmd->add_option("--fault", a->faults, "embedded JS only: switch on a fault (joincheck serve-js --list-faults)");

@@ -109,6 +109,9 @@ std::vector<CheckInfo> builtin_checks() {
       {"keys/network-keys-1.1-optneg-0", M,
        "A LoRaWAN 1.1 device served as 1.0.x (OptNeg=0): the network session key equals the device's NwkKey-based derivation",
        "LoRaWAN 1.1 §6.2.3"},
+      {"keys/rejoin-session-keys", S,
+       "After a rejoin the session keys equal the device's derivation with RJcount in place of DevNonce (LoRaWAN 1.1 text not verified)",
+       "LoRaWAN 1.1 §6.2.4; backend-interfaces.md §4.4"},
       {"keys/app-s-key", M, "AppSKey, once unwrapped, equals the device's own derivation", "LoRaWAN 1.0.3 §6.2.5; LoRaWAN 1.1 §6.2.3"},
       // Key envelopes
       {"kek/known-label", M, "A wrapped key's KEKLabel is one the NS shares with the JS (ChirpStack fails the join otherwise)",
@@ -174,6 +177,8 @@ std::vector<CheckInfo> builtin_checks() {
       {"hygiene/vs-extension", M, "An unknown VSExtension is ignored", "TS002 1.0 §22.3 Table 23"},
       // AS and vNS messages
       {"appskey/session-key-id", M, "AppSKeyReq with the SessionKeyID of a JoinAns returns that join's AppSKey",
+       "TS002 1.0 §8 step 8"},
+      {"appskey/older-session", M, "AppSKeyReq with the SessionKeyID of an earlier join returns that join's AppSKey, not the latest",
        "TS002 1.0 §8 step 8"},
       {"appskey/unknown-session-key-id", S, "AppSKeyReq with a SessionKeyID the JS never issued is refused", "TS002 1.0 §8 step 8"},
       {"homens/answer", M, "HomeNSReq for a provisioned device is answered with HNetID (and HNSID under TS002 1.1)",

@@ -121,7 +121,8 @@ struct DeviceState {
   sim::FleetDevice fleet_device;
   std::unique_ptr<sim::SimDevice> device;
   DeviceHistory history;
-  std::optional<lorawan::Bytes> last_session_key_id;
+  std::optional<lorawan::Bytes> last_session_key_id;      // of the last accepted join
+  std::optional<lorawan::Bytes> previous_session_key_id;  // of the accepted join before it
   std::map<lorawan::Bytes, lorawan::Aes128Key> app_s_keys;  // by SessionKeyID: the device's AppSKey
 };
 
@@ -146,6 +147,9 @@ std::string describe_step(const Step& step) {
       break;
     case DevNonceChoice::lower:
       s += ", DevNonce lower";
+      break;
+    case DevNonceChoice::ahead:
+      s += ", DevNonce ahead";
       break;
     case DevNonceChoice::value:
       s += ", DevNonce " + std::to_string(step.dev_nonce.number);
@@ -235,6 +239,10 @@ class Run {
 
  private:
   void run_scenario(std::size_t index, const Scenario& sc);
+  struct StepOutcome {
+    bool stop = false;  // the rest of the scenario cannot run
+    std::string why;
+  };
   void skip_scenario(const Scenario& sc, const std::string& reason, std::size_t from_step = 0);
   DeviceState* resolve_device(const Scenario& sc, const std::string& name, std::string& why);
   // Builds the request of a step: the body, what the validator needs, the path's type.
@@ -243,9 +251,13 @@ class Run {
     std::string body;
     std::uint32_t transaction_id = 0;
     SentRequest sent;
+    lorawan::Bytes session_key_id;  // AppSKeyReq: the one asked for
   };
   Built build(const Scenario& sc, const Step& step, DeviceState* ds);
   std::string substitute(const std::string& value) const;
+  StepOutcome run_step(const Scenario& sc, const Step& step, const std::string& where);
+  void judge_success_content(const Step& step, const Built& b, DeviceState* ds, const Validation& v, int http_status,
+                             Evaluation& ev);
   void record_exchange(const std::string& label, const sim::Exchange& ex, const Validation& v);
   void emit_final(const std::string& id, const std::string& never_reason);
   std::string never_reason(const std::string& id) const;
@@ -260,7 +272,10 @@ class Run {
   std::map<std::string, std::size_t> last_scenario_of_;  // step check -> last scenario naming it
   std::set<std::string> step_checks_;
   bool unreachable_ = false;
+  bool reached_ = false;  // an exchange got through: later transport errors are the target's
   std::uint64_t unknown_counter_ = 0;
+  std::size_t scenario_index_ = 0;
+  std::map<std::pair<std::size_t, std::string>, std::string> unknown_devices_;  // (scenario, name) -> DevEUI
 };
 
 void Run::emit_final(const std::string& id, const std::string& reason) {
@@ -297,7 +312,10 @@ RunReport Run::go() {
 
   vs_.keks = &o_.target.ns.keks;
   vs_.has_as_kek = o_.target.capabilities.count(Capability::as_kek) != 0;
-  vs_.expect_wrapped_network_keys = !o_.target.ns.keks.empty();
+  vs_.as_kek_label = o_.target.as_kek_label;
+  // A KEK other than the AS's is one the NS shares with the JS for the network keys.
+  vs_.expect_wrapped_network_keys = std::any_of(o_.target.ns.keks.begin(), o_.target.ns.keks.end(),
+                                                [&](const auto& k) { return k.first != o_.target.as_kek_label; });
   vs_.reveal_keys = o_.reveal_keys;
   vs_.deadline = o_.target.ns.timeout;
 
@@ -342,6 +360,13 @@ RunReport Run::go() {
   }
   for (const auto& id : ids) emit_final(id, never_reason(id));
   for (const auto& id : ids) report_.results.push_back(rec_->result(id, never_reason(id)));
+  if (o_.device_counters != nullptr) {
+    std::set<std::string> unknown;
+    for (const auto& [k, eui] : unknown_devices_) unknown.insert(eui);
+    for (const auto& [eui, ds] : devices_) {
+      if (unknown.count(eui) == 0) (*o_.device_counters)[eui] = ds.device->counters();
+    }
+  }
   report_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   return std::move(report_);
 }
@@ -370,11 +395,17 @@ DeviceState* Run::resolve_device(const Scenario& sc, const std::string& name, st
   }
   sim::FleetDevice fd;
   if (need->unknown) {
+    // One generated device per (scenario, name), whatever the number of steps that use it.
+    const auto cache_key = std::make_pair(scenario_index_, need->name);
+    if (auto cached = unknown_devices_.find(cache_key); cached != unknown_devices_.end()) {
+      return &devices_.at(cached->second);
+    }
     const lorawan::Eui64 join_eui =
         o_.fleet.devices.empty() ? lorawan::Eui64::parse("0000000000000001") : o_.fleet.devices.front().join_eui;
     // Index range far from generated fleets, and a seed of its own: never a provisioned device.
     fd = sim::generate_device((std::uint64_t{1} << 39) + unknown_counter_++, join_eui, need->mac_version,
                               o_.seed ^ 0x756e6b6e6f776eULL);
+    unknown_devices_[cache_key] = fd.dev_eui.hex();
   } else {
     std::size_t seen = 0;
     const sim::FleetDevice* found = nullptr;
@@ -402,6 +433,9 @@ DeviceState* Run::resolve_device(const Scenario& sc, const std::string& name, st
     so.seed = o_.seed;
     try {
       ds.device = std::make_unique<sim::SimDevice>(fd, so);
+      if (o_.device_counters != nullptr && !need->unknown) {
+        if (auto c = o_.device_counters->find(key); c != o_.device_counters->end()) ds.device->restore(c->second);
+      }
     } catch (const std::exception& e) {
       why = std::string("device ") + key + " cannot be simulated: " + e.what();
       return nullptr;
@@ -496,10 +530,19 @@ Run::Built Run::build(const Scenario& sc, const Step& step, DeviceState* ds) {
           nonce = *dev.last_dev_nonce();
           break;
         case DevNonceChoice::lower:
-          if (!dev.last_dev_nonce() || dev.last_dev_nonce()->value() == 0) {
-            throw StepError("DevNonce \"lower\": device " + dev.dev_eui().hex() + " has no previous DevNonce above 0");
+          if (!dev.last_dev_nonce()) throw StepError("DevNonce \"lower\": device " + dev.dev_eui().hex() + " sent no join-request yet");
+          // A random last DevNonce of 0 (1 in 65536) has nothing below it.
+          if (dev.last_dev_nonce()->value() == 0) {
+            throw StepNotApplicable("DevNonce \"lower\": the last DevNonce of device " + dev.dev_eui().hex() + " is 0");
           }
           nonce = lorawan::DevNonce(dev.last_dev_nonce()->value() - 1);
+          break;
+        case DevNonceChoice::ahead:
+          nonce = dev.next_dev_nonce();
+          if (dev.dev_nonce_policy() == sim::DevNoncePolicy::counter) {
+            if (nonce.value() + 100 > 0xffff) throw StepError("DevNonce \"ahead\": device " + dev.dev_eui().hex() + " is near 0xffff");
+            nonce = lorawan::DevNonce(nonce.value() + 100);
+          }
           break;
         case DevNonceChoice::value:
           nonce = lorawan::DevNonce(step.dev_nonce.number);
@@ -548,6 +591,7 @@ Run::Built Run::build(const Scenario& sc, const Step& step, DeviceState* ds) {
       dev_addr = lorawan::DevAddr(a);
     }
     const bool opt_neg = step.opt_neg.value_or(lorawan::is_1_1(meant));
+    sent.inconsistent = step.opt_neg.has_value() && *step.opt_neg != lorawan::is_1_1(meant);
     std::uint8_t dl = step.dl_settings.value_or(kDefaultDlSettings);
     if (!step.dl_settings) dl = static_cast<std::uint8_t>((dl & 0x7f) | (opt_neg ? 0x80 : 0x00));
     else if (step.opt_neg) dl = static_cast<std::uint8_t>((dl & 0x7f) | (opt_neg ? 0x80 : 0x00));
@@ -586,15 +630,19 @@ Run::Built Run::build(const Scenario& sc, const Step& step, DeviceState* ds) {
   } else if (step.kind == StepKind::app_s_key) {
     backend::AppSKeyReq r;
     r.header = h;
+    // An AS is not an NS: it has no NSID to send (TS002 1.1 SenderNSID is the NS's).
+    if (!step.sender_ns_id_set) r.header.sender_ns_id.reset();
     r.dev_eui = dev.dev_eui();
+    const auto& known = step.previous_session ? ds->previous_session_key_id : ds->last_session_key_id;
     if (step.session_key_id) {
       r.session_key_id = step.session_key_id;
-    } else if (ds->last_session_key_id) {
-      r.session_key_id = ds->last_session_key_id;
+    } else if (known) {
+      r.session_key_id = known;
     } else {
-      throw StepNotApplicable("SessionKeyID \"last\": no JoinAns gave device " + dev.dev_eui().hex() +
-                              " a SessionKeyID that the device's join-accept matched");
+      throw StepNotApplicable(std::string("SessionKeyID \"") + (step.previous_session ? "previous" : "last") +
+                              "\": no accepted join of device " + dev.dev_eui().hex() + " gave one");
     }
+    b.session_key_id = *r.session_key_id;
     message = r;
   } else {
     backend::HomeNSReq r;
@@ -608,8 +656,22 @@ Run::Built Run::build(const Scenario& sc, const Step& step, DeviceState* ds) {
   if (step.hex == Step::HexStyle::upper) eo.hex_case = lorawan::HexCase::upper;
   nlohmann::ordered_json j = backend::to_json(message, eo);
   if (unsupported_version) j["ProtocolVersion"] = *step.protocol_version;
+  // Hex styles reach the header identifiers too (TTS writes NetID and JoinEUI in upper case,
+  // backend-interfaces.md §1.7); an AS-ID is free text and stays as it is.
+  const bool ids_are_hex = b.type != MessageType::app_s_key_req;
+  if (step.hex == Step::HexStyle::upper && ids_are_hex) {
+    for (const char* f : {"SenderID", "ReceiverID"}) {
+      if (auto it = j.find(f); it != j.end() && it->is_string()) {
+        std::string v = it->get<std::string>();
+        std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+        *it = v;
+      }
+    }
+  }
   if (step.hex == Step::HexStyle::prefix_0x) {
-    for (const char* f : {"DevEUI", "DevAddr", "PHYPayload", "DLSettings", "CFList", "SessionKeyID"}) {
+    for (const char* f : {"DevEUI", "DevAddr", "PHYPayload", "DLSettings", "CFList", "SessionKeyID", "SenderToken",
+                          "SenderNSID", "SenderID", "ReceiverID"}) {
+      if (!ids_are_hex && (std::string_view(f) == "SenderID")) continue;
       if (auto it = j.find(f); it != j.end() && it->is_string()) *it = "0x" + it->get<std::string>();
     }
   }
@@ -660,7 +722,7 @@ void Run::record_exchange(const std::string& label, const sim::Exchange& ex, con
 }
 
 void Run::run_scenario(std::size_t index, const Scenario& sc) {
-  (void)index;
+  scenario_index_ = index;
   for (Capability c : sc.requires_) {
     if (o_.target.capabilities.count(c) == 0) {
       skip_scenario(sc, "the target does not declare capability \"" + std::string(to_string(c)) +
@@ -676,111 +738,183 @@ void Run::run_scenario(std::size_t index, const Scenario& sc) {
       return;
     }
   }
-  for (std::size_t i = 0; i < sc.steps.size(); ++i) {
+  for (std::size_t i = 0; i < sc.steps.size() && !unreachable_; ++i) {
     const Step& step = sc.steps[i];
     const std::string where = sc.id + " step " + std::to_string(i + 1);
-    DeviceState* ds = nullptr;
-    if (!step.device.empty()) {
-      std::string why;
-      ds = resolve_device(sc, step.device, why);
-      if (ds == nullptr) {
-        skip_scenario(sc, why, i);
-        return;
-      }
-    }
-    Built b;
+    StepOutcome outcome;
     try {
-      b = build(sc, step, ds);
-    } catch (const StepNotApplicable& e) {
-      skip_scenario(sc, std::string("not applicable: ") + e.what(), i);
-      return;
-    } catch (const StepError& e) {
+      outcome = run_step(sc, step, where);
+    } catch (const std::exception& e) {
+      // A harness defect must not cost the report: the step's check says what happened.
       Evaluation ev;
       ev.verdict = Verdict::error;
-      ev.reason = std::string("the step could not be built: ") + e.what();
+      ev.reason = std::string("internal error of the harness: ") + e.what();
       ev.scenario = where;
       rec_->record(step.check, ev);
-      skip_scenario(sc, "not run: " + where + " could not be built", i + 1);
+      outcome.stop = true;
+      outcome.why = ev.reason;
+    }
+    if (unreachable_) return;  // every check not judged yet becomes `error`
+    if (outcome.stop) {
+      skip_scenario(sc, outcome.why, i + 1);
       return;
     }
-    sim::SendOptions so;
-    so.content_type = step.content_type;
-    const sim::Exchange ex = client_->send_raw(b.type, b.body, b.transaction_id, so);
+  }
+}
 
-    // The first exchange tells whether the target can be reached at all.
-    if (report_.exchanges.empty() && ex.http_status == 0 && !ex.timed_out && !ex.transport_error.empty()) {
-      report_.setup_error = "cannot reach " + ex.url + ": " + ex.transport_error;
-      unreachable_ = true;
-      Validation none;
-      record_exchange(where + ": " + describe_step(step), ex, none);
-      return;
+// The rest of a scenario depends on a setup step (one that judges another check than the
+// scenario's own, such as the join before a replay); the scenario's own probes are independent.
+Run::StepOutcome Run::run_step(const Scenario& sc, const Step& step, const std::string& where) {
+  StepOutcome out;
+  const bool setup = step.check != sc.id;
+  DeviceState* ds = nullptr;
+  if (!step.device.empty()) {
+    std::string why;
+    ds = resolve_device(sc, step.device, why);
+    if (ds == nullptr) {
+      skip_scenario(sc, why);
+      out.stop = true;
+      out.why = why;
+      return out;
     }
-    // Wrapped network keys are expected only for the NetID the harness shares a KEK for.
-    ValidatorSettings vs = vs_;
-    vs.expect_wrapped_network_keys =
-        vs_.expect_wrapped_network_keys && b.sent.net_id && *b.sent.net_id == o_.target.ns.net_id;
-    Validation v = validate_exchange(ex, b.sent, ds != nullptr ? ds->device.get() : nullptr,
-                                     ds != nullptr ? &ds->history : nullptr, vs);
-    const std::size_t ex_index = report_.exchanges.size();
-    record_exchange(where + ": " + describe_step(step), ex, v);
-    for (auto& j : v.judgements) {
-      j.evaluation.scenario = where;
-      j.evaluation.exchange = ex_index;
-      rec_->record(j.check, std::move(j.evaluation));
-    }
-    // What later steps need: the SessionKeyID and the AppSKey the device derived with it.
-    if (ds != nullptr && v.answer.session_key_id && v.answer.device_accepted && ds->device->session()) {
-      ds->last_session_key_id = v.answer.session_key_id;
-      ds->app_s_keys[*v.answer.session_key_id] = ds->device->session()->keys.app_s_key;
-    }
-
-    if (!step.expect) continue;
-    Evaluation ev = judge_expectation(*step.expect, ex, v.answer);
+  }
+  Built b;
+  try {
+    b = build(sc, step, ds);
+  } catch (const StepNotApplicable& e) {
+    Evaluation ev;
+    ev.verdict = Verdict::skip;
+    ev.reason = std::string("not applicable: ") + e.what();
     ev.scenario = where;
-    ev.exchange = ex_index;
-    // What a successful answer must also hold, by request type.
-    if (ev.verdict == Verdict::pass && v.answer.result == ResultCode::success && v.answer.message != nullptr) {
-      if (const auto* ans = std::get_if<backend::AppSKeyAns>(v.answer.message)) {
-        const lorawan::Bytes asked = step.session_key_id.value_or(ds->last_session_key_id.value_or(lorawan::Bytes{}));
-        auto want = ds->app_s_keys.find(asked);
-        if (!ans->dev_eui || *ans->dev_eui != ds->device->dev_eui()) {
-          ev.verdict = Verdict::fail;
-          ev.actual = "DevEUI " + (ans->dev_eui ? ans->dev_eui->hex() : std::string("absent")) + " instead of " +
-                      ds->device->dev_eui().hex();
-        } else if (!v.answer.app_s_key) {
-          ev.verdict = v.answer.app_s_key_problem.empty() ? Verdict::fail : Verdict::skip;
-          ev.reason = v.answer.app_s_key_problem;
-          ev.actual = "no AppSKey to compare" + (v.answer.app_s_key_problem.empty() ? "" : ": " + v.answer.app_s_key_problem);
-        } else if (want == ds->app_s_keys.end()) {
-          ev.verdict = Verdict::skip;
-          ev.reason = "the AppSKey of SessionKeyID " + lorawan::to_hex(asked) + " is unknown: the device did not accept that join";
-        } else {
-          const bool same = *v.answer.app_s_key == want->second;
-          ev.expected = "AppSKey of the join that issued SessionKeyID " + lorawan::to_hex(asked) + " " +
-                        show_key(want->second, o_.reveal_keys);
-          ev.actual = same ? "the same AppSKey" : "another AppSKey: " + show_key(*v.answer.app_s_key, o_.reveal_keys);
-          if (!same) ev.verdict = Verdict::fail;
-        }
-      } else if (const auto* hns = std::get_if<backend::HomeNSAns>(v.answer.message)) {
-        const backend::Header& hh = hns->header;
-        if (!hns->h_net_id) {
-          ev.verdict = Verdict::fail;
-          ev.actual = "Success without HNetID";
-        } else if (hh.protocol_version == backend::ProtocolVersion::v1_1 && !hh.hns_id) {
-          ev.verdict = Verdict::fail;
-          ev.actual = "TS002 1.1 HomeNSAns without HNSID";
-        } else {
-          ev.actual = "HNetID " + hns->h_net_id->hex() + (hh.hns_id ? ", HNSID " + hh.hns_id->hex() : "");
-        }
-      }
+    rec_->record(step.check, ev);
+    out.stop = setup;
+    out.why = "not run: " + where + " did not apply (" + e.what() + ")";
+    return out;
+  } catch (const StepError& e) {
+    Evaluation ev;
+    ev.verdict = Verdict::error;
+    ev.reason = std::string("the step could not be built: ") + e.what();
+    ev.scenario = where;
+    rec_->record(step.check, ev);
+    out.stop = true;
+    out.why = "not run: " + where + " could not be built";
+    return out;
+  }
+  sim::SendOptions so;
+  so.content_type = step.content_type;
+  const sim::Exchange ex = client_->send_raw(b.type, b.body, b.transaction_id, so);
+
+  // The first exchange tells whether the target can be reached at all.
+  if (!reached_ && ex.http_status == 0 && !ex.timed_out && !ex.transport_error.empty()) {
+    report_.setup_error = "cannot reach " + ex.url + ": " + ex.transport_error;
+    unreachable_ = true;
+    Validation none;
+    record_exchange(where + ": " + describe_step(step), ex, none);
+    out.stop = true;
+    return out;
+  }
+  reached_ = true;
+  // Wrapped network keys are expected only for the NetID the harness shares a KEK for.
+  ValidatorSettings vs = vs_;
+  vs.expect_wrapped_network_keys =
+      vs_.expect_wrapped_network_keys && b.sent.net_id && *b.sent.net_id == o_.target.ns.net_id;
+  Validation v = validate_exchange(ex, b.sent, ds != nullptr ? ds->device.get() : nullptr,
+                                   ds != nullptr ? &ds->history : nullptr, vs);
+  const std::size_t ex_index = report_.exchanges.size();
+  record_exchange(where + ": " + describe_step(step), ex, v);
+  for (auto& j : v.judgements) {
+    j.evaluation.scenario = where;
+    j.evaluation.exchange = ex_index;
+    rec_->record(j.check, std::move(j.evaluation));
+  }
+  // What later steps need: the SessionKeyIDs of the device's accepted joins and the AppSKey the
+  // device derived with each.
+  if (ds != nullptr && v.answer.device_accepted && ds->device->session()) {
+    ds->previous_session_key_id = ds->last_session_key_id;
+    ds->last_session_key_id = v.answer.session_key_id;
+    if (v.answer.session_key_id) {
+      const auto [it, fresh] = ds->app_s_keys.emplace(*v.answer.session_key_id, ds->device->session()->keys.app_s_key);
+      if (!fresh) it->second = ds->device->session()->keys.app_s_key;  // a reused ID now means this session
     }
-    const Verdict verdict = ev.verdict;
-    const std::string actual = ev.actual;
-    rec_->record(step.check, std::move(ev));
-    if (verdict == Verdict::fail || verdict == Verdict::error) {
-      skip_scenario(sc, "not run: " + where + " did not go as expected (" + actual + ")", i + 1);
+  }
+
+  if (!step.expect) return out;
+  Evaluation ev = judge_expectation(*step.expect, ex, v.answer);
+  ev.scenario = where;
+  ev.exchange = ex_index;
+  judge_success_content(step, b, ds, v, ex.http_status, ev);
+  const Verdict verdict = ev.verdict;
+  const std::string actual = ev.actual;
+  rec_->record(step.check, std::move(ev));
+  if (setup && (verdict == Verdict::fail || verdict == Verdict::error)) {
+    out.stop = true;
+    out.why = "not run: " + where + " did not go as expected (" + actual + ")";
+  }
+  return out;
+}
+
+// A Success must also be a usable answer: the right message type, a 2xx (NSs do not read other
+// bodies), a join-accept the device takes, and for AS and vNS requests the content they ask for.
+void Run::judge_success_content(const Step& step, const Built& b, DeviceState* ds, const Validation& v,
+                                int http_status, Evaluation& ev) {
+  if (ev.verdict != Verdict::pass && ev.verdict != Verdict::warn) return;
+  if (v.answer.result != ResultCode::success || v.answer.message == nullptr) return;
+  const auto fail = [&](std::string actual) {
+    ev.verdict = Verdict::fail;
+    ev.actual = std::move(actual);
+  };
+  const auto want_type = backend::answer_type_for(b.type);
+  const auto got_type = backend::message_type_of(*v.answer.message);
+  if (step.kind != StepKind::raw && want_type && got_type != *want_type) {
+    return fail("Success in a " + std::string(backend::to_string(got_type)) + " instead of a " +
+                std::string(backend::to_string(*want_type)));
+  }
+  if (http_status != 0 && (http_status < 200 || http_status >= 300)) {
+    return fail("Success in an HTTP " + std::to_string(http_status) +
+                " response, which NSs treat as a transport error (backend-interfaces.md §1.3)");
+  }
+  // Checks about the join itself (join/*, rejoin/*, macversion/*: a "1.1.0" processed as 1.0
+  // gives an accept the device refuses) need the device to take it; the others (hex styles,
+  // Content-Type, ProtocolVersion) are about the request being served, which a Success says.
+  const std::string_view group = std::string_view(step.check).substr(0, step.check.find('/'));
+  const bool about_the_join = group == "join" || group == "rejoin" || group == "macversion";
+  if ((step.kind == StepKind::join || step.kind == StepKind::rejoin) && about_the_join && !b.sent.inconsistent &&
+      ds != nullptr && !v.answer.device_accepted) {
+    return fail("Success, but the device refused the join-accept: " +
+                (v.answer.device_refusal.empty() ? std::string("no usable PHYPayload") : v.answer.device_refusal));
+  }
+  if (ds == nullptr) return;
+  if (const auto* ans = std::get_if<backend::AppSKeyAns>(v.answer.message)) {
+    const lorawan::Bytes& asked = b.session_key_id;
+    auto want = ds->app_s_keys.find(asked);
+    if (!ans->dev_eui || *ans->dev_eui != ds->device->dev_eui()) {
+      return fail("DevEUI " + (ans->dev_eui ? ans->dev_eui->hex() : std::string("absent")) + " instead of " +
+                  ds->device->dev_eui().hex());
+    }
+    if (ans->session_key_id && *ans->session_key_id != asked) {
+      return fail("SessionKeyID " + lorawan::to_hex(*ans->session_key_id) + " instead of " + lorawan::to_hex(asked));
+    }
+    if (!v.answer.app_s_key) {
+      if (v.answer.app_s_key_problem.empty()) return fail("Success without an AppSKey");
+      ev.verdict = Verdict::skip;
+      ev.reason = v.answer.app_s_key_problem;
       return;
     }
+    if (want == ds->app_s_keys.end()) {
+      ev.verdict = Verdict::skip;
+      ev.reason = "the AppSKey of SessionKeyID " + lorawan::to_hex(asked) + " is unknown: the device did not accept that join";
+      return;
+    }
+    const bool same = *v.answer.app_s_key == want->second;
+    ev.expected = "AppSKey of the join that issued SessionKeyID " + lorawan::to_hex(asked) + " " +
+                  show_key(want->second, o_.reveal_keys);
+    ev.actual = same ? "the same AppSKey" : "another AppSKey: " + show_key(*v.answer.app_s_key, o_.reveal_keys);
+    if (!same) ev.verdict = Verdict::fail;
+  } else if (const auto* hns = std::get_if<backend::HomeNSAns>(v.answer.message)) {
+    const backend::Header& hh = hns->header;
+    if (!hns->h_net_id) return fail("Success without HNetID");
+    if (hh.protocol_version == backend::ProtocolVersion::v1_1 && !hh.hns_id) return fail("TS002 1.1 HomeNSAns without HNSID");
+    ev.actual = "HNetID " + hns->h_net_id->hex() + (hh.hns_id ? ", HNSID " + hh.hns_id->hex() : "");
   }
 }
 

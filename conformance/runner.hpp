@@ -17,6 +17,7 @@
 #include "conformance/result.hpp"
 #include "conformance/scenario.hpp"
 #include "conformance/target.hpp"
+#include "sim/device/counters_file.hpp"
 #include "sim/fleet/fleet.hpp"
 
 namespace joincheck::conformance {
@@ -35,6 +36,10 @@ struct RunOptions {
   std::string target_label;  // for the report; default: the target URL
   // Called once per check as soon as its verdict is final (the console's live lines).
   std::function<void(const CheckResult&)> on_check;
+  // The fleet's DevNonce/RJcount1/JoinNonce state from earlier runs against the same target
+  // (sim/device/counters_file.hpp): devices continue from it, and it is updated at the end.
+  // Null: every device starts afresh.
+  sim::DeviceCountersMap* device_counters = nullptr;
 };
 
 // Runs the scenarios. Never throws for anything the target does; a target that cannot be

@@ -326,7 +326,7 @@ Expectation parse_expect(const json& v, const Where& w, std::string_view path) {
 
 DevNonceChoice parse_dev_nonce(const json& v, const Where& w, std::string_view path) {
   DevNonceChoice c;
-  const auto fail = [&] { w.expected(path, "\"next\", \"previous\", \"lower\" or a number 0..65535", v); };
+  const auto fail = [&] { w.expected(path, "\"next\", \"previous\", \"lower\", \"ahead\" or a number 0..65535", v); };
   if (v.is_string()) {
     const auto& text = v.get_ref<const std::string&>();
     if (text == "next") {
@@ -335,6 +335,8 @@ DevNonceChoice parse_dev_nonce(const json& v, const Where& w, std::string_view p
       c.kind = DevNonceChoice::previous;
     } else if (text == "lower") {
       c.kind = DevNonceChoice::lower;
+    } else if (text == "ahead") {
+      c.kind = DevNonceChoice::ahead;
     } else {
       fail();
     }
@@ -515,10 +517,13 @@ Step parse_step(const json& v, const Where& w, std::string_view path, const Scen
     } else if (key == "SessionKeyID") {
       if (value.is_string() && value.get_ref<const std::string&>() == "last") {
         step.session_key_id.reset();
+      } else if (value.is_string() && value.get_ref<const std::string&>() == "previous") {
+        step.session_key_id.reset();
+        step.previous_session = true;
       } else if (value.is_string()) {
         step.session_key_id = get_hex(value, w, p);
       } else {
-        w.expected(p, "\"last\" or hex", value);
+        w.expected(p, "\"last\", \"previous\" or hex", value);
       }
     } else if (key == "ProtocolVersion") {
       // Any text: "2.0" tests the InvalidProtocolVersion answer.

@@ -22,12 +22,12 @@
 //   expect        "Success" | "failure" | a ResultCode | {"result": ..., "prefer": [codes],
 //                 "http_status": N}; "result" may be a list of codes. Without `expect` the step
 //                 only feeds the checks that judge every answer.
-//   join/rejoin:  DevNonce "next"|"previous"|"lower"|0..65535 (join only: a rejoin carries the
+//   join/rejoin:  DevNonce "next"|"previous"|"lower"|"ahead"|0..65535 (join only: a rejoin carries the
 //                 device's own RJcount); RejoinType 0|1|2 (rejoin);
 //                 MIC "corrupt"; MACVersion "<spelling>"; OptNeg true|false;
 //                 PHYPayload "truncate"|"extend"|"data-uplink"|"<hex>"; DevAddr "<hex>";
 //                 DLSettings "<hex byte>"; RxDelay N; CFList "<hex>"|null (none)
-//   app-s-key:    SessionKeyID "last"|"<hex>"
+//   app-s-key:    SessionKeyID "last"|"previous"|"<hex>" (previous: the device's join before the last)
 //   any request:  ProtocolVersion, SenderID, ReceiverID, SenderToken (strings; SenderID and
 //                 ReceiverID may be "${unknown_net_id}" (the target file's unknown_net_id) or
 //                 "${unknown_join_eui}" (a JoinEUI no test fleet uses)), SenderNSID
@@ -89,7 +89,11 @@ enum class StepKind { join, rejoin, app_s_key, home_ns, raw };
 std::string_view to_string(StepKind kind);  // "join", "rejoin", "app-s-key", "home-ns", "raw"
 
 struct DevNonceChoice {
-  enum Kind { next, previous, lower, value } kind = next;
+  // next: the device's policy; previous: the last one sent again (a replay); lower: one below the
+  // last; ahead: the policy's next value plus 100, skipping values (counter devices: the values
+  // skipped are never used, so "lower" after "ahead" is a decrease that is not a replay);
+  // value: `number`.
+  enum Kind { next, previous, lower, ahead, value } kind = next;
   std::uint16_t number = 0;  // kind == value
 };
 
@@ -131,7 +135,9 @@ struct Step {
   std::optional<lorawan::CfList> cf_list;
 
   // app-s-key
-  std::optional<lorawan::Bytes> session_key_id;  // nullopt: the last one received
+  // nullopt: the last one received ("last"), or the one before it when `previous_session`.
+  std::optional<lorawan::Bytes> session_key_id;
+  bool previous_session = false;
 
   // header, any request
   std::optional<std::string> protocol_version;  // any text, "2.0" included

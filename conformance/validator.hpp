@@ -35,6 +35,10 @@ struct SentRequest {
   bool header_meaningful = true;
   // ProtocolVersion text sent, when it is not "1.0"/"1.1" (a "2.0" test): echo is not judged.
   bool protocol_version_unsupported = false;
+  // A deliberately inconsistent request (OptNeg contradicting MACVersion): JSs answer it in
+  // different ways, so a join-accept it gets is neither taken by the device nor judged; only
+  // the scenario's own expectation (a SHOULD) applies.
+  bool inconsistent = false;
 
   // JoinReq / RejoinReq as sent.
   std::optional<lorawan::MacVersion> mac_version;  // the LoRaWAN version meant by MACVersion
@@ -54,8 +58,10 @@ struct ValidatorSettings {
   const backend::KekTable* keks = nullptr;  // the NS's (and AS's) KEKs
   // The NS shares a KEK with the target: network session keys should come wrapped.
   bool expect_wrapped_network_keys = false;
-  // The harness holds the JS-AS KEK (capability as-kek).
+  // The harness holds the JS-AS KEK (capability as-kek), labelled `as_kek_label`. Every other
+  // label of `keks` is the NS's.
   bool has_as_kek = false;
+  std::string as_kek_label;
   bool reveal_keys = false;
   std::chrono::milliseconds deadline{5000};
 };
@@ -96,7 +102,9 @@ Validation validate_exchange(const sim::Exchange& exchange, const SentRequest& s
 
 // "<redacted 16-byte key>" or the hex, by `reveal`.
 std::string show_key(const lorawan::Aes128Key& key, bool reveal);
-// `text` with every "AESKey" value replaced by a placeholder (unless reveal): bodies in traces.
-std::string redact_keys(std::string text, bool reveal);
+// `text` (JSON, or what a peer sent for JSON) with the value of every member whose name ends in
+// "Key" (any letter case: AESKey, AppSKey, NwkSkey, ...) replaced by "<redacted>", unless
+// `reveal`. One linear pass; text that is not JSON is scanned the same way.
+std::string redact_keys(const std::string& text, bool reveal);
 
 }  // namespace joincheck::conformance

@@ -168,6 +168,7 @@ lorawan::Bytes SimDevice::make_join_request(lorawan::DevNonce dev_nonce) {
   const KeySlot mic_key = lorawan::is_1_1(mac_version_) ? KeySlot::nwk_key : KeySlot::app_key;
   lorawan::Bytes phy = lorawan::build_join_request(slot_key(mic_key), request);
   last_dev_nonce_ = dev_nonce;
+  note_used(dev_nonce);
   PendingRequest pending;
   pending.counter = dev_nonce;
   pending_ = pending;
@@ -321,6 +322,50 @@ lorawan::Bytes SimDevice::make_uplink(std::uint8_t fport, lorawan::ByteSpan payl
   lorawan::Bytes phy = frame.encode();
   ++s.fcnt_up;
   return phy;
+}
+
+}  // namespace joincheck::sim
+
+namespace joincheck::sim {
+
+void SimDevice::note_used(lorawan::DevNonce dev_nonce) {
+  switch (policy_) {
+    case DevNoncePolicy::counter:
+      next_counter_ = std::max(next_counter_, dev_nonce.value() + 1);
+      break;
+    case DevNoncePolicy::random:
+      if (std::find(recent_.begin(), recent_.end(), dev_nonce) == recent_.end()) {
+        recent_.push_back(dev_nonce);
+        while (recent_.size() > options_.recent_dev_nonces) recent_.pop_front();
+      }
+      break;
+    case DevNoncePolicy::fixed:
+      break;
+  }
+}
+
+SimDevice::Counters SimDevice::counters() const {
+  Counters c;
+  c.next_dev_nonce = next_counter_;
+  for (const auto& n : recent_) c.recent_dev_nonces.push_back(static_cast<std::uint16_t>(n.value()));
+  c.next_rj_count1 = next_rj_count1_;
+  if (last_join_nonce_) c.last_join_nonce = last_join_nonce_->value();
+  return c;
+}
+
+void SimDevice::restore(const Counters& c) {
+  if (c.next_dev_nonce > 0x10000) fail("restore: DevNonce counter " + std::to_string(c.next_dev_nonce) + " is above 0x10000");
+  if (c.next_rj_count1 > 0x10000) fail("restore: RJcount1 " + std::to_string(c.next_rj_count1) + " is above 0x10000");
+  if (c.last_join_nonce && *c.last_join_nonce > 0xffffff) {
+    fail("restore: JoinNonce " + std::to_string(*c.last_join_nonce) + " is above 0xffffff");
+  }
+  next_counter_ = c.next_dev_nonce;
+  recent_.clear();
+  for (auto n : c.recent_dev_nonces) recent_.push_back(lorawan::DevNonce(n));
+  while (recent_.size() > options_.recent_dev_nonces) recent_.pop_front();
+  next_rj_count1_ = c.next_rj_count1;
+  if (c.last_join_nonce) last_join_nonce_ = lorawan::JoinNonce(*c.last_join_nonce);
+  else last_join_nonce_.reset();
 }
 
 }  // namespace joincheck::sim

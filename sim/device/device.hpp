@@ -29,6 +29,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "lorawan/data_frame.hpp"
 #include "lorawan/join_procedure.hpp"
@@ -114,7 +115,8 @@ class SimDevice {
   // A join-request with next_dev_nonce(), MIC with AppKey (1.0.x) or NwkKey (1.1). It becomes
   // the request accept() answers.
   lorawan::Bytes make_join_request();
-  // A join-request with this DevNonce; the policy's state is left as it is (scenario modifiers).
+  // A join-request with this DevNonce (scenario modifiers). The policy takes it into account as a
+  // device would: a counter continues above it, a random draw avoids it.
   lorawan::Bytes make_join_request(lorawan::DevNonce dev_nonce);
   // The DevNonce of the last join-request made.
   std::optional<lorawan::DevNonce> last_dev_nonce() const { return last_dev_nonce_; }
@@ -140,6 +142,20 @@ class SimDevice {
   // The JoinNonce of the last accepted join-accept.
   std::optional<lorawan::JoinNonce> last_join_nonce() const { return last_join_nonce_; }
 
+  // What a device keeps across power cycles and a harness across runs against a JS that
+  // remembers (DevNonces used, RJcount1, the last JoinNonce): counters() to save, restore() to
+  // continue from them.
+  struct Counters {
+    std::uint32_t next_dev_nonce = 0;             // counter policy; 0x10000 once exhausted
+    std::vector<std::uint16_t> recent_dev_nonces;  // random policy, oldest first
+    std::uint32_t next_rj_count1 = 0;
+    std::optional<std::uint32_t> last_join_nonce;
+    friend bool operator==(const Counters&, const Counters&) = default;
+  };
+  Counters counters() const;
+  // Throws lorawan::Error naming the device for values out of range.
+  void restore(const Counters& counters);
+
   bool joined() const { return session_.has_value(); }
   const std::optional<Session>& session() const { return session_; }
 
@@ -158,6 +174,7 @@ class SimDevice {
   };
 
   [[noreturn]] void fail(const std::string& what) const;
+  void note_used(lorawan::DevNonce dev_nonce);
   // A key from the secure element's slot (root, lifetime or session key).
   lorawan::Aes128Key slot_key(KeySlot slot) const;
   void store_session_keys(const Session& session);

@@ -358,9 +358,11 @@ std::optional<JsAnswer> JoinServer::admit_ns_request(Context& ctx, NsRequester& 
 std::optional<JsAnswer> JoinServer::authenticate_ns(Context& ctx, const NetIdPeer*& peer,
                                                     NetId& net_id) const {
   const backend::Header& h = ctx.request_header;
-  const bool valid_net_id = h.sender_id.size() == 6 && is_hex(h.sender_id);
+  // Hex "may start with 0x and may use upper or lower case" (TS002 1.0 §22.3), identifiers too.
+  const std::string_view sender = lorawan::strip_hex_prefix(h.sender_id);
+  const bool valid_net_id = sender.size() == 6 && is_hex(sender);
   if (valid_net_id) {
-    net_id = NetId::parse(h.sender_id, "SenderID");
+    net_id = NetId::parse(sender, "SenderID");
     peer = find_peer(net_id);
   }
   if (config_.faults.has(Fault::ignore_sender_id)) return std::nullopt;
@@ -389,7 +391,8 @@ std::optional<JsAnswer> JoinServer::authenticate_ns(Context& ctx, const NetIdPee
 // The receiver: a JoinEUI this JS serves.
 std::optional<JsAnswer> JoinServer::check_receiver(Context& ctx, std::optional<Eui64>& receiver) const {
   const std::string& id = ctx.request_header.receiver_id;
-  if (id.size() == 16 && is_hex(id)) receiver = Eui64::parse(id, "ReceiverID");
+  const std::string_view eui = lorawan::strip_hex_prefix(id);
+  if (eui.size() == 16 && is_hex(eui)) receiver = Eui64::parse(eui, "ReceiverID");
   if (config_.faults.has(Fault::ignore_receiver_id) || (receiver && serves(*receiver))) {
     return std::nullopt;
   }

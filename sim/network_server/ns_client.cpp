@@ -4,6 +4,7 @@
 #include <deque>
 #include <mutex>
 #include <random>
+#include <set>
 
 #include "backend/http_client.hpp"
 #include "backend/http_server.hpp"
@@ -85,6 +86,9 @@ struct AsyncState {
   // Pending requests by TransactionID; the answer once it arrived.
   std::map<std::uint32_t, std::optional<AsyncPost>> pending;
   std::uint64_t stray_count = 0;
+  // Strays whose TransactionID was sent earlier: late answers (or repeats), not wrong ones.
+  std::uint64_t late_count = 0;
+  std::set<std::uint32_t> sent;  // every TransactionID sent so far
   std::deque<AsyncPost> strays;
   std::size_t max_kept = 64;
 
@@ -107,6 +111,7 @@ struct AsyncState {
         // No pending request with this TransactionID (or its answer came already): discarded
         // (TS002 1.0 §22.1), kept for inspection.
         ++stray_count;
+        if (post.transaction_id && sent.count(*post.transaction_id) != 0) ++late_count;
         if (max_kept > 0) {
           if (strays.size() >= max_kept) strays.pop_front();
           strays.push_back(std::move(post));
@@ -186,11 +191,14 @@ Exchange NsClient::Impl::exchange(backend::MessageType type, std::string body, s
   ex.async = async_state != nullptr;
 
   std::uint64_t strays_before = 0;
+  std::uint64_t late_before = 0;
   if (ex.async) {
     // Registered before the request leaves: the answer may arrive before the acknowledgement.
     std::lock_guard lock(async_state->m);
     async_state->pending[tid] = std::nullopt;
+    async_state->sent.insert(tid);
     strays_before = async_state->stray_count;
+    late_before = async_state->late_count;
   }
 
   bool responded = false;
@@ -249,7 +257,8 @@ Exchange NsClient::Impl::exchange(backend::MessageType type, std::string body, s
       }
       answer = std::move(it->second);
       async_state->pending.erase(it);
-      ex.strays_seen = async_state->stray_count - strays_before;
+      ex.late_answers_seen = async_state->late_count - late_before;
+      ex.strays_seen = async_state->stray_count - strays_before - ex.late_answers_seen;
     }
     if (answered_in_ack) {
       ex.answer_source = AnswerSource::http_response;

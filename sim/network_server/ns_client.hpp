@@ -107,8 +107,11 @@ struct Exchange {
 
   // Async: the POST that carried the answer.
   std::optional<AsyncPost> async_answer;
-  // Async: answers that matched no pending request while this exchange waited.
+  // Async: answers that matched no pending request while this exchange waited: with a
+  // TransactionID never sent (strays_seen), or answering an earlier request too late or twice
+  // (late_answers_seen).
   std::uint64_t strays_seen = 0;
+  std::uint64_t late_answers_seen = 0;
 
   // The answer body (http_body or async_answer->body) and its observing decode.
   AnswerSource answer_source = AnswerSource::none;

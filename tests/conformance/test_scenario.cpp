@@ -296,7 +296,7 @@ void expect_step_error(std::string_view step, std::string_view field, std::initi
 
 TEST(ScenarioErrors, BadDevNonceNamesFileScenarioStepAndField) {
   EXPECT_EQ(error_of(with_step(R"({"send": "join", "device": "dev", "DevNonce": "prev"})")),
-            R"(bad.json: scenario "devnonce/replay-1.0.4": steps[2].DevNonce: expected "next", "previous", "lower" or a number 0..65535, got "prev")");
+            R"(bad.json: scenario "devnonce/replay-1.0.4": steps[2].DevNonce: expected "next", "previous", "lower", "ahead" or a number 0..65535, got "prev")");
   expect_step_error(R"({"send": "join", "device": "dev", "DevNonce": 65536})", "DevNonce", {"got 65536"});
   expect_step_error(R"({"send": "join", "device": "dev", "DevNonce": -1})", "DevNonce", {"got -1"});
   expect_step_error(R"({"send": "join", "device": "dev", "DevNonce": 1.5})", "DevNonce", {"got 1.5"});

@@ -94,7 +94,10 @@ struct FaultExpectation {
 const std::set<std::string> kDevNonceChecks = {"devnonce/replay-1.0", "devnonce/replay-1.0.4", "devnonce/decrease-1.0.4",
                                                "devnonce/replay-1.1", "devnonce/decrease-1.1"};
 const std::set<std::string> kKeyChecks = {"keys/nwk-s-key-1.0", "keys/nwk-s-key-1.0.4", "keys/network-keys-1.1",
-                                          "keys/network-keys-1.1-optneg-0", "keys/app-s-key"};
+                                          "keys/network-keys-1.1-optneg-0", "keys/app-s-key", "keys/rejoin-session-keys"};
+// The joins of provisioned devices: they fail when the device refuses the join-accept.
+const std::set<std::string> kJoinChecks = {"join/success-1.0.2", "join/success-1.0.3", "join/success-1.0.4",
+                                           "join/success-1.1", "join/success-1.1-optneg-0"};
 
 std::set<std::string> with(std::set<std::string> a, const std::set<std::string>& b) {
   a.insert(b.begin(), b.end());
@@ -104,22 +107,26 @@ std::set<std::string> with(std::set<std::string> a, const std::set<std::string>&
 const std::map<std::string, FaultExpectation>& fault_table() {
   static const std::map<std::string, FaultExpectation> table = {
       {"accept-replayed-devnonce", {kDevNonceChecks, kDevNonceChecks}},
-      {"reuse-joinnonce", {{"joinnonce/increases", "joinnonce/not-repeated"}, {"joinnonce/increases", "joinnonce/not-repeated"}}},
-      {"bad-accept-mic", {{"accept/mic"}, {"accept/mic"}}},
-      {"wrong-netid-in-accept", {{"accept/net-id"}, with({"accept/net-id", "appskey/session-key-id"}, kKeyChecks)}},
+      {"reuse-joinnonce",
+       {{"joinnonce/increases", "joinnonce/not-repeated"},
+        {"joinnonce/increases", "joinnonce/not-repeated", "join/success-1.0.4", "join/success-1.1", "join/success-1.1-optneg-0"}}},
+      {"bad-accept-mic", {{"accept/mic"}, with({"accept/mic", "macversion/1.0.0", "macversion/1.1.0"}, kJoinChecks)}},
+      {"wrong-netid-in-accept",
+       {{"accept/net-id"}, with({"accept/net-id", "appskey/session-key-id", "appskey/older-session"}, kKeyChecks)}},
       {"drop-cflist", {{"accept/cflist"}, {"accept/cflist"}}},
       {"wrong-dev-addr", {{"accept/dev-addr"}, {"accept/dev-addr"}}},
       {"wrong-dl-settings", {{"accept/dl-settings"}, {"accept/dl-settings"}}},
       {"wrong-rx-delay", {{"accept/rx-delay"}, {"accept/rx-delay"}}},
       {"accept-bad-mic", {{"join/mic-failed"}, {"join/mic-failed"}}},
       {"wrong-session-key", {{"keys/nwk-s-key-1.0", "keys/network-keys-1.1"}, kKeyChecks}},
-      {"wrong-app-s-key", {{"keys/app-s-key"}, {"keys/app-s-key", "appskey/session-key-id"}}},
+      {"wrong-app-s-key",
+       {{"keys/app-s-key"}, {"keys/app-s-key", "keys/rejoin-session-keys", "appskey/session-key-id", "appskey/older-session"}}},
       {"clear-key-despite-kek",
        {{"kek/network-keys-wrapped"}, {"kek/network-keys-wrapped", "kek/app-s-key-wrapped"}, Verdict::warn}},
       {"wrong-kek-label", {{"kek/known-label"}, {"kek/known-label"}}},
       {"no-lifetime", {{"answer/lifetime"}, {"answer/lifetime"}, Verdict::warn}},
       {"no-session-key-id", {{"answer/session-key-id"}, {"answer/session-key-id"}, Verdict::warn}},
-      {"app-s-key-req-other-key", {{"appskey/session-key-id"}, {"appskey/session-key-id"}}},
+      {"app-s-key-req-other-key", {{"appskey/session-key-id"}, {"appskey/session-key-id", "appskey/older-session"}}},
       {"wrong-transaction-id", {{"header/transaction-id-echo"}, {"header/transaction-id-echo"}}},
       {"drop-receiver-token", {{"header/receiver-token-echo"}, {"header/receiver-token-echo"}}},
       {"no-id-swap", {{"header/sender-id", "header/receiver-id"}, {"header/sender-id", "header/receiver-id"}}},
@@ -195,7 +202,7 @@ std::vector<BehaviourCase> behaviour_cases() {
        "brocaar",
        {"header/protocol-version-echo", "header/receiver-token-echo", "devnonce/replay-1.0", "devnonce/replay-1.0.4",
         "devnonce/decrease-1.0.4", "devnonce/replay-1.1", "devnonce/decrease-1.1", "http/status-200", "http/json-answer",
-        "malformed/invalid-json", "answer/lifetime", "answer/session-key-id", "answer/mandatory-fields"}},
+        "malformed/invalid-json", "answer/lifetime", "answer/session-key-id", "kek/known-label"}},
       {sim::Behaviour::tts,
        "tts",
        {"join/unknown-receiver", "malformed/invalid-json", "protocol/unsupported-version", "http/status-200",
@@ -458,6 +465,35 @@ TEST(SuiteProof, StrictReferenceJsPassesUnderProtocolVersion11) {
   EXPECT_EQ(report.counts().fail, 0u) << failures(report);
   EXPECT_EQ(report.counts().error, 0u) << failures(report);
   EXPECT_EQ(result_of(report, "header/receiver-nsid-echo").verdict, Verdict::pass);
+}
+
+}  // namespace
+}  // namespace joincheck::conformance
+
+namespace joincheck::conformance {
+namespace {
+
+// A JS remembers DevNonces and JoinNonces across runs; so does the fleet, with a state file.
+TEST(SuiteProof, ASecondRunAgainstTheSameJsPassesWithTheFleetState) {
+  EmbeddedTarget target;
+  sim::DeviceCountersMap counters;
+  RunOptions o;
+  o.target = target.target();
+  o.fleet = target.fleet();
+  o.scenarios = builtin_suite();
+  o.device_counters = &counters;
+  const RunReport first = run_scenarios(o);
+  EXPECT_EQ(first.counts().fail, 0u) << failures(first);
+  EXPECT_FALSE(counters.empty());
+  const RunReport second = run_scenarios(o);
+  EXPECT_EQ(second.counts().fail, 0u) << failures(second);
+  EXPECT_EQ(second.counts().error, 0u) << failures(second);
+
+  // Without the state the devices replay their first DevNonces, and the JS rightly refuses them.
+  o.device_counters = nullptr;
+  const RunReport amnesic = run_scenarios(o);
+  EXPECT_GT(amnesic.counts().fail, 0u);
+  EXPECT_EQ(result_of(amnesic, "join/success-1.0.4").verdict, Verdict::fail) << describe(result_of(amnesic, "join/success-1.0.4"));
 }
 
 }  // namespace

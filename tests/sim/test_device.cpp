@@ -4,9 +4,11 @@
 // commit 7a20fad), RFC 4493 and NIST SP 800-38A, and end to end against the reference JS.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <set>
 
 #include "js_test_support.hpp"
+#include "sim/device/counters_file.hpp"
 #include "sim/device/device.hpp"
 #include "sim/join_server/join_server.hpp"
 #include "sim/secure_element/software_se.hpp"
@@ -773,6 +775,67 @@ TEST_F(SimDeviceJoinServer, Device11RejoinsWithTypes012AndTakesTheJsKeys) {
           fd, replay, *device.secure_element().key_access()->key(KeySlot::js_int_key))),
       {}, {}});
   EXPECT_CONTAINS(refused.body, "JoinReqFailed");
+}
+
+}  // namespace
+}  // namespace joincheck::sim
+
+namespace joincheck::sim {
+namespace {
+
+TEST(SimDeviceCounters, ExplicitDevNoncesMoveTheCounterAndRandomDrawsAvoidThem) {
+  FleetDevice d = generate_device(0, lorawan::Eui64::parse("0000000000000001"), lorawan::MacVersion::v1_0_4, 7);
+  SimDevice counter(d);
+  (void)counter.make_join_request(lorawan::DevNonce(1000));
+  EXPECT_EQ(counter.next_dev_nonce().value(), 1001u);
+  (void)counter.make_join_request(lorawan::DevNonce(5));  // a decrease does not move it back
+  EXPECT_EQ(counter.next_dev_nonce().value(), 1002u);
+
+  FleetDevice r = generate_device(1, lorawan::Eui64::parse("0000000000000001"), lorawan::MacVersion::v1_0_3, 7);
+  SimDeviceOptions window;
+  window.recent_dev_nonces = 8192;  // remembers more than the test uses: no value may come twice
+  SimDevice random(r, window);
+  std::set<std::uint32_t> seen;
+  for (std::uint32_t n = 0; n < 4000; ++n) {
+    if (n % 2 == 0) {
+      // Explicit values crowd the low end, where random draws would otherwise land now and then.
+      (void)random.make_join_request(lorawan::DevNonce(static_cast<std::uint16_t>(n / 2)));
+      seen.insert(n / 2);
+    } else {
+      const auto v = random.next_dev_nonce().value();
+      EXPECT_TRUE(seen.insert(v).second) << "DevNonce " << v << " drawn after it was used";
+    }
+  }
+}
+
+TEST(SimDeviceCounters, SaveAndRestoreThroughTheStateFile) {
+  test_support::TempDir dir;
+  const auto file = dir / "state.json";
+  EXPECT_TRUE(load_device_counters(file).empty()) << "an absent file is a first run";
+
+  FleetDevice d = generate_device(0, lorawan::Eui64::parse("0000000000000001"), lorawan::MacVersion::v1_0_4, 7);
+  SimDevice a(d);
+  (void)a.make_join_request();
+  (void)a.make_join_request();
+  DeviceCountersMap saved{{d.dev_eui.hex(), a.counters()}};
+  save_device_counters(file, saved);
+  const DeviceCountersMap loaded = load_device_counters(file);
+  ASSERT_EQ(loaded, saved);
+  SimDevice b(d);
+  b.restore(loaded.at(d.dev_eui.hex()));
+  EXPECT_EQ(b.next_dev_nonce().value(), 2u);
+
+  std::ofstream(file) << R"({"devices": {"0000000000000001": {"DevNonceNext": 70000, "RJcount1Next": 0}}})";
+  try {
+    (void)load_device_counters(file);
+    FAIL() << "70000 accepted";
+  } catch (const CountersFileError& e) {
+    EXPECT_CONTAINS(e.what(), "state.json: devices.0000000000000001.DevNonceNext: expected a number 0..65536");
+  }
+  std::ofstream(file) << R"({"devices": {"0000000000000001": {"DevNonceNext": 1, "RJcount1Next": 0, "Typo": 1}}})";
+  EXPECT_THROW((void)load_device_counters(file), CountersFileError);
+  std::ofstream(file) << "not json";
+  EXPECT_THROW((void)load_device_counters(file), CountersFileError);
 }
 
 }  // namespace
