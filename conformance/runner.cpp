@@ -891,6 +891,10 @@ void Run::judge_success_content(const Step& step, const Built& b, DeviceState* d
       return fail("DevEUI " + (ans->dev_eui ? ans->dev_eui->hex() : std::string("absent")) + " instead of " +
                   ds->device->dev_eui().hex());
     }
+    // One SessionKeyID for two sessions: the AS cannot ask for the older AppSKey.
+    if (step.previous_session && ds->previous_session_key_id == ds->last_session_key_id) {
+      return fail("the JS gave the last two joins of the device the same SessionKeyID " + lorawan::to_hex(asked));
+    }
     if (ans->session_key_id && *ans->session_key_id != asked) {
       return fail("SessionKeyID " + lorawan::to_hex(*ans->session_key_id) + " instead of " + lorawan::to_hex(asked));
     }

@@ -286,9 +286,17 @@ as_id = "joincheck-as"
 kek_label = "as-kek"
 TOML
 start_js js2.log "${js_args[@]}"
-jc ext run --config target.toml --target "$js_url" --devices all.json --junit ext.xml --json ext.json
-stop_js
+jc ext run --config target.toml --target "$js_url" --devices all.json --junit ext.xml --json ext.json \
+  --state fleet-state.json
 expect_rc "serve-js --ns 000001 with KEKs, --config target.toml" ext 0
+# The JS remembers DevNonces: a second run passes only because the fleet remembers too.
+jc ext_again run --config target.toml --target "$js_url" --devices all.json --state fleet-state.json
+expect_rc "serve-js: a second run with --state" ext_again 0
+jc ext_amnesic run --config target.toml --target "$js_url" --devices all.json
+expect_rc "serve-js: a third run without --state replays DevNonces" ext_amnesic 1
+stop_js
+expect_grep "serve-js: the replayed joins are refused" ext_amnesic.out '^FAIL  join/success-1\.0\.4 '
+expect_eq "serve-js: the state file holds no key" "$(grep -ciE '[0-9a-f]{32}' fleet-state.json || true)" "0"
 expect_grep "serve-js: summary with 0 fail, 0 warn" ext.out '^joincheck: [0-9]+ checks: [0-9]+ pass, 0 fail, 0 warn, [0-9]+ skip, 0 error .* against http://127\.0\.0\.1:'
 expect_grep "serve-js: PASS join/unknown-sender" ext.out '^PASS  join/unknown-sender '
 expect_grep "serve-js: PASS kek/network-keys-wrapped" ext.out '^PASS  kek/network-keys-wrapped '
