@@ -343,6 +343,14 @@ std::vector<std::string> Certificate::subject_alt_names() const {
   return out;
 }
 
+bool Certificate::matches_host(std::string_view host) const {
+  if (cert_ == nullptr || host.empty()) return false;
+  const std::string name(host);
+  if (X509_check_ip_asc(cert_, name.c_str(), 0) == 1) return true;
+  return X509_check_host(cert_, name.data(), name.size(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+                         nullptr) == 1;
+}
+
 bool Certificate::is_ca() const { return cert_ != nullptr && X509_check_ca(cert_) != 0; }
 
 bool Certificate::is_self_signed() const {
@@ -529,6 +537,18 @@ CaStore CaStore::load(const fs::path& pem_file) {
   return CaStore(load_certificates_as(pem_file, "CA file"), pem_file);
 }
 
+CaStore CaStore::system_roots(const fs::path& extra_pem_file) {
+  CaStore store(extra_pem_file.empty() ? std::vector<Certificate>{}
+                                       : load_certificates_as(extra_pem_file, "CA file"),
+                extra_pem_file);
+  store.system_roots_ = true;
+  store.store_.reset(store.new_x509_store(), X509_STORE_free);
+  if (!store.store_) {
+    throw TlsError("cannot load the system's default CA certificates: " + take_openssl_errors());
+  }
+  return store;
+}
+
 CaStore::CaStore(std::vector<Certificate> anchors, fs::path origin)
     : anchors_(std::move(anchors)), origin_(std::move(origin)) {
   store_.reset(new_x509_store(), X509_STORE_free);
@@ -542,13 +562,17 @@ X509_STORE* CaStore::new_x509_store() const {
     // A certificate listed twice is harmless: ignore "already in store".
     X509_STORE_add_cert(store, cert.native());
   }
+  if (system_roots_ && X509_STORE_set_default_paths(store) != 1) {
+    X509_STORE_free(store);
+    return nullptr;
+  }
   ERR_clear_error();
   X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
   return store;
 }
 
-VerifyResult CaStore::verify(std::span<const Certificate> chain,
-                             CertificatePurpose purpose) const {
+VerifyResult CaStore::verify(std::span<const Certificate> chain, CertificatePurpose purpose,
+                             bool check_time) const {
   VerifyResult result;
   if (chain.empty() || !chain.front()) {
     result.error = X509_V_ERR_UNSPECIFIED;
@@ -571,6 +595,7 @@ VerifyResult CaStore::verify(std::span<const Certificate> chain,
       1) {
     throw TlsError("cannot start a certificate verification: " + take_openssl_errors());
   }
+  if (!check_time) X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_NO_CHECK_TIME);
   if (purpose == CertificatePurpose::tls_client) {
     X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT);
   } else if (purpose == CertificatePurpose::tls_server) {

@@ -67,6 +67,9 @@ class Certificate {
   std::vector<std::string> subject_alt_names() const;
   bool is_ca() const;
   bool is_self_signed() const;
+  // The certificate names `host`: a DNS name (SAN, or CN when there is no DNS SAN; wildcards
+  // in the first label only) or an IP address literal (IP SAN).
+  bool matches_host(std::string_view host) const;
 
  private:
   explicit Certificate(X509* cert) noexcept : cert_(cert) {}
@@ -155,12 +158,18 @@ struct VerifyResult {
 class CaStore {
  public:
   static CaStore load(const std::filesystem::path& pem_file);
+  // The system's default roots (OpenSSL's default paths), plus the anchors of `extra_pem_file`
+  // when given: how rustls clients such as ChirpStack v4 treat a ca_cert.
+  static CaStore system_roots(const std::filesystem::path& extra_pem_file = {});
   explicit CaStore(std::vector<Certificate> anchors, std::filesystem::path origin = {});
 
   // Verifies `chain` (leaf first, then any intermediates the peer presented) at the current
-  // time. With tls_client/tls_server the leaf's extended key usage must allow that use.
+  // time, or at no time at all with check_time false (to judge the chain apart from the
+  // validity dates). With tls_client/tls_server the leaf's extended key usage must allow that use.
   VerifyResult verify(std::span<const Certificate> chain,
-                      CertificatePurpose purpose = CertificatePurpose::tls_client) const;
+                      CertificatePurpose purpose = CertificatePurpose::tls_client,
+                      bool check_time = true) const;
+  bool has_system_roots() const noexcept { return system_roots_; }
 
   std::span<const Certificate> certificates() const noexcept { return anchors_; }
   const std::filesystem::path& file() const noexcept { return origin_; }
@@ -171,6 +180,7 @@ class CaStore {
  private:
   std::vector<Certificate> anchors_;
   std::filesystem::path origin_;
+  bool system_roots_ = false;
   std::shared_ptr<X509_STORE> store_;
 };
 

@@ -184,7 +184,9 @@ ssl::context make_client_context(const TlsClientOptions& options) {
   SSL_CTX* ctx = context.native_handle();
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   set_versions(ctx, options.min_version, options.max_version, options.cipher_list, "TLS client");
-  if (!options.ca_file.empty()) {
+  if (!options.ca_file.empty() && options.ca_adds_to_system_roots) {
+    SSL_CTX_set_cert_store(ctx, CaStore::system_roots(options.ca_file).new_x509_store());
+  } else if (!options.ca_file.empty()) {
     SSL_CTX_set_cert_store(ctx, CaStore::load(options.ca_file).new_x509_store());
   } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
     throw TlsError("TLS client: cannot load the system's default CA certificates: " +

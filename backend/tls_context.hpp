@@ -48,6 +48,8 @@ struct TlsClientOptions {
   // Trust anchors for the server certificate; they replace the system roots (as ChirpStack
   // v3 and TTS do). Empty: the system's default roots.
   std::filesystem::path ca_file;
+  // ca_file adds to the system roots instead of replacing them (ChirpStack v4, rustls).
+  bool ca_adds_to_system_roots = false;
   std::filesystem::path cert_file;   // optional client certificate (+ intermediates)
   std::filesystem::path key_file;    // its key (mandatory with cert_file)
   std::filesystem::path chain_file;  // optional further intermediates

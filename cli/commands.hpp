@@ -22,5 +22,7 @@ std::function<int()> add_devices_command(CLI::App& app);
 // Registers `run` (the conformance suite) and `list` (the check catalog).
 std::function<int()> add_run_command(CLI::App& app);
 std::function<int()> add_list_command(CLI::App& app);
+// Registers `doctor` (a ChirpStack configuration and its Join Servers).
+std::function<int()> add_doctor_command(CLI::App& app);
 
 }  // namespace joincheck::cli

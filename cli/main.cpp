@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   auto run_devices = joincheck::cli::add_devices_command(app);
   auto run_run = joincheck::cli::add_run_command(app);
   auto run_list = joincheck::cli::add_list_command(app);
+  auto run_doctor = joincheck::cli::add_doctor_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -24,5 +25,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("devices")) return run_devices();
   if (app.got_subcommand("run")) return run_run();
   if (app.got_subcommand("list")) return run_list();
+  if (app.got_subcommand("doctor")) return run_doctor();
   return joincheck::cli::kExitUsage;
 }

@@ -14,8 +14,7 @@
 #include "conformance/scenario.hpp"
 #include "conformance/target.hpp"
 #include "reports/console.hpp"
-#include "reports/json_report.hpp"
-#include "reports/junit.hpp"
+#include "reports/report_files.hpp"
 #include "sim/device/counters_file.hpp"
 #include "sim/fleet/fleet.hpp"
 #include "sim/join_server/config.hpp"
@@ -64,13 +63,7 @@ conformance::Catalog catalog_with(const std::vector<std::string>& files, std::ve
 }
 
 void write_reports(const RunArgs& a, const conformance::RunReport& report) {
-  for (const auto& path : {a.junit, a.json}) {
-    if (path.empty()) continue;
-    const auto parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent);
-  }
-  if (!a.junit.empty()) reports::write_junit(report, a.junit);
-  if (!a.json.empty()) reports::write_json_report(report, a.json);
+  reports::write_reports(report, a.junit, a.json);
 }
 
 int run(const RunArgs& a) {

@@ -46,6 +46,7 @@ EmbeddedTarget::EmbeddedTarget(EmbeddedTargetOptions o) : target_(default_target
   so.http.host = "127.0.0.1";
   so.http.port = 0;
   so.http.threads = 1;
+  so.store.database = o.database;
   so.fleets.push_back(fleet_);
   sim::NetIdPeer peer;
   peer.net_id = target_.ns.net_id;

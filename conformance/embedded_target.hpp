@@ -5,6 +5,7 @@
 // start it with faults and vendor behaviours to prove the checks both ways.
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -23,6 +24,8 @@ struct EmbeddedTargetOptions {
   std::size_t devices_per_version = 2;  // of 1.0.2, 1.0.3, 1.0.4 and 1.1
   // The devices to provision instead of the generated ones.
   std::optional<sim::Fleet> fleet;
+  // The JS's SQLite state (DevNonces, JoinNonces), kept across restarts; empty: memory only.
+  std::filesystem::path database;
 };
 
 class EmbeddedTarget {

@@ -1,5 +1,7 @@
 #include "conformance/result.hpp"
 
+#include <ctime>
+
 namespace joincheck::conformance {
 
 std::string_view to_string(Verdict verdict) {
@@ -56,6 +58,15 @@ RunCounts RunReport::counts() const {
     }
   }
   return c;
+}
+
+std::string iso8601_utc(std::chrono::system_clock::time_point time) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(time);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 int RunReport::exit_code(bool strict) const {

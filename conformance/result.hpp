@@ -27,6 +27,21 @@ std::string_view to_string(Verdict verdict);  // "pass", "fail", ...
 // How bad a verdict is, for aggregation: skip < pass < warn < error < fail.
 int severity(Verdict verdict);
 
+// The join-accept of an answer as the device decrypted and checked it (no key is held here):
+// the structured form of the "join-accept: ..." note, for scripts (Python, the JSON report).
+struct TraceJoinAccept {
+  std::uint32_t join_nonce = 0;
+  std::string net_id;    // hex, MSB first
+  std::string dev_addr;  // hex, MSB first
+  std::uint8_t dl_settings = 0;
+  std::uint8_t rx_delay = 0;
+  std::string cf_list;   // hex as on the air; "" when the accept has none
+  std::string mic;       // hex as on the air
+  std::string mode;      // the formulas it was checked with ("LoRaWAN 1.1, OptNeg=1"); "" if none
+  bool accepted = false;  // the device took it (MIC valid, JoinNonce fresh)
+  std::string refusal;    // why the device refused it; "" when accepted
+};
+
 // One HTTP exchange as it happened, for the trace of a verdict.
 struct TraceExchange {
   std::string label;  // "devnonce/replay-1.0.4 step 2: JoinReq (DevNonce previous)"
@@ -43,6 +58,8 @@ struct TraceExchange {
   // What the harness made of the answer, one line each: the decoded join-accept, the codec's
   // observations, the unwrapped keys (redacted unless --reveal-keys).
   std::vector<std::string> notes;
+  // The join-accept of a JoinAns/RejoinAns that decrypted; nullopt otherwise.
+  std::optional<TraceJoinAccept> join_accept;
 };
 
 // One judgement of a check on one exchange (or on a step of a scenario).
@@ -80,6 +97,9 @@ struct RunCounts {
 // (or warned, under strict); 2 usage or configuration error; 3 the target could not be reached
 // or set up.
 enum ExitCode : int { exit_ok = 0, exit_failed = 1, exit_usage = 2, exit_unreachable = 3 };
+
+// "2026-11-25T21:42:59Z": RunReport::started_at.
+std::string iso8601_utc(std::chrono::system_clock::time_point time);
 
 struct RunReport {
   std::string target;            // URL, or "embedded reference JS (URL)"

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "backend/codec.hpp"
+#include "conformance/tls_checks.hpp"
 #include "conformance/validator.hpp"
 #include "lorawan/hex.hpp"
 #include "sim/device/device.hpp"
@@ -28,15 +29,6 @@ constexpr std::uint8_t kDefaultDlSettings = 0x15;
 constexpr std::uint8_t kDefaultRxDelay = 1;
 // A JoinEUI no test fleet uses: the ReceiverID of the unknown-receiver checks.
 constexpr const char* kUnknownJoinEui = "ffffffffffffff01";
-
-std::string now_iso8601() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // One check's evaluations so far.
 struct Accum {
@@ -261,6 +253,10 @@ class Run {
   void record_exchange(const std::string& label, const sim::Exchange& ex, const Validation& v);
   void emit_final(const std::string& id, const std::string& never_reason);
   std::string never_reason(const std::string& id) const;
+  // RunOptions::cancelled, asked once more; once true, the run stops and says "interrupted".
+  bool cancel_requested();
+  // The tls/ group (conformance/tls_checks.hpp), before the scenarios, against https targets.
+  void run_tls_checks();
 
   const RunOptions& o_;
   std::mt19937_64 rng_;
@@ -272,6 +268,7 @@ class Run {
   std::map<std::string, std::size_t> last_scenario_of_;  // step check -> last scenario naming it
   std::set<std::string> step_checks_;
   bool unreachable_ = false;
+  bool interrupted_ = false;
   bool reached_ = false;  // an exchange got through: later transport errors are the target's
   std::uint64_t unknown_counter_ = 0;
   std::size_t scenario_index_ = 0;
@@ -284,12 +281,37 @@ void Run::emit_final(const std::string& id, const std::string& reason) {
   if (o_.on_check) o_.on_check(rec_->result(id, reason));
 }
 
+void Run::run_tls_checks() {
+  TlsCheckInputs in;
+  in.selected = [this](const std::string& id) { return rec_->selected(id); };
+  if (!o_.fleet.devices.empty()) in.join_eui = o_.fleet.devices.front().join_eui;
+  in.names = target_setting_names(o_.target);
+  in.reveal_keys = o_.reveal_keys;
+  for (TlsJudgement& j : judge_tls(o_.target, in)) {
+    if (j.exchange) {
+      j.evaluation.exchange = report_.exchanges.size();
+      report_.exchanges.push_back(std::move(*j.exchange));
+    }
+    rec_->record(j.check, std::move(j.evaluation));
+    emit_final(j.check, never_reason(j.check));
+  }
+}
+
+bool Run::cancel_requested() {
+  if (!interrupted_ && o_.cancelled && o_.cancelled()) {
+    interrupted_ = true;
+    report_.setup_error = "interrupted";
+  }
+  return interrupted_;
+}
+
 std::string Run::never_reason(const std::string& id) const {
   if (!report_.setup_error.empty()) return "not judged: " + report_.setup_error;
   const std::string group(std::string_view(id).substr(0, id.find('/')));
   if (group == "async" && !client_->async()) {
     return "the target answers synchronously; configure [async] in the target file to test asynchronous answers";
   }
+  if (group == "tls" && !tls_checks_apply(o_.target)) return tls_not_applicable_reason(o_.target);
   if (id == "header/receiver-nsid-echo") return "no TS002 1.1 request was answered";
   if (id == "header/transaction-id-zero") return "no request with TransactionID 0 was answered";
   if (id == "kek/network-keys-wrapped") return "the NS shares no KEK with the target ([[kek]] in the target file)";
@@ -298,7 +320,7 @@ std::string Run::never_reason(const std::string& id) const {
 
 RunReport Run::go() {
   const auto t0 = std::chrono::steady_clock::now();
-  report_.started_at = now_iso8601();
+  report_.started_at = iso8601_utc(std::chrono::system_clock::now());
   report_.target = o_.target_label.empty() ? o_.target.ns.url : o_.target_label;
   report_.profile = o_.profile.name;
   report_.protocol_version = std::string(backend::to_string(o_.target.ns.protocol_version));
@@ -335,14 +357,16 @@ RunReport Run::go() {
   bool always_on_selected = false;
   for (const auto& id : ids) always_on_selected |= step_checks_.count(id) == 0;
 
+  if (report_.setup_error.empty()) run_tls_checks();
   if (report_.setup_error.empty()) {
     for (std::size_t i = 0; i < o_.scenarios.size() && !unreachable_; ++i) {
+      if (cancel_requested()) break;
       const Scenario& sc = o_.scenarios[i];
       bool wanted = always_on_selected;
       for (const auto& step : sc.steps) wanted |= rec_->selected(step.check);
       if (!wanted) continue;
       run_scenario(i, sc);
-      if (unreachable_) break;  // every check not judged yet becomes `error` below
+      if (unreachable_ || interrupted_) break;  // every check not judged yet becomes `error` below
       for (const auto& step : sc.steps) {
         if (last_scenario_of_[step.check] == i) emit_final(step.check, never_reason(step.check));
       }
@@ -718,6 +742,7 @@ void Run::record_exchange(const std::string& label, const sim::Exchange& ex, con
   t.transport_error = ex.transport_error;
   t.elapsed_ms = static_cast<double>(ex.answer_elapsed.count() ? ex.answer_elapsed.count() : ex.total_elapsed.count()) / 1000.0;
   t.notes = v.notes;
+  t.join_accept = v.join_accept;
   report_.exchanges.push_back(std::move(t));
 }
 
@@ -739,6 +764,7 @@ void Run::run_scenario(std::size_t index, const Scenario& sc) {
     }
   }
   for (std::size_t i = 0; i < sc.steps.size() && !unreachable_; ++i) {
+    if (cancel_requested()) return;
     const Step& step = sc.steps[i];
     const std::string where = sc.id + " step " + std::to_string(i + 1);
     StepOutcome outcome;

@@ -40,6 +40,10 @@ struct RunOptions {
   // (sim/device/counters_file.hpp): devices continue from it, and it is updated at the end.
   // Null: every device starts afresh.
   sim::DeviceCountersMap* device_counters = nullptr;
+  // Asked before every step and every scenario: true stops the run there (Ctrl-C in Python).
+  // The report's setup_error is then "interrupted", checks judged so far keep their verdicts,
+  // the others are `error`, and run_scenarios returns normally. Null: never cancelled.
+  std::function<bool()> cancelled;
 };
 
 // Runs the scenarios. Never throws for anything the target does; a target that cannot be

@@ -131,9 +131,23 @@ void read_paths(const toml::table& t, const Where& w, sim::NsClientOptions& ns) 
   }
 }
 
+void read_probe_identity(const toml::table& t, const Where& w, const std::filesystem::path& base,
+                         std::string_view name, TlsProbeIdentity& identity) {
+  const std::string cert_key = std::string(name) + "_cert";
+  const std::string key_key = std::string(name) + "_key";
+  if (const toml::node* n = t.get(cert_key)) identity.cert = get_path(*n, w.child(cert_key), base);
+  if (const toml::node* n = t.get(key_key)) identity.key = get_path(*n, w.child(key_key), base);
+  if (identity.cert.empty() != identity.key.empty()) {
+    const std::string& given = identity.cert.empty() ? key_key : cert_key;
+    const std::string& missing = identity.cert.empty() ? cert_key : key_key;
+    throw ConfigError(w.child(given).at(*t.get(given)) + ": expected " + missing +
+                      " too (a probe identity is a certificate and its key), got " + given + " alone");
+  }
+}
+
 void read_tls(const toml::table& t, const Where& w, const std::filesystem::path& base,
-              backend::TlsClientOptions& tls) {
-  check_keys(t, w, {"ca_cert", "tls_cert", "tls_key"});
+              backend::TlsClientOptions& tls, TlsCheckConfig& checks) {
+  check_keys(t, w, {"ca_cert", "tls_cert", "tls_key", "requires_client_auth", "probes"});
   for (const auto& [key, node] : t) {
     const Where kw = w.child(key.str());
     if (key == "ca_cert")
@@ -142,6 +156,17 @@ void read_tls(const toml::table& t, const Where& w, const std::filesystem::path&
       tls.cert_file = get_path(node, kw, base);
     else if (key == "tls_key")
       tls.key_file = get_path(node, kw, base);
+    else if (key == "requires_client_auth")
+      checks.requires_client_auth = get_bool(node, kw);
+    else if (key == "probes") {
+      const toml::table& probes = get_table(node, kw);
+      check_keys(probes, kw,
+                 {"other_ca_cert", "other_ca_key", "expired_cert", "expired_key",
+                  "other_net_id_cert", "other_net_id_key"});
+      read_probe_identity(probes, kw, base, "other_ca", checks.other_ca);
+      read_probe_identity(probes, kw, base, "expired", checks.expired);
+      read_probe_identity(probes, kw, base, "other_net_id", checks.other_net_id);
+    }
   }
   if (tls.cert_file.empty() != tls.key_file.empty()) {
     const std::string_view given = tls.cert_file.empty() ? "tls_key" : "tls_cert";
@@ -359,7 +384,7 @@ TargetConfig from_table(const toml::table& root, const std::filesystem::path& so
     } else if (k == "paths") {
       read_paths(get_table(node, w), w, c.ns);
     } else if (k == "tls") {
-      read_tls(get_table(node, w), w, base, c.ns.tls);
+      read_tls(get_table(node, w), w, base, c.ns.tls, c.tls_checks);
     } else if (k == "headers") {
       read_headers(get_table(node, w), w, c.ns.headers);
     } else if (k == "ns") {

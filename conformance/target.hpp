@@ -24,6 +24,16 @@
 //   ca_cert = "ca.pem"                    # replaces the system roots
 //   tls_cert = "ns.pem"                   # client certificate (mutual TLS)...
 //   tls_key = "ns-key.pem"                # ...and its key; the two go together
+//   requires_client_auth = true           # the JS must refuse clients without a good
+//                                         # certificate: the tls/ client checks run
+//
+//   [tls.probes]                          # identities the JS must refuse (cert + key each;
+//   other_ca_cert = "other-ca-ns.pem"     # optional, a client check without one is skipped)
+//   other_ca_key = "other-ca-ns-key.pem"  # issued by a CA the JS does not trust
+//   expired_cert = "expired-ns.pem"       # issued by the CA the JS trusts, expired
+//   expired_key = "expired-ns-key.pem"
+//   other_net_id_cert = "ns-000099.pem"   # issued for another NetID (its CA per NetID, or its
+//   other_net_id_key = "ns-000099-key.pem"  # CN): the JS refuses it for [ns] net_id
 //
 //   [headers]                             # extra headers, sent with every request
 //   Authorization = "Bearer 0123"
@@ -78,6 +88,20 @@
 
 namespace joincheck::conformance {
 
+// The tls/ client-authentication checks (conformance/tls_checks.hpp): whether the JS declares
+// that it requires a client certificate, and the identities it must refuse.
+struct TlsProbeIdentity {
+  std::filesystem::path cert;
+  std::filesystem::path key;
+  bool empty() const { return cert.empty(); }
+};
+struct TlsCheckConfig {
+  bool requires_client_auth = false;
+  TlsProbeIdentity other_ca;      // from a CA the JS does not trust
+  TlsProbeIdentity expired;       // from the trusted CA, expired
+  TlsProbeIdentity other_net_id;  // from the trusted CA (or NetID CA), for another NetID
+};
+
 struct TargetConfig {
   // url, paths, tls, headers, content_type, protocol_version, net_id, ns_id, sender_token,
   // keks (every [[kek]], the AS KEK included), timeout, async_listen, async_tls.
@@ -87,6 +111,7 @@ struct TargetConfig {
   // A NetID (hex) the target is not expected to serve: the SenderID of the unknown-sender checks.
   std::string unknown_net_id = "ffff01";
   std::set<Capability> capabilities;   // what the target declares it supports
+  TlsCheckConfig tls_checks;           // [tls] requires_client_auth, [tls.probes]
   std::optional<std::string> profile;  // a built-in profile name, or a file path (resolved)
   std::optional<std::filesystem::path> devices;  // the fleet file (resolved)
   std::filesystem::path source;  // the file this was read from; empty for the defaults

@@ -381,6 +381,17 @@ void judge_join_answer(const Ans& ans, const SentRequest& sent, sim::SimDevice* 
   }
   judge.pass("accept/decrypts", "a join-accept that decrypts", std::to_string(ans.phy_payload->size()) + " bytes, decrypted");
   const lorawan::JoinAccept& a = *jr.accept;
+  TraceJoinAccept& t = v.join_accept.emplace();
+  t.join_nonce = a.join_nonce.value();
+  t.net_id = a.net_id.hex();
+  t.dev_addr = a.dev_addr.hex();
+  t.dl_settings = a.dl_settings.raw;
+  t.rx_delay = a.rx_delay;
+  t.cf_list = a.cf_list ? a.cf_list->hex() : "";
+  t.mic = a.mic.hex();
+  t.mode = jr.mode ? std::string(lorawan::to_string(*jr.mode)) : "";
+  t.accepted = jr.accepted();
+  t.refusal = jr.reason;
   v.notes.push_back("join-accept: JoinNonce " + a.join_nonce.hex() + ", NetID " + a.net_id.hex() + ", DevAddr " +
                     a.dev_addr.hex() + ", DLSettings " + lorawan::to_hex(lorawan::ByteSpan(&a.dl_settings.raw, 1)) +
                     ", RxDelay " + std::to_string(a.rx_delay) + ", CFList " + (a.cf_list ? a.cf_list->hex() : "none") +

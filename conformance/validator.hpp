@@ -91,6 +91,7 @@ struct AnswerSummary {
 struct Validation {
   std::vector<Judgement> judgements;
   std::vector<std::string> notes;  // for the trace: decoded join-accept, keys (redacted)
+  std::optional<TraceJoinAccept> join_accept;  // the join-accept the device decrypted
   AnswerSummary answer;
 };
 

@@ -1,7 +1,9 @@
 #include "reports/json_report.hpp"
 
 #include <cmath>
+#include <cstdint>
 
+#include "lorawan/hex.hpp"
 #include "reports/junit.hpp"
 
 namespace joincheck::reports {
@@ -19,10 +21,30 @@ json headers(const std::vector<std::pair<std::string, std::string>>& list) {
   return out;
 }
 
+// TS002 names, hex as DESIGN.md writes it (JoinNonce MSB first, CFList and MIC as on the air).
+json join_accept(const conformance::TraceJoinAccept& a) {
+  const auto byte_hex = [](std::uint8_t b) { return lorawan::to_hex(lorawan::ByteSpan(&b, 1)); };
+  const std::uint8_t nonce[3] = {static_cast<std::uint8_t>(a.join_nonce >> 16),
+                                 static_cast<std::uint8_t>(a.join_nonce >> 8),
+                                 static_cast<std::uint8_t>(a.join_nonce)};
+  return json{
+      {"JoinNonce", lorawan::to_hex(nonce)},
+      {"NetID", a.net_id},
+      {"DevAddr", a.dev_addr},
+      {"DLSettings", byte_hex(a.dl_settings)},
+      {"RxDelay", a.rx_delay},
+      {"CFList", a.cf_list.empty() ? json(nullptr) : json(a.cf_list)},
+      {"MIC", a.mic},
+      {"mode", a.mode},
+      {"accepted", a.accepted},
+      {"refusal", a.refusal},
+  };
+}
+
 json exchange(const TraceExchange& e, std::size_t index) {
   json notes = json::array();
   for (const auto& note : e.notes) notes.push_back(note);
-  return json{
+  json out{
       {"index", index},
       {"label", e.label},
       {"url", e.url},
@@ -38,6 +60,8 @@ json exchange(const TraceExchange& e, std::size_t index) {
       {"elapsed_ms", std::isfinite(e.elapsed_ms) ? json(e.elapsed_ms) : json(nullptr)},
       {"notes", std::move(notes)},
   };
+  if (e.join_accept) out["join_accept"] = join_accept(*e.join_accept);
+  return out;
 }
 
 }  // namespace

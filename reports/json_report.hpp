@@ -11,7 +11,10 @@
 //    "exchanges": [{"index", "label", "url", "request_headers": [[name, value], ..],
 //                   "request_body", "http_status", "http_reason", "response_headers",
 //                   "response_body", "async_answer_body", "transport_error", "elapsed_ms",
-//                   "notes": [..]}]}
+//                   "notes": [..],
+//                   "join_accept": {"JoinNonce", "NetID", "DevAddr", "DLSettings", "RxDelay",
+//                                   "CFList" (null: none), "MIC", "mode", "accepted", "refusal"}
+//                                  (only on an exchange whose join-accept the device decrypted)}]}
 //
 // Levels are "MUST"/"SHOULD"/"INFO", verdicts "pass"/"fail"/"warn"/"skip"/"error"; a result's
 // "trace" indexes "exchanges". Bodies are kept whole.

@@ -145,10 +145,16 @@ std::unique_ptr<Holder> generate() {
   const Cert other = issue({"joincheck other root CA", true, "", "", -1, 3650}, other_key.get(),
                            nullptr, nullptr);
 
+  const Key net_id_99_key = new_key();
+  const Cert net_id_99 = issue({"joincheck test NetID 000099 CA", true, "", "", -1, 3650},
+                               net_id_99_key.get(), root.get(), root_key.get());
+
   pki.root_ca = file("root-ca.pem");
   write_certs(pki.root_ca, {root.get()});
   pki.intermediate_ca = file("intermediate-ca.pem");
   write_certs(pki.intermediate_ca, {intermediate.get()});
+  pki.net_id_99_ca = file("net-id-000099-ca.pem");
+  write_certs(pki.net_id_99_ca, {net_id_99.get()});
   pki.other_ca = file("other-ca.pem");
   write_certs(pki.other_ca, {other.get()});
 
@@ -168,6 +174,18 @@ std::unique_ptr<Holder> generate() {
        intermediate_key.get(), true, pki.server_cert, pki.server_key);
   leaf("client", {"ns-000013", false, "DNS:ns.test", "clientAuth"}, intermediate.get(),
        intermediate_key.get(), true, pki.client_cert, pki.client_key);
+  leaf("expired-client", {"ns-000013", false, "DNS:ns.test", "clientAuth", -30, -1},
+       intermediate.get(), intermediate_key.get(), true, pki.expired_client_cert,
+       pki.expired_client_key);
+  {
+    const Key key = new_key();
+    const Cert cert = issue({"000099", false, "DNS:ns-000099.test", "clientAuth"}, key.get(),
+                            net_id_99.get(), net_id_99_key.get());
+    pki.net_id_99_client_cert = file("net-id-000099-client.pem");
+    pki.net_id_99_client_key = file("net-id-000099-client-key.pem");
+    write_certs(pki.net_id_99_client_cert, {cert.get(), net_id_99.get()});
+    write_key(pki.net_id_99_client_key, key.get());
+  }
   leaf("expired-server", {"expired.test", false, local_names, "serverAuth", -30, -1},
        intermediate.get(), intermediate_key.get(), true, pki.expired_server_cert,
        pki.expired_server_key);

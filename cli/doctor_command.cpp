@@ -1,0 +1,84 @@
+// `joincheck doctor`: a checklist of what is wrong with a ChirpStack + external Join Server
+// setup (conformance/doctor.hpp), with the fix for each finding.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "conformance/doctor.hpp"
+#include "reports/console.hpp"
+#include "reports/report_files.hpp"
+#include "sim/fleet/fleet.hpp"
+#include "sim/join_server/config.hpp"
+
+namespace joincheck::cli {
+
+namespace {
+
+struct DoctorArgs {
+  std::string chirpstack_config;
+  bool offline = false;
+  bool strict = false;
+  int timeout_ms = 5000;
+  std::string net_id;
+  std::string devices;
+  std::string junit;
+  std::string json;
+};
+
+int doctor(const DoctorArgs& a) {
+  conformance::DoctorOptions o;
+  o.chirpstack_config = a.chirpstack_config;
+  o.live = !a.offline;
+  o.timeout = std::chrono::milliseconds(a.timeout_ms);
+  if (!a.net_id.empty()) o.net_id = a.net_id;
+  conformance::DoctorResult r;
+  try {
+    if (!a.devices.empty()) {
+      const sim::FleetLoad load = sim::load_fleet(a.devices);
+      for (const auto& w : load.warnings) std::cerr << "joincheck doctor: " << w << "\n";
+      o.fleet = load.fleet;
+    }
+    r = conformance::run_doctor(o);
+  } catch (const sim::ConfigError& e) {
+    std::cerr << "joincheck doctor: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "joincheck doctor: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  reports::ConsoleReporter console(std::cout, reports::stdout_is_terminal());
+  for (const auto& res : r.report.results) console.check_line(res);
+  console.finish(r.report);
+  int code = r.report.exit_code(a.strict);
+  try {
+    reports::write_reports(r.report, a.junit, a.json);
+  } catch (const std::exception& e) {
+    std::cerr << "joincheck doctor: " << e.what() << "\n";
+    code = kExitUsage;
+  }
+  return code;
+}
+
+}  // namespace
+
+std::function<int()> add_doctor_command(CLI::App& app) {
+  auto args = std::make_shared<DoctorArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "doctor", "Check a ChirpStack v3/v4 Join Server configuration: files, keys, KEKs, prefixes, TLS to each JS");
+  cmd->add_option("--chirpstack-config", args->chirpstack_config, "chirpstack.toml (v4) or chirpstack-network-server.toml (v3)")
+      ->required();
+  cmd->add_flag("--offline", args->offline, "static findings only: do not connect to the Join Servers");
+  cmd->add_option("--timeout", args->timeout_ms, "per connection, milliseconds (default 5000)");
+  cmd->add_option("--net-id", args->net_id,
+                  "the NS NetID the probes send as SenderID (default: the file's [network] net_id, else 000000)");
+  cmd->add_option("--devices", args->devices,
+                  "a fleet the JSs know: the probe JoinReq uses one of its devices and must succeed (default: an "
+                  "unknown DevEUI, which must get UnknownDevEUI)");
+  cmd->add_flag("--strict", args->strict, "warnings fail too");
+  cmd->add_option("--junit", args->junit, "write a JUnit XML report");
+  cmd->add_option("--json", args->json, "write a JSON report");
+  return [args] { return doctor(*args); };
+}
+
+}  // namespace joincheck::cli

@@ -1,0 +1,212 @@
+#include "conformance/chirpstack_config.hpp"
+
+#include <toml++/toml.h>
+
+#include <sstream>
+
+#include "sim/join_server/config.hpp"
+
+namespace joincheck::conformance {
+
+using namespace sim::toml_config;
+
+std::string_view to_string(ChirpStackVersion version) {
+  return version == ChirpStackVersion::v3 ? "ChirpStack v3" : "ChirpStack v4";
+}
+
+namespace {
+
+int line_of(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
+
+CsValue string_value(const toml::table& t, std::string_view key, const Where& w) {
+  CsValue v;
+  if (const toml::node* n = t.get(key)) {
+    v.value = get_string(*n, w.child(key));
+    v.line = line_of(*n);
+  }
+  return v;
+}
+
+// Reads the keys of a JS table that `known` lists; the others are recorded as ignored.
+CsJoinServer read_js(const toml::table& t, const Where& w, std::string table, std::string scope,
+                     std::initializer_list<std::string_view> known, ChirpStackConfig& c) {
+  CsJoinServer js;
+  js.table = std::move(table);
+  js.scope = std::move(scope);
+  js.line = line_of(t);
+  for (const auto& [k, n] : t) {
+    bool ok = false;
+    for (auto name : known) ok = ok || k.str() == name;
+    if (!ok) c.ignored.push_back({w.child(k.str()).key, line_of(n)});
+  }
+  js.server = string_value(t, "server", w);
+  js.ca_cert = string_value(t, "ca_cert", w);
+  js.tls_cert = string_value(t, "tls_cert", w);
+  js.tls_key = string_value(t, "tls_key", w);
+  if (const toml::node* n = t.get("enabled")) js.enabled = get_bool(*n, w.child("enabled"));
+  if (const toml::node* n = t.get("async_timeout")) {
+    js.async_timeout.line = line_of(*n);
+    js.async_timeout.value = n->is_string() ? *n->value<std::string>() : "";
+  }
+  if (const toml::node* n = t.get("authorization_header")) {
+    js.authorization_value = get_string(*n, w.child("authorization_header"));
+    js.authorization_header = !js.authorization_value.empty();
+  }
+  js.join_eui_prefix = string_value(t, t.contains("join_eui") ? "join_eui" : "join_eui_prefix", w);
+  return js;
+}
+
+const toml::table* table_at(const toml::table& t, std::string_view key, const Where& w) {
+  const toml::node* n = t.get(key);
+  return n == nullptr ? nullptr : &get_table(*n, w.child(key));
+}
+
+const toml::array* array_at(const toml::table& t, std::string_view key, const Where& w) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return nullptr;
+  if (!n->is_array()) throw sim::ConfigError(w.child(key).at(*n) + ": expected an array of tables ([[" + w.child(key).key + "]]), got " + type_name(*n));
+  return n->as_array();
+}
+
+ChirpStackConfig from_table(const toml::table& root, const std::filesystem::path& source) {
+  ChirpStackConfig c;
+  c.file = source;
+  const Where top{source.string(), ""};
+  const Where wjs = top.child("join_server");
+  const toml::table* js = table_at(root, "join_server", top);
+
+  // Version evidence.
+  std::vector<std::string> v3, v4;
+  if (js != nullptr) {
+    if (js->contains("servers")) v4.push_back("[[join_server.servers]]");
+    if (js->contains("resolve_join_eui_domain_suffix")) v4.push_back("join_server.resolve_join_eui_domain_suffix");
+    if (js->contains("certificates")) v3.push_back("[[join_server.certificates]]");
+    if (js->contains("resolve_join_eui")) v3.push_back("join_server.resolve_join_eui");
+    if (js->contains("resolve_domain_suffix")) v3.push_back("join_server.resolve_domain_suffix");
+    if (js->contains("kek")) v3.push_back("[join_server.kek]");
+  }
+  if (root.contains("keks")) v4.push_back("[[keks]]");
+  if (root.contains("backend_interfaces")) v4.push_back("[backend_interfaces]");
+  if (root.contains("network_server")) v3.push_back("[network_server]");
+  const auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  c.version = v3.size() > v4.size() ? ChirpStackVersion::v3 : ChirpStackVersion::v4;
+  c.version_evidence = v3.empty() && v4.empty() ? std::string("no version-specific key; assumed v4")
+                                                : join(c.version == ChirpStackVersion::v3 ? v3 : v4);
+  const bool is_v4 = c.version == ChirpStackVersion::v4;
+  // The NS's NetID, which ChirpStack sends as SenderID (and a JS registers by).
+  if (const toml::table* net = table_at(root, is_v4 ? "network" : "network_server", top)) {
+    c.net_id = string_value(*net, "net_id", top.child(is_v4 ? "network" : "network_server"));
+  }
+
+  if (js != nullptr) {
+    if (is_v4) {
+      if (const toml::array* servers = array_at(*js, "servers", wjs)) {
+        for (std::size_t i = 0; i < servers->size(); ++i) {
+          const Where w = wjs.child("servers").index(i + 1);
+          c.join_servers.push_back(read_js(get_table((*servers)[i], w), w,
+                                           "[[join_server.servers]] #" + std::to_string(i + 1),
+                                           "servers-" + std::to_string(i + 1),
+                                           {"join_eui_prefix", "server", "async_timeout", "ca_cert", "tls_cert", "tls_key",
+                                            "authorization_header"},
+                                           c));
+        }
+      }
+    } else if (const toml::array* certs = array_at(*js, "certificates", wjs)) {
+      for (std::size_t i = 0; i < certs->size(); ++i) {
+        const Where w = wjs.child("certificates").index(i + 1);
+        c.join_servers.push_back(read_js(get_table((*certs)[i], w), w,
+                                         "[[join_server.certificates]] #" + std::to_string(i + 1),
+                                         "certificates-" + std::to_string(i + 1),
+                                         {"join_eui", "server", "ca_cert", "tls_cert", "tls_key"}, c));
+      }
+    }
+    if (const toml::table* d = table_at(*js, "default", wjs)) {
+      const Where w = wjs.child("default");
+      CsJoinServer def = is_v4 ? read_js(*d, w, "[join_server.default]", "default",
+                                         {"enabled", "server", "async_timeout", "ca_cert", "tls_cert", "tls_key",
+                                          "authorization_header"},
+                                         c)
+                               : read_js(*d, w, "[join_server.default]", "default",
+                                         {"server", "ca_cert", "tls_cert", "tls_key"}, c);
+      def.is_default = true;
+      c.join_servers.push_back(std::move(def));
+    }
+    c.resolve_suffix = string_value(*js, is_v4 ? "resolve_join_eui_domain_suffix" : "resolve_domain_suffix", wjs);
+    if (!is_v4) {
+      if (const toml::node* n = js->get("resolve_join_eui")) c.resolve_join_eui = get_bool(*n, wjs.child("resolve_join_eui"));
+    }
+    for (const auto& [k, n] : *js) {
+      const std::string_view key = k.str();
+      const bool known = is_v4 ? (key == "servers" || key == "default" || key == "resolve_join_eui_domain_suffix")
+                               : (key == "certificates" || key == "default" || key == "resolve_join_eui" ||
+                                  key == "resolve_domain_suffix" || key == "kek");
+      if (!known) c.ignored.push_back({wjs.child(key).key, line_of(n)});
+    }
+  }
+
+  // KEKs.
+  const auto read_keks = [&](const toml::array& set, const Where& w, const std::string& name) {
+    for (std::size_t i = 0; i < set.size(); ++i) {
+      const Where ew = w.index(i + 1);
+      const toml::table& t = get_table(set[i], ew);
+      CsKek k;
+      k.table = name + " #" + std::to_string(i + 1);
+      k.line = line_of(t);
+      if (const toml::node* n = t.get("label")) k.label = get_string(*n, ew.child("label"));
+      if (const toml::node* n = t.get("kek")) k.kek_hex = get_string(*n, ew.child("kek"));
+      c.keks.push_back(std::move(k));
+    }
+  };
+  if (is_v4) {
+    if (const toml::array* keks = array_at(root, "keks", top)) read_keks(*keks, top.child("keks"), "[[keks]]");
+    if (const toml::table* bi = table_at(root, "backend_interfaces", top)) {
+      const Where w = top.child("backend_interfaces");
+      CsJoinServer b;
+      b.table = "[backend_interfaces]";
+      b.scope = "backend-interfaces";
+      b.line = line_of(*bi);
+      b.server = string_value(*bi, "bind", w);
+      b.ca_cert = string_value(*bi, "ca_cert", w);
+      b.tls_cert = string_value(*bi, "tls_cert", w);
+      b.tls_key = string_value(*bi, "tls_key", w);
+      c.backend_interfaces = std::move(b);
+    }
+  } else if (js != nullptr) {
+    if (const toml::table* kek = table_at(*js, "kek", wjs)) {
+      if (const toml::array* set = array_at(*kek, "set", wjs.child("kek"))) {
+        read_keks(*set, wjs.child("kek").child("set"), "[[join_server.kek.set]]");
+      }
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+ChirpStackConfig load_chirpstack_config(const std::filesystem::path& file) {
+  return from_table(parse_file(file), file);
+}
+
+ChirpStackConfig parse_chirpstack_config(std::string_view toml_text, const std::filesystem::path& source) {
+  try {
+    return from_table(toml::parse(toml_text, source.string()), source);
+  } catch (const toml::parse_error& e) {
+    throw sim::ConfigError(source.string() + ":" + std::to_string(e.source().begin.line) + ":" +
+                           std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
+  }
+}
+
+std::string join_eui_dns_name(std::string_view join_eui_hex, std::string_view suffix) {
+  std::string out;
+  for (auto it = join_eui_hex.rbegin(); it != join_eui_hex.rend(); ++it) {
+    if (!out.empty()) out += '.';
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(*it)));
+  }
+  return out + std::string(suffix);
+}
+
+}  // namespace joincheck::conformance

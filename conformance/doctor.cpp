@@ -1,0 +1,445 @@
+#include "conformance/doctor.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "backend/http_client.hpp"
+#include "backend/tls_certificate.hpp"
+#include "conformance/target.hpp"
+#include "conformance/tls_checks.hpp"
+#include "conformance/validator.hpp"
+#include "sim/join_server/join_server.hpp"
+#include "sim/network_server/ns_client.hpp"
+
+namespace joincheck::conformance {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class Doctor {
+ public:
+  explicit Doctor(const DoctorOptions& o) : o_(o) {}
+  DoctorResult go();
+
+ private:
+  std::string at(int line) const { return c_.file.string() + ":" + std::to_string(line); }
+  std::string setting(const CsJoinServer& js, const std::string& key, int line) const {
+    return key + " of " + js.table + " (" + at(line != 0 ? line : js.line) + ")";
+  }
+  void add(const std::string& id, Level level, const std::string& title, Verdict v, std::string expected,
+           std::string actual, std::string reason = {}) {
+    CheckInfo info{id, level, title, "backend-interfaces.md §1.4, §1.5, §5.1, §5.2"};
+    r_.catalog.add(info);
+    CheckResult res;
+    res.check = info;
+    if (v == Verdict::fail && level != Level::must) v = Verdict::warn;
+    res.verdict = v;
+    res.expected = std::move(expected);
+    res.actual = std::move(actual);
+    res.reason = std::move(reason);
+    res.scenario = "doctor";
+    res.evaluations = 1;
+    res.failed_evaluations = (v == Verdict::fail || v == Verdict::error) ? 1 : 0;
+    r_.report.results.push_back(std::move(res));
+  }
+  void version();
+  void ignored_keys();
+  void files(const CsJoinServer& js);
+  void certificate_file(const CsJoinServer& js, const CsValue& file, const std::string& key, bool ca);
+  void prefixes();
+  void keks();
+  void dns();
+  void live(const CsJoinServer& js);
+  void probe(const CsJoinServer& js, const TargetConfig& t);
+  std::string net_id_hex() const;
+
+  const DoctorOptions& o_;
+  ChirpStackConfig c_;
+  DoctorResult r_;
+};
+
+DoctorResult Doctor::go() {
+  const auto t0 = std::chrono::steady_clock::now();
+  c_ = load_chirpstack_config(o_.chirpstack_config);
+  r_.report.target = c_.file.string();
+  r_.report.profile = std::string(to_string(c_.version));
+  r_.report.started_at = iso8601_utc(std::chrono::system_clock::now());
+  version();
+  ignored_keys();
+  for (const auto& js : c_.join_servers) files(js);
+  if (c_.backend_interfaces) files(*c_.backend_interfaces);
+  prefixes();
+  keks();
+  dns();
+  if (o_.live) {
+    for (const auto& js : c_.join_servers) live(js);
+  }
+  r_.report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  return std::move(r_);
+}
+
+void Doctor::version() {
+  add("doctor/config.version", Level::info, "The ChirpStack version the file is written for", Verdict::pass,
+      "a ChirpStack v3 or v4 configuration", std::string(to_string(c_.version)) + " (from " + c_.version_evidence + ")");
+  if (c_.join_servers.empty()) {
+    add("doctor/config.join-servers", Level::must, "The file configures at least one Join Server", Verdict::fail,
+        "[join_server.default] or " +
+            std::string(c_.version == ChirpStackVersion::v4 ? "[[join_server.servers]]" : "[[join_server.certificates]]"),
+        "no Join Server in " + c_.file.string(),
+        "fix: add a [join_server.default] table with server = \"https://your-js:8443\"");
+  }
+}
+
+void Doctor::ignored_keys() {
+  std::string list;
+  std::string fix;
+  for (const auto& k : c_.ignored) {
+    list += (list.empty() ? "" : ", ") + k.key + " (line " + std::to_string(k.line) + ")";
+    const std::string leaf = k.key.substr(k.key.rfind('.') + 1);
+    if (leaf == "async_interface" || leaf == "async_interface_timeout") {
+      fix = "fix: ChirpStack v4 has no async_interface/async_interface_timeout (its template shows them, its "
+            "code reads async_timeout only): replace them with async_timeout = \"1s\" to use async answers";
+    }
+  }
+  if (fix.empty() && !c_.ignored.empty()) fix = "fix: remove or rename these keys; " + std::string(to_string(c_.version)) + " does not read them";
+  add("doctor/config.ignored-keys", Level::should, "Every Join Server setting is one this ChirpStack version reads",
+      c_.ignored.empty() ? Verdict::pass : Verdict::fail, "no key ChirpStack ignores",
+      c_.ignored.empty() ? "none" : "ignored: " + list, fix);
+}
+
+void Doctor::certificate_file(const CsJoinServer& js, const CsValue& file, const std::string& key, bool ca) {
+  const std::string id = "doctor/" + js.scope + "." + (ca ? "ca-cert" : "tls-cert");
+  const std::string title = ca ? "The CA file of the JS connection is readable, and its certificates are valid"
+                               : "The client certificate file is readable and valid";
+  const std::string where = setting(js, key, file.line);
+  try {
+    const auto certs = backend::load_certificates(file.value);
+    std::string shown;
+    Verdict v = Verdict::pass;
+    std::string reason;
+    const auto now = std::chrono::system_clock::now();
+    for (const auto& cert : certs) {
+      shown += (shown.empty() ? "" : "; ") + backend::to_string(backend::describe(cert));
+      if (now > cert.not_after() && v != Verdict::fail) {
+        v = Verdict::fail;
+        reason = "fix: " + cert.subject() + " in " + file.value + " expired on " + backend::describe(cert).not_after +
+                 "; renew it and update " + where;
+      } else if (now < cert.not_before() && v != Verdict::fail) {
+        v = Verdict::fail;
+        reason = "fix: " + cert.subject() + " in " + file.value + " is not valid before " + backend::describe(cert).not_before +
+                 "; check this host's clock";
+      } else if (cert.not_after() - now < o_.expiry_warning && v == Verdict::pass) {
+        v = Verdict::warn;
+        reason = cert.subject() + " in " + file.value + " expires on " + backend::describe(cert).not_after + ", within 30 days; renew it";
+      }
+    }
+    add(id, Level::must, title, v, "PEM certificate(s), valid now, in " + where, shown, reason);
+  } catch (const std::exception& e) {
+    add(id, Level::must, title, Verdict::fail, "PEM certificate(s) in " + where, e.what(),
+        "fix: point " + where + " at a readable PEM certificate file");
+  }
+}
+
+void Doctor::files(const CsJoinServer& js) {
+  if (js.ca_cert.present() && !js.ca_cert.value.empty()) certificate_file(js, js.ca_cert, "ca_cert", true);
+  const bool cert = js.tls_cert.present() && !js.tls_cert.value.empty();
+  const bool key = js.tls_key.present() && !js.tls_key.value.empty();
+  if (cert) certificate_file(js, js.tls_cert, "tls_cert", false);
+  if (cert != key) {
+    add("doctor/" + js.scope + ".tls-pair", Level::must, "A client certificate comes with its key", Verdict::fail,
+        "tls_cert and tls_key together in " + js.table,
+        cert ? "tls_cert without tls_key" : "tls_key without tls_cert",
+        "fix: set both " + setting(js, "tls_cert", js.tls_cert.line) + " and tls_key, or neither");
+  }
+  if (!key) return;
+  const std::string kid = "doctor/" + js.scope + ".tls-key";
+  const std::string where = setting(js, "tls_key", js.tls_key.line);
+  backend::PrivateKey pkey;
+  try {
+    pkey = backend::load_private_key(js.tls_key.value);
+  } catch (const std::exception& e) {
+    add(kid, Level::must, "The client key file is readable and in a format this version accepts", Verdict::fail,
+        "an unencrypted PEM private key in " + where, e.what(), "fix: point " + where + " at the unencrypted PEM key of tls_cert");
+    return;
+  }
+  std::string text;
+  {
+    std::ifstream in(js.tls_key.value);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  const bool pkcs8 = text.find("-----BEGIN PRIVATE KEY-----") != std::string::npos;
+  const std::string format = pkcs8 ? "PKCS#8" : text.find("BEGIN RSA PRIVATE KEY") != std::string::npos ? "PKCS#1 (RSA)"
+                                              : text.find("BEGIN EC PRIVATE KEY") != std::string::npos  ? "SEC1 (EC)"
+                                                                                                         : "another PEM form";
+  if (c_.version == ChirpStackVersion::v4 && !pkcs8) {
+    add(kid, Level::should, "The client key file is readable and in a format this version accepts", Verdict::fail,
+        "a PKCS#8 key (\"BEGIN PRIVATE KEY\"), as the ChirpStack v4 template documents", format + " " + pkey.description(),
+        "fix: convert it: openssl pkcs8 -topk8 -nocrypt -in " + js.tls_key.value + " -out key.pkcs8.pem, and set " +
+            where + " to the new file");
+  } else {
+    add(kid, Level::must, "The client key file is readable and in a format this version accepts", Verdict::pass,
+        "an unencrypted PEM private key in " + where, format + " " + pkey.description());
+  }
+  if (!cert) return;
+  try {
+    const auto chain = backend::load_certificates(js.tls_cert.value);
+    const bool match = pkey.matches(chain.front());
+    add("doctor/" + js.scope + ".key-matches", Level::must, "The client key belongs to the client certificate",
+        match ? Verdict::pass : Verdict::fail, "tls_key is the key of the certificate in tls_cert",
+        match ? "it is" : "the key in " + js.tls_key.value + " (" + pkey.description() + ") is not the key of " +
+                              chain.front().subject() + " in " + js.tls_cert.value,
+        match ? "" : "fix: set " + where + " to the key that was generated with " + js.tls_cert.value);
+  } catch (const std::exception&) {
+    // tls-cert already says why the certificate cannot be read.
+  }
+}
+
+void Doctor::prefixes() {
+  struct Seen {
+    const CsJoinServer* js;
+    sim::JoinEuiRange range;
+  };
+  std::vector<Seen> seen;
+  for (const auto& js : c_.join_servers) {
+    if (js.is_default || !js.join_eui_prefix.present()) continue;
+    const std::string id = "doctor/" + js.scope + ".join-eui-prefix";
+    const std::string key = c_.version == ChirpStackVersion::v4 ? "join_eui_prefix" : "join_eui";
+    sim::JoinEuiRange range;
+    try {
+      range = sim::parse_join_eui_range(js.join_eui_prefix.value);
+    } catch (const std::exception& e) {
+      add(id, Level::must, "The JoinEUI prefix is valid and reachable", Verdict::fail,
+          "16 hex digits" + std::string(c_.version == ChirpStackVersion::v4 ? ", then /bits (\"0102030405060700/56\")" : ""),
+          "\"" + js.join_eui_prefix.value + "\": " + e.what(), "fix: correct " + setting(js, key, js.join_eui_prefix.line));
+      continue;
+    }
+    const Seen* shadow = nullptr;
+    for (const auto& s : seen) {
+      if (s.range.bits <= range.bits && s.range.contains(range.prefix)) {
+        shadow = &s;
+        break;
+      }
+    }
+    if (shadow != nullptr) {
+      add(id, Level::must, "The JoinEUI prefix is valid and reachable", Verdict::fail,
+          "no earlier prefix covering " + js.join_eui_prefix.value + " (ChirpStack takes the first match in file order)",
+          "shadowed by " + shadow->js->join_eui_prefix.value + " of " + shadow->js->table + " (" + at(shadow->js->join_eui_prefix.line) + ")",
+          "fix: move " + js.table + " (" + at(js.line) + ") before " + shadow->js->table +
+              "; list specific prefixes first and a catch-all (0000000000000000/0) last");
+    } else {
+      add(id, Level::must, "The JoinEUI prefix is valid and reachable", Verdict::pass, "a valid prefix not shadowed",
+          js.join_eui_prefix.value);
+    }
+    seen.push_back({&js, range});
+  }
+}
+
+void Doctor::keks() {
+  for (std::size_t i = 0; i < c_.keks.size(); ++i) {
+    const CsKek& k = c_.keks[i];
+    const std::string id = "doctor/kek-" + std::to_string(i + 1);
+    const std::size_t n = k.kek_hex.size();
+    const bool hex = n > 0 && k.kek_hex.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+    const bool ok = hex && (n == 32 || n == 48 || n == 64) && !k.label.empty();
+    std::string actual = "label \"" + k.label + "\", ";
+    actual += hex ? std::to_string(n / 2) + (n % 2 ? ".5" : "") + " bytes of hex" : std::to_string(n) + " characters, not all hex";
+    add(id, Level::must, "The KEK has a label and is 16, 24 or 32 bytes of hex", ok ? Verdict::pass : Verdict::fail,
+        "a label and a KEK of 32, 48 or 64 hex digits", actual,
+        ok ? "" : "fix: " + k.table + " (" + at(k.line) + "): " + (k.label.empty() ? "give it the label the JS uses" : "the kek must be 32, 48 or 64 hex digits (the key is not shown)"));
+  }
+}
+
+void Doctor::dns() {
+  const bool v4 = c_.version == ChirpStackVersion::v4;
+  std::string suffix = c_.resolve_suffix.value;
+  bool used = false;
+  for (const auto& js : c_.join_servers) {
+    if (!js.is_default) continue;
+    used = v4 ? (js.enabled.value_or(false) && js.server.value.empty()) : c_.resolve_join_eui.value_or(false);
+  }
+  if (!v4 && !c_.resolve_suffix.present()) suffix = ".joineuis.lora-alliance.org";
+  if (!used) {
+    add("doctor/config.dns", Level::info, "The DNS name JoinEUI resolution would use", Verdict::skip, "", "",
+        v4 ? "JoinEUI resolution is off ([join_server.default] is not enabled, or has a server)"
+           : "JoinEUI resolution is off (resolve_join_eui = false)");
+    return;
+  }
+  const std::string example = join_eui_dns_name("70b3d57ed0000000", suffix);
+  if (suffix.empty() || suffix.front() != '.') {
+    add("doctor/config.dns", Level::should, "The DNS name JoinEUI resolution would use", Verdict::fail,
+        "a suffix starting with '.' (\".joineuis.lora-alliance.org\")",
+        "suffix \"" + suffix + "\": JoinEUI 70b3d57ed0000000 resolves as " + example,
+        "fix: set " + std::string(v4 ? "resolve_join_eui_domain_suffix" : "resolve_domain_suffix") +
+            " in [join_server] to \".joineuis.lora-alliance.org\" (the leading dot included)");
+  } else {
+    add("doctor/config.dns", Level::info, "The DNS name JoinEUI resolution would use", Verdict::pass, "",
+        "JoinEUI 70b3d57ed0000000 resolves as https://" + example);
+  }
+}
+
+void Doctor::live(const CsJoinServer& js) {
+  if (js.server.value.empty() || (js.is_default && js.enabled && !*js.enabled)) return;
+  TargetConfig t = default_target_config();
+  t.ns.url = js.server.value;
+  t.ns.timeout = o_.timeout;
+  t.ns.net_id = lorawan::NetId::parse(net_id_hex());
+  if (js.authorization_header) t.ns.headers.push_back({"Authorization", js.authorization_value});
+  t.ns.tls.ca_file = js.ca_cert.value;
+  t.ns.tls.cert_file = js.tls_cert.value;
+  t.ns.tls.key_file = js.tls_key.value;
+  t.ns.tls.ca_adds_to_system_roots = c_.version == ChirpStackVersion::v4;
+  if (!tls_checks_apply(t)) {
+    add("doctor/" + js.scope + ".tls", Level::should, "The NS reaches the JS over TLS", Verdict::fail, "an https:// server",
+        js.server.value, "fix: TS002 asks for mutual authentication and confidentiality; serve the JS over https and set " +
+                             setting(js, "server", js.server.line));
+    probe(js, t);
+    return;
+  }
+  TlsCheckInputs in;
+  in.names.url = setting(js, "server", js.server.line);
+  in.names.ca_cert = setting(js, "ca_cert", js.ca_cert.line);
+  in.names.tls_cert = setting(js, "tls_cert", js.tls_cert.line);
+  in.names.tls_key = setting(js, "tls_key", js.tls_key.line);
+  in.names.client = std::string(to_string(c_.version));
+  if (!js.join_eui_prefix.value.empty()) {
+    try {
+      in.join_eui = sim::parse_join_eui_range(js.join_eui_prefix.value).prefix;
+    } catch (const std::exception&) {
+    }
+  }
+  for (auto& j : judge_tls(t, in)) {
+    const CheckInfo& info = Catalog::builtin().at(j.check);
+    if (j.evaluation.verdict == Verdict::skip && j.check != "tls/client-cert-accepted") continue;
+    std::string id = "doctor/" + js.scope + "." + j.check.substr(0, 3) + "-" + j.check.substr(4);
+    if (j.exchange) r_.report.exchanges.push_back(std::move(*j.exchange));
+    add(id, info.level, info.title, j.evaluation.verdict, j.evaluation.expected, j.evaluation.actual, j.evaluation.reason);
+    if (j.exchange) r_.report.results.back().trace.push_back(r_.report.exchanges.size() - 1);
+  }
+  probe(js, t);
+}
+
+std::string Doctor::net_id_hex() const {
+  if (o_.net_id) return *o_.net_id;
+  if (c_.net_id.present()) return std::string(lorawan::strip_hex_prefix(c_.net_id.value));
+  return "000000";  // ChirpStack's default [network] net_id
+}
+
+// One JoinReq as ChirpStack sends it to this JS: a device of the fleet under the JS's prefix
+// must join (and its keys must come under a KEK label the file has), an unknown DevEUI must get
+// UnknownDevEUI. Anything else is named with the setting that fixes it.
+void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
+  const std::string id = "doctor/" + js.scope + ".probe-join";
+  const std::string title = "A JoinReq sent as ChirpStack sends it gets a clean answer";
+  std::optional<sim::JoinEuiRange> range;
+  if (!js.join_eui_prefix.value.empty()) {
+    try {
+      range = sim::parse_join_eui_range(js.join_eui_prefix.value);
+    } catch (const std::exception&) {
+      // reported by the prefix finding
+    }
+  }
+  std::optional<sim::FleetDevice> device;
+  if (o_.fleet) {
+    for (const auto& d : o_.fleet->devices) {
+      if (!range || range->contains(d.join_eui)) {
+        device = d;
+        break;
+      }
+    }
+  }
+  const bool known = device.has_value();
+  if (!known) {
+    const lorawan::Eui64 join_eui = range ? range->prefix : lorawan::Eui64::parse("0000000000000001");
+    device = sim::generate_device(std::uint64_t{1} << 39, join_eui, lorawan::MacVersion::v1_0_3, 0x646f63746f72ULL);
+  }
+  sim::Exchange ex;
+  try {
+    sim::NsClient client(t.ns);
+    sim::JoinReqFields f;
+    f.header = client.request_header(backend::MessageType::join_req, device->join_eui.hex());
+    std::array<std::uint8_t, 4> addr{0x01, 0x02, 0x03, 0x04};
+    f.dev_addr = lorawan::DevAddr(addr);
+    std::mt19937 rng(static_cast<std::uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+    const auto dev_nonce = lorawan::DevNonce(static_cast<std::uint16_t>(rng() & 0xffff));
+    ex = client.send(sim::make_join_req(*device, dev_nonce, f));
+  } catch (const std::exception& e) {
+    add(id, Level::must, title, Verdict::error, "", "", std::string("the probe could not be sent: ") + e.what());
+    return;
+  }
+  TraceExchange tr;
+  tr.label = "doctor probe JoinReq to " + js.table;
+  tr.url = ex.url;
+  tr.request_body = ex.request_body;
+  tr.http_status = ex.http_status;
+  tr.http_reason = ex.http_reason;
+  tr.response_body = redact_keys(ex.http_body, false);
+  tr.transport_error = ex.transport_error;
+  tr.elapsed_ms = static_cast<double>(ex.total_elapsed.count()) / 1000.0;
+  r_.report.exchanges.push_back(tr);
+  const std::size_t ex_index = r_.report.exchanges.size() - 1;
+  const auto attach = [&] { r_.report.results.back().trace.push_back(ex_index); };
+
+  const std::string expected = known ? "Success for device " + device->dev_eui.hex() + " (from --devices)"
+                                     : "UnknownDevEUI for the unknown DevEUI " + device->dev_eui.hex();
+  if (!ex.answered()) {
+    add(id, Level::must, title, Verdict::fail, expected,
+        ex.transport_error.empty() ? "an answer that is not TS002 JSON: " + ex.decode_error : ex.transport_error,
+        "fix: check " + setting(js, "server", js.server.line) + " (URL and path) and the JS's logs");
+    attach();
+    return;
+  }
+  const auto* ans = std::get_if<backend::JoinAns>(&ex.decoded->message);
+  const std::optional<backend::ResultCode> code = ans && ans->result ? std::optional(ans->result->code) : std::nullopt;
+  const std::string seen = code ? std::string(backend::to_string(*code)) +
+                                      (ans->result->description ? " (" + *ans->result->description + ")" : "")
+                                : "no Result";
+  std::string fix;
+  Verdict v = Verdict::fail;
+  if (code == backend::ResultCode::unknown_sender) {
+    fix = "fix: the JS does not know NetID " + t.ns.net_id.hex() + " (the SenderID ChirpStack sends, from " +
+          std::string(c_.version == ChirpStackVersion::v4 ? "[network] net_id" : "[network_server] net_id") +
+          "); register that NetID (and this NS's client certificate) on the JS, or correct net_id";
+  } else if (code == backend::ResultCode::unknown_receiver) {
+    fix = "fix: the JS does not serve JoinEUI " + device->join_eui.hex() + ": configure it on the JS" +
+          (js.join_eui_prefix.present()
+               ? ", or correct " + setting(js, c_.version == ChirpStackVersion::v4 ? "join_eui_prefix" : "join_eui",
+                                          js.join_eui_prefix.line)
+               : std::string(", or route that JoinEUI to the JS that serves it"));
+  } else if (known && code == backend::ResultCode::unknown_dev_eui) {
+    fix = "fix: provision device " + device->dev_eui.hex() + " on the JS (joincheck devices export)";
+  } else if (known && code == backend::ResultCode::mic_failed) {
+    fix = "fix: the JS holds other root keys for device " + device->dev_eui.hex() + " than --devices";
+  } else if (code == (known ? backend::ResultCode::success : backend::ResultCode::unknown_dev_eui)) {
+    v = Verdict::pass;
+    if (known && ans->nwk_s_key && !ans->nwk_s_key->is_clear()) {
+      // ChirpStack unwraps NwkSKey with [[keks]] and fails the join on an unknown label.
+      bool have = false;
+      for (const auto& k : c_.keks) have = have || k.label == ans->nwk_s_key->kek_label;
+      if (!have) {
+        v = Verdict::fail;
+        fix = "fix: the JS wraps the session keys with KEK label \"" + ans->nwk_s_key->kek_label +
+              "\", and ChirpStack fails the join with \"KEK label " + ans->nwk_s_key->kek_label +
+              " does not exist\"; add [[keks]] label = \"" + ans->nwk_s_key->kek_label + "\" with the KEK the JS uses";
+      }
+    }
+  } else if (!known && code == backend::ResultCode::success) {
+    fix = "the JS answered Success for a DevEUI that should not exist: it does not check DevEUIs";
+  } else {
+    fix = "fix: see the JS's logs for the request with TransactionID " + std::to_string(ex.transaction_id);
+  }
+  add(id, Level::must, title, v, expected, seen + (ex.http_status != 200 ? ", HTTP " + std::to_string(ex.http_status) : ""),
+      fix);
+  attach();
+}
+
+}  // namespace
+
+DoctorResult run_doctor(const DoctorOptions& options) { return Doctor(options).go(); }
+
+}  // namespace joincheck::conformance

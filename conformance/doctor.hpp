@@ -1,0 +1,53 @@
+#pragma once
+// `joincheck doctor`: what is wrong with a ChirpStack + external Join Server setup, and which
+// setting fixes it. Findings are CheckResults (ids `doctor/<scope>.<finding>`, registered in
+// the Catalog the doctor returns) so that the console, JSON and JUnit reports write them like
+// a run's checks.
+//
+//  - static findings, from the file alone: the TLS files of every JS (and of
+//    [backend_interfaces]) exist, parse, the key matches the certificate and has a format the
+//    version accepts, certificates are not expired or close to expiry; KEKs are 16/24/32 bytes
+//    of hex; join_eui_prefix syntax and order (a broader prefix before a narrower one shadows
+//    it); keys the version ignores (v4's template async_interface*, §5.1); the DNS name JoinEUI
+//    resolution would use;
+//  - live findings (DoctorOptions::live): for every JS with an https server, the tls/ checks
+//    (conformance/tls_checks.hpp) connecting as that version does (v3: ca_cert replaces the
+//    system roots; v4: adds to them), with its client certificate, as
+//    `doctor/<scope>.tls-<check>`, then a probe JoinReq sent as ChirpStack would send it
+//    (`doctor/<scope>.probe-join`): a device of --devices must join, an unknown DevEUI must get
+//    UnknownDevEUI; UnknownSender, a wrong KEK label and transport errors are named with their fix.
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "conformance/check.hpp"
+#include "conformance/chirpstack_config.hpp"
+#include "conformance/result.hpp"
+#include "sim/fleet/fleet.hpp"
+
+namespace joincheck::conformance {
+
+struct DoctorOptions {
+  std::filesystem::path chirpstack_config;
+  bool live = true;
+  std::chrono::milliseconds timeout{5000};  // per probe (ChirpStack's HTTP timeout)
+  // SenderID of the probes: this, else the file's [network] net_id (v3: [network_server]),
+  // else ChirpStack's default 000000.
+  std::optional<std::string> net_id;
+  // Devices the JSs know: a probe JoinReq for one of them (under the JS's prefix) must succeed;
+  // without one, the probe is an unknown DevEUI that must get a clean UnknownDevEUI.
+  std::optional<sim::Fleet> fleet;
+  std::chrono::hours expiry_warning{24 * 30};
+};
+
+struct DoctorResult {
+  Catalog catalog;  // the findings' ids, titles and levels
+  RunReport report;
+};
+
+// Throws sim::ConfigError when the file cannot be read as TOML (exit code 2).
+DoctorResult run_doctor(const DoctorOptions& options);
+
+}  // namespace joincheck::conformance

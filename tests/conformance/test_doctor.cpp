@@ -1,0 +1,260 @@
+// `joincheck doctor` (conformance/doctor.hpp) on ChirpStack v3 and v4 files written here,
+// pointing at the reference JS over HTTPS with the test PKI: a correct setup gives no failure,
+// and each broken setting is diagnosed by its own finding, naming the setting and the fix.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "backend/test_pki.hpp"
+#include "conformance/doctor.hpp"
+#include "sim/join_server/service.hpp"
+
+namespace joincheck::conformance {
+namespace {
+
+using namespace std::chrono_literals;
+using backend::testing::TestPki;
+namespace fs = std::filesystem;
+
+const TestPki& pki() { return TestPki::get(); }
+
+fs::path write(const char* name, const std::string& text) {
+  const fs::path dir = backend::testing::scratch_dir(name);
+  const fs::path file = dir / "chirpstack.toml";
+  std::ofstream(file) << text;
+  return file;
+}
+
+DoctorResult doctor(const fs::path& file, bool live = false) {
+  DoctorOptions o;
+  o.chirpstack_config = file;
+  o.live = live;
+  o.timeout = 3000ms;
+  return run_doctor(o);
+}
+
+const CheckResult* find(const DoctorResult& r, const std::string& id) {
+  for (const auto& res : r.report.results) {
+    if (res.check.id == id) return &res;
+  }
+  return nullptr;
+}
+
+std::string show(const DoctorResult& r) {
+  std::string s;
+  for (const auto& res : r.report.results) {
+    s += std::string(to_string(res.verdict)) + " " + res.check.id + "\n  expected: " + res.expected +
+         "\n  actual: " + res.actual + "\n  reason: " + res.reason + "\n";
+  }
+  return s;
+}
+
+Verdict verdict(const DoctorResult& r, const std::string& id) {
+  const CheckResult* res = find(r, id);
+  if (res == nullptr) {
+    ADD_FAILURE() << "no finding " << id << "\n" << show(r);
+    return Verdict::error;
+  }
+  return res->verdict;
+}
+
+std::string q(const fs::path& p) { return "\"" + p.string() + "\""; }
+
+std::string v4_file(const std::string& server, const std::string& extra_default = "", const std::string& more = "") {
+  return "[join_server]\n"
+         "[[join_server.servers]]\n"
+         "join_eui_prefix = \"0807060504030200/56\"\n"
+         "server = \"" + server + "\"\n"
+         "ca_cert = " + q(pki().root_ca) + "\n"
+         "tls_cert = " + q(pki().client_cert) + "\n"
+         "tls_key = " + q(pki().client_key) + "\n" + more +
+         "[join_server.default]\n"
+         "enabled = false\n" + extra_default +
+         "[[keks]]\nlabel = \"000001\"\nkek = \"000102030405060708090a0b0c0d0e0f\"\n";
+}
+
+std::string v3_file(const std::string& server, const fs::path& ca) {
+  return "[network_server]\nnet_id = \"000001\"\n"
+         "[join_server]\nresolve_join_eui = false\n"
+         "[join_server.default]\n"
+         "server = \"" + server + "\"\n"
+         "ca_cert = " + q(ca) + "\n"
+         "tls_cert = " + q(pki().client_cert) + "\n"
+         "tls_key = " + q(pki().client_key) + "\n"
+         "[join_server.kek]\n[[join_server.kek.set]]\nlabel = \"000001\"\nkek = \"000102030405060708090a0b0c0d0e0f\"\n";
+}
+
+TEST(Doctor, CorrectV4FileHasNoFailure) {
+  const DoctorResult r = doctor(write("v4-ok", v4_file("https://127.0.0.1:1")));
+  EXPECT_EQ(r.report.profile, "ChirpStack v4") << show(r);
+  EXPECT_EQ(r.report.counts().fail, 0u) << show(r);
+  EXPECT_EQ(verdict(r, "doctor/servers-1.key-matches"), Verdict::pass);
+  EXPECT_EQ(verdict(r, "doctor/servers-1.join-eui-prefix"), Verdict::pass);
+  EXPECT_EQ(verdict(r, "doctor/kek-1"), Verdict::pass);
+  EXPECT_EQ(verdict(r, "doctor/config.ignored-keys"), Verdict::pass);
+}
+
+TEST(Doctor, V3IsDetectedFromItsKeys) {
+  const DoctorResult r = doctor(write("v3-ok", v3_file("https://127.0.0.1:1", pki().root_ca)));
+  EXPECT_EQ(r.report.profile, "ChirpStack v3") << show(r);
+  EXPECT_EQ(r.report.counts().fail, 0u) << show(r);
+  EXPECT_EQ(verdict(r, "doctor/default.key-matches"), Verdict::pass);
+  EXPECT_EQ(verdict(r, "doctor/kek-1"), Verdict::pass);
+}
+
+TEST(Doctor, MissingCaFileIsNamedWithItsSetting) {
+  std::string text = v4_file("https://127.0.0.1:1");
+  text.replace(text.find(pki().root_ca.string()), pki().root_ca.string().size(), "/nonexistent/js-ca.pem");
+  const DoctorResult r = doctor(write("v4-no-ca", text));
+  ASSERT_EQ(verdict(r, "doctor/servers-1.ca-cert"), Verdict::fail) << show(r);
+  const CheckResult& f = *find(r, "doctor/servers-1.ca-cert");
+  EXPECT_NE(f.actual.find("/nonexistent/js-ca.pem"), std::string::npos) << show(r);
+  EXPECT_NE(f.expected.find("ca_cert of [[join_server.servers]] #1 (") , std::string::npos) << show(r);
+  EXPECT_NE(f.expected.find("chirpstack.toml:5)"), std::string::npos) << show(r);
+}
+
+TEST(Doctor, KeyOfAnotherCertificateIsFound) {
+  std::string text = v4_file("https://127.0.0.1:1");
+  text.replace(text.find(pki().client_key.string()), pki().client_key.string().size(), pki().other_client_key.string());
+  const DoctorResult r = doctor(write("v4-wrong-key", text));
+  ASSERT_EQ(verdict(r, "doctor/servers-1.key-matches"), Verdict::fail) << show(r);
+  EXPECT_NE(find(r, "doctor/servers-1.key-matches")->reason.find("tls_key of [[join_server.servers]] #1"), std::string::npos);
+}
+
+TEST(Doctor, ExpiredClientCertificateIsFound) {
+  std::string text = v3_file("https://127.0.0.1:1", pki().root_ca);
+  text.replace(text.find(pki().client_cert.string()), pki().client_cert.string().size(), pki().expired_client_cert.string());
+  text.replace(text.find(pki().client_key.string()), pki().client_key.string().size(), pki().expired_client_key.string());
+  const DoctorResult r = doctor(write("v3-expired", text));
+  ASSERT_EQ(verdict(r, "doctor/default.tls-cert"), Verdict::fail) << show(r);
+  EXPECT_NE(find(r, "doctor/default.tls-cert")->reason.find("expired on"), std::string::npos) << show(r);
+}
+
+TEST(Doctor, BadKekNeverShowsTheKey) {
+  std::string text = v4_file("https://127.0.0.1:1");
+  text.replace(text.find("000102030405060708090a0b0c0d0e0f"), 32, "000102030405060708090a0b0c0d0e");
+  const DoctorResult r = doctor(write("v4-kek", text));
+  ASSERT_EQ(verdict(r, "doctor/kek-1"), Verdict::fail) << show(r);
+  EXPECT_EQ(show(r).find("000102030405060708090a0b0c0d0e"), std::string::npos) << show(r);
+}
+
+TEST(Doctor, CatchAllBeforeASpecificPrefixShadowsIt) {
+  std::string text = "[[join_server.servers]]\njoin_eui_prefix = \"0000000000000000/0\"\nserver = \"https://127.0.0.1:2\"\n" +
+                     v4_file("https://127.0.0.1:1").substr(std::string("[join_server]\n").size());
+  text = "[join_server]\n" + text;
+  const DoctorResult r = doctor(write("v4-shadow", text));
+  ASSERT_EQ(verdict(r, "doctor/servers-2.join-eui-prefix"), Verdict::fail) << show(r);
+  EXPECT_NE(find(r, "doctor/servers-2.join-eui-prefix")->actual.find("shadowed by 0000000000000000/0"), std::string::npos);
+}
+
+TEST(Doctor, TemplateAsyncInterfaceKeysAreIgnoredByV4) {
+  const DoctorResult r = doctor(write("v4-async", v4_file("https://127.0.0.1:1", "", "async_interface = true\nasync_interface_timeout = \"1s\"\n")));
+  ASSERT_EQ(verdict(r, "doctor/config.ignored-keys"), Verdict::warn) << show(r);
+  EXPECT_NE(find(r, "doctor/config.ignored-keys")->reason.find("async_timeout"), std::string::npos) << show(r);
+}
+
+TEST(Doctor, DnsSuffixWithoutLeadingDot) {
+  std::string text = v4_file("https://127.0.0.1:1");
+  text.replace(text.find("enabled = false"), 15, "enabled = true");
+  text.replace(0, std::string("[join_server]\n").size(), "[join_server]\nresolve_join_eui_domain_suffix = \"joineuis.lora-alliance.org\"\n");
+  const DoctorResult r = doctor(write("v4-dns", text));
+  ASSERT_EQ(verdict(r, "doctor/config.dns"), Verdict::warn) << show(r);
+  EXPECT_NE(find(r, "doctor/config.dns")->actual.find("0.0.0.0.0.0.0.d.e.7.5.d.3.b.0.7joineuis"), std::string::npos) << show(r);
+}
+
+// Live: the reference JS over HTTPS, connected to as each version would.
+sim::JoinServerServiceOptions https_js() {
+  sim::JoinServerServiceOptions o;
+  o.http.threads = 1;
+  o.http.handshake_timeout = 2000ms;
+  o.http.header_timeout = 2000ms;
+  o.http.linger_timeout = 300ms;
+  backend::TlsServerOptions tls;
+  tls.cert_file = pki().server_cert;
+  tls.key_file = pki().server_key;
+  tls.client_cert = backend::ClientCertMode::require;
+  tls.client_ca_file = pki().root_ca;
+  o.http.tls = tls;
+  sim::NetIdPeer peer;
+  peer.net_id = lorawan::NetId::parse("000001");
+  peer.kek_label = "000001";
+  peer.kek = lorawan::from_hex("000102030405060708090a0b0c0d0e0f", "kek");
+  o.js.net_ids.push_back(peer);
+  o.js.join_euis.push_back(sim::parse_join_eui_range("0000000000000000/0"));
+  return o;
+}
+
+TEST(Doctor, LiveV3WithTheRightCaPassesAndWithAnotherCaFails) {
+  sim::JoinServerService js(https_js());
+  DoctorResult r = doctor(write("v3-live-ok", v3_file(js.url(), pki().root_ca)), true);
+  EXPECT_EQ(verdict(r, "doctor/default.tls-server-chain"), Verdict::pass) << show(r);
+  EXPECT_EQ(verdict(r, "doctor/default.tls-client-cert-accepted"), Verdict::pass) << show(r);
+  EXPECT_EQ(r.report.counts().fail, 0u) << show(r);
+
+  r = doctor(write("v3-live-other-ca", v3_file(js.url(), pki().other_ca)), true);
+  ASSERT_EQ(verdict(r, "doctor/default.tls-server-chain"), Verdict::fail) << show(r);
+  const std::string& fix = find(r, "doctor/default.tls-server-chain")->reason;
+  EXPECT_NE(fix.find("issued by CN=joincheck test root CA"), std::string::npos) << fix;
+  EXPECT_NE(fix.find("ca_cert of [join_server.default] ("), std::string::npos) << fix;
+  EXPECT_NE(fix.find("=" + pki().other_ca.string()), std::string::npos) << fix;
+}
+
+TEST(Doctor, LiveClientCertificateRefusedByTheJs) {
+  sim::JoinServerService js(https_js());
+  std::string text = v4_file(js.url());
+  text.replace(text.find(pki().client_cert.string()), pki().client_cert.string().size(), pki().other_client_cert.string());
+  text.replace(text.find(pki().client_key.string()), pki().client_key.string().size(), pki().other_client_key.string());
+  const DoctorResult r = doctor(write("v4-live-client", text), true);
+  ASSERT_EQ(verdict(r, "doctor/servers-1.tls-client-cert-accepted"), Verdict::fail) << show(r);
+  EXPECT_NE(find(r, "doctor/servers-1.tls-client-cert-accepted")->reason.find("tls_cert of [[join_server.servers]] #1"),
+            std::string::npos)
+      << show(r);
+}
+
+}  // namespace
+}  // namespace joincheck::conformance
+
+namespace joincheck::conformance {
+namespace {
+
+// The probe JoinReq, sent as ChirpStack sends it (its NetID, its client certificate).
+TEST(Doctor, ProbeJoinReqUnknownDeviceKnownDeviceAndUnknownNetId) {
+  sim::JoinServerServiceOptions options = https_js();
+  const sim::Fleet fleet = sim::generate_fleet(1, lorawan::Eui64::parse("0000000000000001"), lorawan::MacVersion::v1_0_3, 5);
+  options.fleets.push_back(fleet);
+  sim::JoinServerService js(options);
+  const fs::path file = write("v3-probe", v3_file(js.url(), pki().root_ca));
+
+  DoctorResult r = doctor(file, true);
+  EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::pass) << show(r);
+  EXPECT_NE(find(r, "doctor/default.probe-join")->actual.find("UnknownDevEUI"), std::string::npos) << show(r);
+
+  DoctorOptions o;
+  o.chirpstack_config = file;
+  o.fleet = fleet;
+  r = run_doctor(o);
+  EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::pass) << show(r);
+  EXPECT_NE(find(r, "doctor/default.probe-join")->actual.find("Success"), std::string::npos) << show(r);
+
+  // The NS's NetID is not the one the JS knows: UnknownSender, with the setting to change.
+  std::string text = v3_file(js.url(), pki().root_ca);
+  text.replace(text.find("net_id = \"000001\""), 17, "net_id = \"000002\"");
+  r = doctor(write("v3-probe-netid", text), true);
+  ASSERT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::fail) << show(r);
+  EXPECT_NE(find(r, "doctor/default.probe-join")->reason.find("[network_server] net_id"), std::string::npos) << show(r);
+
+  // A KEK label the file does not have: ChirpStack would fail the join.
+  text = v3_file(js.url(), pki().root_ca);
+  text.replace(text.find("label = \"000001\""), 16, "label = \"other\"");
+  o.chirpstack_config = write("v3-probe-kek", text);
+  r = run_doctor(o);
+  ASSERT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::fail) << show(r);
+  EXPECT_NE(find(r, "doctor/default.probe-join")->reason.find("KEK label 000001 does not exist"), std::string::npos)
+      << show(r);
+}
+
+}  // namespace
+}  // namespace joincheck::conformance
