@@ -270,16 +270,19 @@ void Doctor::dns() {
            : "JoinEUI resolution is off (resolve_join_eui = false)");
     return;
   }
-  const std::string example = join_eui_dns_name("70b3d57ed0000000", suffix);
+  // A JoinEUI of the devices when they are given, else an example one.
+  const std::string join_eui = o_.fleet && !o_.fleet->devices.empty() ? o_.fleet->devices.front().join_eui.hex()
+                                                                       : std::string("70b3d57ed0000000");
+  const std::string example = join_eui_dns_name(join_eui, suffix);
   if (suffix.empty() || suffix.front() != '.') {
     add("doctor/config.dns", Level::should, "The DNS name JoinEUI resolution would use", Verdict::fail,
         "a suffix starting with '.' (\".joineuis.lora-alliance.org\")",
-        "suffix \"" + suffix + "\": JoinEUI 70b3d57ed0000000 resolves as " + example,
+        "suffix \"" + suffix + "\": JoinEUI " + join_eui + " resolves as " + example,
         "fix: set " + std::string(v4 ? "resolve_join_eui_domain_suffix" : "resolve_domain_suffix") +
             " in [join_server] to \".joineuis.lora-alliance.org\" (the leading dot included)");
   } else {
     add("doctor/config.dns", Level::info, "The DNS name JoinEUI resolution would use", Verdict::pass, "",
-        "JoinEUI 70b3d57ed0000000 resolves as https://" + example);
+        "JoinEUI " + join_eui + " resolves as https://" + example);
   }
 }
 

@@ -258,3 +258,25 @@ TEST(Doctor, ProbeJoinReqUnknownDeviceKnownDeviceAndUnknownNetId) {
 
 }  // namespace
 }  // namespace joincheck::conformance
+
+namespace joincheck::conformance {
+namespace {
+
+TEST(Doctor, DnsNameUsesTheJoinEuiOfTheDevices) {
+  std::string text = v4_file("https://127.0.0.1:1");
+  text.replace(text.find("enabled = false"), 15, "enabled = true");
+  text.replace(0, std::string("[join_server]\n").size(),
+               "[join_server]\nresolve_join_eui_domain_suffix = \".joineuis.example.net\"\n");
+  DoctorOptions o;
+  o.chirpstack_config = write("v4-dns-devices", text);
+  o.live = false;
+  o.fleet = sim::generate_fleet(1, lorawan::Eui64::parse("0102030405060708"), lorawan::MacVersion::v1_0_3, 1);
+  const DoctorResult r = run_doctor(o);
+  ASSERT_EQ(verdict(r, "doctor/config.dns"), Verdict::pass) << show(r);
+  EXPECT_NE(find(r, "doctor/config.dns")->actual.find("JoinEUI 0102030405060708 resolves as https://8.0.7.0.6.0.5.0.4.0.3.0.2.0.1.0.joineuis.example.net"),
+            std::string::npos)
+      << show(r);
+}
+
+}  // namespace
+}  // namespace joincheck::conformance
