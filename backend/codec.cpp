@@ -877,24 +877,6 @@ M decode_message(Reader& r, const json& body) {
   return m;
 }
 
-// nlohmann's reason for a parse error, without its "; last read: '...'" token: a body cut
-// short inside "AESKey":"00112233... would echo the key.
-std::string parse_error_reason(const json::parse_error& e) {
-  // what() is "[json.exception.parse_error.101] parse error at line 1, column 6: <reason>".
-  std::string what = e.what();
-  const auto colon = what.find(": ");
-  if (colon != std::string::npos) what.erase(0, colon + 2);
-  const auto last = what.find("; last read: '");
-  if (last != std::string::npos) {
-    const auto expected = what.rfind("'; expected ");
-    if (expected != std::string::npos && expected >= last) {
-      what.erase(last, expected + 1 - last);
-    } else {
-      what.erase(last);
-    }
-  }
-  return what;
-}
 
 ParsedJson parse_body(std::string_view body) {
   try {

@@ -143,6 +143,23 @@ JsonTooDeep::JsonTooDeep(std::size_t limit, std::size_t at_byte)
       max_depth(limit),
       byte(at_byte) {}
 
+std::string parse_error_reason(const nlohmann::json::parse_error& error) {
+  // what() is "[json.exception.parse_error.101] parse error at line 1, column 6: <reason>".
+  std::string what = error.what();
+  const auto colon = what.find(": ");
+  if (colon != std::string::npos) what.erase(0, colon + 2);
+  const auto last = what.find("; last read: '");
+  if (last != std::string::npos) {
+    const auto expected = what.rfind("'; expected ");
+    if (expected != std::string::npos && expected >= last) {
+      what.erase(last, expected + 1 - last);
+    } else {
+      what.erase(last);
+    }
+  }
+  return what;
+}
+
 std::string truncate_utf8(std::string_view text, std::size_t max_bytes) {
   if (text.size() <= max_bytes) return std::string(text);
   std::size_t end = max_bytes;

@@ -54,6 +54,11 @@ class JsonTooDeep : public nlohmann::json::exception {
 ParsedJson parse_json_with_duplicates(std::string_view json_text,
                                       std::size_t max_depth = kMaxJsonDepth);
 
+// nlohmann's reason for a parse error, without its "[json.exception...] parse error at ..."
+// prefix (callers say where) and without its "; last read: '...'" token, which echoes the text
+// read: a body or file cut short inside a key would print part of the key.
+std::string parse_error_reason(const nlohmann::json::parse_error& error);
+
 // `text` cut to at most `max_bytes` bytes at a UTF-8 character boundary, followed by "…" when
 // cut.
 std::string truncate_utf8(std::string_view text, std::size_t max_bytes);

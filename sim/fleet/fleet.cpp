@@ -431,22 +431,6 @@ std::string line_column(std::string_view text, std::size_t byte) {
   return std::to_string(line) + ":" + std::to_string(end - line_start + 1);
 }
 
-// nlohmann's parse error without its "last read: '...'" token, which may hold part of a key.
-std::string parse_error_reason(const json::parse_error& e) {
-  std::string what = e.what();
-  const auto colon = what.find(": ");
-  if (colon != std::string::npos) what.erase(0, colon + 2);
-  const auto last = what.find("; last read: '");
-  if (last != std::string::npos) {
-    const auto expected = what.rfind("'; expected ");
-    if (expected != std::string::npos && expected >= last) {
-      what.erase(last, expected + 1 - last);
-    } else {
-      what.erase(last);
-    }
-  }
-  return what;
-}
 
 FleetLoad parse_json_fleet(std::string_view text, std::string_view source) {
   const std::string src(source);
@@ -458,7 +442,7 @@ FleetLoad parse_json_fleet(std::string_view text, std::string_view source) {
     duplicates = std::move(parsed.duplicates);
   } catch (const json::parse_error& e) {
     throw FleetError(
-        {src + ":" + line_column(text, e.byte) + ": not valid JSON: " + parse_error_reason(e)});
+        {src + ":" + line_column(text, e.byte) + ": not valid JSON: " + backend::parse_error_reason(e)});
   } catch (const json::exception& e) {
     std::string what = e.what();
     const auto bracket = what.find("] ");
