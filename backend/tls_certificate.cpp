@@ -347,8 +347,9 @@ bool Certificate::matches_host(std::string_view host) const {
   if (cert_ == nullptr || host.empty()) return false;
   const std::string name(host);
   if (X509_check_ip_asc(cert_, name.c_str(), 0) == 1) return true;
-  return X509_check_host(cert_, name.data(), name.size(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
-                         nullptr) == 1;
+  // Never the subject CN: Go since 1.15 (ChirpStack v3) and rustls (v4) ignore it.
+  return X509_check_host(cert_, name.data(), name.size(),
+                         X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, nullptr) == 1;
 }
 
 bool Certificate::is_ca() const { return cert_ != nullptr && X509_check_ca(cert_) != 0; }

@@ -67,7 +67,8 @@ class Certificate {
   std::vector<std::string> subject_alt_names() const;
   bool is_ca() const;
   bool is_self_signed() const;
-  // The certificate names `host`: a DNS name (SAN, or CN when there is no DNS SAN; wildcards
+  // The certificate names `host`: a DNS name (subjectAltName only, never the CN, as Go and rustls
+  // clients check it; wildcards
   // in the first label only) or an IP address literal (IP SAN).
   bool matches_host(std::string_view host) const;
 

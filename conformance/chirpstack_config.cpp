@@ -110,7 +110,7 @@ ChirpStackConfig from_table(const toml::table& root, const std::filesystem::path
           c.join_servers.push_back(read_js(get_table((*servers)[i], w), w,
                                            "[[join_server.servers]] #" + std::to_string(i + 1),
                                            "servers-" + std::to_string(i + 1),
-                                           {"join_eui_prefix", "server", "async_timeout", "ca_cert", "tls_cert", "tls_key",
+                                           {"join_eui_prefix", "join_eui", "server", "async_timeout", "ca_cert", "tls_cert", "tls_key",
                                             "authorization_header"},
                                            c));
         }
@@ -118,10 +118,13 @@ ChirpStackConfig from_table(const toml::table& root, const std::filesystem::path
     } else if (const toml::array* certs = array_at(*js, "certificates", wjs)) {
       for (std::size_t i = 0; i < certs->size(); ++i) {
         const Where w = wjs.child("certificates").index(i + 1);
-        c.join_servers.push_back(read_js(get_table((*certs)[i], w), w,
-                                         "[[join_server.certificates]] #" + std::to_string(i + 1),
-                                         "certificates-" + std::to_string(i + 1),
-                                         {"join_eui", "server", "ca_cert", "tls_cert", "tls_key"}, c));
+        CsJoinServer cert = read_js(get_table((*certs)[i], w), w,
+                                    "[[join_server.certificates]] #" + std::to_string(i + 1),
+                                    "certificates-" + std::to_string(i + 1),
+                                    {"join_eui", "ca_cert", "tls_cert", "tls_key"}, c);
+        // v3 reads no server here (it comes from DNS resolution): the key is reported as ignored.
+        cert.server = CsValue{};
+        c.join_servers.push_back(std::move(cert));
       }
     }
     if (const toml::table* d = table_at(*js, "default", wjs)) {

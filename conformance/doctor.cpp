@@ -54,6 +54,11 @@ class Doctor {
   void keks();
   void dns();
   void live(const CsJoinServer& js);
+  // v4 uses [join_server.default] only with enabled = true (its default is false).
+  bool in_use(const CsJoinServer& js) const {
+    return !js.is_default || c_.version == ChirpStackVersion::v3 || js.enabled.value_or(false);
+  }
+  void default_enabled();
   void probe(const CsJoinServer& js, const TargetConfig& t);
   std::string net_id_hex() const;
 
@@ -74,6 +79,7 @@ DoctorResult Doctor::go() {
   if (c_.backend_interfaces) files(*c_.backend_interfaces);
   prefixes();
   keks();
+  default_enabled();
   dns();
   if (o_.live) {
     for (const auto& js : c_.join_servers) live(js);
@@ -178,7 +184,8 @@ void Doctor::files(const CsJoinServer& js) {
                                               : text.find("BEGIN EC PRIVATE KEY") != std::string::npos  ? "SEC1 (EC)"
                                                                                                          : "another PEM form";
   if (c_.version == ChirpStackVersion::v4 && !pkcs8) {
-    add(kid, Level::should, "The client key file is readable and in a format this version accepts", Verdict::fail,
+    // rustls reads PKCS#1 and SEC1 too; only the v4 template's wording asks for PKCS#8.
+    add(kid, Level::info, "The client key file is readable and in a format this version accepts", Verdict::fail,
         "a PKCS#8 key (\"BEGIN PRIVATE KEY\"), as the ChirpStack v4 template documents", format + " " + pkey.description(),
         "fix: convert it: openssl pkcs8 -topk8 -nocrypt -in " + js.tls_key.value + " -out key.pkcs8.pem, and set " +
             where + " to the new file");
@@ -240,18 +247,33 @@ void Doctor::prefixes() {
   }
 }
 
+void Doctor::default_enabled() {
+  for (const auto& js : c_.join_servers) {
+    if (!js.is_default || c_.version != ChirpStackVersion::v4 || !js.server.present() || js.enabled.value_or(false)) {
+      continue;
+    }
+    add("doctor/default.enabled", Level::must, "A [join_server.default] with a server is enabled", Verdict::fail,
+        "enabled = true, or no server", "server " + js.server.value + " with enabled " + (js.enabled ? "false" : "absent (false)"),
+        "fix: ChirpStack v4 ignores this table unless enabled = true (" + at(js.line) + "); set it, or remove the server");
+  }
+}
+
 void Doctor::keks() {
   for (std::size_t i = 0; i < c_.keks.size(); ++i) {
     const CsKek& k = c_.keks[i];
     const std::string id = "doctor/kek-" + std::to_string(i + 1);
     const std::size_t n = k.kek_hex.size();
     const bool hex = n > 0 && k.kek_hex.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
-    const bool ok = hex && (n == 32 || n == 48 || n == 64) && !k.label.empty();
+    // v4 reads an AES128Key (16 bytes); v3 (brocaar) any AES key size.
+    const bool v4 = c_.version == ChirpStackVersion::v4;
+    const bool ok = hex && (n == 32 || (!v4 && (n == 48 || n == 64))) && !k.label.empty();
     std::string actual = "label \"" + k.label + "\", ";
     actual += hex ? std::to_string(n / 2) + (n % 2 ? ".5" : "") + " bytes of hex" : std::to_string(n) + " characters, not all hex";
-    add(id, Level::must, "The KEK has a label and is 16, 24 or 32 bytes of hex", ok ? Verdict::pass : Verdict::fail,
-        "a label and a KEK of 32, 48 or 64 hex digits", actual,
-        ok ? "" : "fix: " + k.table + " (" + at(k.line) + "): " + (k.label.empty() ? "give it the label the JS uses" : "the kek must be 32, 48 or 64 hex digits (the key is not shown)"));
+    add(id, Level::must, "The KEK has a label and a size this version reads", ok ? Verdict::pass : Verdict::fail,
+        v4 ? "a label and a KEK of 32 hex digits (ChirpStack v4 reads an AES-128 key)" : "a label and a KEK of 32, 48 or 64 hex digits", actual,
+        ok ? "" : "fix: " + k.table + " (" + at(k.line) + "): " + (k.label.empty() ? "give it the label the JS uses"
+                                                           : std::string(v4 ? "the kek must be 32 hex digits" : "the kek must be 32, 48 or 64 hex digits") +
+                                                                 " (the key is not shown)"));
   }
 }
 
@@ -287,7 +309,7 @@ void Doctor::dns() {
 }
 
 void Doctor::live(const CsJoinServer& js) {
-  if (js.server.value.empty() || (js.is_default && js.enabled && !*js.enabled)) return;
+  if (js.server.value.empty() || !in_use(js)) return;
   TargetConfig t = default_target_config();
   t.ns.url = js.server.value;
   t.ns.timeout = o_.timeout;
@@ -420,16 +442,19 @@ void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
     fix = "fix: the JS holds other root keys for device " + device->dev_eui.hex() + " than --devices";
   } else if (code == (known ? backend::ResultCode::success : backend::ResultCode::unknown_dev_eui)) {
     v = Verdict::pass;
-    if (known && ans->nwk_s_key && !ans->nwk_s_key->is_clear()) {
-      // ChirpStack unwraps NwkSKey with [[keks]] and fails the join on an unknown label.
+    // ChirpStack unwraps the network session keys with its KEKs and fails the join on an
+    // unknown label (v3 sends a clear key on, v4 errors; both lose the session).
+    for (const auto* env : {&ans->nwk_s_key, &ans->f_nwk_s_int_key, &ans->s_nwk_s_int_key, &ans->nwk_s_enc_key}) {
+      if (!known || !*env || (*env)->is_clear() || v == Verdict::fail) continue;
+      const std::string& label = (*env)->kek_label;
       bool have = false;
-      for (const auto& k : c_.keks) have = have || k.label == ans->nwk_s_key->kek_label;
-      if (!have) {
-        v = Verdict::fail;
-        fix = "fix: the JS wraps the session keys with KEK label \"" + ans->nwk_s_key->kek_label +
-              "\", and ChirpStack fails the join with \"KEK label " + ans->nwk_s_key->kek_label +
-              " does not exist\"; add [[keks]] label = \"" + ans->nwk_s_key->kek_label + "\" with the KEK the JS uses";
-      }
+      for (const auto& k : c_.keks) have = have || k.label == label;
+      if (have) continue;
+      v = Verdict::fail;
+      const bool v4 = c_.version == ChirpStackVersion::v4;
+      fix = "fix: the JS wraps the session keys with KEK label \"" + label + "\", which the file lacks" +
+            (v4 ? " (ChirpStack v4 fails the join with \"KEK label " + label + " does not exist\")" : std::string()) +
+            "; add " + (v4 ? "[[keks]]" : "[[join_server.kek.set]]") + " label = \"" + label + "\" with the KEK the JS uses";
     }
   } else if (!known && code == backend::ResultCode::success) {
     fix = "the JS answered Success for a DevEUI that should not exist: it does not check DevEUIs";

@@ -252,7 +252,8 @@ TEST(Doctor, ProbeJoinReqUnknownDeviceKnownDeviceAndUnknownNetId) {
   o.chirpstack_config = write("v3-probe-kek", text);
   r = run_doctor(o);
   ASSERT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::fail) << show(r);
-  EXPECT_NE(find(r, "doctor/default.probe-join")->reason.find("KEK label 000001 does not exist"), std::string::npos)
+  EXPECT_NE(find(r, "doctor/default.probe-join")->reason.find("add [[join_server.kek.set]] label = \"000001\""),
+            std::string::npos)
       << show(r);
 }
 
@@ -276,6 +277,36 @@ TEST(Doctor, DnsNameUsesTheJoinEuiOfTheDevices) {
   EXPECT_NE(find(r, "doctor/config.dns")->actual.find("JoinEUI 0102030405060708 resolves as https://8.0.7.0.6.0.5.0.4.0.3.0.2.0.1.0.joineuis.example.net"),
             std::string::npos)
       << show(r);
+}
+
+}  // namespace
+}  // namespace joincheck::conformance
+
+namespace joincheck::conformance {
+namespace {
+
+TEST(Doctor, V4DefaultWithAServerButNotEnabledIsIgnoredByChirpStack) {
+  // enabled defaults to false in v4: the default table's server is never used.
+  std::string text = v4_file("https://127.0.0.1:1", "server = \"https://js.example.net:8443\"\n");
+  text.replace(text.find("enabled = false\n"), 16, "");
+  DoctorResult r = doctor(write("v4-default-not-enabled", text), true);
+  ASSERT_EQ(verdict(r, "doctor/default.enabled"), Verdict::fail) << show(r);
+  EXPECT_NE(find(r, "doctor/default.enabled")->reason.find("enabled = true"), std::string::npos) << show(r);
+  EXPECT_EQ(find(r, "doctor/default.probe-join"), nullptr) << "a JS ChirpStack never contacts is not probed";
+
+  text = v4_file("https://127.0.0.1:1", "server = \"https://js.example.net:8443\"\n");
+  text.replace(text.find("enabled = false\n"), 16, "enabled = true\n");
+  r = doctor(write("v4-default-enabled", text));
+  EXPECT_EQ(find(r, "doctor/default.enabled"), nullptr) << show(r);
+}
+
+TEST(Doctor, V4KekMustBeSixteenBytes) {
+  std::string text = v4_file("https://127.0.0.1:1");
+  const std::string kek = "000102030405060708090a0b0c0d0e0f";
+  text.replace(text.find(kek), kek.size(), kek + kek);
+  const DoctorResult r = doctor(write("v4-kek-32", text));
+  ASSERT_EQ(verdict(r, "doctor/kek-1"), Verdict::fail) << show(r);
+  EXPECT_EQ(show(r).find(kek + kek), std::string::npos) << "the KEK is never shown";
 }
 
 }  // namespace

@@ -130,7 +130,7 @@ def parse_scenarios(scenarios: Union[Mapping[str, Any], Sequence[Mapping[str, An
     if catalog is None:
         catalog = Catalog.builtin()
     try:
-        text = _json.dumps(scenarios)
+        text = _json.dumps(scenarios, allow_nan=False)  # NaN/Infinity are not JSON
     except (TypeError, ValueError) as e:
         raise ScenarioError(f"{source}: not JSON data: {e}") from None
     return _joincheck._parse_scenarios(text, source, catalog)
