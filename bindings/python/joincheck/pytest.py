@@ -42,11 +42,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fleet file (JSON or CSV) of the devices the Join Server knows")
     group.addoption("--joincheck-profile", metavar="NAME", default=None,
                     help="profile: strict (default), brocaar, tts, simple-join-server, lorawan-js, or a .toml file")
+    group.addoption("--joincheck-state", metavar="FILE", default=None,
+                    help="the devices' DevNonce/JoinNonce state, kept between sessions against a Join Server that "
+                         "remembers (default for --joincheck-target/--joincheck-config: a file in pytest's cache)")
 
 
 def _settings(config: pytest.Config) -> dict[str, Optional[str]]:
     return {name: config.getoption(f"--joincheck-{name}")
-            for name in ("target", "config", "devices", "profile")}
+            for name in ("target", "config", "devices", "profile", "state")}
+
+
+def _state_file(config: pytest.Config, target: Any) -> Optional[str]:
+    """Where the session keeps its devices' state: --joincheck-state, else (an external Join
+    Server, which remembers DevNonces across sessions) a file per target URL in pytest's cache."""
+    s = _settings(config)
+    if s["state"]:
+        return s["state"]
+    cache = getattr(config, "cache", None)
+    if target is None or cache is None:
+        return None
+    import hashlib
+    key = hashlib.sha256(str(target.url).encode()).hexdigest()[:16]
+    return str(cache.mkdir("joincheck") / f"state-{key}.json")
 
 
 def harness_from_options(config: pytest.Config) -> joincheck.Harness:
@@ -59,13 +76,13 @@ def harness_from_options(config: pytest.Config) -> joincheck.Harness:
             target = target.replace(url=s["target"])
     elif s["target"]:
         target = joincheck.Target(s["target"])
-    return joincheck.Harness(target, fleet=s["devices"], profile=s["profile"])
+    return joincheck.Harness(target, fleet=s["devices"], profile=s["profile"], state=_state_file(config, target))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Checks the options before any test runs: a bad file is a usage error, not N failing tests."""
     s = _settings(config)
-    if not any(s.values()):
+    if not any(v for k, v in s.items() if k != "state"):
         return
     try:
         if s["config"]:

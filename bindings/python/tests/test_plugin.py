@@ -108,3 +108,21 @@ def test_the_plugin_loads_by_entry_point_by_name_or_from_a_conftest(pytester):
     pytester.makeconftest('pytest_plugins = ["joincheck.pytest"]')
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
     pytester.runpytest_subprocess("-p", "joincheck.pytest").assert_outcomes(passed=1)
+
+
+def test_a_second_session_against_the_same_js_continues_the_devices_state(pytester):
+    # A Join Server remembers DevNonces across sessions; so does the plugin (pytest's cache), or
+    # the second session would replay the first one's DevNonces and be refused.
+    pytester.makepyfile(test_suite="""
+        def test_suite(joincheck_target):
+            joincheck_target.run().assert_passed()
+    """)
+    with joincheck.ReferenceJS(seed=5) as js:
+        write_target_file(js, pytester.path)
+        first = pytester.runpytest_subprocess("--joincheck-config", "target.toml")
+        second = pytester.runpytest_subprocess("--joincheck-config", "target.toml")
+        forgetful = pytester.runpytest_subprocess("--joincheck-config", "target.toml", "-p", "no:cacheprovider")
+    first.assert_outcomes(passed=1)
+    second.assert_outcomes(passed=1)
+    forgetful.assert_outcomes(failed=1)
+    forgetful.stdout.fnmatch_lines(["*FAIL  join/success-*"])
