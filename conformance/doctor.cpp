@@ -397,16 +397,7 @@ void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
     add(id, Level::must, title, Verdict::error, "", "", std::string("the probe could not be sent: ") + e.what());
     return;
   }
-  TraceExchange tr;
-  tr.label = "doctor probe JoinReq to " + js.table;
-  tr.url = ex.url;
-  tr.request_body = ex.request_body;
-  tr.http_status = ex.http_status;
-  tr.http_reason = ex.http_reason;
-  tr.response_body = redact_keys(ex.http_body, false);
-  tr.transport_error = ex.transport_error;
-  tr.elapsed_ms = static_cast<double>(ex.total_elapsed.count()) / 1000.0;
-  r_.report.exchanges.push_back(tr);
+  r_.report.exchanges.push_back(trace_of(ex, "doctor probe JoinReq to " + js.table, t.ns.headers, false));
   const std::size_t ex_index = r_.report.exchanges.size() - 1;
   const auto attach = [&] { r_.report.results.back().trace.push_back(ex_index); };
 

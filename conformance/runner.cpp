@@ -245,7 +245,7 @@ class Run {
     SentRequest sent;
     lorawan::Bytes session_key_id;  // AppSKeyReq: the one asked for
   };
-  Built build(const Scenario& sc, const Step& step, DeviceState* ds);
+  Built build(const Step& step, DeviceState* ds);
   std::string substitute(const std::string& value) const;
   StepOutcome run_step(const Scenario& sc, const Step& step, const std::string& where);
   void judge_success_content(const Step& step, const Built& b, DeviceState* ds, const Validation& v, int http_status,
@@ -476,8 +476,7 @@ std::string Run::substitute(const std::string& value) const {
   return value;
 }
 
-Run::Built Run::build(const Scenario& sc, const Step& step, DeviceState* ds) {
-  (void)sc;
+Run::Built Run::build(const Step& step, DeviceState* ds) {
   Built b;
   const sim::NsClientOptions& ns = o_.target.ns;
   auto random_u32 = [&] { return static_cast<std::uint32_t>(1 + rng_() % 0xfffffffeULL); };
@@ -725,22 +724,7 @@ Run::Built Run::build(const Scenario& sc, const Step& step, DeviceState* ds) {
 }
 
 void Run::record_exchange(const std::string& label, const sim::Exchange& ex, const Validation& v) {
-  TraceExchange t;
-  t.label = label;
-  t.url = ex.url;
-  t.request_headers.emplace_back("Content-Type", ex.content_type);
-  for (const auto& hdr : o_.target.ns.headers) {
-    const bool secret = backend::iequals(hdr.name, "Authorization");
-    t.request_headers.emplace_back(hdr.name, secret && !o_.reveal_keys ? "<redacted>" : hdr.value);
-  }
-  t.request_body = ex.request_body;
-  t.http_status = ex.http_status;
-  t.http_reason = ex.http_reason;
-  for (const auto& f : ex.http_headers.all()) t.response_headers.emplace_back(f.name, f.value);
-  t.response_body = redact_keys(ex.http_body, o_.reveal_keys);
-  if (ex.async_answer) t.async_answer_body = redact_keys(ex.async_answer->body, o_.reveal_keys);
-  t.transport_error = ex.transport_error;
-  t.elapsed_ms = static_cast<double>(ex.answer_elapsed.count() ? ex.answer_elapsed.count() : ex.total_elapsed.count()) / 1000.0;
+  TraceExchange t = trace_of(ex, label, o_.target.ns.headers, o_.reveal_keys);
   t.notes = v.notes;
   t.join_accept = v.join_accept;
   report_.exchanges.push_back(std::move(t));
@@ -806,7 +790,7 @@ Run::StepOutcome Run::run_step(const Scenario& sc, const Step& step, const std::
   }
   Built b;
   try {
-    b = build(sc, step, ds);
+    b = build(step, ds);
   } catch (const StepNotApplicable& e) {
     Evaluation ev;
     ev.verdict = Verdict::skip;

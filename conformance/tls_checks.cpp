@@ -369,10 +369,15 @@ Judge::ClientProbe Judge::client_probe(const std::string& label, const TlsProbeI
     x.http_reason = r.reason;
     for (const auto& h : r.headers.all()) x.response_headers.emplace_back(h.name, h.value);
     x.response_body = redact_keys(r.body, in_.reveal_keys);
+    // The codec, not a second JSON reader: it bounds what a hostile body can cost.
     std::string code;
     try {
-      const auto j = nlohmann::json::parse(r.body);
-      code = j.at("Result").at("ResultCode").get<std::string>();
+      const backend::Decoded answer = backend::decode(r.body, backend::DecodeMode::observing);
+      std::visit([&](const auto& m) {
+        if constexpr (requires { m.result; }) {
+          if (m.result) code = std::string(backend::to_string(m.result->code));
+        }
+      }, answer.message);
     } catch (const std::exception&) {
       code = "";
     }

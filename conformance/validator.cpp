@@ -57,6 +57,28 @@ std::size_t skip_value(const std::string& t, std::size_t i) {
 
 }  // namespace
 
+TraceExchange trace_of(const sim::Exchange& ex, const std::string& label,
+                       const std::vector<backend::HttpHeader>& extra_headers, bool reveal) {
+  TraceExchange t;
+  t.label = label;
+  t.url = ex.url;
+  t.request_headers.emplace_back("Content-Type", ex.content_type);
+  for (const auto& hdr : extra_headers) {
+    const bool secret = backend::iequals(hdr.name, "Authorization");
+    t.request_headers.emplace_back(hdr.name, secret && !reveal ? "<redacted>" : hdr.value);
+  }
+  t.request_body = ex.request_body;
+  t.http_status = ex.http_status;
+  t.http_reason = ex.http_reason;
+  for (const auto& f : ex.http_headers.all()) t.response_headers.emplace_back(f.name, f.value);
+  t.response_body = redact_keys(ex.http_body, reveal);
+  if (ex.async_answer) t.async_answer_body = redact_keys(ex.async_answer->body, reveal);
+  t.transport_error = ex.transport_error;
+  const auto elapsed = ex.answer_elapsed.count() != 0 ? ex.answer_elapsed : ex.total_elapsed;
+  t.elapsed_ms = static_cast<double>(elapsed.count()) / 1000.0;
+  return t;
+}
+
 std::string redact_keys(const std::string& text, bool reveal) {
   if (reveal) return text;
   std::string out;

@@ -101,6 +101,11 @@ Validation validate_exchange(const sim::Exchange& exchange, const SentRequest& s
                              sim::SimDevice* device, DeviceHistory* history,
                              const ValidatorSettings& settings);
 
+// An exchange as the trace of a verdict: what was sent (headers as sent, Authorization
+// redacted unless `reveal`), what came back, keys in bodies redacted unless `reveal`.
+TraceExchange trace_of(const sim::Exchange& exchange, const std::string& label,
+                       const std::vector<backend::HttpHeader>& extra_headers, bool reveal);
+
 // "<redacted 16-byte key>" or the hex, by `reveal`.
 std::string show_key(const lorawan::Aes128Key& key, bool reveal);
 // `text` (JSON, or what a peer sent for JSON) with the value of every member whose name ends in

@@ -66,16 +66,22 @@ def _state_file(config: pytest.Config, target: Any) -> Optional[str]:
     return str(cache.mkdir("joincheck") / f"state-{key}.json")
 
 
+def _target_from_options(config: pytest.Config) -> Any:
+    """The Target of --joincheck-config (its url replaced by --joincheck-target) or of
+    --joincheck-target alone; None for the reference JS."""
+    s = _settings(config)
+    if s["config"]:
+        target = joincheck.Target.from_file(s["config"])
+        return target.replace(url=s["target"]) if s["target"] else target
+    if s["target"]:
+        return joincheck.Target(s["target"])
+    return None
+
+
 def harness_from_options(config: pytest.Config) -> joincheck.Harness:
     """The Harness the command-line options describe (the reference JS without a target)."""
     s = _settings(config)
-    target: Any = None
-    if s["config"]:
-        target = joincheck.Target.from_file(s["config"])
-        if s["target"]:
-            target = target.replace(url=s["target"])
-    elif s["target"]:
-        target = joincheck.Target(s["target"])
+    target = _target_from_options(config)
     return joincheck.Harness(target, fleet=s["devices"], profile=s["profile"], state=_state_file(config, target))
 
 
@@ -85,14 +91,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not any(v for k, v in s.items() if k != "state"):
         return
     try:
-        if s["config"]:
-            target = joincheck.Target.from_file(s["config"])
-            if s["target"]:
-                target = target.replace(url=s["target"])
-        elif s["target"]:
-            target = joincheck.Target(s["target"])
-        else:
-            target = None
+        target = _target_from_options(config)
         if s["devices"]:
             joincheck.Fleet.load(s["devices"])
         elif target is not None and not target.devices:
