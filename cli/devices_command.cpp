@@ -1,6 +1,7 @@
 // `joincheck devices`: make test fleets and hand a JS what it needs to provision them.
 //
 //   devices generate --count N --join-eui E --mac-version V [--seed S] --out FILE [--force]
+//                    [--se software|atecc608-emulated [--chips FILE]]
 //   devices export --devices FLEET [--format json|csv] [--out FILE] [--force]
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,10 +10,13 @@
 #include <charconv>
 #include <cstring>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "cli/commands.hpp"
 #include "sim/fleet/fleet.hpp"
+#include "sim/secure_element/atecc608/chip_file.hpp"
+#include "sim/secure_element/factory.hpp"
 
 namespace joincheck::cli {
 namespace {
@@ -26,7 +30,7 @@ using joincheck::lorawan::quote_for_error;
 constexpr std::uint64_t kMaxCount = 1'000'000;
 
 struct GenerateOptions {
-  std::string count, join_eui, mac_version, seed, out;
+  std::string count, join_eui, mac_version, seed, out, se = "software", chips;
   bool force = false;
 };
 
@@ -110,9 +114,45 @@ int run_generate(const GenerateOptions& o) {
   } else {
     seed = parse_whole_number(o.seed, "--seed", 0, UINT64_MAX);
   }
-  const Fleet fleet = generate_fleet(static_cast<std::size_t>(count), join_eui, version, seed);
+  const auto kind = parse_secure_element_kind(o.se);
+  if (!kind || *kind == SecureElementKind::atecc608) {
+    throw Error("--se: expected software or atecc608-emulated (a real atecc608 is written into a "
+                "fleet file by hand: its keys are on the chip), got " + quote_for_error(o.se));
+  }
+  if (*kind == SecureElementKind::software && !o.chips.empty()) {
+    throw Error("--chips: only with --se atecc608-emulated");
+  }
+  Fleet fleet = generate_fleet(static_cast<std::size_t>(count), join_eui, version, seed);
+  std::string chips_file;
+  if (*kind == SecureElementKind::atecc608_emulated) {
+    // One emulated chip per device, provisioned with the device's identity and keys; the fleet
+    // entry names its chip relative to the fleet file's folder.
+    const std::filesystem::path out_path(o.out);
+    const std::filesystem::path folder = out_path.parent_path().empty() ? "." : out_path.parent_path();
+    const std::filesystem::path chips =
+        o.chips.empty() ? folder / (out_path.stem().string() + ".chips.json") : std::filesystem::path(o.chips);
+    std::error_code ec;
+    std::filesystem::path reference = std::filesystem::relative(chips, folder, ec);
+    if (ec || reference.empty()) reference = std::filesystem::absolute(chips);
+    atecc608::ChipFile chip_file;
+    for (std::size_t i = 0; i < fleet.devices.size(); ++i) {
+      FleetDevice& d = fleet.devices[i];
+      chip_file.chips.push_back(atecc608::generate_chip(seed, i, d.dev_eui, d.join_eui, *d.app_key,
+                                                        lorawan::is_1_1(version) ? d.nwk_key : std::nullopt));
+      nlohmann::json se;  // keys sorted, as the fleet keeps them
+      se["kind"] = "atecc608-emulated";
+      se["chip"] = reference.generic_string() + "#" + std::to_string(i);
+      d.secure_element = se.dump();
+    }
+    chips_file = chips.string();
+    write_file(chips_file, atecc608::chip_file_to_json(chip_file), o.force);
+  }
   write_file(o.out, format == FleetFormat::json ? fleet_to_json(fleet) : fleet_to_csv(fleet),
              o.force);
+  if (!chips_file.empty()) {
+    std::cerr << "joincheck devices generate: wrote " << count << " emulated ATECC608 chip"
+              << (count == 1 ? "" : "s") << " to " << chips_file << "\n";
+  }
   std::cerr << "joincheck devices generate: wrote " << count << " LoRaWAN "
             << lorawan::to_string(version) << " device" << (count == 1 ? "" : "s") << " to "
             << o.out << " (" << to_string(format) << ", test keys: not for real devices)\n";
@@ -182,7 +222,12 @@ std::function<int()> add_devices_command(CLI::App& app) {
   gen->add_option("--mac-version", g->mac_version, "1.0, 1.0.1 ... 1.0.4 or 1.1")->required();
   gen->add_option("--seed", g->seed, "0 to 2^64-1; without it a random seed is chosen and printed");
   gen->add_option("--out", g->out, "fleet file to write, FILE.json or FILE.csv")->required();
-  gen->add_flag("--force", g->force, "overwrite --out if it exists");
+  gen->add_flag("--force", g->force, "overwrite --out (and --chips) if it exists");
+  gen->add_option("--se", g->se,
+                  "where the devices keep their root keys: software (default) or "
+                  "atecc608-emulated (an emulated ATECC608 each, written to --chips)");
+  gen->add_option("--chips", g->chips,
+                  "chip file for --se atecc608-emulated (default: OUT-STEM.chips.json next to --out)");
 
   auto e = std::make_shared<ExportOptions>();
   CLI::App* exp = cmd->add_subcommand("export",

@@ -14,6 +14,7 @@
 #include "conformance/validator.hpp"
 #include "lorawan/hex.hpp"
 #include "sim/device/device.hpp"
+#include "sim/secure_element/factory.hpp"
 #include "sim/network_server/ns_client.hpp"
 
 namespace joincheck::conformance {
@@ -115,7 +116,7 @@ struct DeviceState {
   DeviceHistory history;
   std::optional<lorawan::Bytes> last_session_key_id;      // of the last accepted join
   std::optional<lorawan::Bytes> previous_session_key_id;  // of the accepted join before it
-  std::map<lorawan::Bytes, lorawan::Aes128Key> app_s_keys;  // by SessionKeyID: the device's AppSKey
+  std::map<lorawan::Bytes, sim::SessionKeyCheck> app_s_keys;  // by SessionKeyID: the device's AppSKey
 };
 
 // A step that cannot be carried out (no previous DevNonce, a device that cannot rejoin, ...).
@@ -235,8 +236,14 @@ class Run {
     bool stop = false;  // the rest of the scenario cannot run
     std::string why;
   };
-  void skip_scenario(const Scenario& sc, const std::string& reason, std::size_t from_step = 0);
-  DeviceState* resolve_device(const Scenario& sc, const std::string& name, std::string& why);
+  // Every step from `from_step` on gets `verdict` (skip: not applicable; error: the harness
+  // could not judge, such as a device whose secure element fails).
+  void skip_scenario(const Scenario& sc, const std::string& reason, std::size_t from_step = 0,
+                     Verdict verdict = Verdict::skip);
+  // The device a scenario names, created on first use. nullptr with `why` and the verdict its
+  // steps get: skip when the fleet lacks such a device, error when it cannot be simulated.
+  DeviceState* resolve_device(const Scenario& sc, const std::string& name, std::string& why,
+                              Verdict& verdict);
   // Builds the request of a step: the body, what the validator needs, the path's type.
   struct Built {
     MessageType type = MessageType::join_req;
@@ -265,6 +272,9 @@ class Run {
   RunReport report_;
   ValidatorSettings vs_;
   std::map<std::string, DeviceState> devices_;  // by DevEUI hex
+  // Devices that cannot be simulated (their secure element failed), by DevEUI hex: why.
+  std::map<std::string, std::string> broken_devices_;
+  sim::atecc608::ChipFileCache chip_files_;
   std::map<std::string, std::size_t> last_scenario_of_;  // step check -> last scenario naming it
   std::set<std::string> step_checks_;
   bool unreachable_ = false;
@@ -395,17 +405,20 @@ RunReport Run::go() {
   return std::move(report_);
 }
 
-void Run::skip_scenario(const Scenario& sc, const std::string& reason, std::size_t from_step) {
+void Run::skip_scenario(const Scenario& sc, const std::string& reason, std::size_t from_step,
+                        Verdict verdict) {
   for (std::size_t i = from_step; i < sc.steps.size(); ++i) {
     Evaluation e;
-    e.verdict = Verdict::skip;
+    e.verdict = verdict;
     e.reason = reason;
     e.scenario = sc.id + " step " + std::to_string(i + 1);
     rec_->record(sc.steps[i].check, e);
   }
 }
 
-DeviceState* Run::resolve_device(const Scenario& sc, const std::string& name, std::string& why) {
+DeviceState* Run::resolve_device(const Scenario& sc, const std::string& name, std::string& why,
+                                 Verdict& verdict) {
+  verdict = Verdict::skip;
   const DeviceNeed* need = sc.device(name);
   if (need == nullptr) {
     why = "the scenario names no device \"" + name + "\"";
@@ -449,6 +462,11 @@ DeviceState* Run::resolve_device(const Scenario& sc, const std::string& name, st
     fd = *found;
   }
   const std::string key = fd.dev_eui.hex();
+  if (auto broken = broken_devices_.find(key); broken != broken_devices_.end()) {
+    why = broken->second;
+    verdict = Verdict::error;
+    return nullptr;
+  }
   auto it = devices_.find(key);
   if (it == devices_.end()) {
     DeviceState ds;
@@ -456,12 +474,17 @@ DeviceState* Run::resolve_device(const Scenario& sc, const std::string& name, st
     sim::SimDeviceOptions so;
     so.seed = o_.seed;
     try {
-      ds.device = std::make_unique<sim::SimDevice>(fd, so);
+      ds.device = std::make_unique<sim::SimDevice>(
+          fd, sim::make_secure_element(fd, o_.fleet.folder, o_.seed ^ 0x5345ULL, &chip_files_), so);
       if (o_.device_counters != nullptr && !need->unknown) {
         if (auto c = o_.device_counters->find(key); c != o_.device_counters->end()) ds.device->restore(c->second);
       }
     } catch (const std::exception& e) {
+      // Not the JS's doing: every check of the device's scenarios is `error`, said once per
+      // scenario, and the device is not tried again.
       why = std::string("device ") + key + " cannot be simulated: " + e.what();
+      broken_devices_[key] = why;
+      verdict = Verdict::error;
       return nullptr;
     }
     it = devices_.emplace(key, std::move(ds)).first;
@@ -742,8 +765,9 @@ void Run::run_scenario(std::size_t index, const Scenario& sc) {
   // Devices first: a scenario whose devices the fleet lacks is skipped as a whole.
   for (const auto& need : sc.devices) {
     std::string why;
-    if (resolve_device(sc, need.name, why) == nullptr) {
-      skip_scenario(sc, why);
+    Verdict verdict = Verdict::skip;
+    if (resolve_device(sc, need.name, why, verdict) == nullptr) {
+      skip_scenario(sc, why, 0, verdict);
       return;
     }
   }
@@ -754,6 +778,19 @@ void Run::run_scenario(std::size_t index, const Scenario& sc) {
     StepOutcome outcome;
     try {
       outcome = run_step(sc, step, where);
+    } catch (const sim::SecureElementError& e) {
+      // The device's secure element failed mid-step (a chip that stopped answering): the
+      // harness cannot judge, and this device's later steps would fail the same way.
+      Evaluation ev;
+      ev.verdict = Verdict::error;
+      ev.reason = std::string("the device's secure element failed: ") + e.what();
+      ev.scenario = where;
+      rec_->record(step.check, ev);
+      outcome.stop = true;
+      outcome.why = ev.reason;
+      broken_devices_[e.dev_eui().hex()] = ev.reason;
+      skip_scenario(sc, outcome.why, i + 1, Verdict::error);
+      return;
     } catch (const std::exception& e) {
       // A harness defect must not cost the report: the step's check says what happened.
       Evaluation ev;
@@ -780,9 +817,10 @@ Run::StepOutcome Run::run_step(const Scenario& sc, const Step& step, const std::
   DeviceState* ds = nullptr;
   if (!step.device.empty()) {
     std::string why;
-    ds = resolve_device(sc, step.device, why);
+    Verdict verdict = Verdict::skip;
+    ds = resolve_device(sc, step.device, why, verdict);
     if (ds == nullptr) {
-      skip_scenario(sc, why);
+      skip_scenario(sc, why, 0, verdict);
       out.stop = true;
       out.why = why;
       return out;
@@ -843,8 +881,8 @@ Run::StepOutcome Run::run_step(const Scenario& sc, const Step& step, const std::
     ds->previous_session_key_id = ds->last_session_key_id;
     ds->last_session_key_id = v.answer.session_key_id;
     if (v.answer.session_key_id) {
-      const auto [it, fresh] = ds->app_s_keys.emplace(*v.answer.session_key_id, ds->device->session()->keys.app_s_key);
-      if (!fresh) it->second = ds->device->session()->keys.app_s_key;  // a reused ID now means this session
+      // A reused ID now means this session.
+      ds->app_s_keys.insert_or_assign(*v.answer.session_key_id, ds->device->session_key(sim::KeySlot::app_s_key));
     }
   }
 
@@ -919,9 +957,9 @@ void Run::judge_success_content(const Step& step, const Built& b, DeviceState* d
       ev.reason = "the AppSKey of SessionKeyID " + lorawan::to_hex(asked) + " is unknown: the device did not accept that join";
       return;
     }
-    const bool same = *v.answer.app_s_key == want->second;
+    const bool same = want->second.matches(*v.answer.app_s_key);
     ev.expected = "AppSKey of the join that issued SessionKeyID " + lorawan::to_hex(asked) + " " +
-                  show_key(want->second, o_.reveal_keys);
+                  show_device_key(want->second, o_.reveal_keys);
     ev.actual = same ? "the same AppSKey" : "another AppSKey: " + show_key(*v.answer.app_s_key, o_.reveal_keys);
     if (!same) ev.verdict = Verdict::fail;
   } else if (const auto* hns = std::get_if<backend::HomeNSAns>(v.answer.message)) {

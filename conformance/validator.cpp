@@ -14,6 +14,13 @@ std::string show_key(const lorawan::Aes128Key& key, bool reveal) {
   return reveal ? key.hex() : "<redacted 16-byte key>";
 }
 
+std::string show_device_key(const sim::SessionKeyCheck& key, bool reveal) {
+  if (key.value) return show_key(*key.value, reveal);
+  // A key check value says nothing of the key, but reports keep to the same rule.
+  return "(kept in the secure element; key check value " +
+         (reveal ? lorawan::to_hex(key.check_value) : std::string("<redacted>")) + ")";
+}
+
 namespace {
 
 bool is_key_name(std::string_view name) {
@@ -464,23 +471,24 @@ void judge_join_answer(const Ans& ans, const SentRequest& sent, sim::SimDevice* 
   // own, at SHOULD.
   const bool rejoin = Ans::kType == MessageType::rejoin_ans;
   const std::string key_check = rejoin ? "keys/rejoin-session-keys" : network_key_check_id(session.mode, version);
-  std::vector<std::pair<std::string, std::pair<const std::optional<backend::KeyEnvelope>*, lorawan::Aes128Key>>> keys;
+  std::vector<std::pair<std::string, std::pair<const std::optional<backend::KeyEnvelope>*, sim::KeySlot>>> keys;
   // Rejoins are LoRaWAN 1.1 only; a JoinAns carries the keys of the MACVersion asked for.
   if (Ans::kType == MessageType::rejoin_ans || lorawan::is_1_1(asked)) {
-    keys.push_back({"FNwkSIntKey", {&ans.f_nwk_s_int_key, session.keys.f_nwk_s_int_key}});
-    keys.push_back({"SNwkSIntKey", {&ans.s_nwk_s_int_key, session.keys.s_nwk_s_int_key}});
-    keys.push_back({"NwkSEncKey", {&ans.nwk_s_enc_key, session.keys.nwk_s_enc_key}});
+    keys.push_back({"FNwkSIntKey", {&ans.f_nwk_s_int_key, sim::KeySlot::f_nwk_s_int_key}});
+    keys.push_back({"SNwkSIntKey", {&ans.s_nwk_s_int_key, sim::KeySlot::s_nwk_s_int_key}});
+    keys.push_back({"NwkSEncKey", {&ans.nwk_s_enc_key, sim::KeySlot::nwk_s_enc_key}});
   } else {
-    keys.push_back({"NwkSKey", {&ans.nwk_s_key, session.keys.nwk_s_key()}});
+    keys.push_back({"NwkSKey", {&ans.nwk_s_key, sim::KeySlot::f_nwk_s_int_key}});
   }
   for (const auto& [field, pair] : keys) {
-    const auto& [envelope, expected] = pair;
+    const auto& [envelope, slot] = pair;
     if (!*envelope) continue;  // answer/mandatory-fields judged its absence
     std::string problem;
     const auto got = open_network_key(field, **envelope, s, judge, problem);
     if (!got) continue;
-    const bool ok = *got == expected;
-    judge.check(key_check, ok, field + " = the device's derivation " + show_key(expected, s.reveal_keys),
+    const sim::SessionKeyCheck expected = device->session_key(slot);
+    const bool ok = expected.matches(*got);
+    judge.check(key_check, ok, field + " = the device's derivation " + show_device_key(expected, s.reveal_keys),
                 ok ? field + " " + show_key(*got, s.reveal_keys) : field + " differs: " + show_key(*got, s.reveal_keys));
     v.notes.push_back(field + ": " + show_key(*got, s.reveal_keys) + (ok ? " (matches the device)" : " (differs from the device)"));
   }
@@ -488,8 +496,9 @@ void judge_join_answer(const Ans& ans, const SentRequest& sent, sim::SimDevice* 
     std::string problem;
     const auto got = open_app_s_key(*ans.app_s_key, s, judge, problem);
     if (got) {
-      const bool ok = *got == session.keys.app_s_key;
-      judge.check(rejoin ? "keys/rejoin-session-keys" : "keys/app-s-key", ok, "AppSKey = the device's derivation " + show_key(session.keys.app_s_key, s.reveal_keys),
+      const sim::SessionKeyCheck expected = device->session_key(sim::KeySlot::app_s_key);
+      const bool ok = expected.matches(*got);
+      judge.check(rejoin ? "keys/rejoin-session-keys" : "keys/app-s-key", ok, "AppSKey = the device's derivation " + show_device_key(expected, s.reveal_keys),
                   ok ? "AppSKey " + show_key(*got, s.reveal_keys) : "AppSKey differs: " + show_key(*got, s.reveal_keys));
       v.answer.app_s_key = *got;
       v.notes.push_back("AppSKey: " + show_key(*got, s.reveal_keys) + (ok ? " (matches the device)" : " (differs from the device)"));

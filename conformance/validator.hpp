@@ -108,6 +108,9 @@ TraceExchange trace_of(const sim::Exchange& exchange, const std::string& label,
 
 // "<redacted 16-byte key>" or the hex, by `reveal`.
 std::string show_key(const lorawan::Aes128Key& key, bool reveal);
+// A device's session key: its value as show_key() does, or, for a key that stays in a secure
+// element, that it is compared by key check value.
+std::string show_device_key(const sim::SessionKeyCheck& key, bool reveal);
 // `text` (JSON, or what a peer sent for JSON) with the value of every member whose name ends in
 // "Key" (any letter case: AESKey, AppSKey, NwkSkey, ...) replaced by "<redacted>", unless
 // `reveal`. One linear pass; text that is not JSON is scanned the same way.

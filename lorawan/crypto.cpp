@@ -271,10 +271,7 @@ Block Cmac::finish() {
   return out;
 }
 
-Mic Cmac::finish_mic() {
-  const Block full = finish();
-  return Mic({full[0], full[1], full[2], full[3]});
-}
+Mic Cmac::finish_mic() { return mic_of(finish()); }
 
 Block aes128_encrypt(const Aes128Key& key, const Block& in) { return Aes128(key).encrypt(in); }
 

@@ -60,9 +60,38 @@ class Cmac {
   evp_mac_ctx_st* ctx_ = nullptr;
 };
 
+// The first four bytes of a CMAC: a LoRaWAN MIC.
+inline Mic mic_of(const Block& cmac) { return Mic(Mic::Array{cmac[0], cmac[1], cmac[2], cmac[3]}); }
+
 // One-shot helpers.
 Block aes128_encrypt(const Aes128Key& key, const Block& in);
 Block cmac(const Aes128Key& key, ByteSpan data);
+
+// A key the LoRaWAN formulas use without holding its value: all they need of a key is AES-128
+// encryption of a block and AES-CMAC of a message. KeyValue is a key in memory; a key inside a
+// secure element is another (sim/secure_element's SlotKey). The join and frame formulas take a
+// KeyRef, so they are written once for keys in memory and keys that never leave a chip.
+class KeyRef {
+ public:
+  virtual ~KeyRef() = default;
+  virtual Block encrypt(const Block& in) const = 0;
+  virtual Block cmac(ByteSpan message) const = 0;
+
+ protected:
+  KeyRef() = default;
+  KeyRef(const KeyRef&) = default;
+  KeyRef& operator=(const KeyRef&) = default;
+};
+
+class KeyValue final : public KeyRef {
+ public:
+  explicit KeyValue(const Aes128Key& key) : key_(key) {}
+  Block encrypt(const Block& in) const override { return aes128_encrypt(key_, in); }
+  Block cmac(ByteSpan message) const override { return lorawan::cmac(key_, message); }
+
+ private:
+  Aes128Key key_;
+};
 
 // RFC 3394 AES key wrap with the default IV. `kek` is 16, 24 or 32 bytes; `key` is a multiple
 // of 8 bytes, at least 16. Throws Error on other sizes.

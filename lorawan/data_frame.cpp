@@ -69,13 +69,31 @@ void check_fcnt(std::uint16_t on_air, std::uint32_t full) {
   }
 }
 
-Block cmac_of(const Aes128Key& key, const Block& block, ByteSpan msg) {
-  Cmac c(key);
-  c.update(block).update(msg);
-  return c.finish();
+Block cmac_of(const KeyRef& key, const Block& block, ByteSpan msg) {
+  Bytes data(block.begin(), block.end());
+  data.insert(data.end(), msg.begin(), msg.end());
+  return key.cmac(data);
 }
 
-Mic first_four(const Block& b) { return Mic(Mic::Array{b[0], b[1], b[2], b[3]}); }
+// The same keys by reference.
+struct KeyValues {
+  explicit KeyValues(const NetworkSessionKeys& keys, const std::optional<Aes128Key>& app_s_key)
+      : f(keys.f_nwk_s_int_key), s(keys.s_nwk_s_int_key), e(keys.nwk_s_enc_key) {
+    refs.lorawan_1_1 = keys.lorawan_1_1;
+    refs.f_nwk_s_int_key = &f;
+    refs.s_nwk_s_int_key = &s;
+    refs.nwk_s_enc_key = &e;
+    if (app_s_key) {
+      a.emplace(*app_s_key);
+      refs.app_s_key = &*a;
+    }
+  }
+  KeyValues(const KeyValues&) = delete;
+  KeyValues& operator=(const KeyValues&) = delete;
+  KeyValue f, s, e;
+  std::optional<KeyValue> a;
+  SessionKeyRefs refs;
+};
 
 const char* direction_name(Direction d) { return d == Direction::uplink ? "uplink" : "downlink"; }
 
@@ -91,18 +109,18 @@ void require_direction(const DataFrame& frame, Direction want, const char* funct
 }
 
 // The key encrypting the FRMPayload on `fport`.
-const Aes128Key& payload_key(std::uint8_t fport, const NetworkSessionKeys& keys,
-                             const std::optional<Aes128Key>& app_s_key) {
-  if (fport == 0) return keys.nwk_s_enc_key;
-  if (!app_s_key) {
+const KeyRef& payload_key(std::uint8_t fport, const SessionKeyRefs& keys) {
+  if (fport == 0) return *keys.nwk_s_enc_key;
+  if (keys.app_s_key == nullptr) {
     throw Error("FRMPayload: FPort " + std::to_string(fport) +
                 " is encrypted with AppSKey, and no AppSKey was given");
   }
-  return *app_s_key;
+  return *keys.app_s_key;
 }
 
-DataFrame build(Direction dir, const DataParams& p, const NetworkSessionKeys& keys,
-                const std::optional<Aes128Key>& app_s_key) {
+Mic data_mic(const DataFrame& frame, const SessionKeyRefs& keys, const MicContext& ctx);
+
+DataFrame build(Direction dir, const DataParams& p, const SessionKeyRefs& keys) {
   if (p.fopts.size() > kMaxFOptsSize) {
     throw Error("FOpts: expected at most 15 bytes (FOptsLen is 4 bits), got " +
                 std::to_string(p.fopts.size()));
@@ -122,15 +140,41 @@ DataFrame build(Direction dir, const DataParams& p, const NetworkSessionKeys& ke
   f.fcnt = low16(p.fcnt);
   f.fport = p.fport;
   f.fopts = keys.lorawan_1_1
-                ? crypt_fopts_1_1(keys.nwk_s_enc_key, dir, fopts_counter_of(dir, p.fport),
+                ? crypt_fopts_1_1(*keys.nwk_s_enc_key, dir, fopts_counter_of(dir, p.fport),
                                   p.dev_addr, p.fcnt, p.fopts)
                 : p.fopts;
   if (p.fport && !p.frm_payload.empty()) {
-    f.frm_payload = crypt_frm_payload(payload_key(*p.fport, keys, app_s_key), dir, p.dev_addr,
-                                      p.fcnt, p.frm_payload);
+    f.frm_payload = crypt_frm_payload(payload_key(*p.fport, keys), dir, p.dev_addr, p.fcnt,
+                                      p.frm_payload);
   }
-  f.mic = compute_data_mic(f, keys, MicContext{p.fcnt, p.conf_fcnt, p.tx_dr, p.tx_ch});
+  f.mic = data_mic(f, keys, MicContext{p.fcnt, p.conf_fcnt, p.tx_dr, p.tx_ch});
   return f;
+}
+
+Mic data_mic(const DataFrame& frame, const SessionKeyRefs& keys, const MicContext& ctx) {
+  const Bytes msg = frame.mic_input();
+  check_fcnt(frame.fcnt, ctx.fcnt);
+  const Direction dir = frame.direction();
+
+  if (!keys.lorawan_1_1) {
+    // 1.0.x: one key and ConfFCnt 0 in both directions.
+    return mic_of(cmac_of(*keys.f_nwk_s_int_key,
+                          mic_block_b0(dir, frame.dev_addr, ctx.fcnt, 0, msg.size()), msg));
+  }
+
+  // 1.1: ConfFCnt only when the frame acknowledges a confirmed frame.
+  const std::uint16_t conf_fcnt = frame.fctrl.ack ? low16(ctx.conf_fcnt) : std::uint16_t{0};
+  if (dir == Direction::downlink) {
+    return mic_of(cmac_of(*keys.s_nwk_s_int_key,
+                          mic_block_b0(dir, frame.dev_addr, ctx.fcnt, conf_fcnt, msg.size()),
+                          msg));
+  }
+  const Block cmac_s = cmac_of(
+      *keys.s_nwk_s_int_key,
+      mic_block_b1(frame.dev_addr, ctx.fcnt, conf_fcnt, ctx.tx_dr, ctx.tx_ch, msg.size()), msg);
+  const Block cmac_f = cmac_of(*keys.f_nwk_s_int_key,
+                               mic_block_b0(dir, frame.dev_addr, ctx.fcnt, 0, msg.size()), msg);
+  return Mic(Mic::Array{cmac_s[0], cmac_s[1], cmac_f[0], cmac_f[1]});
 }
 
 }  // namespace
@@ -284,6 +328,11 @@ Block mic_block_b1(const DevAddr& dev_addr, std::uint32_t fcnt_up, std::uint16_t
 
 Bytes crypt_frm_payload(const Aes128Key& key, Direction dir, const DevAddr& dev_addr,
                         std::uint32_t fcnt, ByteSpan data) {
+  return crypt_frm_payload(KeyValue(key), dir, dev_addr, fcnt, data);
+}
+
+Bytes crypt_frm_payload(const KeyRef& key, Direction dir, const DevAddr& dev_addr,
+                        std::uint32_t fcnt, ByteSpan data) {
   const std::size_t blocks = (data.size() + 15) / 16;
   if (blocks > 255) {
     throw Error(
@@ -296,11 +345,10 @@ Bytes crypt_frm_payload(const Aes128Key& key, Direction dir, const DevAddr& dev_
   a[5] = static_cast<std::uint8_t>(dir);
   put_dev_addr(a, 6, dev_addr);
   put_le32(a, 10, fcnt);
-  Aes128 aes(key);
   Bytes out(data.begin(), data.end());
   for (std::size_t i = 0; i < blocks; ++i) {
     a[15] = static_cast<std::uint8_t>(i + 1);
-    const Block s = aes.encrypt(a);
+    const Block s = key.encrypt(a);
     for (std::size_t j = 0; j < 16 && i * 16 + j < out.size(); ++j) out[i * 16 + j] ^= s[j];
   }
   return out;
@@ -312,6 +360,11 @@ FOptsCounter fopts_counter_of(Direction dir, std::optional<std::uint8_t> fport) 
 }
 
 Bytes crypt_fopts_1_1(const Aes128Key& nwk_s_enc_key, Direction dir, FOptsCounter counter,
+                      const DevAddr& dev_addr, std::uint32_t fcnt, ByteSpan fopts) {
+  return crypt_fopts_1_1(KeyValue(nwk_s_enc_key), dir, counter, dev_addr, fcnt, fopts);
+}
+
+Bytes crypt_fopts_1_1(const KeyRef& nwk_s_enc_key, Direction dir, FOptsCounter counter,
                       const DevAddr& dev_addr, std::uint32_t fcnt, ByteSpan fopts) {
   if (fopts.size() > kMaxFOptsSize) {
     throw Error("FOpts: expected at most 15 bytes (FOptsLen is 4 bits), got " +
@@ -326,7 +379,7 @@ Bytes crypt_fopts_1_1(const Aes128Key& nwk_s_enc_key, Direction dir, FOptsCounte
   put_dev_addr(a, 6, dev_addr);
   put_le32(a, 10, fcnt);
   a[15] = 0x01;
-  const Block s = aes128_encrypt(nwk_s_enc_key, a);
+  const Block s = nwk_s_enc_key.encrypt(a);
   for (std::size_t i = 0; i < out.size(); ++i) out[i] ^= s[i];
   return out;
 }
@@ -336,29 +389,8 @@ Bytes crypt_fopts_1_1(const Aes128Key& nwk_s_enc_key, Direction dir, FOptsCounte
 
 Mic compute_data_mic(const DataFrame& frame, const NetworkSessionKeys& keys,
                      const MicContext& ctx) {
-  const Bytes msg = frame.mic_input();
-  check_fcnt(frame.fcnt, ctx.fcnt);
-  const Direction dir = frame.direction();
-
-  if (!keys.lorawan_1_1) {
-    // 1.0.x: one key and ConfFCnt 0 in both directions.
-    return first_four(
-        cmac_of(keys.nwk_s_key(), mic_block_b0(dir, frame.dev_addr, ctx.fcnt, 0, msg.size()), msg));
-  }
-
-  // 1.1: ConfFCnt only when the frame acknowledges a confirmed frame.
-  const std::uint16_t conf_fcnt = frame.fctrl.ack ? low16(ctx.conf_fcnt) : std::uint16_t{0};
-  if (dir == Direction::downlink) {
-    return first_four(cmac_of(keys.s_nwk_s_int_key,
-                              mic_block_b0(dir, frame.dev_addr, ctx.fcnt, conf_fcnt, msg.size()),
-                              msg));
-  }
-  const Block cmac_s = cmac_of(
-      keys.s_nwk_s_int_key,
-      mic_block_b1(frame.dev_addr, ctx.fcnt, conf_fcnt, ctx.tx_dr, ctx.tx_ch, msg.size()), msg);
-  const Block cmac_f = cmac_of(keys.f_nwk_s_int_key,
-                               mic_block_b0(dir, frame.dev_addr, ctx.fcnt, 0, msg.size()), msg);
-  return Mic(Mic::Array{cmac_s[0], cmac_s[1], cmac_f[0], cmac_f[1]});
+  const KeyValues refs(keys, std::nullopt);
+  return data_mic(frame, refs.refs, ctx);
 }
 
 bool verify_uplink_mic(const DataFrame& frame, const NetworkSessionKeys& keys,
@@ -378,7 +410,8 @@ Bytes decrypt_frm_payload(const DataFrame& frame, std::uint32_t fcnt,
                           const std::optional<Aes128Key>& app_s_key) {
   check_fcnt(frame.fcnt, fcnt);
   if (!frame.fport || frame.frm_payload.empty()) return {};
-  return crypt_frm_payload(payload_key(*frame.fport, keys, app_s_key), frame.direction(),
+  const KeyValues refs(keys, app_s_key);
+  return crypt_frm_payload(payload_key(*frame.fport, refs.refs), frame.direction(),
                            frame.dev_addr, fcnt, frame.frm_payload);
 }
 
@@ -392,12 +425,22 @@ Bytes decrypt_fopts(const DataFrame& frame, std::uint32_t fcnt, const NetworkSes
 
 DataFrame build_uplink(const DataParams& params, const NetworkSessionKeys& keys,
                        const std::optional<Aes128Key>& app_s_key) {
-  return build(Direction::uplink, params, keys, app_s_key);
+  const KeyValues refs(keys, app_s_key);
+  return build(Direction::uplink, params, refs.refs);
 }
 
 DataFrame build_downlink(const DataParams& params, const NetworkSessionKeys& keys,
                          const std::optional<Aes128Key>& app_s_key) {
-  return build(Direction::downlink, params, keys, app_s_key);
+  const KeyValues refs(keys, app_s_key);
+  return build(Direction::downlink, params, refs.refs);
+}
+
+DataFrame build_uplink(const DataParams& params, const SessionKeyRefs& keys) {
+  if (keys.f_nwk_s_int_key == nullptr || keys.s_nwk_s_int_key == nullptr ||
+      keys.nwk_s_enc_key == nullptr) {
+    throw Error("build_uplink: the network session keys are missing");
+  }
+  return build(Direction::uplink, params, keys);
 }
 
 }  // namespace joincheck::lorawan

@@ -95,6 +95,17 @@ struct NetworkSessionKeys {
   friend bool operator==(const NetworkSessionKeys&, const NetworkSessionKeys&) = default;
 };
 
+// The session keys by reference: keys that may live in a secure element (see KeyRef). The
+// pointers must outlive the call; `app_s_key` may be null when no FRMPayload on FPort 1..255
+// is built.
+struct SessionKeyRefs {
+  bool lorawan_1_1 = false;
+  const KeyRef* f_nwk_s_int_key = nullptr;  // 1.0: NwkSKey (as the two below)
+  const KeyRef* s_nwk_s_int_key = nullptr;
+  const KeyRef* nwk_s_enc_key = nullptr;
+  const KeyRef* app_s_key = nullptr;
+};
+
 // What the MIC covers beyond the frame's bytes.
 struct MicContext {
   // The full 32-bit FCnt (FCntUp; FCntDown in 1.0; NFCntDown or AFCntDown in 1.1). Its 16
@@ -154,6 +165,8 @@ DataFrame build_uplink(const DataParams& params, const NetworkSessionKeys& keys,
                        const std::optional<Aes128Key>& app_s_key = std::nullopt);
 DataFrame build_downlink(const DataParams& params, const NetworkSessionKeys& keys,
                          const std::optional<Aes128Key>& app_s_key = std::nullopt);
+// The same with keys that stay where they are (a device's secure element).
+DataFrame build_uplink(const DataParams& params, const SessionKeyRefs& keys);
 
 // ---------------------------------------------------------------------------------------------
 // Block level: the formulas, for callers holding raw bytes (or a secure element holding keys).
@@ -170,6 +183,8 @@ Block mic_block_b1(const DevAddr& dev_addr, std::uint32_t fcnt_up, std::uint16_t
 // XORs `data` with the FRMPayload keystream AES(key, A_i), i = 1, 2, ...:
 //   A_i = 0x01 | 0x00 x4 | Dir | DevAddr (LE) | FCnt (4, LE) | 0x00 | i
 // Encrypts and decrypts alike.
+Bytes crypt_frm_payload(const KeyRef& key, Direction dir, const DevAddr& dev_addr,
+                        std::uint32_t fcnt, ByteSpan data);
 Bytes crypt_frm_payload(const Aes128Key& key, Direction dir, const DevAddr& dev_addr,
                         std::uint32_t fcnt, ByteSpan data);
 
@@ -186,6 +201,8 @@ FOptsCounter fopts_counter_of(Direction dir, std::optional<std::uint8_t> fport);
 // original 1.1 block in data_frame.cpp):
 //   A = 0x01 | 0x00 x3 | counter (0x01 or 0x02) | Dir | DevAddr (LE) | FCnt (4, LE) | 0x00 | 0x01
 // Throws Error for more than 15 bytes.
+Bytes crypt_fopts_1_1(const KeyRef& nwk_s_enc_key, Direction dir, FOptsCounter counter,
+                      const DevAddr& dev_addr, std::uint32_t fcnt, ByteSpan fopts);
 Bytes crypt_fopts_1_1(const Aes128Key& nwk_s_enc_key, Direction dir, FOptsCounter counter,
                       const DevAddr& dev_addr, std::uint32_t fcnt, ByteSpan fopts);
 

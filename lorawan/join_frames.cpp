@@ -68,14 +68,22 @@ Bytes encode_join_request(const JoinRequest& r) {
   return out;
 }
 
-Mic join_request_mic(const Aes128Key& key, const JoinRequest& r) {
+Mic join_request_mic(const KeyRef& key, const JoinRequest& r) {
   const Bytes frame = encode_join_request(r);
-  return Cmac(key).update(ByteSpan(frame).first(kJoinRequestSize - 4)).finish_mic();
+  return mic_of(key.cmac(ByteSpan(frame).first(kJoinRequestSize - 4)));
+}
+
+Mic join_request_mic(const Aes128Key& key, const JoinRequest& r) {
+  return join_request_mic(KeyValue(key), r);
+}
+
+Bytes build_join_request(const KeyRef& key, JoinRequest r) {
+  r.mic = join_request_mic(key, r);
+  return encode_join_request(r);
 }
 
 Bytes build_join_request(const Aes128Key& key, JoinRequest r) {
-  r.mic = join_request_mic(key, r);
-  return encode_join_request(r);
+  return build_join_request(KeyValue(key), r);
 }
 
 // ---- rejoin-request ----
@@ -129,14 +137,22 @@ Bytes encode_rejoin_request(const RejoinRequest& r) {
   return out;
 }
 
-Mic rejoin_request_mic(const Aes128Key& key, const RejoinRequest& r) {
+Mic rejoin_request_mic(const KeyRef& key, const RejoinRequest& r) {
   const Bytes frame = encode_rejoin_request(r);
-  return Cmac(key).update(ByteSpan(frame).first(frame.size() - 4)).finish_mic();
+  return mic_of(key.cmac(ByteSpan(frame).first(frame.size() - 4)));
+}
+
+Mic rejoin_request_mic(const Aes128Key& key, const RejoinRequest& r) {
+  return rejoin_request_mic(KeyValue(key), r);
+}
+
+Bytes build_rejoin_request(const KeyRef& key, RejoinRequest r) {
+  r.mic = rejoin_request_mic(key, r);
+  return encode_rejoin_request(r);
 }
 
 Bytes build_rejoin_request(const Aes128Key& key, RejoinRequest r) {
-  r.mic = rejoin_request_mic(key, r);
-  return encode_rejoin_request(r);
+  return build_rejoin_request(KeyValue(key), r);
 }
 
 JoinReqType join_req_type_of(RejoinType type) {
@@ -174,14 +190,18 @@ JoinAccept parse_join_accept_plaintext(ByteSpan p) {
   return a;
 }
 
-Mic join_accept_mic_1_0(const Aes128Key& key, const JoinAccept& a) {
+Mic join_accept_mic_1_0(const KeyRef& key, const JoinAccept& a) {
   Bytes fields;
   fields.reserve(kJoinAcceptCfListSize);
   append_accept_fields(fields, a);
-  return Cmac(key).update(fields).finish_mic();
+  return mic_of(key.cmac(fields));
 }
 
-Mic join_accept_mic_1_1(const Aes128Key& js_int_key, JoinReqType type, const Eui64& join_eui,
+Mic join_accept_mic_1_0(const Aes128Key& key, const JoinAccept& a) {
+  return join_accept_mic_1_0(KeyValue(key), a);
+}
+
+Mic join_accept_mic_1_1(const KeyRef& js_int_key, JoinReqType type, const Eui64& join_eui,
                         DevNonce dev_nonce, const JoinAccept& a) {
   Bytes data;
   data.reserve(11 + kJoinAcceptCfListSize);
@@ -189,7 +209,12 @@ Mic join_accept_mic_1_1(const Aes128Key& js_int_key, JoinReqType type, const Eui
   join_eui.append_wire(data);
   dev_nonce.append_wire(data);
   append_accept_fields(data, a);
-  return Cmac(js_int_key).update(data).finish_mic();
+  return mic_of(js_int_key.cmac(data));
+}
+
+Mic join_accept_mic_1_1(const Aes128Key& js_int_key, JoinReqType type, const Eui64& join_eui,
+                        DevNonce dev_nonce, const JoinAccept& a) {
+  return join_accept_mic_1_1(KeyValue(js_int_key), type, join_eui, dev_nonce, a);
 }
 
 namespace {
@@ -208,11 +233,20 @@ Bytes encrypt_join_accept(ByteSpan plaintext, const Aes128Key& key) {
   return out;
 }
 
-Bytes decrypt_join_accept(ByteSpan phy, const Aes128Key& key) {
+Bytes decrypt_join_accept(ByteSpan phy, const KeyRef& key) {
   check_accept_size(phy, "join-accept");
   Bytes out(phy.begin(), phy.end());
-  Aes128(key).encrypt(phy.subspan(1), std::span(out).subspan(1));
+  for (std::size_t at = 1; at < phy.size(); at += 16) {
+    Block in{};
+    std::copy_n(phy.begin() + static_cast<std::ptrdiff_t>(at), 16, in.begin());
+    const Block plain = key.encrypt(in);
+    std::copy(plain.begin(), plain.end(), out.begin() + static_cast<std::ptrdiff_t>(at));
+  }
   return out;
+}
+
+Bytes decrypt_join_accept(ByteSpan phy, const Aes128Key& key) {
+  return decrypt_join_accept(phy, KeyValue(key));
 }
 
 }  // namespace joincheck::lorawan

@@ -29,8 +29,12 @@ struct JoinRequest {
 JoinRequest parse_join_request(ByteSpan phy);
 Bytes encode_join_request(const JoinRequest& request);
 // cmac(key, MHDR|JoinEUI|DevEUI|DevNonce)[0..3]; key is AppKey (1.0.x) or NwkKey (1.1).
+// Every function taking a key also takes a KeyRef (a key in a secure element); the Aes128Key
+// forms are shorthands for KeyValue(key).
+Mic join_request_mic(const KeyRef& key, const JoinRequest& request);
 Mic join_request_mic(const Aes128Key& key, const JoinRequest& request);
 // Fills in the MIC and encodes.
+Bytes build_join_request(const KeyRef& key, JoinRequest request);
 Bytes build_join_request(const Aes128Key& key, JoinRequest request);
 
 enum class RejoinType : std::uint8_t { type0 = 0, type1 = 1, type2 = 2 };
@@ -48,7 +52,9 @@ RejoinRequest parse_rejoin_request(ByteSpan phy);
 Bytes encode_rejoin_request(const RejoinRequest& request);
 // cmac(key, MHDR|type|NetID-or-JoinEUI|DevEUI|RJcount)[0..3]; key is SNwkSIntKey for types
 // 0 and 2, JSIntKey for type 1 (LoRaWAN 1.1 §6.2.4.4).
+Mic rejoin_request_mic(const KeyRef& key, const RejoinRequest& request);
 Mic rejoin_request_mic(const Aes128Key& key, const RejoinRequest& request);
+Bytes build_rejoin_request(const KeyRef& key, RejoinRequest request);
 Bytes build_rejoin_request(const Aes128Key& key, RejoinRequest request);
 // The JoinReqType a join-accept answering this request carries in its 1.1 MIC.
 JoinReqType join_req_type_of(RejoinType type);
@@ -70,9 +76,12 @@ JoinAccept parse_join_accept_plaintext(ByteSpan plaintext);
 
 // 1.0.x, and 1.1 with OptNeg=0: cmac(key, MHDR|JoinNonce|NetID|DevAddr|DLSettings|RxDelay|CFList)
 // with AppKey (1.0.x) or NwkKey (1.1 device).
+Mic join_accept_mic_1_0(const KeyRef& key, const JoinAccept& accept);
 Mic join_accept_mic_1_0(const Aes128Key& key, const JoinAccept& accept);
 // 1.1 with OptNeg=1: cmac(JSIntKey, JoinReqType|JoinEUI|DevNonce|MHDR|JoinNonce|NetID|DevAddr|
 // DLSettings|RxDelay|CFList). For a rejoin, `dev_nonce` is RJcount0/RJcount1.
+Mic join_accept_mic_1_1(const KeyRef& js_int_key, JoinReqType type, const Eui64& join_eui,
+                        DevNonce dev_nonce, const JoinAccept& accept);
 Mic join_accept_mic_1_1(const Aes128Key& js_int_key, JoinReqType type, const Eui64& join_eui,
                         DevNonce dev_nonce, const JoinAccept& accept);
 
@@ -81,6 +90,7 @@ Mic join_accept_mic_1_1(const Aes128Key& js_int_key, JoinReqType type, const Eui
 // NwkKey for a 1.1 join-request, JSEncKey for a 1.1 rejoin-request).
 Bytes encrypt_join_accept(ByteSpan plaintext, const Aes128Key& key);
 // The device side: the inverse of encrypt_join_accept. Checks MType and size.
+Bytes decrypt_join_accept(ByteSpan phy, const KeyRef& key);
 Bytes decrypt_join_accept(ByteSpan phy, const Aes128Key& key);
 
 }  // namespace joincheck::lorawan

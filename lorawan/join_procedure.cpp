@@ -24,6 +24,12 @@ JoinMode join_mode_for(MacVersion negotiated, bool device_has_nwk_key) {
   return is_1_1(negotiated) ? JoinMode::lorawan_1_1 : JoinMode::lorawan_1_1_opt_neg_0;
 }
 
+JoinMode device_join_mode(bool device_1_1, JoinReqType type, const DlSettings& dl_settings) {
+  if (!device_1_1) return JoinMode::lorawan_1_0;
+  if (type != JoinReqType::join || dl_settings.opt_neg()) return JoinMode::lorawan_1_1;
+  return JoinMode::lorawan_1_1_opt_neg_0;
+}
+
 BuiltJoinAccept build_join_accept(JoinMode mode, const RootKeys& keys, const JoinContext& ctx,
                                   const JoinAccept& fields) {
   BuiltJoinAccept out;
@@ -76,14 +82,7 @@ OpenedJoinAccept open_join_accept(ByteSpan phy, const OpenJoinAcceptInput& in) {
   out.plaintext = decrypt_join_accept(phy, decryption_key);
   out.accept = parse_join_accept_plaintext(out.plaintext);
 
-  // A 1.1 device follows the OptNeg bit of the accept; a 1.0.x device treats bit 7 as RFU.
-  if (!in.device_1_1) {
-    out.mode = JoinMode::lorawan_1_0;
-  } else if (rejoin || out.accept.dl_settings.opt_neg()) {
-    out.mode = JoinMode::lorawan_1_1;
-  } else {
-    out.mode = JoinMode::lorawan_1_1_opt_neg_0;
-  }
+  out.mode = device_join_mode(in.device_1_1, in.type, out.accept.dl_settings);
 
   if (out.mode != JoinMode::lorawan_1_1) {
     out.expected_mic = join_accept_mic_1_0(decryption_key, out.accept);

@@ -23,6 +23,11 @@ std::string_view to_string(JoinMode mode);
 // NwkKey; a 1.1 device under a 1.0.x MACVersion gets the OptNeg=0 formulas.
 JoinMode join_mode_for(MacVersion negotiated, bool device_has_nwk_key);
 
+// The formulas a device applies to a join-accept it decrypted: a 1.0.x device the 1.0 ones (it
+// treats DLSettings bit 7 as RFU); a 1.1 device follows OptNeg, and always uses the 1.1 ones for
+// a rejoin answer.
+JoinMode device_join_mode(bool device_1_1, JoinReqType type, const DlSettings& dl_settings);
+
 struct RootKeys {
   std::optional<Aes128Key> app_key;  // 1.0.x root key; 1.1 AppKey
   std::optional<Aes128Key> nwk_key;  // 1.1 devices only

@@ -2,6 +2,7 @@
 // Session and lifetime key derivation (LoRaWAN 1.0.x §6.2.5, 1.1 §6.1.1.3-6.1.1.4, §6.2.2;
 // formulas in shared/reference/backend-interfaces.md §4.2-§4.3).
 
+#include "lorawan/crypto.hpp"
 #include "lorawan/types.hpp"
 
 namespace joincheck::lorawan {
@@ -17,6 +18,27 @@ struct SessionKeys {
   const Aes128Key& nwk_s_key() const { return f_nwk_s_int_key; }
   friend bool operator==(const SessionKeys&, const SessionKeys&) = default;
 };
+
+// The first byte of each derivation block, which names the key derived.
+enum class KeyDerivation : std::uint8_t {
+  nwk_s_key = 0x01,        // 1.0.x NwkSKey; 1.1 FNwkSIntKey
+  app_s_key = 0x02,
+  s_nwk_s_int_key = 0x03,  // 1.1
+  nwk_s_enc_key = 0x04,    // 1.1
+  js_enc_key = 0x05,       // 1.1 lifetime keys
+  js_int_key = 0x06,
+};
+
+// The blocks encrypted with the root key (a secure element derives into a slot with them):
+// 1.0.x  prefix | JoinNonce | NetID   | DevNonce | pad16
+// 1.1    prefix | JoinNonce | JoinEUI | DevNonce | pad16
+// JS     prefix | DevEUI | pad16
+// all fields in wire order.
+Block session_key_block(KeyDerivation prefix, JoinNonce join_nonce, const NetId& net_id,
+                        DevNonce dev_nonce);
+Block session_key_block(KeyDerivation prefix, JoinNonce join_nonce, const Eui64& join_eui,
+                        DevNonce dev_nonce);
+Block js_key_block(KeyDerivation prefix, const Eui64& dev_eui);
 
 // 1.0.x: NwkSKey = E(root, 01|JoinNonce|NetID|DevNonce|pad16), AppSKey = E(root, 02|...).
 // `root` is the AppKey of a 1.0.x device, or the NwkKey of a 1.1 device joined with OptNeg=0.

@@ -34,11 +34,19 @@ std::unique_ptr<SecureElement> software_se(const FleetDevice& device, std::uint6
 // ---- Session, JoinResult ----
 
 lorawan::NetworkSessionKeys Session::network_keys() const {
-  if (mode == JoinMode::lorawan_1_1) {
-    return lorawan::NetworkSessionKeys::v1_1(keys.f_nwk_s_int_key, keys.s_nwk_s_int_key,
-                                             keys.nwk_s_enc_key);
+  if (!keys) {
+    throw Error("session of DevAddr " + dev_addr.hex() +
+                ": the session keys stay in the device's secure element");
   }
-  return lorawan::NetworkSessionKeys::v1_0(keys.nwk_s_key());
+  if (mode == JoinMode::lorawan_1_1) {
+    return lorawan::NetworkSessionKeys::v1_1(keys->f_nwk_s_int_key, keys->s_nwk_s_int_key,
+                                             keys->nwk_s_enc_key);
+  }
+  return lorawan::NetworkSessionKeys::v1_0(keys->nwk_s_key());
+}
+
+bool SessionKeyCheck::matches(const lorawan::Aes128Key& key) const {
+  return lorawan::aes128_encrypt(key, lorawan::Block{}) == check_value;
 }
 
 std::string to_string(const Session& s) {
@@ -105,12 +113,6 @@ SimDevice::SimDevice(const FleetDevice& device, std::unique_ptr<SecureElement> s
          id.dev_eui.hex() + " / JoinEUI " + id.join_eui.hex() + ", the fleet says " +
          dev_eui_.hex() + " / " + join_eui_.hex());
   }
-  keys_ = se_->key_access();
-  if (!keys_) {
-    fail("the secure element (" + std::string(se_->backend()) +
-         ") does not export keys to the device model; join processing on its primitives is not "
-         "implemented yet");
-  }
   const bool v1_1 = lorawan::is_1_1(mac_version_);
   const std::string version(lorawan::to_string(mac_version_));
   if (!se_->has_key(KeySlot::app_key)) {
@@ -125,10 +127,12 @@ void SimDevice::fail(const std::string& what) const {
   throw Error("device " + dev_eui_.hex() + ": " + what);
 }
 
-lorawan::Aes128Key SimDevice::slot_key(KeySlot slot) const {
-  const auto key = keys_->key(slot);
-  if (!key) fail(std::string(to_string(slot)) + " missing from the secure element");
-  return *key;
+SessionKeyCheck SimDevice::session_key(KeySlot slot) const {
+  if (!session_) fail("no session: its keys are asked for before a join");
+  SessionKeyCheck out;
+  out.check_value = se_->aes_encrypt(slot, lorawan::Block{});
+  if (const KeyAccess* keys = se_->key_access()) out.value = keys->key(slot);
+  return out;
 }
 
 lorawan::DevNonce SimDevice::next_dev_nonce() {
@@ -165,8 +169,19 @@ lorawan::Bytes SimDevice::make_join_request(lorawan::DevNonce dev_nonce) {
   request.join_eui = join_eui_;
   request.dev_eui = dev_eui_;
   request.dev_nonce = dev_nonce;
-  const KeySlot mic_key = lorawan::is_1_1(mac_version_) ? KeySlot::nwk_key : KeySlot::app_key;
-  lorawan::Bytes phy = lorawan::build_join_request(slot_key(mic_key), request);
+  const bool v1_1 = lorawan::is_1_1(mac_version_);
+  if (v1_1) {
+    // The lifetime keys, from the NwkKey and the DevEUI, before each join-request as
+    // LoRaMac-node does: a rejoin answer and the 1.1 join-accept MIC need them.
+    se_->derive_and_store(KeySlot::nwk_key,
+                          lorawan::js_key_block(lorawan::KeyDerivation::js_int_key, dev_eui_),
+                          KeySlot::js_int_key);
+    se_->derive_and_store(KeySlot::nwk_key,
+                          lorawan::js_key_block(lorawan::KeyDerivation::js_enc_key, dev_eui_),
+                          KeySlot::js_enc_key);
+  }
+  lorawan::Bytes phy = lorawan::build_join_request(
+      slot(v1_1 ? KeySlot::nwk_key : KeySlot::app_key), request);
   last_dev_nonce_ = dev_nonce;
   note_used(dev_nonce);
   PendingRequest pending;
@@ -209,7 +224,7 @@ lorawan::Bytes SimDevice::make_rejoin_request(lorawan::RejoinType type) {
     }
     request.join_eui = join_eui_;
     request.rj_count = lorawan::DevNonce(next_rj_count1_);
-    phy = lorawan::build_rejoin_request(slot_key(KeySlot::js_int_key), request);
+    phy = lorawan::build_rejoin_request(slot(KeySlot::js_int_key), request);
     ++next_rj_count1_;
   } else {
     Session& s = *session_;
@@ -219,7 +234,7 @@ lorawan::Bytes SimDevice::make_rejoin_request(lorawan::RejoinType type) {
     }
     request.net_id = s.net_id;
     request.rj_count = lorawan::DevNonce(s.rj_count0);
-    phy = lorawan::build_rejoin_request(slot_key(KeySlot::s_nwk_s_int_key), request);
+    phy = lorawan::build_rejoin_request(slot(KeySlot::s_nwk_s_int_key), request);
     ++s.rj_count0;
   }
   PendingRequest pending;
@@ -231,61 +246,63 @@ lorawan::Bytes SimDevice::make_rejoin_request(lorawan::RejoinType type) {
 
 JoinResult SimDevice::accept(lorawan::ByteSpan join_accept_phy) {
   if (!pending_) fail("a join-accept was given, but no join-request or rejoin-request was made");
-  lorawan::OpenJoinAcceptInput in;
-  in.device_1_1 = lorawan::is_1_1(mac_version_);
-  in.keys.app_key = slot_key(KeySlot::app_key);
-  if (in.device_1_1) in.keys.nwk_key = slot_key(KeySlot::nwk_key);
-  in.type = pending_->join_req_type();
-  in.join_eui = join_eui_;
-  in.dev_eui = dev_eui_;
-  in.dev_nonce = pending_->counter;
-
+  const bool v1_1 = lorawan::is_1_1(mac_version_);
+  const lorawan::JoinReqType type = pending_->join_req_type();
+  // Decrypted with AppKey (1.0.x), NwkKey (1.1 join-request) or JSEncKey (1.1 rejoin-request).
+  const KeySlot decryption = !v1_1                               ? KeySlot::app_key
+                             : type == lorawan::JoinReqType::join ? KeySlot::nwk_key
+                                                                  : KeySlot::js_enc_key;
   JoinResult result;
-  lorawan::OpenedJoinAccept opened;
+  lorawan::JoinAccept accepted;
   try {
-    opened = lorawan::open_join_accept(join_accept_phy, in);
+    accepted = lorawan::parse_join_accept_plaintext(
+        lorawan::decrypt_join_accept(join_accept_phy, slot(decryption)));
+  } catch (const SecureElementError&) {
+    throw;  // the element failed: not the join-accept's fault
   } catch (const Error& e) {
     result.status = AcceptStatus::malformed;
     result.reason = e.what();
     return result;
   }
-  result.accept = opened.accept;
-  result.mode = opened.mode;
-  if (!opened.mic_valid || !*opened.mic_valid) {
+  result.accept = accepted;
+  const JoinMode mode = lorawan::device_join_mode(v1_1, type, accepted.dl_settings);
+  result.mode = mode;
+  const lorawan::Mic expected =
+      mode == JoinMode::lorawan_1_1
+          ? lorawan::join_accept_mic_1_1(slot(KeySlot::js_int_key), type, join_eui_,
+                                         pending_->counter, accepted)
+          : lorawan::join_accept_mic_1_0(slot(decryption), accepted);
+  if (expected != accepted.mic) {
     result.status = AcceptStatus::mic_invalid;
-    result.reason = "MIC " + opened.accept.mic.hex() + " does not verify" +
-                    (opened.mic_note.empty() ? "" : ": " + opened.mic_note);
+    result.reason = "MIC " + accepted.mic.hex() + " does not verify (" +
+                    std::string(lorawan::to_string(mode)) + ")";
     return result;
   }
   // LoRaWAN 1.0.4 and 1.1: JoinNonce is a counter, and the device accepts only a join-accept
   // whose JoinNonce is greater than the last one it accepted. Before 1.0.4 it is a random value.
   if (lorawan::devnonce_is_counter(mac_version_) && last_join_nonce_ &&
-      opened.accept.join_nonce <= *last_join_nonce_) {
+      accepted.join_nonce <= *last_join_nonce_) {
     result.status = AcceptStatus::join_nonce_replay;
-    result.reason = "JoinNonce " + opened.accept.join_nonce.hex() +
+    result.reason = "JoinNonce " + accepted.join_nonce.hex() +
                     " is not greater than the last accepted " + last_join_nonce_->hex() +
                     " (LoRaWAN " + std::string(lorawan::to_string(mac_version_)) + ")";
     return result;
   }
-  if (!opened.keys || !opened.app_s_key_derived) {
-    fail("session keys not derived: " + opened.keys_note);  // cannot happen with both root keys
-  }
 
   Session s;
-  s.mode = opened.mode;
+  s.mode = mode;
   s.rejoin = pending_->rejoin;
   s.dev_nonce = pending_->counter;
-  s.join_nonce = opened.accept.join_nonce;
-  s.net_id = opened.accept.net_id;
-  s.dev_addr = opened.accept.dev_addr;
-  s.dl_settings = opened.accept.dl_settings;
-  s.rx_delay = opened.accept.rx_delay;
-  s.cf_list = opened.accept.cf_list;
-  s.keys = *opened.keys;
-  s.js_keys = opened.js_keys;
+  s.join_nonce = accepted.join_nonce;
+  s.net_id = accepted.net_id;
+  s.dev_addr = accepted.dev_addr;
+  s.dl_settings = accepted.dl_settings;
+  s.rx_delay = accepted.rx_delay;
+  s.cf_list = accepted.cf_list;
   s.fcnt_up = 0;
   s.rj_count0 = 0;
-  store_session_keys(s);
+  derive_session_keys(s);
+  read_back_keys(s);
   session_ = s;
   last_join_nonce_ = s.join_nonce;
   pending_.reset();
@@ -293,14 +310,43 @@ JoinResult SimDevice::accept(lorawan::ByteSpan join_accept_phy) {
   return result;
 }
 
-void SimDevice::store_session_keys(const Session& s) {
-  se_->set_key(KeySlot::f_nwk_s_int_key, s.keys.f_nwk_s_int_key);
-  se_->set_key(KeySlot::s_nwk_s_int_key, s.keys.s_nwk_s_int_key);
-  se_->set_key(KeySlot::nwk_s_enc_key, s.keys.nwk_s_enc_key);
-  se_->set_key(KeySlot::app_s_key, s.keys.app_s_key);
-  if (s.js_keys) {
-    se_->set_key(KeySlot::js_int_key, s.js_keys->js_int_key);
-    se_->set_key(KeySlot::js_enc_key, s.js_keys->js_enc_key);
+void SimDevice::derive_session_keys(const Session& s) {
+  using lorawan::KeyDerivation;
+  if (s.mode != JoinMode::lorawan_1_1) {
+    // 1.0 formulas: the root is the AppKey of a 1.0.x device, the NwkKey of a 1.1 device served
+    // with OptNeg=0; the one NwkSKey fills the three network slots.
+    const KeySlot root = lorawan::is_1_1(mac_version_) ? KeySlot::nwk_key : KeySlot::app_key;
+    const lorawan::Block nwk =
+        lorawan::session_key_block(KeyDerivation::nwk_s_key, s.join_nonce, s.net_id, s.dev_nonce);
+    for (KeySlot target : {KeySlot::f_nwk_s_int_key, KeySlot::s_nwk_s_int_key, KeySlot::nwk_s_enc_key}) {
+      se_->derive_and_store(root, nwk, target);
+    }
+    se_->derive_and_store(
+        root, lorawan::session_key_block(KeyDerivation::app_s_key, s.join_nonce, s.net_id, s.dev_nonce),
+        KeySlot::app_s_key);
+    return;
+  }
+  const auto block = [&](KeyDerivation prefix) {
+    return lorawan::session_key_block(prefix, s.join_nonce, join_eui_, s.dev_nonce);
+  };
+  se_->derive_and_store(KeySlot::nwk_key, block(KeyDerivation::nwk_s_key), KeySlot::f_nwk_s_int_key);
+  se_->derive_and_store(KeySlot::nwk_key, block(KeyDerivation::s_nwk_s_int_key), KeySlot::s_nwk_s_int_key);
+  se_->derive_and_store(KeySlot::nwk_key, block(KeyDerivation::nwk_s_enc_key), KeySlot::nwk_s_enc_key);
+  se_->derive_and_store(KeySlot::app_key, block(KeyDerivation::app_s_key), KeySlot::app_s_key);
+}
+
+void SimDevice::read_back_keys(Session& s) const {
+  const KeyAccess* access = se_->key_access();
+  if (access == nullptr) return;
+  const auto f = access->key(KeySlot::f_nwk_s_int_key);
+  const auto sn = access->key(KeySlot::s_nwk_s_int_key);
+  const auto e = access->key(KeySlot::nwk_s_enc_key);
+  const auto a = access->key(KeySlot::app_s_key);
+  if (f && sn && e && a) s.keys = lorawan::SessionKeys{*f, *sn, *e, *a};
+  if (lorawan::is_1_1(mac_version_)) {
+    const auto ji = access->key(KeySlot::js_int_key);
+    const auto je = access->key(KeySlot::js_enc_key);
+    if (ji && je) s.js_keys = lorawan::JsKeys{*ji, *je};
   }
 }
 
@@ -317,8 +363,17 @@ lorawan::Bytes SimDevice::make_uplink(std::uint8_t fport, lorawan::ByteSpan payl
   params.fcnt = s.fcnt_up;
   params.fport = fport;
   params.frm_payload.assign(payload.begin(), payload.end());
-  const lorawan::DataFrame frame =
-      lorawan::build_uplink(params, s.network_keys(), s.keys.app_s_key);
+  const SlotKey f = slot(KeySlot::f_nwk_s_int_key);
+  const SlotKey sn = slot(KeySlot::s_nwk_s_int_key);
+  const SlotKey e = slot(KeySlot::nwk_s_enc_key);
+  const SlotKey a = slot(KeySlot::app_s_key);
+  lorawan::SessionKeyRefs keys;
+  keys.lorawan_1_1 = s.mode == JoinMode::lorawan_1_1;
+  keys.f_nwk_s_int_key = &f;
+  keys.s_nwk_s_int_key = &sn;
+  keys.nwk_s_enc_key = &e;
+  keys.app_s_key = &a;
+  const lorawan::DataFrame frame = lorawan::build_uplink(params, keys);
   lorawan::Bytes phy = frame.encode();
   ++s.fcnt_up;
   return phy;

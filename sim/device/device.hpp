@@ -3,10 +3,11 @@
 // join-requests by its DevNonce policy and, once joined, LoRaWAN 1.1 rejoin-requests (types 0,
 // 1, 2), take a join-accept the way a device does (decrypt, verify the MIC, check the JoinNonce,
 // derive and keep the session) and send uplinks with the session. The join and frame formulas
-// are lorawan/'s (build_join_request, build_rejoin_request, open_join_accept, build_uplink); the
-// root keys come from the secure element through its KeyAccess, the software back-end's
-// shortcut explained in sim/secure_element/secure_element.hpp. Derived session and lifetime
-// keys are stored back into the element's slots.
+// are lorawan/'s (build_join_request, build_rejoin_request, decrypt_join_accept, the join-accept
+// MICs, build_uplink), run on keys that stay in the secure element (SlotKey); session and
+// lifetime keys are derived into its slots (derive_and_store), as LoRaMac-node does
+// (shared/reference/secure-element.md §1.4). The same code serves every back-end: software
+// keys, an ATECC608 on I2C, an emulated one.
 //
 // Rejoin-requests (LoRaWAN 1.1 §6.2.4.4; shared/reference/backend-interfaces.md §2.3, §4.4):
 //  - type 0 and 2 carry the session's NetID and RJcount0, and are MIC'd with the session's
@@ -62,14 +63,26 @@ struct Session {
   lorawan::DlSettings dl_settings;
   std::uint8_t rx_delay = 0;
   std::optional<lorawan::CfList> cf_list;
-  lorawan::SessionKeys keys;
-  std::optional<lorawan::JsKeys> js_keys;  // LoRaWAN 1.1 devices
+  // The session keys' values, when the secure element lets them out (the software one does); a
+  // chip keeps them. SimDevice::session_key() compares keys either way.
+  std::optional<lorawan::SessionKeys> keys;
+  std::optional<lorawan::JsKeys> js_keys;  // LoRaWAN 1.1 devices, same rule
   std::uint32_t fcnt_up = 0;               // the FCnt of the next uplink
   // The RJcount0 of the next rejoin-request type 0 or 2; 0x10000 once 0xffff has been used.
   std::uint32_t rj_count0 = 0;
 
-  // The keys as lorawan's data frames take them: 1.1 scheme only with OptNeg=1.
+  // The keys as lorawan's data frames take them: 1.1 scheme only with OptNeg=1. Throws
+  // lorawan::Error when the keys' values are not known (see `keys`).
   lorawan::NetworkSessionKeys network_keys() const;
+};
+
+// A session key of the device as the harness compares it with what a JS sent: its value when
+// known, and always its key check value (AES-128 of the zero block under the key, computed in the
+// secure element), so a key that never leaves a chip is still compared exactly.
+struct SessionKeyCheck {
+  std::optional<lorawan::Aes128Key> value;
+  lorawan::Block check_value{};
+  bool matches(const lorawan::Aes128Key& key) const;
 };
 std::string to_string(const Session& session);
 
@@ -94,8 +107,9 @@ std::string to_string(const JoinResult& result);
 class SimDevice {
  public:
   // Identity comes from the secure element and must match the fleet device's. Throws
-  // lorawan::Error naming the device when they differ, when the element lacks a root key the
-  // version needs (AppKey for 1.0.x; NwkKey and AppKey for 1.1), or when it offers no KeyAccess.
+  // lorawan::Error naming the device when they differ, or when the element lacks a root key the
+  // version needs (AppKey for 1.0.x; NwkKey and AppKey for 1.1). A secure element that fails
+  // throws its SecureElementError, here and from every method below.
   SimDevice(const FleetDevice& device, std::unique_ptr<SecureElement> se,
             SimDeviceOptions options = {});
   // With a SoftwareSe holding the fleet device's keys (seeded with options.seed).
@@ -158,6 +172,9 @@ class SimDevice {
 
   bool joined() const { return session_.has_value(); }
   const std::optional<Session>& session() const { return session_; }
+  // A key of the current session (FNwkSIntKey, SNwkSIntKey, NwkSEncKey, AppSKey; the 1.0 NwkSKey
+  // is in all three network slots), for comparison. Throws lorawan::Error without a session.
+  SessionKeyCheck session_key(KeySlot slot) const;
 
   // The PHYPayload of an uplink on the session: FCnt = session().fcnt_up, then incremented.
   // FPort 0 carries MAC commands (encrypted with NwkSEncKey), 1..255 application data (AppSKey).
@@ -175,12 +192,14 @@ class SimDevice {
 
   [[noreturn]] void fail(const std::string& what) const;
   void note_used(lorawan::DevNonce dev_nonce);
-  // A key from the secure element's slot (root, lifetime or session key).
-  lorawan::Aes128Key slot_key(KeySlot slot) const;
-  void store_session_keys(const Session& session);
+  // A slot of the secure element as lorawan's formulas take a key.
+  SlotKey slot(KeySlot slot) const { return SlotKey(*se_, slot); }
+  // Derives the session keys of an accepted join-accept into the secure element's slots.
+  void derive_session_keys(const Session& session);
+  // The key values, when the secure element lets them out.
+  void read_back_keys(Session& session) const;
 
   std::unique_ptr<SecureElement> se_;
-  const KeyAccess* keys_ = nullptr;
   lorawan::Eui64 dev_eui_;
   lorawan::Eui64 join_eui_;
   lorawan::MacVersion mac_version_;

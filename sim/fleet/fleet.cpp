@@ -14,6 +14,7 @@
 
 #include "backend/json_duplicates.hpp"
 #include "lorawan/hex.hpp"
+#include "sim/secure_element/factory.hpp"
 
 namespace joincheck::sim {
 namespace {
@@ -287,11 +288,22 @@ std::optional<std::uint16_t> parse_start(const json& v, bool csv, const Place& p
   return std::nullopt;
 }
 
+// The object as compact text, once its members check out (factory.hpp says which).
+std::optional<std::string> checked_secure_element(std::string text, const Place& p, Report& r) {
+  try {
+    parse_secure_element_spec(text);
+  } catch (const lorawan::Error& e) {
+    r.errors.push_back(p.str() + ": " + e.what());
+    return std::nullopt;
+  }
+  return text;
+}
+
 std::optional<std::string> parse_secure_element(const json& v, bool csv, const Place& p,
                                                 Report& r) {
   constexpr Field f = Field::secure_element;
   if (!csv) {
-    if (v.is_object()) return v.dump();
+    if (v.is_object()) return checked_secure_element(v.dump(), p, r);
     r.error(p, f, "expected an object, got " + type_name(v));
     return std::nullopt;
   }
@@ -309,7 +321,7 @@ std::optional<std::string> parse_secure_element(const json& v, bool csv, const P
     r.error(p, f, "expected a JSON object in the cell, got " + type_name(parsed));
     return std::nullopt;
   }
-  return parsed.dump();
+  return checked_secure_element(parsed.dump(), p, r);
 }
 
 // Checks one device; nullopt when it has an error (reported).
@@ -360,7 +372,16 @@ std::optional<FleetDevice> build_device(const RawDevice& raw, Place& p, Report& 
     d.secure_element = parse_secure_element(*v, raw.csv, p, r);
   }
 
-  if (version) {
+  // A chip holds its root keys: the fleet entry may leave them out (an emulated chip's come from
+  // its chip file when the fleet is loaded from a file; a real chip's are Microchip's).
+  bool keys_in_chip = false;
+  if (d.secure_element) {
+    const SecureElementKind kind = parse_secure_element_spec(*d.secure_element).kind;
+    keys_in_chip = kind != SecureElementKind::software;
+  }
+  if (version && keys_in_chip) {
+    d.mac_version = *version;
+  } else if (version) {
     d.mac_version = *version;
     const std::string v(lorawan::to_string(*version));
     if (lorawan::is_1_1(*version)) {
@@ -393,7 +414,9 @@ std::optional<FleetDevice> build_device(const RawDevice& raw, Place& p, Report& 
 }
 
 // Checks every device and DevEUI uniqueness; throws FleetError with every error found.
-FleetLoad build_fleet(std::vector<std::pair<RawDevice, Place>>& raws, Report& r) {
+FleetLoad build_fleet(std::vector<std::pair<RawDevice, Place>>& raws, Report& r,
+                      const std::optional<std::filesystem::path>& folder) {
+  atecc608::ChipFileCache chips;
   FleetLoad out;
   out.fleet.devices.reserve(raws.size());
   std::map<Eui64, std::string> seen;
@@ -404,6 +427,14 @@ FleetLoad build_fleet(std::vector<std::pair<RawDevice, Place>>& raws, Report& r)
       if (!inserted) {
         r.error(place, Field::dev_eui,
                 "duplicate: " + place.dev_eui->hex() + " is also the DevEUI of " + it->second);
+        device.reset();
+      }
+    }
+    if (device && folder) {
+      try {
+        complete_from_chip(*device, *folder, chips);
+      } catch (const lorawan::Error& e) {
+        r.error(place, Field::secure_element, e.what());
         device.reset();
       }
     }
@@ -432,7 +463,8 @@ std::string line_column(std::string_view text, std::size_t byte) {
 }
 
 
-FleetLoad parse_json_fleet(std::string_view text, std::string_view source) {
+FleetLoad parse_json_fleet(std::string_view text, std::string_view source,
+                           const std::optional<std::filesystem::path>& folder) {
   const std::string src(source);
   std::vector<backend::DuplicateKey> duplicates;
   json doc;
@@ -494,7 +526,7 @@ FleetLoad parse_json_fleet(std::string_view text, std::string_view source) {
     }
     raws.emplace_back(std::move(raw), place);
   }
-  return build_fleet(raws, r);
+  return build_fleet(raws, r, folder);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -589,7 +621,8 @@ std::vector<CsvRecord> read_csv(std::string_view text, std::string_view source) 
   return records;
 }
 
-FleetLoad parse_csv_fleet(std::string_view text, std::string_view source) {
+FleetLoad parse_csv_fleet(std::string_view text, std::string_view source,
+                          const std::optional<std::filesystem::path>& folder) {
   const std::string src(source);
   const std::vector<CsvRecord> records = read_csv(text, source);
   if (records.empty()) {
@@ -653,7 +686,7 @@ FleetLoad parse_csv_fleet(std::string_view text, std::string_view source) {
     }
     raws.emplace_back(std::move(raw), place);
   }
-  return build_fleet(raws, r);
+  return build_fleet(raws, r, folder);
 }
 
 std::string csv_cell(std::string_view value) {
@@ -756,10 +789,13 @@ FleetFormat detect_fleet_format(std::string_view text) {
   return FleetFormat::csv;
 }
 
-FleetLoad parse_fleet(std::string_view text, FleetFormat format, std::string_view source) {
+FleetLoad parse_fleet(std::string_view text, FleetFormat format, std::string_view source,
+                      const std::optional<std::filesystem::path>& folder) {
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 BOM (Excel)
-  return format == FleetFormat::json ? parse_json_fleet(text, source)
-                                     : parse_csv_fleet(text, source);
+  FleetLoad load = format == FleetFormat::json ? parse_json_fleet(text, source, folder)
+                                               : parse_csv_fleet(text, source, folder);
+  if (folder) load.fleet.folder = *folder;
+  return load;
 }
 
 FleetLoad load_fleet(const std::filesystem::path& file) {
@@ -779,7 +815,9 @@ FleetLoad load_fleet(const std::filesystem::path& file) {
   if (in.bad()) throw FleetError({file.string() + ": cannot read the fleet file: read error"});
   const std::string text = buffer.str();
   const FleetFormat format = fleet_format_from_extension(file).value_or(detect_fleet_format(text));
-  return parse_fleet(text, format, file.string());
+  std::filesystem::path folder = file.parent_path();
+  if (folder.empty()) folder = ".";
+  return parse_fleet(text, format, file.string(), folder);
 }
 
 std::string fleet_to_json(const Fleet& fleet) {

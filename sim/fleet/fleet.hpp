@@ -48,7 +48,9 @@ struct FleetDevice {
   std::optional<lorawan::Aes128Key> nwk_key;  // required for 1.1
   std::optional<DevNoncePolicy> dev_nonce_policy;
   std::optional<std::uint16_t> dev_nonce_start;
-  // The SecureElement object as compact JSON text (keys sorted), opaque to the fleet.
+  // The SecureElement object as compact JSON text (keys sorted); its members are checked on
+  // reading (sim/secure_element/factory.hpp). Absent: software keys. A device whose element is
+  // a chip may leave AppKey/NwkKey out (the chip holds them).
   std::optional<std::string> secure_element;
 
   friend bool operator==(const FleetDevice&, const FleetDevice&) = default;
@@ -59,7 +61,10 @@ DevNoncePolicy effective_dev_nonce_policy(const FleetDevice& device);
 
 struct Fleet {
   std::vector<FleetDevice> devices;
-  friend bool operator==(const Fleet&, const Fleet&) = default;
+  // The folder chip references are relative to (the fleet file's); empty: the working directory.
+  // Not part of the fleet's value: two fleets with the same devices are equal.
+  std::filesystem::path folder{};
+  friend bool operator==(const Fleet& a, const Fleet& b) { return a.devices == b.devices; }
 };
 
 enum class FleetFormat { json, csv };
@@ -89,11 +94,15 @@ std::optional<FleetFormat> fleet_format_from_extension(const std::filesystem::pa
 // JSON when the first character after white space (and a UTF-8 BOM) is '{' or '[', else CSV.
 FleetFormat detect_fleet_format(std::string_view text);
 
-// Parses fleet text. `source` names the file in messages (for example "fleet.csv").
-// Throws FleetError.
-FleetLoad parse_fleet(std::string_view text, FleetFormat format, std::string_view source);
-// Reads a fleet file, in the format its extension names, else the one its content shows.
-// Throws FleetError (also when the file cannot be read).
+// Parses fleet text. `source` names the file in messages (for example "fleet.csv"). With a
+// `folder`, emulated chips are looked up in their chip files (relative to it), which fill absent
+// root keys and must agree with the entry (sim/secure_element/factory.hpp); without, a chip
+// device's keys stay as the text gives them. Throws FleetError.
+FleetLoad parse_fleet(std::string_view text, FleetFormat format, std::string_view source,
+                      const std::optional<std::filesystem::path>& folder = std::nullopt);
+// Reads a fleet file, in the format its extension names, else the one its content shows; chip
+// references are resolved against the file's folder. Throws FleetError (also when the file
+// cannot be read).
 FleetLoad load_fleet(const std::filesystem::path& file);
 
 // The fleet as a fleet file: fields in the order above, hex in lower case, absent fields

@@ -5,18 +5,18 @@
 // AES-CMAC with a stored key, derive-and-store (encrypt a block with key A, keep the result as
 // key B), identity reads, and random bytes. Keys are addressed by slot, never handed out.
 //
-// Where the join formulas live (choice (b) of the device issue)
-// -------------------------------------------------------------
-// The join-request MIC, the join-accept decryption and MIC, and the session/lifetime key
-// derivation are written once, in lorawan/ (join_frames, session_keys, join_procedure). lorawan/
-// exposes them as functions of keys (build_join_request, open_join_accept), not as the blocks
-// and messages an SE would process, so driving them through these primitives would mean
-// restating the blocks (0x01|JoinNonce|NetID|DevNonce|pad16, JoinReqType|JoinEUI|DevNonce|...)
-// in sim/. Instead the software back-end offers its keys to the in-process device model through
-// KeyAccess (below), and sim/device calls lorawan's functions with them. This is the software
-// back-end's shortcut, said here so it is not mistaken for how a secure element behaves. A
-// back-end that cannot export keys (the ATECC608 one) returns no KeyAccess; primitive-level join
-// processing, on lorawan block/message builders, comes with that issue.
+// Join processing on the primitives
+// ---------------------------------
+// The join-request MIC, the join-accept decryption and MIC, and the data-frame MICs and
+// encryption are lorawan/'s formulas, written once over lorawan::KeyRef; SlotKey (below) makes a
+// slot of an element a KeyRef, so the formulas run inside the element, whichever back-end it is.
+// Session and lifetime keys are derived into slots with derive_and_store() from lorawan's
+// derivation blocks (session_key_block, js_key_block), as LoRaMac-node's LoRaMacCrypto does
+// (secure-element.md §1.4). No back-end hands keys to the device model for that.
+//
+// KeyAccess (below) remains for the software back-end only: it lets a report or a test show the
+// session keys a software device derived. A back-end whose keys cannot leave it (the ATECC608)
+// offers none; its keys are compared by key check value (SimDevice::session_key()).
 
 #include <cstddef>
 #include <cstdint>
@@ -76,8 +76,8 @@ class SecureElementError : public lorawan::Error {
   std::optional<KeySlot> slot_;
 };
 
-// In-process key export: the software back-end's shortcut (see the header comment). Used only by
-// sim/device to call lorawan's join and frame functions, and by tests.
+// In-process key export of the software back-end (see the header comment): lets reports and
+// tests see a software device's session keys.
 class KeyAccess {
  public:
   virtual ~KeyAccess() = default;
@@ -123,6 +123,19 @@ class SecureElement {
   // Throws SecureElementError naming this element's back-end and device.
   [[noreturn]] void fail(std::string operation, std::optional<KeySlot> slot,
                          std::string_view reason) const;
+};
+
+// A key in a slot of a secure element, as lorawan's formulas take keys: encryption and CMAC run
+// in the element. The element must outlive it.
+class SlotKey final : public lorawan::KeyRef {
+ public:
+  SlotKey(SecureElement& se, KeySlot slot) : se_(&se), slot_(slot) {}
+  lorawan::Block encrypt(const lorawan::Block& in) const override { return se_->aes_encrypt(slot_, in); }
+  lorawan::Block cmac(lorawan::ByteSpan message) const override { return se_->cmac(slot_, message); }
+
+ private:
+  SecureElement* se_;
+  KeySlot slot_;
 };
 
 }  // namespace joincheck::sim

@@ -1,8 +1,8 @@
 #pragma once
 // The software secure element: keys in memory, AES and CMAC from OpenSSL through
 // lorawan/crypto.hpp (shared/reference/secure-element.md §5.3). The default back-end for fleets.
-// It also offers KeyAccess, the in-process key export that sim/device uses to run lorawan's
-// join functions (see secure_element.hpp for why).
+// It also offers KeyAccess, the in-process key export that lets reports and tests see the
+// session keys (see secure_element.hpp).
 
 #include <array>
 #include <cstdint>

@@ -208,10 +208,10 @@ TEST(SimDevice, AcceptsTheV10AcceptAndDerivesItsKeys) {
   EXPECT_EQ(s.rx_delay, 1);
   EXPECT_EQ(s.dl_settings.raw, 0x15);
   EXPECT_EQ(s.cf_list, CfList::parse("988d8468958400000000000000000000"));
-  EXPECT_EQ(s.keys.nwk_s_key().hex(), kV10NwkSKey);
-  EXPECT_EQ(s.keys.s_nwk_s_int_key.hex(), kV10NwkSKey);
-  EXPECT_EQ(s.keys.nwk_s_enc_key.hex(), kV10NwkSKey);
-  EXPECT_EQ(s.keys.app_s_key.hex(), kV10AppSKey);
+  EXPECT_EQ(s.keys->nwk_s_key().hex(), kV10NwkSKey);
+  EXPECT_EQ(s.keys->s_nwk_s_int_key.hex(), kV10NwkSKey);
+  EXPECT_EQ(s.keys->nwk_s_enc_key.hex(), kV10NwkSKey);
+  EXPECT_EQ(s.keys->app_s_key.hex(), kV10AppSKey);
   EXPECT_FALSE(s.js_keys);
   // Stored back into the secure element's slots.
   const KeyAccess& keys = *d.secure_element().key_access();
@@ -235,10 +235,10 @@ TEST(SimDevice, AcceptsTheV11AcceptAndDerivesItsKeys) {
   const Session& s = *d.session();
   EXPECT_EQ(s.mode, JoinMode::lorawan_1_1);  // OptNeg set in DLSettings 95
   EXPECT_TRUE(s.dl_settings.opt_neg());
-  EXPECT_EQ(s.keys.f_nwk_s_int_key.hex(), kV11FNwkSIntKey);
-  EXPECT_EQ(s.keys.s_nwk_s_int_key.hex(), kV11SNwkSIntKey);
-  EXPECT_EQ(s.keys.nwk_s_enc_key.hex(), kV11NwkSEncKey);
-  EXPECT_EQ(s.keys.app_s_key.hex(), kV11AppSKey);
+  EXPECT_EQ(s.keys->f_nwk_s_int_key.hex(), kV11FNwkSIntKey);
+  EXPECT_EQ(s.keys->s_nwk_s_int_key.hex(), kV11SNwkSIntKey);
+  EXPECT_EQ(s.keys->nwk_s_enc_key.hex(), kV11NwkSEncKey);
+  EXPECT_EQ(s.keys->app_s_key.hex(), kV11AppSKey);
   ASSERT_TRUE(s.js_keys);
   EXPECT_EQ(s.js_keys->js_int_key.hex(), kV11JsIntKey);
   const KeyAccess& keys = *d.secure_element().key_access();
@@ -259,7 +259,7 @@ TEST(SimDevice, A11DeviceServedWithOptNeg0UsesThe10Formulas) {
   const JoinResult r = d.accept(accept_for(d, fd, 1, JoinMode::lorawan_1_1_opt_neg_0));
   ASSERT_TRUE(r.accepted()) << to_string(r);
   EXPECT_EQ(d.session()->mode, JoinMode::lorawan_1_1_opt_neg_0);
-  EXPECT_EQ(d.session()->keys, derive_session_keys_1_0(*fd.nwk_key, JoinNonce(1),
+  EXPECT_EQ(*d.session()->keys, derive_session_keys_1_0(*fd.nwk_key, JoinNonce(1),
                                                        NetId::parse("010203"), DevNonce(0x0102)));
 }
 
@@ -302,14 +302,14 @@ TEST(SimDevice, JoinNonceReplayRefusedFor104And11) {
     SimDevice d(fd);
     d.make_join_request();
     ASSERT_TRUE(d.accept(accept_for(d, fd, 5, mode)).accepted());
-    const auto first_keys = d.session()->keys;
+    const auto first_keys = *d.session()->keys;
 
     d.make_join_request();
     const JoinResult same = d.accept(accept_for(d, fd, 5, mode));
     EXPECT_EQ(same.status, AcceptStatus::join_nonce_replay) << to_string(same);
     EXPECT_CONTAINS(same.reason, "JoinNonce 000005 is not greater than the last accepted 000005");
     EXPECT_EQ(d.accept(accept_for(d, fd, 4, mode)).status, AcceptStatus::join_nonce_replay);
-    EXPECT_EQ(d.session()->keys, first_keys);  // the old session stays
+    EXPECT_EQ(*d.session()->keys, first_keys);  // the old session stays
     EXPECT_EQ(d.session()->dev_nonce, DevNonce(0x0102));
 
     const JoinResult next = d.accept(accept_for(d, fd, 6, mode));
@@ -476,6 +476,63 @@ TEST(SimDevice, FirstUplinkVerifiesWithTheDerivedKeys11) {
   EXPECT_EQ(d.session()->fcnt_up, 2u);
 }
 
+// ---- a secure element whose keys never leave it ----
+
+// The software element behind an interface that exports nothing, as a chip is: the device must
+// join and send with its primitives alone, and its keys are compared by key check value.
+class SealedSe final : public SecureElement {
+ public:
+  explicit SealedSe(const FleetDevice& d) : inner_(SoftwareSe::from_fleet_device(d, 7)) {}
+  std::string_view backend() const override { return "sealed"; }
+  SeIdentity identity() const override { return inner_->identity(); }
+  bool has_key(KeySlot slot) const override { return inner_->has_key(slot); }
+  void set_key(KeySlot slot, const Aes128Key& key) override { inner_->set_key(slot, key); }
+  Block aes_encrypt(KeySlot slot, const Block& in) override { ++operations; return inner_->aes_encrypt(slot, in); }
+  Block cmac(KeySlot slot, ByteSpan message) override { ++operations; return inner_->cmac(slot, message); }
+  void derive_and_store(KeySlot root, const Block& input, KeySlot target) override {
+    ++operations;
+    inner_->derive_and_store(root, input, target);
+  }
+  void random(std::span<std::uint8_t> out) override { inner_->random(out); }
+  int operations = 0;
+
+ private:
+  std::unique_ptr<SoftwareSe> inner_;
+};
+
+TEST(SimDevice, JoinsAndSendsWithASecureElementThatKeepsItsKeys) {
+  for (const MacVersion v : {MacVersion::v1_0_3, MacVersion::v1_1}) {
+    SCOPED_TRACE(std::string(to_string(v)));
+    const FleetDevice fd = vector_device(v);
+    auto sealed = std::make_unique<SealedSe>(fd);
+    SealedSe* se = sealed.get();
+    SimDevice d(fd, std::move(sealed));
+    EXPECT_EQ(d.make_join_request(), hex(kV10JoinRequest));  // the vectors' request, MIC in the element
+    const JoinResult r = d.accept(hex(is_1_1(v) ? kV11Accept : kV10Accept));
+    ASSERT_TRUE(r.accepted()) << to_string(r);
+    EXPECT_GT(se->operations, 0);
+    const Session& s = *d.session();
+    EXPECT_FALSE(s.keys);  // nothing came out of the element
+    EXPECT_FALSE(s.js_keys);
+    EXPECT_THROW(s.network_keys(), Error);
+    const Aes128Key app_s = Aes128Key::parse(is_1_1(v) ? kV11AppSKey : kV10AppSKey);
+    const Aes128Key f = Aes128Key::parse(is_1_1(v) ? kV11FNwkSIntKey : kV10NwkSKey);
+    const SessionKeyCheck kcv = d.session_key(KeySlot::app_s_key);
+    EXPECT_FALSE(kcv.value);
+    EXPECT_TRUE(kcv.matches(app_s));
+    EXPECT_FALSE(kcv.matches(f));
+    EXPECT_TRUE(d.session_key(KeySlot::f_nwk_s_int_key).matches(f));
+    // An uplink built in the element verifies with the vectors' keys.
+    const NetworkSessionKeys nwk =
+        is_1_1(v) ? NetworkSessionKeys::v1_1(f, Aes128Key::parse(kV11SNwkSIntKey), Aes128Key::parse(kV11NwkSEncKey))
+                  : NetworkSessionKeys::v1_0(f);
+    const DataFrame up = DataFrame::parse(d.make_uplink(2, hex("cafe"), true));
+    MicContext ctx;
+    EXPECT_TRUE(verify_uplink_mic(up, nwk, ctx));
+    EXPECT_EQ(decrypt_frm_payload(up, 0, nwk, app_s), hex("cafe"));
+  }
+}
+
 // ---- rejoin-requests (LoRaWAN 1.1) ----
 
 TEST(SimDevice, RejoinNeedsALoRaWAN11DeviceWithAnOptNeg1Session) {
@@ -536,7 +593,7 @@ TEST(SimDevice, RejoinFramesCarryTheirFieldsCountersAndMics) {
     EXPECT_EQ(rj.net_id, NetId::parse("010203"));
     EXPECT_EQ(rj.dev_eui, fd.dev_eui);
     EXPECT_EQ(rj.rj_count, DevNonce(expected0++));
-    EXPECT_EQ(rj.mic, rejoin_request_mic(s.keys.s_nwk_s_int_key, rj));
+    EXPECT_EQ(rj.mic, rejoin_request_mic(s.keys->s_nwk_s_int_key, rj));
     EXPECT_NE(rj.mic, rejoin_request_mic(js.js_int_key, rj));
     EXPECT_EQ(d.pending_rejoin(), t);
   }
@@ -600,7 +657,7 @@ TEST(SimDevice, RejoinAnswerIsOpenedWithTheRequestsJoinReqTypeAndRjCount) {
   EXPECT_EQ(s.dev_nonce, rj.rj_count);
   EXPECT_EQ(s.mode, JoinMode::lorawan_1_1);
   EXPECT_EQ(s.dev_addr, DevAddr::parse("01020305"));
-  EXPECT_EQ(s.keys, good.keys);  // derived with RJcount1 as the DevNonce
+  EXPECT_EQ(*s.keys, good.keys);  // derived with RJcount1 as the DevNonce
   EXPECT_EQ(s.rj_count0, 0u);
   EXPECT_FALSE(d.pending_rejoin().has_value());
   EXPECT_CONTAINS(to_string(s), "rejoin type 1, RJcount1 0000");
@@ -670,7 +727,7 @@ class SimDeviceJoinServer : public ::testing::Test {
       // The keys the JS sent the NS and AS (unwrapped) are the device's.
       const OpenedJoinAccept opened = test_support::check_join_ans(ans, req, fd);
       ASSERT_TRUE(opened.keys);
-      EXPECT_EQ(*opened.keys, device.session()->keys);
+      EXPECT_EQ(*opened.keys, *device.session()->keys);
 
       // The NS verifies the first uplink with the keys it was given.
       const backend::KekTable keks{{"ns-kek", test_support::kNsKek}};
@@ -748,12 +805,12 @@ TEST_F(SimDeviceJoinServer, Device11RejoinsWithTypes012AndTakesTheJsKeys) {
 
     ASSERT_TRUE(ans.f_nwk_s_int_key && ans.s_nwk_s_int_key && ans.nwk_s_enc_key && ans.app_s_key);
     EXPECT_FALSE(ans.nwk_s_key.has_value());
-    EXPECT_EQ(ans.f_nwk_s_int_key->unwrap(keks), s.keys.f_nwk_s_int_key);
-    EXPECT_EQ(ans.s_nwk_s_int_key->unwrap(keks), s.keys.s_nwk_s_int_key);
-    EXPECT_EQ(ans.nwk_s_enc_key->unwrap(keks), s.keys.nwk_s_enc_key);
-    EXPECT_EQ(ans.app_s_key->unwrap(keks), s.keys.app_s_key);
+    EXPECT_EQ(ans.f_nwk_s_int_key->unwrap(keks), s.keys->f_nwk_s_int_key);
+    EXPECT_EQ(ans.s_nwk_s_int_key->unwrap(keks), s.keys->s_nwk_s_int_key);
+    EXPECT_EQ(ans.nwk_s_enc_key->unwrap(keks), s.keys->nwk_s_enc_key);
+    EXPECT_EQ(ans.app_s_key->unwrap(keks), s.keys->app_s_key);
     EXPECT_EQ(*device.secure_element().key_access()->key(KeySlot::s_nwk_s_int_key),
-              s.keys.s_nwk_s_int_key);
+              s.keys->s_nwk_s_int_key);
 
     // The new session carries uplinks the NS verifies with the keys it was given.
     const NetworkSessionKeys ns_keys = NetworkSessionKeys::v1_1(

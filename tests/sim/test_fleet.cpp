@@ -60,7 +60,7 @@ TEST(FleetJson, ParsesEveryField) {
     {"DevEUI": "0102030405060709", "JoinEUI": "70b3d57ed0000000", "MACVersion": "1.1.0",
      "AppKey": "2b7e151628aed2a6abf7158809cf4f3c", "NwkKey": "000102030405060708090a0b0c0d0e0f",
      "DevNoncePolicy": "counter", "DevNonceStart": 7,
-     "SecureElement": {"type": "atecc608a-emulated", "slots": {"AppKey": 2}}}
+     "SecureElement": {"kind": "atecc608-emulated", "chip": "chips.json#1", "slots": {"AppKey": "0/0"}}}
   ]})";
   const FleetLoad load = parse_fleet(text, FleetFormat::json, "fleet.json");
   EXPECT_TRUE(load.warnings.empty()) << ::testing::PrintToString(load.warnings);
@@ -82,7 +82,7 @@ TEST(FleetJson, ParsesEveryField) {
   EXPECT_EQ(b.dev_nonce_policy, DevNoncePolicy::counter);
   EXPECT_EQ(b.dev_nonce_start, 7);
   // Kept as compact JSON text, keys sorted.
-  EXPECT_EQ(b.secure_element, R"({"slots":{"AppKey":2},"type":"atecc608a-emulated"})");
+  EXPECT_EQ(b.secure_element, R"({"chip":"chips.json#1","kind":"atecc608-emulated","slots":{"AppKey":"0/0"}})");
 }
 
 TEST(FleetJson, AcceptsEveryMacVersionSpelling) {
@@ -314,7 +314,7 @@ TEST(FleetCsv, ParsesHeaderColumnsInAnyOrder) {
       "1.0.3,0102030405060708,70b3d57ed0000000,2b7e151628aed2a6abf7158809cf4f3c,,,\r\n"
       "\r\n"
       " 1.1 , 0102030405060709 ,70b3d57ed0000000,,000102030405060708090a0b0c0d0e0f,"
-      "\"{\"\"type\"\": \"\"sw\"\",\n \"\"slot\"\": 3}\",12\r\n";
+      "\"{\"\"kind\"\": \"\"software\"\"\n }\",12\r\n";
   const FleetLoad load = parse_fleet(text, FleetFormat::csv, "fleet.csv");
   ASSERT_EQ(load.fleet.devices.size(), 2u);
   const FleetDevice& a = load.fleet.devices[0];
@@ -327,7 +327,7 @@ TEST(FleetCsv, ParsesHeaderColumnsInAnyOrder) {
   const FleetDevice& b = load.fleet.devices[1];
   EXPECT_EQ(b.mac_version, MacVersion::v1_1);
   EXPECT_FALSE(b.app_key);
-  EXPECT_EQ(b.secure_element, R"({"slot":3,"type":"sw"})");
+  EXPECT_EQ(b.secure_element, R"({"kind":"software"})");
   EXPECT_EQ(b.dev_nonce_start, 12);
   ASSERT_EQ(load.warnings.size(), 1u);
   EXPECT_CONTAINS(load.warnings[0], "fleet.csv:4 (DevEUI 0102030405060709): AppKey: absent");
@@ -422,7 +422,7 @@ TEST(FleetCsv, LineNumbersCountLinesInsideQuotedCells) {
       "DevEUI,JoinEUI,MACVersion,AppKey,SecureElement\n"
       "0102030405060708,0000000000000000,1.0.3," +
       std::string(kKey1) +
-      ",\"{\n\"\"a\"\": 1\n}\"\n"
+      ",\"{\n\"\"kind\"\": \"\"software\"\"\n}\"\n"
       "0102030405060709,0000000000000000,1.0.9," +
       std::string(kKey1) + ",\n";
   EXPECT_CONTAINS(error_of(text, FleetFormat::csv, "f.csv"),
@@ -447,7 +447,7 @@ Fleet sample_fleet() {
   b.nwk_key = Aes128Key::parse(kKey2);
   b.dev_nonce_policy = DevNoncePolicy::fixed;
   b.dev_nonce_start = 65535;
-  b.secure_element = R"({"label":"a, \"quoted\" one","slot":2})";
+  b.secure_element = R"({"address":"0x59","i2c":"/dev/i2c-1, \"quoted\"","kind":"atecc608"})";
   f.devices.push_back(b);
   FleetDevice c = a;
   c.dev_eui = Eui64::parse("0000000000000001");
