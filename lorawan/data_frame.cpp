@@ -435,6 +435,13 @@ DataFrame build_downlink(const DataParams& params, const NetworkSessionKeys& key
   return build(Direction::downlink, params, refs.refs);
 }
 
+Mic compute_data_mic(const DataFrame& frame, const SessionKeyRefs& keys, const MicContext& ctx) {
+  if (keys.f_nwk_s_int_key == nullptr || keys.s_nwk_s_int_key == nullptr) {
+    throw Error("compute_data_mic: the network session keys are missing");
+  }
+  return data_mic(frame, keys, ctx);
+}
+
 DataFrame build_uplink(const DataParams& params, const SessionKeyRefs& keys) {
   if (keys.f_nwk_s_int_key == nullptr || keys.s_nwk_s_int_key == nullptr ||
       keys.nwk_s_enc_key == nullptr) {

@@ -167,6 +167,7 @@ DataFrame build_downlink(const DataParams& params, const NetworkSessionKeys& key
                          const std::optional<Aes128Key>& app_s_key = std::nullopt);
 // The same with keys that stay where they are (a device's secure element).
 DataFrame build_uplink(const DataParams& params, const SessionKeyRefs& keys);
+Mic compute_data_mic(const DataFrame& frame, const SessionKeyRefs& keys, const MicContext& ctx);
 
 // ---------------------------------------------------------------------------------------------
 // Block level: the formulas, for callers holding raw bytes (or a secure element holding keys).

@@ -363,6 +363,8 @@ lorawan::Bytes SimDevice::make_uplink(std::uint8_t fport, lorawan::ByteSpan payl
   params.fcnt = s.fcnt_up;
   params.fport = fport;
   params.frm_payload.assign(payload.begin(), payload.end());
+  params.tx_dr = tx_dr_;
+  params.tx_ch = tx_ch_;
   const SlotKey f = slot(KeySlot::f_nwk_s_int_key);
   const SlotKey sn = slot(KeySlot::s_nwk_s_int_key);
   const SlotKey e = slot(KeySlot::nwk_s_enc_key);
@@ -375,8 +377,72 @@ lorawan::Bytes SimDevice::make_uplink(std::uint8_t fport, lorawan::ByteSpan payl
   keys.app_s_key = &a;
   const lorawan::DataFrame frame = lorawan::build_uplink(params, keys);
   lorawan::Bytes phy = frame.encode();
+  if (confirmed) s.last_confirmed_fcnt_up = s.fcnt_up;
   ++s.fcnt_up;
   return phy;
+}
+
+void SimDevice::set_uplink_radio(std::uint8_t data_rate, std::uint8_t channel_index) {
+  tx_dr_ = data_rate;
+  tx_ch_ = channel_index;
+}
+
+std::string to_string(const DownlinkResult& r) {
+  if (!r.taken()) return "not taken: " + r.reason;
+  std::string out = std::string(r.confirmed ? "ConfirmedDataDown" : "UnconfirmedDataDown") +
+                    " FCntDown " + std::to_string(r.fcnt) + ", MIC valid";
+  if (r.ack) out += ", ACK";
+  if (r.fport) out += ", FPort " + std::to_string(*r.fport);
+  return out;
+}
+
+DownlinkResult SimDevice::take_downlink(lorawan::ByteSpan phy) {
+  if (!session_) fail("no session: a data downlink needs a join first");
+  Session& s = *session_;
+  DownlinkResult r;
+  lorawan::DataFrame frame;
+  try {
+    frame = lorawan::DataFrame::parse(phy);
+    if (frame.direction() != lorawan::Direction::downlink) {
+      r.reason = "an uplink MType (" + std::string(lorawan::to_string(frame.mtype)) + ")";
+      return r;
+    }
+  } catch (const SecureElementError&) {
+    throw;
+  } catch (const Error& e) {
+    r.reason = std::string("not a data frame: ") + e.what();
+    return r;
+  }
+  if (frame.dev_addr != s.dev_addr) {
+    r.reason = "DevAddr " + frame.dev_addr.hex() + ", the session's is " + s.dev_addr.hex();
+    return r;
+  }
+  r.for_this_device = true;
+  r.ack = frame.fctrl.ack;
+  r.confirmed = frame.confirmed();
+  r.fport = frame.fport;
+  // The 32-bit counter nearest above the lowest one still taken, with these 16 low bits.
+  std::uint32_t fcnt = (s.fcnt_down & 0xffff0000u) | frame.fcnt;
+  if (fcnt < s.fcnt_down) fcnt += 0x10000u;
+  r.fcnt = fcnt;
+  const SlotKey f = slot(KeySlot::f_nwk_s_int_key);
+  const SlotKey sn = slot(KeySlot::s_nwk_s_int_key);
+  lorawan::SessionKeyRefs keys;
+  keys.lorawan_1_1 = s.mode == JoinMode::lorawan_1_1;
+  keys.f_nwk_s_int_key = &f;
+  keys.s_nwk_s_int_key = &sn;
+  lorawan::MicContext ctx;
+  ctx.fcnt = fcnt;
+  ctx.conf_fcnt = s.last_confirmed_fcnt_up.value_or(0);
+  r.mic_valid = lorawan::compute_data_mic(frame, keys, ctx) == frame.mic;
+  if (!r.mic_valid) {
+    r.reason = "MIC " + frame.mic.hex() + " does not verify with the session's keys (FCntDown " +
+               std::to_string(fcnt) + ")";
+    return r;
+  }
+  s.fcnt_down = fcnt + 1;
+  if (r.ack) s.last_confirmed_fcnt_up.reset();
+  return r;
 }
 
 }  // namespace joincheck::sim

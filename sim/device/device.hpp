@@ -68,6 +68,8 @@ struct Session {
   std::optional<lorawan::SessionKeys> keys;
   std::optional<lorawan::JsKeys> js_keys;  // LoRaWAN 1.1 devices, same rule
   std::uint32_t fcnt_up = 0;               // the FCnt of the next uplink
+  std::uint32_t fcnt_down = 0;             // the lowest FCntDown (NFCntDown in 1.1) still taken
+  std::optional<std::uint32_t> last_confirmed_fcnt_up;  // for a 1.1 ACK's MIC
   // The RJcount0 of the next rejoin-request type 0 or 2; 0x10000 once 0xffff has been used.
   std::uint32_t rj_count0 = 0;
 
@@ -103,6 +105,19 @@ struct JoinResult {
   bool accepted() const { return status == AcceptStatus::accepted; }
 };
 std::string to_string(const JoinResult& result);
+
+// A data downlink as the device took it (LoRaWAN 1.0.x/1.1 §4: DevAddr, MIC, FCntDown).
+struct DownlinkResult {
+  bool for_this_device = false;  // a data downlink with the session's DevAddr
+  bool mic_valid = false;
+  bool ack = false;              // FCtrl.ACK: acknowledges the last confirmed uplink
+  bool confirmed = false;        // ConfirmedDataDown
+  std::uint32_t fcnt = 0;        // the full FCntDown the MIC was checked with
+  std::optional<std::uint8_t> fport;
+  std::string reason;            // why it was not taken; empty when taken
+  bool taken() const { return for_this_device && mic_valid; }
+};
+std::string to_string(const DownlinkResult& result);
 
 class SimDevice {
  public:
@@ -180,6 +195,14 @@ class SimDevice {
   // FPort 0 carries MAC commands (encrypted with NwkSEncKey), 1..255 application data (AppSKey).
   // Throws lorawan::Error before a join or when the frame cannot be built.
   lorawan::Bytes make_uplink(std::uint8_t fport, lorawan::ByteSpan payload, bool confirmed = false);
+  // The B1 block's TxDr and TxCh of LoRaWAN 1.1 uplinks: the data rate and channel index the next
+  // uplinks are sent on (0, 0 until set).
+  void set_uplink_radio(std::uint8_t data_rate, std::uint8_t channel_index);
+  // Takes a data downlink: checks DevAddr and the MIC (with the secure element's keys; a 1.1
+  // ACK's MIC carries the FCnt of the confirmed uplink it answers), and FCntDown (it must not
+  // go down; the 32-bit value is rebuilt from the 16 sent). A taken downlink moves FCntDown on.
+  // Throws lorawan::Error before a join.
+  DownlinkResult take_downlink(lorawan::ByteSpan phy);
 
  private:
   // The request accept() answers: a join-request (its DevNonce) or a rejoin-request (its
@@ -216,6 +239,8 @@ class SimDevice {
 
   std::optional<lorawan::JoinNonce> last_join_nonce_;
   std::optional<Session> session_;
+  std::uint8_t tx_dr_ = 0;  // B1 TxDr / TxCh of 1.1 uplinks
+  std::uint8_t tx_ch_ = 0;
 };
 
 }  // namespace joincheck::sim

@@ -533,6 +533,43 @@ TEST(SimDevice, JoinsAndSendsWithASecureElementThatKeepsItsKeys) {
   }
 }
 
+TEST(SimDevice, TakesTheAckOfItsConfirmedUplinkAndRefusesOthers) {
+  for (const MacVersion v : {MacVersion::v1_0_3, MacVersion::v1_1}) {
+    SCOPED_TRACE(std::string(to_string(v)));
+    SimDevice d(vector_device(v));
+    d.make_join_request();
+    ASSERT_TRUE(d.accept(hex(is_1_1(v) ? kV11Accept : kV10Accept)).accepted());
+    EXPECT_THROW(SimDevice(vector_device(v)).take_downlink(hex("60")), Error);  // no session
+    d.make_uplink(1, hex("01"));        // FCnt 0
+    d.make_uplink(1, hex("02"), true);  // FCnt 1, confirmed
+    const NetworkSessionKeys nwk = d.session()->network_keys();
+    DataParams p;
+    p.dev_addr = d.session()->dev_addr;
+    p.fcnt = 0;
+    p.fctrl.ack = true;
+    p.conf_fcnt = 1;  // a 1.1 ACK's MIC carries the acknowledged FCntUp
+    const DownlinkResult ok = d.take_downlink(build_downlink(p, nwk).encode());
+    EXPECT_TRUE(ok.taken()) << to_string(ok);
+    EXPECT_TRUE(ok.ack);
+    EXPECT_EQ(ok.fcnt, 0u);
+    // The same frame again: FCntDown went on, so it is taken as 0x10000, whose MIC differs.
+    EXPECT_FALSE(d.take_downlink(build_downlink(p, nwk).encode()).mic_valid);
+    p.fcnt = 1;
+    p.dev_addr = DevAddr::parse("01020399");
+    const DownlinkResult other = d.take_downlink(build_downlink(p, nwk).encode());
+    EXPECT_FALSE(other.for_this_device);
+    EXPECT_CONTAINS(other.reason, "DevAddr 01020399");
+    p.dev_addr = d.session()->dev_addr;
+    Bytes bad = build_downlink(p, nwk).encode();
+    bad.back() ^= 1;
+    const DownlinkResult refused = d.take_downlink(bad);
+    EXPECT_TRUE(refused.for_this_device);
+    EXPECT_FALSE(refused.mic_valid);
+    EXPECT_CONTAINS(refused.reason, "does not verify");
+    EXPECT_FALSE(d.take_downlink(d.make_uplink(1, hex("03"))).for_this_device);  // an uplink
+  }
+}
+
 // ---- rejoin-requests (LoRaWAN 1.1) ----
 
 TEST(SimDevice, RejoinNeedsALoRaWAN11DeviceWithAnOptNeg1Session) {
