@@ -25,6 +25,7 @@ test: build
 
 bench: build
 	@$(BUILD_DIR)/bench/bench_join --benchmark_min_time=1
+	@$(BUILD_DIR)/bench/bench_secure_element --benchmark_min_time=1
 	@$(BUILD_DIR)/bench/bench_device_store --devices 1000000 --mac 1.0.3
 	@$(BUILD_DIR)/bench/bench_suite --runs 10
 	@scripts/bench-js 10 16
