@@ -24,5 +24,9 @@ std::function<int()> add_run_command(CLI::App& app);
 std::function<int()> add_list_command(CLI::App& app);
 // Registers `doctor` (a ChirpStack configuration and its Join Servers).
 std::function<int()> add_doctor_command(CLI::App& app);
+// Registers `gateway` (devices join and send through an NS by way of simulated gateways).
+std::function<int()> add_gateway_command(CLI::App& app);
+// Registers `serve-ns` (joincheck's Network Server as a process).
+std::function<int()> add_serve_ns_command(CLI::App& app);
 
 }  // namespace joincheck::cli

@@ -131,6 +131,12 @@ int run_generate(const GenerateOptions& o) {
     const std::filesystem::path folder = out_path.parent_path().empty() ? "." : out_path.parent_path();
     const std::filesystem::path chips =
         o.chips.empty() ? folder / (out_path.stem().string() + ".chips.json") : std::filesystem::path(o.chips);
+    std::error_code exists_error;
+    if (!o.force && std::filesystem::symlink_status(chips, exists_error).type() != std::filesystem::file_type::not_found &&
+        !exists_error) {
+      throw Error("--chips: " + chips.string() + " already exists; give --force to overwrite it" +
+                  (o.chips.empty() ? " (or --chips to write the chip file elsewhere)" : ""));
+    }
     std::error_code ec;
     std::filesystem::path reference = std::filesystem::relative(chips, folder, ec);
     if (ec || reference.empty()) reference = std::filesystem::absolute(chips);
@@ -182,11 +188,19 @@ int run_export(const ExportOptions& o) {
   FleetLoad load = load_fleet(o.devices);
   for (const auto& w : load.warnings)
     std::cerr << "joincheck devices export: warning: " << w << "\n";
-  Fleet fleet = std::move(load.fleet);
-  for (FleetDevice& d : fleet.devices) {
+  Fleet fleet;
+  for (FleetDevice& d : load.fleet.devices) {
+    // A device whose root keys stay in its chip (a real ATECC608) has nothing a JS could be given.
+    const bool v11 = lorawan::is_1_1(d.mac_version);
+    if (!(v11 ? d.nwk_key : d.app_key)) {
+      std::cerr << "joincheck devices export: warning: device " << d.dev_eui.hex()
+                << " left out: its root keys are in its secure element, not in the fleet file\n";
+      continue;
+    }
     d.dev_nonce_policy.reset();
     d.dev_nonce_start.reset();
     d.secure_element.reset();
+    fleet.devices.push_back(std::move(d));
   }
   const std::string text = format.value_or(FleetFormat::json) == FleetFormat::csv
                                ? fleet_to_csv(fleet, CsvColumns::provisioning)

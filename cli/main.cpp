@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   auto run_run = joincheck::cli::add_run_command(app);
   auto run_list = joincheck::cli::add_list_command(app);
   auto run_doctor = joincheck::cli::add_doctor_command(app);
+  auto run_gateway = joincheck::cli::add_gateway_command(app);
+  auto run_serve_ns = joincheck::cli::add_serve_ns_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -26,5 +28,7 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("run")) return run_run();
   if (app.got_subcommand("list")) return run_list();
   if (app.got_subcommand("doctor")) return run_doctor();
+  if (app.got_subcommand("gateway")) return run_gateway();
+  if (app.got_subcommand("serve-ns")) return run_serve_ns();
   return joincheck::cli::kExitUsage;
 }

@@ -42,6 +42,9 @@ struct RunArgs {
   std::string behave_like;
   bool async = false;
   std::string state;
+  bool via_gateway = false;
+  std::string region = "EU868";
+  std::size_t gateways = 1;
 };
 
 struct ListArgs {
@@ -160,6 +163,15 @@ int run(const RunArgs& a) {
     ro.skip = a.skip;
     ro.reveal_keys = a.reveal_keys;
     ro.seed = a.seed;
+    if (a.via_gateway) {
+      const auto region = lorawan::parse_region(a.region);
+      if (!region) throw lorawan::Error("--region: expected EU868 or US915, got " + lorawan::quote_for_error(a.region));
+      if (a.gateways < 1 || a.gateways > 64) throw lorawan::Error("--gateways: expected 1 to 64, got " + std::to_string(a.gateways));
+      conformance::RunOptions::ViaGateway via;
+      via.region = *region;
+      via.gateways = a.gateways;
+      ro.via_gateway = via;
+    }
     (void)conformance::selected_checks(ro);  // reports a selector that names nothing, before the run
   } catch (const sim::CountersFileError& e) {
     std::cerr << "joincheck run: --state: " << e.what() << "\n";
@@ -270,6 +282,11 @@ std::function<int()> add_run_command(CLI::App& app) {
   cmd->add_option("--fault", a->faults, "embedded JS only: switch on a fault (joincheck serve-js --list-faults)");
   cmd->add_option("--behave-like", a->behave_like, "embedded JS only: strict, brocaar or tts");
   cmd->add_flag("--embedded-async", a->async, "embedded JS only: answers are POSTed asynchronously");
+  cmd->add_flag("--via-gateway", a->via_gateway,
+                "joins travel device -> simulated gateway -> joincheck's NS -> JS and back, and the "
+                "over-the-air scenarios (air/) run");
+  cmd->add_option("--region", a->region, "with --via-gateway: EU868 (default) or US915");
+  cmd->add_option("--gateways", a->gateways, "with --via-gateway: gateways hearing each uplink (default 1)");
   return [a] { return run(*a); };
 }
 

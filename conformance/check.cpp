@@ -216,6 +216,13 @@ std::vector<CheckInfo> builtin_checks() {
        "TS002 1.0 §20, §22.4; backend-interfaces.md §1.4 (The Things Stack: a client CA per NetID)"},
       // Timing
       {"timing/deadline", M, "Every answer arrives within the NS's deadline (ChirpStack: 5 s)", "backend-interfaces.md §1.2"},
+      // Over the air (run --via-gateway: simulated gateways and joincheck's NS in front of the JS)
+      {"air/join-accept-window", M,
+       "Through gateway and NS, the join-accept reaches the device in RX1 or RX2 (JOIN_ACCEPT_DELAY1/2, the region's frequency and data rate)",
+       "LoRaWAN 1.0.x/1.1 §6 (JOIN_ACCEPT_DELAY1/2), RP002-1.0.x RX1/RX2; TS002 1.0 §6.1"},
+      {"air/uplink-acknowledged", M,
+       "A confirmed uplink of the joined device is acknowledged in RX1 or RX2: device and NS hold the same session keys",
+       "LoRaWAN 1.0.x §4.3.1.2, §18; LoRaWAN 1.1 §4.3.1.2"},
   };
 }
 

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -15,6 +18,8 @@
 #include "lorawan/hex.hpp"
 #include "sim/device/device.hpp"
 #include "sim/secure_element/factory.hpp"
+#include "sim/gateway/air_link.hpp"
+#include "sim/network_server/network_server.hpp"
 #include "sim/network_server/ns_client.hpp"
 
 namespace joincheck::conformance {
@@ -117,6 +122,24 @@ struct DeviceState {
   std::optional<lorawan::Bytes> last_session_key_id;      // of the last accepted join
   std::optional<lorawan::Bytes> previous_session_key_id;  // of the accepted join before it
   std::map<lorawan::Bytes, sim::SessionKeyCheck> app_s_keys;  // by SessionKeyID: the device's AppSKey
+  // Over the air: what answered the device's last uplink (join-request or data), for an
+  // expect_downlink step.
+  struct AirAnswer {
+    bool join = true;         // it answered a join-request (else a data uplink)
+    bool confirmed = false;   // a confirmed data uplink
+    std::optional<sim::DownlinkFit> fit;  // of the downlink; nullopt when none came
+    std::string downlink;     // the downlink in words
+    std::string problem;      // why none came, or why it is not the JS's join-accept
+    std::optional<sim::DownlinkResult> taken;  // data: what the device made of it
+  };
+  std::optional<AirAnswer> last_air;
+};
+
+// The JS exchanges of the in-process NS (run --via-gateway), handed over from its JS thread.
+struct ExchangeQueue {
+  std::mutex mutex;
+  std::condition_variable ready;
+  std::deque<sim::Exchange> exchanges;
 };
 
 // A step that cannot be carried out (no previous DevNonce, a device that cannot rejoin, ...).
@@ -251,8 +274,19 @@ class Run {
     std::uint32_t transaction_id = 0;
     SentRequest sent;
     lorawan::Bytes session_key_id;  // AppSKeyReq: the one asked for
+    lorawan::Bytes phy_payload;     // join/rejoin: the PHYPayload sent
   };
   Built build(const Step& step, DeviceState* ds);
+  // Over the air (RunOptions::via_gateway).
+  void start_over_the_air();
+  // A join step the NS can send as it is: no edit of the request.
+  static bool plain_join(const Step& step);
+  // Sends the join-request of `b` through the gateway and returns the NS's exchange with the JS;
+  // nullopt (with `problem`) when the NS did not ask the JS.
+  std::optional<sim::Exchange> join_over_the_air(DeviceState& ds, Built& b, sim::UplinkReceipt& receipt,
+                                                 std::string& problem);
+  void await_join_accept(DeviceState& ds, const sim::UplinkReceipt& receipt, const Validation& v);
+  StepOutcome run_air_step(const Scenario& sc, const Step& step, DeviceState& ds, const std::string& where);
   std::string substitute(const std::string& value) const;
   StepOutcome run_step(const Scenario& sc, const Step& step, const std::string& where);
   void judge_success_content(const Step& step, const Built& b, DeviceState* ds, const Validation& v, int http_status,
@@ -272,6 +306,10 @@ class Run {
   RunReport report_;
   ValidatorSettings vs_;
   std::map<std::string, DeviceState> devices_;  // by DevEUI hex
+  // Over the air: joincheck's NS in front of the target, the gateway, the NS's JS exchanges.
+  std::unique_ptr<sim::NetworkServer> ns_;
+  std::unique_ptr<sim::AirLink> air_;
+  std::shared_ptr<ExchangeQueue> ns_exchanges_ = std::make_shared<ExchangeQueue>();
   // Devices that cannot be simulated (their secure element failed), by DevEUI hex: why.
   std::map<std::string, std::string> broken_devices_;
   sim::atecc608::ChipFileCache chip_files_;
@@ -367,6 +405,7 @@ RunReport Run::go() {
   bool always_on_selected = false;
   for (const auto& id : ids) always_on_selected |= step_checks_.count(id) == 0;
 
+  if (report_.setup_error.empty() && o_.via_gateway) start_over_the_air();
   if (report_.setup_error.empty()) run_tls_checks();
   if (report_.setup_error.empty()) {
     for (std::size_t i = 0; i < o_.scenarios.size() && !unreachable_; ++i) {
@@ -528,6 +567,8 @@ Run::Built Run::build(const Step& step, DeviceState* ds) {
       b.type = MessageType::home_ns_req;
       break;
     case StepKind::raw:
+    case StepKind::uplink:  // run_air_step's
+    case StepKind::expect_downlink:
       break;
   }
   h = client_->request_header(b.type, ds->fleet_device.join_eui.hex());
@@ -651,6 +692,7 @@ Run::Built Run::build(const Step& step, DeviceState* ds) {
       mv.text = spelling;
       req.mac_version = mv;
       req.phy_payload = phy;
+      b.phy_payload = phy;
       req.dev_eui = dev.dev_eui();
       req.dev_addr = dev_addr;
       req.dl_settings = dl;
@@ -762,6 +804,22 @@ void Run::run_scenario(std::size_t index, const Scenario& sc) {
       return;
     }
   }
+  const bool air_steps = std::any_of(sc.steps.begin(), sc.steps.end(), [](const Step& s) {
+    return s.kind == StepKind::uplink || s.kind == StepKind::expect_downlink;
+  });
+  if (air_steps && !air_) {
+    // Only the air/ checks are the scenario's to skip: its setup joins judge checks that other
+    // scenarios judge directly.
+    for (std::size_t i = 0; i < sc.steps.size(); ++i) {
+      if (sc.steps[i].check.rfind("air/", 0) != 0) continue;
+      Evaluation e;
+      e.verdict = Verdict::skip;
+      e.reason = "over the air: run with --via-gateway (simulated gateway and joincheck's NS in front of the JS)";
+      e.scenario = sc.id + " step " + std::to_string(i + 1);
+      rec_->record(sc.steps[i].check, e);
+    }
+    return;
+  }
   // Devices first: a scenario whose devices the fleet lacks is skipped as a whole.
   for (const auto& need : sc.devices) {
     std::string why;
@@ -826,6 +884,9 @@ Run::StepOutcome Run::run_step(const Scenario& sc, const Step& step, const std::
       return out;
     }
   }
+  if (step.kind == StepKind::uplink || step.kind == StepKind::expect_downlink) {
+    return run_air_step(sc, step, *ds, where);
+  }
   Built b;
   try {
     b = build(step, ds);
@@ -850,7 +911,27 @@ Run::StepOutcome Run::run_step(const Scenario& sc, const Step& step, const std::
   }
   sim::SendOptions so;
   so.content_type = step.content_type;
-  const sim::Exchange ex = client_->send_raw(b.type, b.body, b.transaction_id, so);
+  const bool over_the_air = air_ && ds != nullptr && plain_join(step);
+  sim::UplinkReceipt receipt;
+  sim::Exchange ex;
+  if (over_the_air) {
+    std::string problem;
+    auto air = join_over_the_air(*ds, b, receipt, problem);
+    if (!air) {
+      Evaluation ev;
+      ev.verdict = Verdict::error;
+      ev.reason = "over the air: " + problem;
+      ev.scenario = where;
+      rec_->record(step.check, ev);
+      ds->last_air.reset();
+      out.stop = true;
+      out.why = "not run: " + where + " " + problem;
+      return out;
+    }
+    ex = std::move(*air);
+  } else {
+    ex = client_->send_raw(b.type, b.body, b.transaction_id, so);
+  }
 
   // The first exchange tells whether the target can be reached at all.
   if (!reached_ && ex.http_status == 0 && !ex.timed_out && !ex.transport_error.empty()) {
@@ -885,6 +966,8 @@ Run::StepOutcome Run::run_step(const Scenario& sc, const Step& step, const std::
       ds->app_s_keys.insert_or_assign(*v.answer.session_key_id, ds->device->session_key(sim::KeySlot::app_s_key));
     }
   }
+
+  if (over_the_air) await_join_accept(*ds, receipt, v);
 
   if (!step.expect) return out;
   Evaluation ev = judge_expectation(*step.expect, ex, v.answer);
@@ -968,6 +1051,244 @@ void Run::judge_success_content(const Step& step, const Built& b, DeviceState* d
     if (hh.protocol_version == backend::ProtocolVersion::v1_1 && !hh.hns_id) return fail("TS002 1.1 HomeNSAns without HNSID");
     ev.actual = "HNetID " + hns->h_net_id->hex() + (hh.hns_id ? ", HNSID " + hh.hns_id->hex() : "");
   }
+}
+
+// ---- Over the air (run --via-gateway) ----
+
+void Run::start_over_the_air() {
+  const RunOptions::ViaGateway& via = *o_.via_gateway;
+  if (o_.target.ns.async_listen) {
+    report_.setup_error = "over the air: the target answers asynchronously; --via-gateway runs joincheck's NS "
+                          "in synchronous mode only";
+    return;
+  }
+  try {
+    sim::NetworkServerOptions no;
+    no.listen = "127.0.0.1:0";
+    no.region = via.region;
+    no.js = o_.target.ns;
+    no.mac_versions = sim::mac_versions_of(o_.fleet);
+    std::shared_ptr<ExchangeQueue> queue = ns_exchanges_;
+    no.on_exchange = [queue](const sim::Exchange& e) {
+      {
+        const std::lock_guard<std::mutex> lock(queue->mutex);
+        queue->exchanges.push_back(e);
+      }
+      queue->ready.notify_all();
+    };
+    ns_ = std::make_unique<sim::NetworkServer>(no);
+    ns_->start();
+    sim::AirLinkOptions ao;
+    ao.ns_host = "127.0.0.1";
+    ao.ns_port = ns_->port();
+    ao.region = via.region;
+    ao.gateways = via.gateways;
+    ao.seed = o_.seed;
+    air_ = std::make_unique<sim::AirLink>(ao);
+  } catch (const std::exception& e) {
+    report_.setup_error = std::string("over the air: the simulated gateway and NS could not be set up: ") + e.what();
+  }
+}
+
+bool Run::plain_join(const Step& s) {
+  return s.kind == StepKind::join && s.dev_nonce.kind == DevNonceChoice::next && !s.corrupt_mic && !s.mac_version &&
+         !s.opt_neg && s.phy_payload_change == PhyPayloadChange::none && !s.dev_addr && !s.dl_settings && !s.rx_delay &&
+         !s.cf_list_set && !s.protocol_version && !s.sender_id && !s.receiver_id && !s.sender_token &&
+         !s.sender_ns_id_set && !s.transaction_id && !s.vs_extension && s.omit.empty() && s.null_fields.empty() &&
+         s.set.empty() && s.hex == Step::HexStyle::as_encoded && !s.content_type;
+}
+
+std::optional<sim::Exchange> Run::join_over_the_air(DeviceState& ds, Built& b, sim::UplinkReceipt& receipt,
+                                                    std::string& problem) {
+  {
+    const std::lock_guard<std::mutex> lock(ns_exchanges_->mutex);
+    ns_exchanges_->exchanges.clear();
+  }
+  ds.last_air.reset();
+  sim::SimDevice& dev = *ds.device;
+  const sim::AirRadio radio = air_->radio_for(dev.dev_eui());
+  dev.set_uplink_radio(radio.data_rate, radio.channel_index);
+  sim::UplinkRadio r;
+  r.frequency_hz = radio.frequency_hz;
+  r.data_rate = radio.data_rate;
+  try {
+    receipt = air_->gateway(0).uplink(b.phy_payload, r);
+  } catch (const sim::GatewayError& e) {
+    problem = std::string("the join-request did not reach the NS: ") + e.what();
+    return std::nullopt;
+  }
+  // The NS asks the JS within its deadline (capped to the second join window).
+  const auto wait = o_.target.ns.timeout + std::chrono::seconds(2);
+  std::unique_lock<std::mutex> lock(ns_exchanges_->mutex);
+  if (!ns_exchanges_->ready.wait_for(lock, wait, [&] { return !ns_exchanges_->exchanges.empty(); })) {
+    problem = "the NS sent no JoinReq for the join-request within " +
+              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) + " ms";
+    for (const auto& e : ns_->events()) {
+      if (e.dev_eui && *e.dev_eui == dev.dev_eui()) problem += "; NS: " + sim::to_string(e);
+    }
+    return std::nullopt;
+  }
+  sim::Exchange ex = std::move(ns_exchanges_->exchanges.front());
+  ns_exchanges_->exchanges.pop_front();
+  lock.unlock();
+  // What the target received is what the NS sent, not what build() prepared.
+  try {
+    const backend::Decoded d = backend::decode(ex.request_body, backend::DecodeMode::observing);
+    if (const auto* req = std::get_if<backend::JoinReq>(&d.message)) {
+      SentRequest& sent = b.sent;
+      sent.header = req->header;
+      sent.mac_version = req->mac_version ? std::optional(req->mac_version->version) : std::nullopt;
+      sent.net_id.reset();
+      if (req->header.sender_id.size() == 6 && lorawan::is_hex(req->header.sender_id)) {
+        sent.net_id = lorawan::NetId::parse(req->header.sender_id, "SenderID");
+      }
+      sent.dev_addr = req->dev_addr;
+      sent.dl_settings = req->dl_settings;
+      sent.rx_delay = req->rx_delay;
+      sent.cf_list = req->cf_list;
+    }
+  } catch (const std::exception&) {
+    // joincheck's own NS encodes its requests: nothing to adjust if one could not be read back.
+  }
+  return ex;
+}
+
+namespace {
+std::string describe_downlink(const sim::gwmp::TxPacket& txpk, const sim::DownlinkFit& fit) {
+  std::string out = std::string(sim::to_string(fit.timing)) + " timing, " +
+                    std::to_string(txpk.frequency_hz / 1000) + " kHz " + txpk.datr;
+  if (fit.tmst_offset_us) out += ", tmst uplink + " + std::to_string(*fit.tmst_offset_us) + " us";
+  return out;
+}
+}  // namespace
+
+void Run::await_join_accept(DeviceState& ds, const sim::UplinkReceipt& receipt, const Validation& v) {
+  DeviceState::AirAnswer air;
+  air.join = true;
+  const backend::JoinAns* ans = v.answer.message != nullptr ? std::get_if<backend::JoinAns>(v.answer.message) : nullptr;
+  if (ans == nullptr || !ans->phy_payload || !v.answer.device_accepted) {
+    air.problem = "the JS gave no join-accept the device takes (" +
+                  (v.answer.result_text.empty() ? std::string("no usable answer") : v.answer.result_text) +
+                  "), so none was sent over the air";
+    ds.last_air = air;
+    return;
+  }
+  const auto deadline = receipt.sent_at + lorawan::kJoinAcceptDelay2 + std::chrono::seconds(2);
+  // A downlink the gateway refused (TX_ACK TOO_LATE, COLLISION_PACKET, ...) was never emitted:
+  // the device heard nothing of it. The NS may send it again for RX2.
+  sim::UplinkReceipt after = receipt;
+  std::optional<sim::ReceivedDownlink> downlink;
+  std::string refused;
+  while ((downlink = air_->gateway(0).wait_downlink(after, deadline))) {
+    if (!downlink->tx_ack || *downlink->tx_ack == sim::gwmp::TxAckError::none) break;
+    refused += "; the gateway refused a downlink (TX_ACK " + std::string(sim::gwmp::to_string(*downlink->tx_ack)) +
+               (downlink->note.empty() ? "" : ": " + downlink->note) + ")";
+    after.downlink_sequence = downlink->sequence + 1;
+  }
+  if (!downlink) {
+    air.problem = "no downlink reached the gateway before the second join window closed" + refused;
+    for (const auto& e : ns_->events()) {
+      if (e.dev_eui && *e.dev_eui == ds.device->dev_eui() &&
+          (e.kind == sim::NsEventKind::downlink_not_sent || e.kind == sim::NsEventKind::downlink_failed)) {
+        air.problem += "; NS: " + sim::to_string(e);
+      }
+    }
+    ds.last_air = air;
+    return;
+  }
+  air.fit = sim::classify_downlink(air_->region(), receipt, downlink->txpk, true);
+  air.downlink = describe_downlink(downlink->txpk, *air.fit);
+  if (downlink->txpk.data != *ans->phy_payload) {
+    air.problem = "the downlink is not the JoinAns PHYPayload (" + std::to_string(downlink->txpk.data.size()) +
+                  " bytes, " + lorawan::to_hex(lorawan::ByteSpan(downlink->txpk.data).first(std::min<std::size_t>(4, downlink->txpk.data.size()))) + "...)";
+  }
+  ds.last_air = air;
+}
+
+Run::StepOutcome Run::run_air_step(const Scenario& sc, const Step& step, DeviceState& ds, const std::string& where) {
+  StepOutcome out;
+  const bool setup = step.check != sc.id;
+  sim::SimDevice& dev = *ds.device;
+  Evaluation ev;
+  ev.scenario = where;
+  if (step.kind == StepKind::uplink) {
+    if (!dev.joined()) {
+      ev.verdict = Verdict::skip;
+      ev.reason = "not applicable: device " + dev.dev_eui().hex() + " has not joined";
+      rec_->record(step.check, ev);
+      out.stop = true;
+      out.why = "not run: " + where + " needs a joined device";
+      return out;
+    }
+    const sim::AirUplink up = air_->uplink(dev, step.fport, step.frm_payload, step.confirmed);
+    DeviceState::AirAnswer air;
+    air.join = false;
+    air.confirmed = step.confirmed;
+    if (!up.sent()) {
+      ev.verdict = Verdict::error;
+      ev.reason = "over the air: the uplink did not reach the NS: " + up.problem;
+      rec_->record(step.check, ev);
+      out.stop = true;
+      out.why = "not run: " + where + " did not reach the NS";
+      return out;
+    }
+    if (up.downlink) {
+      air.fit = up.downlink->fit;
+      air.downlink = describe_downlink(up.downlink->downlink.txpk, up.downlink->fit);
+      air.taken = up.result;
+    } else {
+      air.problem = up.problem.empty() ? std::string(sim::to_string(up.status)) : up.problem;
+    }
+    ds.last_air = air;
+    return out;  // sending judges nothing; expect_downlink does
+  }
+
+  // expect_downlink
+  ev.expected = std::string("a downlink in ") +
+                (step.window == Step::Window::rx1 ? "RX1" : step.window == Step::Window::rx2 ? "RX2" : "RX1 or RX2");
+  if (!ds.last_air) {
+    ev.verdict = Verdict::skip;
+    ev.reason = "not applicable: device " + dev.dev_eui().hex() + " sent nothing over the air before this step";
+    rec_->record(step.check, ev);
+    out.stop = setup;
+    out.why = "not run: " + where + " had nothing to wait for";
+    return out;
+  }
+  const DeviceState::AirAnswer& air = *ds.last_air;
+  const bool want_ack = step.ack.value_or(!air.join && air.confirmed);
+  if (want_ack) ev.expected += " acknowledging the confirmed uplink with a MIC the device verifies";
+  if (air.join) ev.expected += " carrying the JS's join-accept";
+  std::vector<std::string> wrong;
+  if (!air.fit) {
+    wrong.push_back(air.problem.empty() ? "no downlink" : air.problem);
+  } else {
+    if (air.fit->window == sim::RxWindow::none) wrong.push_back(air.fit->reason());
+    if (step.window == Step::Window::rx1 && air.fit->window == sim::RxWindow::rx2) wrong.push_back("in RX2, not RX1");
+    if (step.window == Step::Window::rx2 && air.fit->window == sim::RxWindow::rx1) wrong.push_back("in RX1, not RX2");
+    if (air.join && !air.problem.empty()) wrong.push_back(air.problem);
+    if (!air.join && want_ack) {
+      if (!air.taken) wrong.push_back("the device did not take a downlink");
+      else if (!air.taken->taken()) wrong.push_back("the device refused it: " + air.taken->reason);
+      else if (!air.taken->ack) wrong.push_back("no ACK bit (FCtrl.ACK)");
+    }
+  }
+  ev.actual = air.fit ? air.downlink + (air.taken ? "; " + sim::to_string(*air.taken) : "") : "";
+  if (wrong.empty()) {
+    ev.verdict = Verdict::pass;
+  } else {
+    ev.verdict = Verdict::fail;
+    std::string text;
+    for (const auto& w : wrong) text += (text.empty() ? "" : "; ") + w;
+    ev.actual = ev.actual.empty() ? text : ev.actual + ": " + text;
+  }
+  const Verdict verdict = ev.verdict;
+  const std::string actual = ev.actual;
+  rec_->record(step.check, std::move(ev));
+  if (setup && verdict != Verdict::pass) {
+    out.stop = true;
+    out.why = "not run: " + where + " did not go as expected (" + actual + ")";
+  }
+  return out;
 }
 
 }  // namespace

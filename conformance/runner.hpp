@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "conformance/result.hpp"
 #include "conformance/scenario.hpp"
 #include "conformance/target.hpp"
+#include "lorawan/region.hpp"
 #include "sim/device/counters_file.hpp"
 #include "sim/fleet/fleet.hpp"
 
@@ -44,6 +46,17 @@ struct RunOptions {
   // The report's setup_error is then "interrupted", checks judged so far keep their verdicts,
   // the others are `error`, and run_scenarios returns normally. Null: never cancelled.
   std::function<bool()> cancelled;
+  // Over the air (`joincheck run --via-gateway`): joincheck's NS (sim/network_server) runs in
+  // front of the target with a simulated gateway (sim/gateway/air_link.hpp). Join steps that
+  // edit nothing of the request travel device -> gateway -> NS -> JS -> NS -> gateway -> device
+  // (the NS composes the JoinReq; the validator judges the exchange it had with the JS), and
+  // scenarios with uplink / expect_downlink steps run (air/ checks). nullopt: every request goes
+  // straight to the JS, and scenarios with over-the-air steps are skipped.
+  struct ViaGateway {
+    lorawan::RegionId region = lorawan::RegionId::eu868;
+    std::size_t gateways = 1;
+  };
+  std::optional<ViaGateway> via_gateway;
 };
 
 // Runs the scenarios. Never throws for anything the target does; a target that cannot be

@@ -30,12 +30,14 @@ constexpr std::array<std::pair<Capability, std::string_view>, 7> kCapabilities{{
     {Capability::async, "async"},
 }};
 
-constexpr std::array<std::pair<StepKind, std::string_view>, 5> kStepKinds{{
+constexpr std::array<std::pair<StepKind, std::string_view>, 7> kStepKinds{{
     {StepKind::join, "join"},
     {StepKind::rejoin, "rejoin"},
     {StepKind::app_s_key, "app-s-key"},
     {StepKind::home_ns, "home-ns"},
     {StepKind::raw, "raw"},
+    {StepKind::uplink, "uplink"},
+    {StepKind::expect_downlink, "expect_downlink"},
 }};
 
 }  // namespace
@@ -188,7 +190,7 @@ std::int64_t get_int(const json& v, const Where& w, std::string_view path, std::
   const std::string what = "an integer " + std::to_string(lo) + ".." + std::to_string(hi);
   if (v.is_number_unsigned()) {
     const auto u = v.get<std::uint64_t>();
-    if (u > static_cast<std::uint64_t>(hi)) w.expected(path, what, v);
+    if (u > static_cast<std::uint64_t>(hi) || (lo > 0 && u < static_cast<std::uint64_t>(lo))) w.expected(path, what, v);
     return static_cast<std::int64_t>(u);
   }
   if (v.is_number_integer()) {
@@ -388,15 +390,16 @@ constexpr KindMask bit(StepKind kind) { return 1u << static_cast<unsigned>(kind)
 constexpr KindMask kJoins = bit(StepKind::join) | bit(StepKind::rejoin);
 constexpr KindMask kRequests = kJoins | bit(StepKind::app_s_key) | bit(StepKind::home_ns);
 constexpr KindMask kAll = kRequests | bit(StepKind::raw);
+constexpr KindMask kAir = bit(StepKind::uplink) | bit(StepKind::expect_downlink);
 
 struct FieldRule {
   std::string_view name;
   KindMask kinds;
 };
-constexpr std::array<FieldRule, 29> kStepFields{{
-    {"send", kAll},
-    {"device", kAll},
-    {"check", kAll},
+constexpr std::array<FieldRule, 34> kStepFields{{
+    {"send", kAll | kAir},
+    {"device", kAll | kAir},
+    {"check", kAll | kAir},
     {"expect", kAll},
     {"DevNonce", bit(StepKind::join)},  // a rejoin carries the device's own RJcount
     {"RejoinType", bit(StepKind::rejoin)},
@@ -423,6 +426,11 @@ constexpr std::array<FieldRule, 29> kStepFields{{
     {"Content-Type", kAll},
     {"body", bit(StepKind::raw)},
     {"MessageType", bit(StepKind::raw)},
+    {"FPort", bit(StepKind::uplink)},
+    {"FRMPayload", bit(StepKind::uplink)},
+    {"confirmed", bit(StepKind::uplink)},
+    {"window", bit(StepKind::expect_downlink)},
+    {"ack", bit(StepKind::expect_downlink)},
 }};
 
 void check_step_keys(const json& object, StepKind kind, const Where& w, std::string_view path) {
@@ -445,6 +453,15 @@ void check_step_keys(const json& object, StepKind kind, const Where& w, std::str
   }
 }
 
+// "\"join\", \"rejoin\", ... or \"expect_downlink\"".
+std::string step_kind_names() {
+  std::string out;
+  for (std::size_t i = 0; i < kStepKinds.size(); ++i) {
+    out += (i == 0 ? "" : i + 1 == kStepKinds.size() ? " or " : ", ") + in_quotes(kStepKinds[i].second);
+  }
+  return out;
+}
+
 Step parse_step(const json& v, const Where& w, std::string_view path, const Scenario& scenario,
                 const Catalog& catalog) {
   get_object(v, w, path);
@@ -452,12 +469,12 @@ Step parse_step(const json& v, const Where& w, std::string_view path, const Scen
   step.where = std::string(path);  // completed by the caller with the source
 
   const auto send = v.find("send");
-  if (send == v.end()) w.fail(child(path, "send"), "missing; expected " + one_of({"join", "rejoin", "app-s-key", "home-ns", "raw"}));
+  if (send == v.end()) w.fail(child(path, "send"), "missing; expected " + step_kind_names());
   {
     const auto& text = get_string(*send, w, child(path, "send"));
     const auto kind = std::find_if(kStepKinds.begin(), kStepKinds.end(), [&](const auto& k) { return k.second == text; });
     if (kind == kStepKinds.end()) {
-      w.expected(child(path, "send"), one_of({"join", "rejoin", "app-s-key", "home-ns", "raw"}), *send);
+      w.expected(child(path, "send"), step_kind_names(), *send);
     }
     step.kind = kind->first;
   }
@@ -567,6 +584,24 @@ Step parse_step(const json& v, const Where& w, std::string_view path, const Scen
         w.expected(p, "a request type (" + one_of({"JoinReq", "RejoinReq", "AppSKeyReq", "HomeNSReq"}) + ")", value);
       }
       step.raw_message_type = *type;
+    }
+  }
+  for (const auto& [key, value] : v.items()) {
+    const std::string p = child(path, key);
+    if (key == "FPort") {
+      step.fport = static_cast<std::uint8_t>(get_int(value, w, p, 1, 223));
+    } else if (key == "FRMPayload") {
+      step.frm_payload = get_hex(value, w, p);
+    } else if (key == "confirmed") {
+      step.confirmed = get_bool(value, w, p);
+    } else if (key == "window") {
+      const auto& text = get_string(value, w, p);
+      if (text == "RX1") step.window = Step::Window::rx1;
+      else if (text == "RX2") step.window = Step::Window::rx2;
+      else if (text == "any") step.window = Step::Window::any;
+      else w.expected(p, one_of({"RX1", "RX2", "any"}), value);
+    } else if (key == "ack") {
+      step.ack = get_bool(value, w, p);
     }
   }
   if (step.kind == StepKind::raw && !v.contains("body")) {

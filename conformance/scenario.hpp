@@ -35,6 +35,15 @@
 //   after encoding: omit [JSON fields], null [JSON fields], set {field: JSON value},
 //                 hex "upper"|"0x" (how every hex value is written), Content-Type "<value>"
 //   raw:          body "<text sent verbatim>", MessageType "<request type>" (path; default JoinReq)
+//   uplink:       over the air (`run --via-gateway`): a data uplink of the joined device through
+//                 the simulated gateways and NS; FPort 1..223 (default 1), FRMPayload "<hex>",
+//                 confirmed true|false (default false)
+//   expect_downlink: over the air: the downlink answering the device's last uplink (join-request
+//                 or data) must come, fit `window` "RX1"|"RX2"|"any" (default any) by timing,
+//                 frequency and data rate, and, with ack true (the default after a confirmed
+//                 uplink), acknowledge it with a MIC the device verifies
+// A scenario with over-the-air steps is skipped unless the run goes through the gateway; its
+// join steps then travel over the air too.
 //
 // A step whose expectation is not met ends its scenario: the checks of the later steps are
 // skipped with that reason, so a failed setup join never blames a replay check.
@@ -85,8 +94,9 @@ struct DeviceNeed {
   bool unknown = false;
 };
 
-enum class StepKind { join, rejoin, app_s_key, home_ns, raw };
-std::string_view to_string(StepKind kind);  // "join", "rejoin", "app-s-key", "home-ns", "raw"
+enum class StepKind { join, rejoin, app_s_key, home_ns, raw, uplink, expect_downlink };
+// "join", "rejoin", "app-s-key", "home-ns", "raw", "uplink", "expect_downlink"
+std::string_view to_string(StepKind kind);
 
 struct DevNonceChoice {
   // next: the device's policy; previous: the last one sent again (a replay); lower: one below the
@@ -159,6 +169,16 @@ struct Step {
   // raw
   std::string body;
   backend::MessageType raw_message_type = backend::MessageType::join_req;
+
+  // uplink (over the air)
+  std::uint8_t fport = 1;
+  lorawan::Bytes frm_payload;
+  bool confirmed = false;
+  // expect_downlink (over the air): the window the downlink of the device's last uplink (its
+  // join-request or data uplink) must fit, and whether it must acknowledge (default: when that
+  // uplink was confirmed).
+  enum class Window { any, rx1, rx2 } window = Window::any;
+  std::optional<bool> ack;
 };
 
 struct Scenario {

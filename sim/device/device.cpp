@@ -301,7 +301,13 @@ JoinResult SimDevice::accept(lorawan::ByteSpan join_accept_phy) {
   s.cf_list = accepted.cf_list;
   s.fcnt_up = 0;
   s.rj_count0 = 0;
-  derive_session_keys(s);
+  try {
+    derive_session_keys(s);
+  } catch (...) {
+    // Some slots may hold the new keys, some the old: no session is usable any more.
+    session_.reset();
+    throw;
+  }
   read_back_keys(s);
   session_ = s;
   last_join_nonce_ = s.join_nonce;
@@ -421,9 +427,13 @@ DownlinkResult SimDevice::take_downlink(lorawan::ByteSpan phy) {
   r.ack = frame.fctrl.ack;
   r.confirmed = frame.confirmed();
   r.fport = frame.fport;
+  // LoRaWAN 1.1 counts network downlinks (no FPort, or FPort 0: NFCntDown) and application
+  // downlinks (AFCntDown) apart; 1.0.x has one FCntDown.
+  const bool app_counter = s.mode == JoinMode::lorawan_1_1 && frame.fport && *frame.fport > 0;
+  std::uint32_t& counter = app_counter ? s.a_fcnt_down : s.fcnt_down;
   // The 32-bit counter nearest above the lowest one still taken, with these 16 low bits.
-  std::uint32_t fcnt = (s.fcnt_down & 0xffff0000u) | frame.fcnt;
-  if (fcnt < s.fcnt_down) fcnt += 0x10000u;
+  std::uint32_t fcnt = (counter & 0xffff0000u) | frame.fcnt;
+  if (fcnt < counter) fcnt += 0x10000u;
   r.fcnt = fcnt;
   const SlotKey f = slot(KeySlot::f_nwk_s_int_key);
   const SlotKey sn = slot(KeySlot::s_nwk_s_int_key);
@@ -440,7 +450,7 @@ DownlinkResult SimDevice::take_downlink(lorawan::ByteSpan phy) {
                std::to_string(fcnt) + ")";
     return r;
   }
-  s.fcnt_down = fcnt + 1;
+  counter = fcnt + 1;
   if (r.ack) s.last_confirmed_fcnt_up.reset();
   return r;
 }

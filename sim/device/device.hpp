@@ -69,6 +69,7 @@ struct Session {
   std::optional<lorawan::JsKeys> js_keys;  // LoRaWAN 1.1 devices, same rule
   std::uint32_t fcnt_up = 0;               // the FCnt of the next uplink
   std::uint32_t fcnt_down = 0;             // the lowest FCntDown (NFCntDown in 1.1) still taken
+  std::uint32_t a_fcnt_down = 0;           // 1.1 (OptNeg=1): the lowest AFCntDown still taken
   std::optional<std::uint32_t> last_confirmed_fcnt_up;  // for a 1.1 ACK's MIC
   // The RJcount0 of the next rejoin-request type 0 or 2; 0x10000 once 0xffff has been used.
   std::uint32_t rj_count0 = 0;

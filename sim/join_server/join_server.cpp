@@ -557,6 +557,14 @@ JsAnswer JoinServer::handle_join_request(Context& ctx, const Request& req) const
     return fail(ctx, malformed, "RxDelay: expected 0-15, got " + std::to_string(*req.rx_delay));
   }
 
+  // A fleet entry whose root keys stay in a secure element (a real ATECC608) gives the JS nothing
+  // to check the MIC with: refused, saying why, rather than judged with no key.
+  if (!(device_1_1 ? device->nwk_key : device->app_key)) {
+    return fail(ctx, ResultCode::join_req_failed,
+                "device " + device->dev_eui.hex() + " is provisioned without its " +
+                    (device_1_1 ? "NwkKey" : "AppKey") +
+                    ": its root keys are in a secure element this JS does not hold");
+  }
   // MIC: AppKey (1.0.x) or NwkKey (1.1) for a join-request; JSIntKey for a type 1 rejoin.
   // Types 0 and 2 are MIC'd with SNwkSIntKey, which only the NS holds and checks (§11.4.1).
   if (!faults.has(Fault::accept_bad_mic)) {

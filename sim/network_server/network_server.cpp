@@ -685,9 +685,15 @@ struct NetworkServer::Impl {
     }
     gwmp::TxPacket tx;
     tx.imme = false;
-    tx.tmst =
-        static_cast<std::uint32_t>(plan.uplink_tmst + static_cast<std::uint32_t>(delay.count()));
+    // Modulo 2^32, as the gateway counter wraps; the tmst-offset fault may be negative.
+    const std::int64_t tmst_offset = delay.count() + options.faults.downlink_tmst_offset_us;
+    tx.tmst = static_cast<std::uint32_t>(
+        (std::int64_t{plan.uplink_tmst} + tmst_offset) & std::int64_t{0xffffffff});
     tx.frequency_hz = w.frequency_hz;
+    if (window == NsRxWindow::rx1 && options.faults.rx1_frequency_offset_hz != 0) {
+      tx.frequency_hz = static_cast<std::uint64_t>(std::max<std::int64_t>(
+          0, static_cast<std::int64_t>(w.frequency_hz) + options.faults.rx1_frequency_offset_hz));
+    }
     tx.rfch = 0;
     tx.powe = region.downlink_power_dbm();
     tx.modu = "LORA";
@@ -727,9 +733,13 @@ struct NetworkServer::Impl {
       if (s.downlinks.size() > kMaxDownlinksKept) s.downlinks.erase(s.downlinks.begin());
     });
     e.kind = NsEventKind::downlink_sent;
+    std::string faults;
+    if (options.faults.downlink_tmst_offset_us != 0) faults += "; fault downlink_tmst_offset_us";
+    if (frequency != w.frequency_hz) faults += "; fault rx1_frequency_offset_hz";
     e.detail = "PULL_RESP " + std::to_string(frequency) + " Hz " + datr + " DR" +
-               std::to_string(w.data_rate) + ", tmst uplink + " + std::to_string(delay.count()) +
-               " us" + (why.empty() ? "" : " (" + why + ")");
+               std::to_string(w.data_rate) + ", tmst uplink " + (tmst_offset < 0 ? "- " : "+ ") +
+               std::to_string(tmst_offset < 0 ? -tmst_offset : tmst_offset) + " us" +
+               (why.empty() ? "" : " (" + why + ")") + faults;
     emit(std::move(e));
     prune_pending();
     pending[p.token] = PendingDownlink{std::move(plan), window, Clock::now()};
@@ -1029,6 +1039,17 @@ struct NetworkServer::Impl {
                (ans->lifetime ? "; Lifetime " + std::to_string(*ans->lifetime) + " s" : "");
     emit(std::move(e));
 
+    if (options.faults.no_join_accept) {
+      NsEvent f;
+      f.kind = NsEventKind::downlink_not_sent;
+      f.gateway = job.best.gateway;
+      f.dev_eui = job.dev_eui;
+      f.dev_addr = job.dev_addr;
+      f.downlink = DownlinkKind::join_accept;
+      f.detail = "join-accept not sent (fault no_join_accept)";
+      emit(std::move(f));
+      return;
+    }
     // Join-accepts use RX1DROffset 0 and the default RX2 (the device has no DLSettings yet).
     schedule(plan_for(job.dev_eui, DownlinkKind::join_accept, *ans->phy_payload, job.best,
                       job.received_at, lorawan::kJoinAcceptDelay1, lorawan::kJoinAcceptDelay2, 0,
@@ -1166,6 +1187,16 @@ struct NetworkServer::Impl {
     emit(std::move(e));
 
     if (!frame.confirmed() || !mic_ok || !accepted) return;
+    if (options.faults.no_ack) {
+      NsEvent f = frame_event(NsEventKind::downlink_not_sent, g);
+      f.dev_eui = s.dev_eui;
+      f.dev_addr = frame.dev_addr;
+      f.fcnt = fcnt;
+      f.downlink = DownlinkKind::ack;
+      f.detail = "ACK not sent (fault no_ack)";
+      emit(std::move(f));
+      return;
+    }
     // The ACK: unconfirmed data down, FCtrl.ACK, no FPort (LoRaWAN 1.0.x/1.1 §4.3.1.2, §18).
     lorawan::DataParams p;
     p.confirmed = false;

@@ -1,5 +1,6 @@
 #include "sim/secure_element/factory.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "sim/secure_element/atecc608/emulated_transport.hpp"
@@ -48,7 +49,8 @@ std::uint8_t byte_of(const json& v, const std::string& member) {
 AteccKeyLocation location_of(const json& v, const std::string& member) {
   const std::string& t = text_of(v, member, "\"SLOT/BLOCK\" such as \"0/1\"");
   const auto slash = t.find('/');
-  if (slash == std::string::npos || slash == 0 || slash + 1 >= t.size() || t.size() > 5) {
+  const bool digits = std::all_of(t.begin(), t.end(), [](char c) { return c == '/' || (c >= '0' && c <= '9'); });
+  if (!digits || slash == std::string::npos || slash == 0 || slash + 1 >= t.size() || t.size() > 5) {
     bad(member, "\"SLOT/BLOCK\" such as \"0/1\"", v);
   }
   AteccKeyLocation at;
@@ -58,6 +60,7 @@ AteccKeyLocation location_of(const json& v, const std::string& member) {
     if (used != slash || slot > 15) bad(member, "a slot 0-15", v);
     const unsigned long block = std::stoul(t.substr(slash + 1), &used);
     if (used != t.size() - slash - 1 || block > 3) bad(member, "a block 0-3", v);
+    if ((block + 1) * 16 > atecc608::slot_size(slot)) bad(member, "a 16-byte block inside the slot (slot " + std::to_string(slot) + " holds " + std::to_string(atecc608::slot_size(slot)) + " bytes)", v);
     at.slot = static_cast<std::uint8_t>(slot);
     at.block = static_cast<std::uint8_t>(block);
   } catch (const std::logic_error&) {
@@ -94,6 +97,27 @@ void parse_faults(const json& f, atecc608::Faults& out) {
 
 std::string device_name(const FleetDevice& d) { return "device " + d.dev_eui.hex(); }
 
+// The chip must be the fleet entry's: identity, LoRaWAN version and, where the entry gives them,
+// the root keys (never printed).
+void check_chip(const FleetDevice& device, const SecureElementSpec& spec, const atecc608::ChipProvisioning& chip) {
+  const std::string where = "SecureElement.chip " + spec.chip + " (serial " + atecc608::serial_hex(chip.serial) + ")";
+  if (chip.dev_eui != device.dev_eui || chip.join_eui != device.join_eui) {
+    throw Error(where + ": the chip holds DevEUI " + chip.dev_eui.hex() + " / JoinEUI " + chip.join_eui.hex() +
+                ", the fleet entry says " + device.dev_eui.hex() + " / " + device.join_eui.hex());
+  }
+  if (lorawan::is_1_1(device.mac_version) != chip.is_1_1()) {
+    throw Error(where + ": a " +
+                std::string(chip.is_1_1() ? "LoRaWAN 1.1 chip (AppKey and NwkKey)" : "LoRaWAN 1.0.x chip (AppKey only)") +
+                " for a LoRaWAN " + std::string(lorawan::to_string(device.mac_version)) + " device");
+  }
+  if (device.app_key && *device.app_key != chip.app_key) {
+    throw Error(where + ": the fleet entry's AppKey differs from the chip's");
+  }
+  if (device.nwk_key && chip.nwk_key && *device.nwk_key != *chip.nwk_key) {
+    throw Error(where + ": the fleet entry's NwkKey differs from the chip's");
+  }
+}
+
 }  // namespace
 
 std::string_view to_string(SecureElementKind kind) {
@@ -128,7 +152,6 @@ SecureElementSpec parse_secure_element_spec(std::string_view json_text) {
   const auto kind = parse_secure_element_kind(text_of(*kind_it, "kind", "\"software\", \"atecc608\" or \"atecc608-emulated\""));
   if (!kind) bad("kind", "\"software\", \"atecc608\" or \"atecc608-emulated\"", *kind_it);
   spec.kind = *kind;
-  const bool chip = spec.kind != SecureElementKind::software;
   const bool emulated = spec.kind == SecureElementKind::atecc608_emulated;
   for (const auto& [name, v] : o.items()) {
     if (name == "kind") continue;
@@ -147,7 +170,8 @@ SecureElementSpec parse_secure_element_spec(std::string_view json_text) {
       spec.chip = text_of(v, name, "a chip reference such as \"chips.json#3\"");
       atecc608::parse_chip_reference(spec.chip);  // throws saying what a reference looks like
     } else if (name == "slots") {
-      if (!chip) not_for();
+      // An emulated chip is provisioned with the TNGLORA layout; other blocks would hold nothing.
+      if (spec.kind != SecureElementKind::atecc608) not_for();
       if (!v.is_object()) bad(name, "an object such as {\"AppKey\": \"0/0\", \"NwkKey\": \"0/1\"}", v);
       for (const auto& [key, at] : v.items()) {
         if (key == "AppKey") spec.app_key_location = location_of(at, "slots.AppKey");
@@ -187,28 +211,33 @@ std::unique_ptr<SecureElement> make_secure_element(const FleetDevice& device,
                                                    std::uint64_t seed,
                                                    atecc608::ChipFileCache* cache) {
   SecureElementSpec spec;
+  std::unique_ptr<atecc608::Transport> transport;
   try {
     spec = secure_element_spec(device);
+    if (spec.kind == SecureElementKind::software) return SoftwareSe::from_fleet_device(device, seed);
+    if (spec.kind == SecureElementKind::atecc608) {
+      transport = std::make_unique<atecc608::I2cTransport>(spec.i2c, spec.address);
+    } else {
+      atecc608::ChipFileCache local;
+      atecc608::ChipFileCache& files = cache != nullptr ? *cache : local;
+      const atecc608::ChipProvisioning chip = files.resolve(spec.chip, fleet_folder);
+      check_chip(device, spec, chip);
+      atecc608::EmulatorOptions emulator;
+      emulator.timing = spec.timing;
+      emulator.rng_seed = seed;
+      emulator.faults = spec.faults;
+      transport = std::make_unique<atecc608::EmulatedTransport>(std::make_shared<atecc608::Emulator>(chip, emulator));
+    }
+  } catch (const SecureElementError&) {
+    throw;
   } catch (const Error& e) {
+    // A spec, chip file or bus that cannot be used: named by the device it was for.
     throw Error(device_name(device) + ": " + e.what());
   }
-  if (spec.kind == SecureElementKind::software) return SoftwareSe::from_fleet_device(device, seed);
-
   AteccSeOptions options = AteccSeOptions::for_version(device.mac_version);
   if (spec.app_key_location) options.slot_map[KeySlot::app_key] = *spec.app_key_location;
   if (spec.nwk_key_location) options.slot_map[KeySlot::nwk_key] = *spec.nwk_key_location;
-  if (spec.kind == SecureElementKind::atecc608) {
-    auto transport = std::make_unique<atecc608::I2cTransport>(spec.i2c, spec.address);
-    return std::make_unique<AteccSe>(std::move(transport), device.dev_eui, options);
-  }
-  atecc608::ChipFileCache local;
-  atecc608::ChipFileCache& files = cache != nullptr ? *cache : local;
-  const atecc608::ChipProvisioning chip = files.resolve(spec.chip, fleet_folder);
-  atecc608::EmulatorOptions emulator;
-  emulator.timing = spec.timing;
-  emulator.rng_seed = seed;
-  emulator.faults = spec.faults;
-  return AteccSe::emulated(std::make_shared<atecc608::Emulator>(chip, emulator), device.dev_eui, options);
+  return std::make_unique<AteccSe>(std::move(transport), device.dev_eui, options);
 }
 
 void complete_from_chip(FleetDevice& device, const std::filesystem::path& fleet_folder,
@@ -216,21 +245,7 @@ void complete_from_chip(FleetDevice& device, const std::filesystem::path& fleet_
   const SecureElementSpec spec = secure_element_spec(device);
   if (spec.kind != SecureElementKind::atecc608_emulated) return;
   const atecc608::ChipProvisioning chip = cache.resolve(spec.chip, fleet_folder);
-  const std::string where = "SecureElement.chip " + spec.chip + " (serial " + atecc608::serial_hex(chip.serial) + ")";
-  if (chip.dev_eui != device.dev_eui || chip.join_eui != device.join_eui) {
-    throw Error(where + ": the chip holds DevEUI " + chip.dev_eui.hex() + " / JoinEUI " + chip.join_eui.hex() +
-                ", the fleet entry says " + device.dev_eui.hex() + " / " + device.join_eui.hex());
-  }
-  if (lorawan::is_1_1(device.mac_version) != chip.is_1_1()) {
-    throw Error(where + ": a " + std::string(chip.is_1_1() ? "LoRaWAN 1.1 chip (AppKey and NwkKey)" : "LoRaWAN 1.0.x chip (AppKey only)") +
-                " for a LoRaWAN " + std::string(lorawan::to_string(device.mac_version)) + " device");
-  }
-  if (device.app_key && *device.app_key != chip.app_key) {
-    throw Error(where + ": the fleet entry's AppKey differs from the chip's");
-  }
-  if (device.nwk_key && chip.nwk_key && *device.nwk_key != *chip.nwk_key) {
-    throw Error(where + ": the fleet entry's NwkKey differs from the chip's");
-  }
+  check_chip(device, spec, chip);
   if (!device.app_key) device.app_key = chip.app_key;
   if (!device.nwk_key) device.nwk_key = chip.nwk_key;
 }

@@ -10,10 +10,10 @@
 //                                           (sim/secure_element/atecc608/chip_file.hpp), the
 //                                           path relative to the fleet file's folder
 //
-// Optional members of the ATECC608 kinds:
+// Optional members of "atecc608":
 //   "slots": {"AppKey": "0/0", "NwkKey": "0/1"}   root key slot/block, for chips provisioned
 //                                                  unlike TNGLORA (secure-element.md §1.8)
-// and of "atecc608-emulated" only:
+// and of "atecc608-emulated" (always provisioned with the TNGLORA layout):
 //   "timing": "none" | "typical" | "max"           execution times on the virtual clock
 //   "faults": {"no_wake": N, "corrupt_response_crc": N, "corrupt_command_crc": N,
 //              "busy_reads": N, "force_status": N, "forced_status": "0x0F",
@@ -58,10 +58,11 @@ SecureElementSpec parse_secure_element_spec(std::string_view json_text);
 // The spec of a fleet device (software when it names none). Throws like the above.
 SecureElementSpec secure_element_spec(const FleetDevice& device);
 
-// The secure element of `device`: its chip references resolved against `fleet_folder`.
-// `seed` seeds the software element's and the emulator's random numbers. Throws
-// SecureElementError (a chip that does not answer or holds another DevEUI), ChipFileError, or
-// lorawan::Error, each naming the device.
+// The secure element of `device`: its chip references resolved against `fleet_folder`, an
+// emulated chip checked against the entry (identity, version, keys the entry gives). `seed`
+// seeds the software element's and the emulator's random numbers. Throws SecureElementError (a
+// chip that does not answer or holds another DevEUI) or lorawan::Error (a spec, chip file or
+// I2C bus that cannot be used), each naming the device.
 std::unique_ptr<SecureElement> make_secure_element(const FleetDevice& device,
                                                    const std::filesystem::path& fleet_folder,
                                                    std::uint64_t seed,

@@ -225,7 +225,8 @@ errors = [c for c in cases if c.find("error") is not None]
 skipped = [c for c in cases if c.find("skipped") is not None]
 assert cases and len(errors) + len(skipped) == len(cases), "a testcase neither <error> nor <skipped>"
 assert len(errors) > len(skipped) > 0, (len(errors), len(skipped))
-assert all("LoRaWAN" in c.find("skipped").get("message") for c in skipped), "a skip not about the fleet"
+assert all("LoRaWAN" in c.find("skipped").get("message") or "--via-gateway" in c.find("skipped").get("message")
+           for c in skipped), "a skip not about the fleet or the over-the-air path"
 PY
 then ok "unreachable: JUnit testcases are <error>, or <skipped> for the fleet"; else fail "unreachable: JUnit testcases are <error>, or <skipped> for the fleet" "$(head -20 unreach.xml)"; fi
 if [ -s unreach.json ] && [ "$(jq_py unreach.json "d['summary']['error'] + d['summary']['skip'] == d['summary']['total'] > 0 and d['summary']['error'] > 0 and 'refused' in d['setup_error']")" = True ]; then
@@ -302,9 +303,9 @@ expect_grep "serve-js: PASS join/unknown-sender" ext.out '^PASS  join/unknown-se
 expect_grep "serve-js: PASS kek/network-keys-wrapped" ext.out '^PASS  kek/network-keys-wrapped '
 expect_grep "serve-js: PASS kek/app-s-key-wrapped" ext.out '^PASS  kek/app-s-key-wrapped '
 expect_grep "serve-js: PASS homens/answer" ext.out '^PASS  homens/answer '
-other_skips=$(grep -E '^SKIP  ' ext.out | grep -vE '^SKIP  (async|tls)/' || true)
-if [ -z "$other_skips" ]; then ok "serve-js: only the async and tls checks (plain HTTP) are skipped"
-else fail "serve-js: checks skipped besides async/ and tls/" "$other_skips"; fi
+other_skips=$(grep -E '^SKIP  ' ext.out | grep -vE '^SKIP  (async|tls|air)/' || true)
+if [ -z "$other_skips" ]; then ok "serve-js: only the async, tls (plain HTTP) and air (no --via-gateway) checks are skipped"
+else fail "serve-js: checks skipped besides async/, tls/ and air/" "$other_skips"; fi
 expect_valid_junit "serve-js" ext.xml
 expect_eq "serve-js: JSON mac_versions" "$(jq_py ext.json "','.join(d['mac_versions'])")" "1.0.2,1.0.3,1.0.4,1.1"
 
@@ -313,7 +314,7 @@ async_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1"
 cp target.toml target_async.toml
 printf '[async]\nlisten = "127.0.0.1:%s"\n' "$async_port" >>target_async.toml
 start_js js3.log "${js_args[@]}" --async "000001=http://127.0.0.1:$async_port/"
-jc ext_async run --config target_async.toml --target "$js_url" --devices all.json --skip tls  # plain HTTP
+jc ext_async run --config target_async.toml --target "$js_url" --devices all.json --skip tls --skip air  # plain HTTP, no gateway
 stop_js
 expect_rc "serve-js --async with [async] in the target file" ext_async 0
 expect_grep "serve-js --async: every check passes" ext_async.out '^joincheck: ([0-9]+) checks: \1 pass, 0 fail, 0 warn, 0 skip, 0 error'
@@ -349,6 +350,17 @@ if [ "$(jq_py reveal.json "[n for e in d['exchanges'] for n in e['notes'] if n.s
 else
   fail "the runs with and without --reveal-keys joined differently (cannot compare their keys)"
 fi
+
+# Over the air: the suite's plain joins through a simulated gateway and joincheck's NS, and the
+# air/ scenarios (confirmed uplinks acknowledged).
+jc via run --via-gateway --gateways 2 --junit via.xml
+expect_rc "run --via-gateway" via 0
+expect_grep "run --via-gateway: PASS air/join-accept-window" via.out '^PASS  air/join-accept-window '
+expect_grep "run --via-gateway: PASS air/uplink-acknowledged" via.out '^PASS  air/uplink-acknowledged '
+expect_grep "run --via-gateway: the joins of the suite still pass" via.out '^PASS  join/success-1.1 '
+jc via_bad run --via-gateway --region EU433
+expect_rc "run --via-gateway --region EU433" via_bad 2
+expect_grep "run --via-gateway --region EU433: says what regions there are" via_bad.err 'expected EU868 or US915'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

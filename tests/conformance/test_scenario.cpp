@@ -334,8 +334,14 @@ TEST(ScenarioErrors, FieldsOfAnotherStepKindAreErrors) {
   expect_step_error(R"({"send": "raw"})", "body", {"missing"});
   expect_step_error(R"({"send": "raw", "body": "", "MessageType": "JoinAns"})", "MessageType",
                     {"a request type", "got \"JoinAns\""});
-  expect_step_error(R"({"send": "uplink", "device": "dev"})", "send",
-                    {R"(expected "join", "rejoin", "app-s-key", "home-ns" or "raw", got "uplink")"});
+  expect_step_error(R"({"send": "downlink", "device": "dev"})", "send",
+                    {R"(expected "join", "rejoin", "app-s-key", "home-ns", "raw", "uplink" or "expect_downlink", got "downlink")"});
+  // The over-the-air steps take their own fields only, and expect_downlink knows its windows.
+  expect_step_error(R"({"send": "uplink", "device": "dev", "expect": "Success"})", "expect",
+                    {R"(only for "send": "join", "rejoin", "app-s-key", "home-ns", "raw", not "uplink")"});
+  expect_step_error(R"({"send": "expect_downlink", "device": "dev", "window": "RX3"})", "window",
+                    {R"(expected "RX1", "RX2" or "any", got "RX3")"});
+  expect_step_error(R"({"send": "uplink", "device": "dev", "FPort": 0})", "FPort", {"got 0"});
   expect_step_error(R"({"device": "dev"})", "send", {"missing"});
 }
 

@@ -240,7 +240,7 @@ TEST_P(Atecc608Se, SetKeyWritesSessionSlotsAndRefusesRootSlots) {
   EXPECT_NOT_CONTAINS(e, key.hex());
   EXPECT_CONTAINS(
       error_of([&] { p.atecc->derive_and_store(KeySlot::app_key, in, KeySlot::nwk_key); }),
-      "with NwkKey: root keys are provisioned, not derived");
+      "into NwkKey (slot 0): root keys are provisioned, not derived");
   EXPECT_CONTAINS(error_of([&] { p.atecc->cmac(KeySlot::js_int_key, {}); }),
                   "CMAC with JSIntKey: the slot holds no key");
   EXPECT_CONTAINS(
@@ -275,19 +275,21 @@ TEST(Atecc608SeErrors, ChipErrorsNameBackendTransportDeviceOperationAndStatus) {
   p.emulator->faults().force_status = 1;
   EXPECT_EQ(error_of([&] { p.atecc->aes_encrypt(KeySlot::app_key, Block{}); }),
             "secure element (atecc608, emulated chip 0123a1b2c3d4e5f627) of device "
-            "0102030405060708: AES encrypt with AppKey: status 0x0F (execution error)");
+            "0102030405060708: AES encrypt with AppKey: AES encrypt on slot 0 block 1: status 0x0F "
+            "(execution error)");
   p.emulator->faults().force_status = 1;
   p.emulator->faults().forced_status_opcode = atecc608::opcode::kdf;
   EXPECT_EQ(
       error_of([&] { p.atecc->derive_and_store(KeySlot::app_key, Block{}, KeySlot::app_s_key); }),
       "secure element (atecc608, emulated chip 0123a1b2c3d4e5f627) of device "
-      "0102030405060708: derive-and-store (KDF AES) from AppKey with AppSKey: status 0x0F "
-      "(execution error)");
+      "0102030405060708: derive-and-store (KDF AES) from AppKey (slot 0 block 1) into AppSKey "
+      "(slot 2): KDF AES (slot to slot): status 0x0F (execution error)");
   EXPECT_FALSE(p.atecc->has_key(KeySlot::app_s_key)) << "a failed derivation stores nothing";
 
   p.emulator->faults().corrupt_command_crc = atecc608::Faults::kAlways;
   EXPECT_CONTAINS(error_of([&] { p.atecc->cmac(KeySlot::app_key, Bytes(5)); }),
-                  "CMAC with AppKey: status 0xFF (CRC or communication error) (3 attempts)");
+                  "CMAC with AppKey: AES encrypt on slot 0 block 1: status 0xFF (CRC or communication "
+                  "error) (3 attempts)");
   p.emulator->faults().corrupt_command_crc = 0;
   p.emulator->faults().busy_reads = atecc608::Faults::kAlways;
   std::array<std::uint8_t, 4> out{};

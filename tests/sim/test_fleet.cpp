@@ -60,7 +60,7 @@ TEST(FleetJson, ParsesEveryField) {
     {"DevEUI": "0102030405060709", "JoinEUI": "70b3d57ed0000000", "MACVersion": "1.1.0",
      "AppKey": "2b7e151628aed2a6abf7158809cf4f3c", "NwkKey": "000102030405060708090a0b0c0d0e0f",
      "DevNoncePolicy": "counter", "DevNonceStart": 7,
-     "SecureElement": {"kind": "atecc608-emulated", "chip": "chips.json#1", "slots": {"AppKey": "0/0"}}}
+     "SecureElement": {"kind": "atecc608", "i2c": "/dev/i2c-1", "slots": {"AppKey": "0/0"}}}
   ]})";
   const FleetLoad load = parse_fleet(text, FleetFormat::json, "fleet.json");
   EXPECT_TRUE(load.warnings.empty()) << ::testing::PrintToString(load.warnings);
@@ -82,7 +82,7 @@ TEST(FleetJson, ParsesEveryField) {
   EXPECT_EQ(b.dev_nonce_policy, DevNoncePolicy::counter);
   EXPECT_EQ(b.dev_nonce_start, 7);
   // Kept as compact JSON text, keys sorted.
-  EXPECT_EQ(b.secure_element, R"({"chip":"chips.json#1","kind":"atecc608-emulated","slots":{"AppKey":"0/0"}})");
+  EXPECT_EQ(b.secure_element, R"({"i2c":"/dev/i2c-1","kind":"atecc608","slots":{"AppKey":"0/0"}})");
 }
 
 TEST(FleetJson, AcceptsEveryMacVersionSpelling) {

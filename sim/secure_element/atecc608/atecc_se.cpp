@@ -145,7 +145,9 @@ Block AteccSe::chip_aes(KeySlot slot, const Block& in, const std::string& operat
   try {
     return client_.aes_encrypt(where.slot, where.block, in);
   } catch (const CommandError& e) {
-    fail_with(operation, slot, e.reason());
+    fail_with(operation, slot,
+              e.command() + " on slot " + std::to_string(where.slot) + " block " + std::to_string(where.block) + ": " +
+                  e.reason());
   }
 }
 
@@ -201,15 +203,17 @@ Block AteccSe::cmac(KeySlot slot, lorawan::ByteSpan message) {
 }
 
 void AteccSe::derive_and_store(KeySlot root, const Block& input, KeySlot target) {
-  const std::string operation = "derive-and-store (KDF AES) from " + std::string(to_string(root));
-  if (is_root_slot(target)) fail_with(operation, target, "root keys are provisioned, not derived");
-  need(root, "derive-and-store");
   const AteccKeyLocation& from = options_.slot_map[root];
   const AteccKeyLocation& to = options_.slot_map[target];
+  const std::string operation = "derive-and-store (KDF AES) from " + std::string(to_string(root)) + " (slot " +
+                                std::to_string(from.slot) + " block " + std::to_string(from.block) + ") into " +
+                                std::string(to_string(target)) + " (slot " + std::to_string(to.slot) + ")";
+  if (is_root_slot(target)) fail_with(operation, std::nullopt, "root keys are provisioned, not derived");
+  need(root, "derive-and-store");
   try {
     client_.kdf_aes_into_slot(from.slot, from.block, to.slot, input);
   } catch (const CommandError& e) {
-    fail_with(operation, target, e.reason());
+    fail_with(operation, std::nullopt, e.command() + ": " + e.reason());
   }
   present_[index_of(target)] = true;
 }

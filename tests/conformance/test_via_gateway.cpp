@@ -1,0 +1,93 @@
+// `joincheck run --via-gateway`: the suite's plain joins travel device -> simulated gateway ->
+// joincheck's NS -> reference JS -> NS -> gateway -> device, the validator judges the NS's
+// exchanges with the JS, and the air/ scenarios (uplink, expect_downlink) run. Proven both ways:
+// the strict JS passes everything, a JS too slow for RX1 fails air/join-accept-window, and
+// without the gateway the air/ checks are skipped with the reason.
+#include <gtest/gtest.h>
+
+#include "conformance/embedded_target.hpp"
+#include "conformance/runner.hpp"
+#include "conformance/scenario.hpp"
+#include "sim/join_server/faults.hpp"
+#include "sim/network_server/network_server.hpp"
+
+namespace joincheck::conformance {
+namespace {
+
+RunReport run_via_gateway(EmbeddedTarget& target, std::vector<std::string> only = {},
+                          std::chrono::milliseconds timeout = std::chrono::milliseconds(5000), bool air = true,
+                          std::vector<Scenario> scenarios = builtin_suite()) {
+  RunOptions o;
+  o.target = target.target();
+  o.target.ns.timeout = timeout;
+  o.fleet = target.fleet();
+  o.scenarios = std::move(scenarios);
+  o.only = std::move(only);
+  if (air) o.via_gateway = RunOptions::ViaGateway{};
+  return run_scenarios(o);
+}
+
+std::string problems(const RunReport& r) {
+  std::string s;
+  for (const auto& c : r.results) {
+    if (c.verdict == Verdict::fail || c.verdict == Verdict::error || c.verdict == Verdict::warn) {
+      s += c.check.id + " [" + std::string(to_string(c.verdict)) + "] " + c.actual + " | " + c.reason + "\n";
+    }
+  }
+  return s;
+}
+
+const CheckResult& result_of(const RunReport& r, const std::string& id) {
+  for (const auto& c : r.results) {
+    if (c.check.id == id) return c;
+  }
+  throw std::out_of_range(id);
+}
+
+TEST(ViaGateway, StrictReferenceJsPassesTheSuiteOverTheAir) {
+  EmbeddedTarget target;
+  const RunReport r = run_via_gateway(target);
+  ASSERT_TRUE(r.setup_error.empty()) << r.setup_error;
+  EXPECT_EQ(r.counts().fail, 0u) << problems(r);
+  EXPECT_EQ(r.counts().error, 0u) << problems(r);
+  EXPECT_EQ(result_of(r, "air/join-accept-window").verdict, Verdict::pass) << problems(r);
+  EXPECT_EQ(result_of(r, "air/uplink-acknowledged").verdict, Verdict::pass) << problems(r);
+  EXPECT_EQ(result_of(r, "join/success-1.1").verdict, Verdict::pass);
+  EXPECT_EQ(result_of(r, "keys/network-keys-1.1").verdict, Verdict::pass);
+  // Plain joins went through the NS: their JoinReqs carry the DevAddrs it assigns under the
+  // harness's NetID, from NwkAddr 1 on.
+  const std::string first = "\"DevAddr\":\"" + sim::dev_addr_for(target.target().ns.net_id, 1).hex() + "\"";
+  const std::string tenth = "\"DevAddr\":\"" + sim::dev_addr_for(target.target().ns.net_id, 10).hex() + "\"";
+  std::size_t found = 0;
+  for (const auto& e : r.exchanges) {
+    if (e.request_body.find(first) != std::string::npos || e.request_body.find(tenth) != std::string::npos) ++found;
+  }
+  EXPECT_EQ(found, 2u);
+}
+
+TEST(ViaGateway, WithoutTheGatewayTheAirChecksAreSkippedWithTheReason) {
+  EmbeddedTarget target;
+  const RunReport r = run_via_gateway(target, {"air"}, std::chrono::milliseconds(5000), false);
+  const CheckResult& c = result_of(r, "air/uplink-acknowledged");
+  EXPECT_EQ(c.verdict, Verdict::skip);
+  EXPECT_NE(c.reason.find("--via-gateway"), std::string::npos) << c.reason;
+}
+
+TEST(ViaGateway, AJsTooSlowForRx1FailsTheJoinAcceptWindow) {
+  EmbeddedTargetOptions eo;
+  sim::add_fault(eo.faults, "slow-answer=5200");
+  EmbeddedTarget target(eo);
+  const std::vector<Scenario> one = parse_scenarios(R"({"id": "air/join-accept-window",
+      "devices": {"dev": {"MACVersion": "1.0.3"}},
+      "steps": [{"send": "join", "device": "dev", "check": "join/success-1.0.3", "expect": "Success"},
+                {"send": "expect_downlink", "device": "dev", "window": "RX1"}]})",
+                                                    "slow.json", Catalog::builtin());
+  const RunReport r = run_via_gateway(target, {}, std::chrono::milliseconds(8000), true, one);
+  ASSERT_TRUE(r.setup_error.empty()) << r.setup_error;
+  const CheckResult& c = result_of(r, "air/join-accept-window");
+  EXPECT_EQ(c.verdict, Verdict::fail) << problems(r);
+  EXPECT_NE(c.actual.find("RX2, not RX1"), std::string::npos) << c.actual;
+}
+
+}  // namespace
+}  // namespace joincheck::conformance
