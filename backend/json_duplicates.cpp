@@ -177,4 +177,29 @@ ParsedJson parse_json_with_duplicates(std::string_view json_text, std::size_t ma
   return out;
 }
 
+std::string json_type_name(const nlohmann::json& v) {
+  using value_t = nlohmann::json::value_t;
+  switch (v.type()) {
+    case value_t::null:
+      return "null";
+    case value_t::object:
+      return "an object";
+    case value_t::array:
+      return "an array";
+    case value_t::string:
+      return "a string";
+    case value_t::boolean:
+      return "a boolean";
+    case value_t::number_integer:
+    case value_t::number_unsigned:
+    case value_t::number_float:
+      return "a number";
+    case value_t::binary:
+      return "binary data";
+    case value_t::discarded:
+      break;
+  }
+  return "nothing";
+}
+
 }  // namespace joincheck::backend

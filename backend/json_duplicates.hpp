@@ -63,4 +63,8 @@ std::string parse_error_reason(const nlohmann::json::parse_error& error);
 // cut.
 std::string truncate_utf8(std::string_view text, std::size_t max_bytes);
 
+// "an object", "an array", "a string", "a number", "a boolean", "null": what a JSON value is, for
+// messages that say what was seen.
+std::string json_type_name(const nlohmann::json& value);
+
 }  // namespace joincheck::backend

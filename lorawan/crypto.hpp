@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <span>
 
 #include "lorawan/hex.hpp"
@@ -66,6 +67,12 @@ inline Mic mic_of(const Block& cmac) { return Mic(Mic::Array{cmac[0], cmac[1], c
 // One-shot helpers.
 Block aes128_encrypt(const Aes128Key& key, const Block& in);
 Block cmac(const Aes128Key& key, ByteSpan data);
+
+// AES-CMAC (RFC 4493) built on an AES-128 block encryption the caller supplies: for a key inside
+// a secure element that offers AES-ECB but not CMAC (the ATECC608), where OpenSSL cannot be
+// given the key. The one CMAC mode written here; keys in memory use cmac() (OpenSSL EVP), and the
+// tests hold this one to it.
+Block cmac_with(ByteSpan message, const std::function<Block(const Block&)>& encrypt);
 
 // A key the LoRaWAN formulas use without holding its value: all they need of a key is AES-128
 // encryption of a block and AES-CMAC of a message. KeyValue is a key in memory; a key inside a

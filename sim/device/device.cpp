@@ -4,19 +4,13 @@
 #include <limits>
 
 #include "sim/secure_element/software_se.hpp"
+#include "sim/seed.hpp"
 
 namespace joincheck::sim {
 namespace {
 
 using lorawan::Error;
 using lorawan::JoinMode;
-
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 std::uint64_t eui_value(const lorawan::Eui64& eui) {
   std::uint64_t v = 0;

@@ -15,6 +15,7 @@
 #include "backend/json_duplicates.hpp"
 #include "lorawan/hex.hpp"
 #include "sim/secure_element/factory.hpp"
+#include "sim/seed.hpp"
 
 namespace joincheck::sim {
 namespace {
@@ -154,29 +155,7 @@ struct RawDevice {
   }
 };
 
-std::string type_name(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::object:
-      return "an object";
-    case json::value_t::array:
-      return "an array";
-    case json::value_t::string:
-      return "a string";
-    case json::value_t::boolean:
-      return "a boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-    case json::value_t::number_float:
-      return "a number";
-    case json::value_t::binary:
-      return "binary data";
-    case json::value_t::discarded:
-      break;
-  }
-  return "nothing";
-}
+std::string type_name(const json& v) { return backend::json_type_name(v); }
 
 // The type and (for values that are not secret) the value, shortened.
 std::string describe(const json& v) {
@@ -702,14 +681,6 @@ std::string csv_cell(std::string_view value) {
   return out;
 }
 
-// splitmix64 (Steele, Lea, Flood 2014): mixes (seed, index) into one 64-bit PRNG seed.
-std::uint64_t mix64(std::uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 constexpr std::uint64_t kMaxGeneratedDevices = std::uint64_t{1} << 40;
 
 Aes128Key random_key(std::mt19937_64& rng) {
@@ -891,14 +862,14 @@ FleetDevice generate_device(std::uint64_t index, const Eui64& join_eui, MacVersi
                          " does not fit in the 5 low bytes of a DevEUI (at most 2^40 devices)");
   }
   // The prefix depends on the seed alone: all devices of a fleet share it.
-  const std::uint64_t prefix = mix64(seed ^ 0x6a6f696e63686563ULL);
+  const std::uint64_t prefix = splitmix64(seed ^ 0x6a6f696e63686563ULL);
   Eui64::Array eui{};
   eui[0] = static_cast<std::uint8_t>((prefix & 0xfc) | 0x02);  // locally administered, unicast
   eui[1] = static_cast<std::uint8_t>(prefix >> 8);
   eui[2] = static_cast<std::uint8_t>(prefix >> 16);
   for (std::size_t b = 0; b < 5; ++b) eui[3 + b] = static_cast<std::uint8_t>(index >> (32 - 8 * b));
 
-  std::mt19937_64 rng(mix64(mix64(seed) ^ index));
+  std::mt19937_64 rng(splitmix64(splitmix64(seed) ^ index));
   FleetDevice d;
   d.dev_eui = Eui64(eui);
   d.join_eui = join_eui;

@@ -8,6 +8,7 @@
 
 #include "lorawan/data_frame.hpp"
 #include "lorawan/hex.hpp"
+#include "sim/seed.hpp"
 
 namespace joincheck::sim {
 
@@ -22,16 +23,8 @@ constexpr milliseconds kPollInterval{10};
 // Longest wait for a downlink's emission: a tmst further ahead is not waited for.
 constexpr std::int64_t kMaxEmissionWaitUs = 20'000'000;
 
-// splitmix64 (Steele, Lea, Flood 2014): spreads a seed over 64 bits.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 lorawan::Eui64 make_gateway_eui(std::uint64_t seed, std::size_t index) {
-  const std::uint64_t m = mix(seed);
+  const std::uint64_t m = splitmix64(seed);
   lorawan::Eui64::Array a{};
   a[0] = 0x6a;  // 'j'
   a[1] = 0x63;  // 'c'
@@ -223,7 +216,7 @@ struct AirLink::Impl {
       g.region = options.region;
       g.ack_timeout = options.ack_timeout;
       g.attempts = options.attempts;
-      g.seed = mix(options.seed ^ (0x6761746577617900ULL + i));
+      g.seed = splitmix64(options.seed ^ (0x6761746577617900ULL + i));
       gateways.push_back(std::make_unique<SimGateway>(std::move(g)));
     }
   }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <tuple>
 
 #include "conformance/embedded_target.hpp"
 #include "conformance/runner.hpp"
@@ -48,9 +49,11 @@ sim::Fleet emulated_fleet(const TempDir& dir, std::optional<std::size_t> faulty 
   return fleet;
 }
 
-std::map<std::string, Verdict> verdicts(const RunReport& r) {
-  std::map<std::string, Verdict> out;
-  for (const auto& c : r.results) out[c.check.id] = c.verdict;
+// Per check: the verdict, how many evaluations it had and how many failed, so that one scenario
+// judged differently cannot hide behind the same worst verdict.
+std::map<std::string, std::tuple<Verdict, std::size_t, std::size_t>> verdicts(const RunReport& r) {
+  std::map<std::string, std::tuple<Verdict, std::size_t, std::size_t>> out;
+  for (const auto& c : r.results) out[c.check.id] = {c.verdict, c.evaluations, c.failed_evaluations};
   return out;
 }
 

@@ -113,6 +113,27 @@ TEST(Cmac, Rfc4493Examples) {
             "dfa66747de9ae63030ca32611497c827");
 }
 
+// The CMAC mode over a caller's AES (for a secure element's key): the RFC 4493 examples, and
+// OpenSSL's CMAC for every length around the block boundaries.
+TEST(Cmac, OverACallersBlockCipherMatchesOpenSsl) {
+  const auto key = Aes128Key::parse("2b7e151628aed2a6abf7158809cf4f3c");
+  std::size_t calls = 0;
+  const auto aes = [&](const Block& in) {
+    ++calls;
+    return aes128_encrypt(key, in);
+  };
+  EXPECT_EQ(to_hex(cmac_with({}, aes)), "bb1d6929e95937287fa37d129b756746");
+  EXPECT_EQ(to_hex(cmac_with(hex("6bc1bee22e409f96e93d7e117393172a"), aes)), "070a16b46b4d4144f79bdd9dd04a287c");
+  Bytes message;
+  for (std::size_t n = 0; n <= 49; ++n) {
+    SCOPED_TRACE(n);
+    calls = 0;
+    EXPECT_EQ(cmac_with(message, aes), cmac(key, message));
+    EXPECT_EQ(calls, 1 + std::max<std::size_t>(1, (n + 15) / 16));  // subkey, then one per block
+    message.push_back(static_cast<std::uint8_t>(n * 7));
+  }
+}
+
 TEST(Cmac, ReusableAfterFinish) {
   const auto key = Aes128Key::parse("2b7e151628aed2a6abf7158809cf4f3c");
   Cmac mac(key);

@@ -19,21 +19,6 @@ constexpr std::array<KeySlot, kKeySlotCount> kAllSlots = {
 
 // RFC 4493 §2.3 "doubling" in GF(2^128): shift left one bit, XOR 0x87 into the last byte when
 // the bit shifted out was set.
-Block double_block(const Block& in) {
-  Block out{};
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    const unsigned next = i + 1 < in.size() ? in[i + 1] >> 7 : 0U;
-    out[i] = static_cast<std::uint8_t>((in[i] << 1) | next);
-  }
-  if ((in[0] & 0x80U) != 0) out[15] = static_cast<std::uint8_t>(out[15] ^ 0x87U);
-  return out;
-}
-
-void xor_into(Block& target, const Block& other) {
-  for (std::size_t i = 0; i < target.size(); ++i) {
-    target[i] = static_cast<std::uint8_t>(target[i] ^ other[i]);
-  }
-}
 
 }  // namespace
 
@@ -174,32 +159,9 @@ Block AteccSe::aes_encrypt(KeySlot slot, const Block& in) {
 Block AteccSe::cmac(KeySlot slot, lorawan::ByteSpan message) {
   const std::string operation = "CMAC";
   need(slot, operation);
-  // Subkeys (RFC 4493 §2.3) from L = AES(K, 0^128).
-  Block k1 = double_block(chip_aes(slot, Block{}, operation));
-  Block k2 = double_block(k1);
-
-  const std::size_t blocks = message.empty() ? 1 : (message.size() + 15) / 16;
-  const bool last_complete = !message.empty() && message.size() % 16 == 0;
-  Block x{};
-  for (std::size_t i = 0; i + 1 < blocks; ++i) {
-    Block m{};
-    std::copy_n(message.begin() + static_cast<long>(16 * i), 16, m.begin());
-    xor_into(x, m);
-    x = chip_aes(slot, x, operation);
-  }
-  Block last{};
-  const std::size_t tail = message.size() - 16 * (blocks - 1);
-  std::copy_n(message.begin() + static_cast<long>(16 * (blocks - 1)), tail, last.begin());
-  if (last_complete) {
-    xor_into(last, k1);
-  } else {
-    last[tail] = 0x80;  // padding: 10*
-    xor_into(last, k2);
-  }
-  k1.fill(0);
-  k2.fill(0);
-  xor_into(x, last);
-  return chip_aes(slot, x, operation);
+  // The chip has AES-ECB, not CMAC: the mode runs on the host, one AES command per block, as
+  // cryptoauthlib's atcab_aes_cmac_* does (secure-element.md §2.5).
+  return lorawan::cmac_with(message, [&](const Block& in) { return chip_aes(slot, in, operation); });
 }
 
 void AteccSe::derive_and_store(KeySlot root, const Block& input, KeySlot target) {

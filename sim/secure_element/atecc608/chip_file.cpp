@@ -12,6 +12,7 @@
 
 #include "backend/json_duplicates.hpp"
 #include "lorawan/hex.hpp"
+#include "sim/seed.hpp"
 
 namespace joincheck::sim::atecc608 {
 namespace {
@@ -29,29 +30,7 @@ constexpr std::string_view kShape =
 constexpr std::string_view kReferenceShape =
     "expected \"<file>#<index>\" (zero-based) or \"<file>#serial=<18 hex digits>\"";
 
-std::string type_name(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::object:
-      return "an object";
-    case json::value_t::array:
-      return "an array";
-    case json::value_t::string:
-      return "a string";
-    case json::value_t::boolean:
-      return "a boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-    case json::value_t::number_float:
-      return "a number";
-    case json::value_t::binary:
-      return "binary data";
-    case json::value_t::discarded:
-      break;
-  }
-  return "nothing";
-}
+std::string type_name(const json& v) { return backend::json_type_name(v); }
 
 std::string field_list() {
   std::string out;
@@ -117,14 +96,6 @@ std::string join_errors(const std::vector<std::string>& errors) {
     out += "\n(and " + std::to_string(errors.size() - kShown) + " more errors)";
   }
   return out;
-}
-
-// splitmix64 (Steele, Lea, Flood 2014), as sim/fleet uses for its generator.
-std::uint64_t mix64(std::uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
 }
 
 }  // namespace
@@ -357,7 +328,7 @@ Serial generate_serial(std::uint64_t seed, std::uint64_t index) {
   // A bijection of the low 48 bits of `index`: xor with a key, multiply by an odd constant and
   // xor-shift, all modulo 2^48. Distinct indices give distinct serials.
   constexpr std::uint64_t kMask = (std::uint64_t{1} << 48) - 1;
-  const std::uint64_t key = mix64(seed ^ 0x4154454343363038ULL);  // "ATECC608"
+  const std::uint64_t key = splitmix64(seed ^ 0x4154454343363038ULL);  // "ATECC608"
   std::uint64_t v = (index ^ key) & kMask;
   v = (v * 0x9E3779B97F4BULL) & kMask;
   v ^= v >> 23;

@@ -124,7 +124,14 @@ std::optional<Bytes> Client::poll(std::string_view /*name*/) {
       const std::optional<Bytes> count = transport_->read(1);
       if (count && count->size() == 1) {
         const std::size_t size = (*count)[0];
-        if (size < kStatusGroupSize || size > kMaxGroupSize) return count;  // garbled: decode says
+        // DS508 §6.5: until the command completes, reads may return 0xFF: not ready yet.
+        const bool ready = size != 0xFF;
+        if (ready && (size < kStatusGroupSize || size > kMaxGroupSize)) return count;  // garbled: decode says
+        if (!ready) {
+          if (transport_->now() >= deadline) break;
+          transport_->delay(options_.poll_period);
+          continue;
+        }
         const std::optional<Bytes> rest = transport_->read(size - 1);
         if (rest) {
           Bytes group = *count;
