@@ -89,5 +89,18 @@ TEST(ViaGateway, AJsTooSlowForRx1FailsTheJoinAcceptWindow) {
   EXPECT_NE(c.actual.find("RX2, not RX1"), std::string::npos) << c.actual;
 }
 
+// End to end: a JS that gives the NS another network session key than the device derived. The
+// join-accept still reaches the device, but the NS cannot verify its uplink, so no ACK comes.
+TEST(ViaGateway, AJsGivingTheNsAnotherKeyLeavesTheUplinkUnacknowledged) {
+  EmbeddedTargetOptions eo;
+  sim::add_fault(eo.faults, "wrong-session-key");
+  EmbeddedTarget target(eo);
+  const RunReport r = run_via_gateway(target, {"air/uplink-acknowledged"});
+  ASSERT_TRUE(r.setup_error.empty()) << r.setup_error;
+  const CheckResult& c = result_of(r, "air/uplink-acknowledged");
+  EXPECT_EQ(c.verdict, Verdict::fail) << problems(r);
+  EXPECT_NE(c.actual.find("no downlink"), std::string::npos) << c.actual;
+}
+
 }  // namespace
 }  // namespace joincheck::conformance

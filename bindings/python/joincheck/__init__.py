@@ -495,7 +495,8 @@ class Harness:
 
     def _run(self, fleet: Fleet, catalog: Catalog, scenarios: list[Scenario], *, only: Any = None,
              skip: Any = None, profile: Any = None, reveal_keys: Optional[bool] = None,
-             seed: Optional[int] = None, on_check: Optional[Callable[[CheckResult], Any]] = None) -> Report:
+             seed: Optional[int] = None, on_check: Optional[Callable[[CheckResult], Any]] = None,
+             via_gateway: Union[None, bool, str] = None, gateways: int = 1) -> Report:
         if seed is None:
             seed = self.seed + self._runs
         self._runs += 1
@@ -504,7 +505,8 @@ class Harness:
                 self.target, fleet, scenarios, catalog, self._profile(catalog, profile),
                 _as_list(only), _as_list(skip),
                 self.reveal_keys if reveal_keys is None else reveal_keys,
-                seed, self.target_label, on_check, self.state)
+                seed, self.target_label, on_check, self.state,
+                _via_gateway_region(via_gateway), gateways)
         finally:
             if self._state_file is not None:
                 self.state.save(self._state_file)
@@ -513,14 +515,18 @@ class Harness:
             only: Union[None, str, Iterable[str]] = None, skip: Union[None, str, Iterable[str]] = None,
             profile: Union[None, str, Profile] = None, reveal_keys: Optional[bool] = None,
             seed: Optional[int] = None, on_check: Optional[Callable[[CheckResult], Any]] = None,
-            junit: Optional[PathLike] = None, json: Optional[PathLike] = None) -> Report:
+            junit: Optional[PathLike] = None, json: Optional[PathLike] = None,
+            via_gateway: Union[None, bool, str] = None, gateways: int = 1) -> Report:
         """Runs scenarios against the target and returns the Report.
 
         ``scenarios``: scenario dicts (the JSON files' shape), Scenario objects or scenario files;
         one or a list. ``suite``: run the built-in suite too (default: only when no scenarios are
         given). ``only``/``skip``: check ids or groups ('devnonce', 'kek/known-label'); a selector
         naming nothing raises ValueError. ``on_check`` is called with each CheckResult as soon as
-        its verdict is final. ``junit``/``json``: report files to write. Ctrl-C stops the run
+        its verdict is final. ``junit``/``json``: report files to write. ``via_gateway``: True
+        (EU868) or a region ("US915"): plain joins travel through ``gateways`` simulated gateways
+        and joincheck's NS (``joincheck run --via-gateway``), and scenarios with "uplink" and
+        "expect_downlink" steps run. Ctrl-C stops the run
         between two exchanges and raises KeyboardInterrupt (an exception raised by on_check stops
         it too); the exception's ``report`` attribute is the partial Report.
         """
@@ -530,7 +536,8 @@ class Harness:
         if not parsed:
             raise ValueError("no scenario to run (give scenarios=..., or suite=True)")
         report = self._run(self.fleet, catalog, parsed, only=only, skip=skip, profile=profile,
-                           reveal_keys=reveal_keys, seed=seed, on_check=on_check)
+                           reveal_keys=reveal_keys, seed=seed, on_check=on_check,
+                           via_gateway=via_gateway, gateways=gateways)
         if junit is not None:
             report.write_junit(junit)
         if json is not None:
@@ -583,6 +590,17 @@ class Harness:
         return self.exchange(_step_from_keywords("join", modifiers), device, reveal_keys=reveal_keys)
 
 
+def _via_gateway_region(via_gateway: Union[None, bool, str]) -> Optional[str]:
+    """None/False: straight to the JS; True: EU868; a string: that region."""
+    if via_gateway is None or via_gateway is False:
+        return None
+    if via_gateway is True:
+        return "EU868"
+    if isinstance(via_gateway, str):
+        return via_gateway
+    raise TypeError(f"via_gateway: expected True, False or a region such as 'US915', got {via_gateway!r}")
+
+
 def run(target: Union[None, Target, ReferenceJS, PathLike] = None, *, scenarios: Any = None,
         suite: Optional[bool] = None, only: Union[None, str, Iterable[str]] = None,
         skip: Union[None, str, Iterable[str]] = None,
@@ -591,7 +609,8 @@ def run(target: Union[None, Target, ReferenceJS, PathLike] = None, *, scenarios:
         timeout: Optional[float] = None, state: Union[None, State, PathLike] = None,
         faults: Iterable[str] = (), behave_like: str = "strict",
         on_check: Optional[Callable[[CheckResult], Any]] = None,
-        junit: Optional[PathLike] = None, json: Optional[PathLike] = None) -> Report:
+        junit: Optional[PathLike] = None, json: Optional[PathLike] = None,
+        via_gateway: Union[None, bool, str] = None, gateways: int = 1) -> Report:
     """Runs the suite (or ``scenarios``) once and returns the Report: ``joincheck run`` in Python.
 
     Without a target, the reference JS is started in-process for the run (with ``faults`` and
@@ -600,4 +619,4 @@ def run(target: Union[None, Target, ReferenceJS, PathLike] = None, *, scenarios:
     with Harness(target, fleet=fleet, profile=profile, reveal_keys=reveal_keys, seed=seed,
                  timeout=timeout, state=state, faults=faults, behave_like=behave_like) as harness:
         return harness.run(scenarios, suite=suite, only=only, skip=skip, on_check=on_check,
-                           junit=junit, json=json)
+                           junit=junit, json=json, via_gateway=via_gateway, gateways=gateways)

@@ -136,7 +136,8 @@ std::shared_ptr<RunReport> run(const conformance::TargetConfig& target, const si
                                std::vector<Scenario> scenarios, const Catalog& catalog,
                                const conformance::Profile& profile, std::vector<std::string> only,
                                std::vector<std::string> skip, bool reveal_keys, std::uint64_t seed,
-                               std::string target_label, py::object on_check, py::object state) {
+                               std::string target_label, py::object on_check, py::object state,
+                               py::object via_gateway, std::size_t gateways) {
   conformance::RunOptions o;
   o.target = target;
   o.fleet = fleet;
@@ -148,6 +149,17 @@ std::shared_ptr<RunReport> run(const conformance::TargetConfig& target, const si
   o.reveal_keys = reveal_keys;
   o.seed = seed;
   o.target_label = std::move(target_label);
+  if (!via_gateway.is_none()) {
+    // A region name ("EU868", "US915"): joins through a simulated gateway and joincheck's NS.
+    const std::string text = py::cast<std::string>(via_gateway);
+    const auto region = lorawan::parse_region(text);
+    if (!region) throw py::value_error("via_gateway: expected True, \"EU868\" or \"US915\", got " + py_quote(text));
+    if (gateways < 1 || gateways > 64) throw py::value_error("gateways: expected 1 to 64, got " + std::to_string(gateways));
+    conformance::RunOptions::ViaGateway via;
+    via.region = *region;
+    via.gateways = gateways;
+    o.via_gateway = via;
+  }
   std::shared_ptr<sim::DeviceCountersMap> counters;
   if (!state.is_none()) {
     counters = py::cast<const State&>(state).counters;
@@ -839,13 +851,16 @@ void init_run(py::module_& m) {
          std::vector<Scenario> scenarios, const Catalog& catalog,
          const conformance::Profile& profile, std::vector<std::string> only,
          std::vector<std::string> skip, bool reveal_keys, std::uint64_t seed,
-         std::string target_label, py::object on_check, py::object state) {
+         std::string target_label, py::object on_check, py::object state, py::object via_gateway,
+         std::size_t gateways) {
         return run(target, fleet, std::move(scenarios), catalog, profile, std::move(only),
-                   std::move(skip), reveal_keys, seed, std::move(target_label), on_check, state);
+                   std::move(skip), reveal_keys, seed, std::move(target_label), on_check, state,
+                   via_gateway, gateways);
       },
       py::arg("target"), py::arg("fleet"), py::arg("scenarios"), py::arg("catalog"),
       py::arg("profile"), py::arg("only"), py::arg("skip"), py::arg("reveal_keys"), py::arg("seed"),
       py::arg("target_label"), py::arg("on_check"), py::arg("state"),
+      py::arg("via_gateway") = py::none(), py::arg("gateways") = 1,
       "The scenario runner (use joincheck.run() or Harness.run()). Releases the GIL while it runs; "
       "Ctrl-C stops it "
       "between steps and raises KeyboardInterrupt, whose `report` attribute is the partial "

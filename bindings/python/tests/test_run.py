@@ -98,6 +98,36 @@ def test_a_dict_scenario_runs_alone_or_with_the_suite(harness):
     assert faulty["custom/replay-after-rejoin"].verdict == "fail"
 
 
+# Over the air: a confirmed uplink after the join, through a simulated gateway and joincheck's NS.
+ACK_AFTER_JOIN = {
+    "id": "custom/ack-after-join", "title": "A confirmed uplink after the join is acknowledged",
+    "level": "MUST", "spec": "LoRaWAN 1.0.4 §4.3.1.2",
+    "devices": {"dev": {"MACVersion": "1.0.4"}},
+    "steps": [
+        {"send": "join", "device": "dev", "check": "join/success-1.0.4", "expect": "Success"},
+        {"send": "expect_downlink", "device": "dev", "check": "air/join-accept-window", "window": "RX1"},
+        {"send": "uplink", "device": "dev", "FPort": 3, "FRMPayload": "cafe", "confirmed": True},
+        {"send": "expect_downlink", "device": "dev", "ack": True},
+    ],
+}
+
+
+def test_over_the_air_scenarios_run_through_the_gateway_and_are_skipped_without_it():
+    report = joincheck.run(scenarios=ACK_AFTER_JOIN, via_gateway=True, gateways=2)
+    assert report["custom/ack-after-join"].verdict == "pass", str(report)
+    assert report["air/join-accept-window"].verdict == "pass", str(report)
+    # A JS that hands the NS another NwkSKey than the device derived: the join-accept still
+    # arrives, but the NS cannot verify the uplink's MIC, so no ACK comes.
+    faulty = joincheck.run(scenarios=ACK_AFTER_JOIN, via_gateway=True, faults=["wrong-session-key"])
+    assert faulty["air/join-accept-window"].verdict == "pass", str(faulty)
+    assert faulty["custom/ack-after-join"].verdict == "fail", str(faulty)
+    direct = joincheck.run(scenarios=ACK_AFTER_JOIN)
+    assert direct["custom/ack-after-join"].verdict == "skip"
+    assert "--via-gateway" in direct["custom/ack-after-join"].reason
+    with pytest.raises(ValueError, match="US916"):
+        joincheck.run(scenarios=ACK_AFTER_JOIN, via_gateway="US916")
+
+
 def test_a_dict_scenario_with_a_typo_names_the_step_and_the_field():
     typo = json.loads(json.dumps(REPLAY_AFTER_REJOIN))
     typo["steps"][2]["DevNonse"] = typo["steps"][2].pop("DevNonce")
