@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <thread>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -286,6 +287,10 @@ class Run {
   std::optional<sim::Exchange> join_over_the_air(DeviceState& ds, Built& b, sim::UplinkReceipt& receipt,
                                                  std::string& problem);
   void await_join_accept(DeviceState& ds, const sim::UplinkReceipt& receipt, const Validation& v);
+  // A gateway emits one downlink at a time: before an uplink whose answer is due `delay` later,
+  // waits until no downlink the gateway accepted is on the air then (harness devices must not
+  // collide with each other; a real network spreads them over time and gateways).
+  void wait_for_free_air(std::chrono::microseconds delay);
   StepOutcome run_air_step(const Scenario& sc, const Step& step, DeviceState& ds, const std::string& where);
   std::string substitute(const std::string& value) const;
   StepOutcome run_step(const Scenario& sc, const Step& step, const std::string& where);
@@ -1111,11 +1116,17 @@ std::optional<sim::Exchange> Run::join_over_the_air(DeviceState& ds, Built& b, s
   sim::UplinkRadio r;
   r.frequency_hz = radio.frequency_hz;
   r.data_rate = radio.data_rate;
-  try {
-    receipt = air_->gateway(0).uplink(b.phy_payload, r);
-  } catch (const sim::GatewayError& e) {
-    problem = std::string("the join-request did not reach the NS: ") + e.what();
-    return std::nullopt;
+  wait_for_free_air(lorawan::kJoinAcceptDelay1);
+  // Every gateway hears it, gateway 0 best: the NS answers through gateway 0.
+  for (std::size_t g = 0; g < air_->gateway_euis().size(); ++g) {
+    r.rssi = -57 - 6 * static_cast<int>(g);
+    try {
+      const sim::UplinkReceipt got = air_->gateway(g).uplink(b.phy_payload, r);
+      if (g == 0) receipt = got;
+    } catch (const sim::GatewayError& e) {
+      problem = std::string("the join-request did not reach the NS: ") + e.what();
+      return std::nullopt;
+    }
   }
   // The NS asks the JS within its deadline (capped to the second join window).
   const auto wait = o_.target.ns.timeout + std::chrono::seconds(2);
@@ -1205,6 +1216,26 @@ void Run::await_join_accept(DeviceState& ds, const sim::UplinkReceipt& receipt, 
   ds.last_air = air;
 }
 
+void Run::wait_for_free_air(std::chrono::microseconds delay) {
+  using clock = std::chrono::steady_clock;
+  constexpr auto margin = std::chrono::milliseconds(100);
+  for (int round = 0; round < 100; ++round) {
+    const auto now = clock::now();
+    const auto want_start = now + delay - margin;
+    const auto want_end = now + delay + std::chrono::milliseconds(300) + margin;
+    std::optional<clock::time_point> busy_until;
+    for (const auto& d : air_->gateway(0).downlinks()) {
+      if (!d.lead_us || (d.tx_ack && *d.tx_ack != sim::gwmp::TxAckError::none)) continue;
+      const auto start = d.received_at + std::chrono::microseconds(*d.lead_us);
+      const auto end = start + std::chrono::microseconds(static_cast<std::int64_t>(sim::time_on_air_us(d.txpk).value_or(0)));
+      if (end < now || start > want_end || end < want_start) continue;
+      busy_until = busy_until ? std::max(*busy_until, end) : end;
+    }
+    if (!busy_until) return;
+    std::this_thread::sleep_until(*busy_until - delay + 2 * margin);
+  }
+}
+
 Run::StepOutcome Run::run_air_step(const Scenario& sc, const Step& step, DeviceState& ds, const std::string& where) {
   StepOutcome out;
   const bool setup = step.check != sc.id;
@@ -1220,7 +1251,17 @@ Run::StepOutcome Run::run_air_step(const Scenario& sc, const Step& step, DeviceS
       out.why = "not run: " + where + " needs a joined device";
       return out;
     }
-    const sim::AirUplink up = air_->uplink(dev, step.fport, step.frm_payload, step.confirmed);
+    // An unconfirmed uplink has no answer to wait for, unless the next step expects one.
+    const auto index = static_cast<std::size_t>(&step - sc.steps.data());
+    const bool awaited = index + 1 < sc.steps.size() && sc.steps[index + 1].kind == StepKind::expect_downlink &&
+                         sc.steps[index + 1].device == step.device;
+    sim::AirWaitOptions wait;
+    if (!step.confirmed && awaited) {
+      wait.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+          lorawan::receive_delay1(dev.session()->rx_delay) + std::chrono::seconds(3));
+    }
+    wait_for_free_air(lorawan::receive_delay1(dev.session()->rx_delay));
+    const sim::AirUplink up = air_->uplink(dev, step.fport, step.frm_payload, step.confirmed, wait);
     DeviceState::AirAnswer air;
     air.join = false;
     air.confirmed = step.confirmed;

@@ -129,13 +129,14 @@ Fleet parse_fleet_text(const std::string& text, py::object format, const std::st
 }  // namespace
 
 void init_fleet(py::module_& m) {
-  m.attr("SECURE_ELEMENT_KINDS") = py::make_tuple("software");
+  m.attr("SECURE_ELEMENT_KINDS") = py::make_tuple("software", "atecc608", "atecc608-emulated");
 
   py::class_<FleetDevice>(
       m, "Device",
       "One device of a fleet, as in a fleet file: DevEUI, JoinEUI, MACVersion, root keys "
       "(AppKey; NwkKey for LoRaWAN 1.1), DevNonce policy and start, and an optional "
-      "SecureElement object (joincheck.SECURE_ELEMENT_KINDS: the software keys). A Device is "
+      "SecureElement object ({'kind': one of joincheck.SECURE_ELEMENT_KINDS, ...}, as in a fleet "
+      "file; see docs/secure-element.md). A Device is "
       "an immutable value checked like a fleet file's entry; replace() gives a changed copy. "
       "Keys are bytes on attribute access and never shown by repr().")
       .def(py::init(&make_device), py::arg("dev_eui"), py::arg("join_eui"), py::kw_only(),

@@ -1,6 +1,7 @@
 """Fleets and devices: built, generated, loaded and saved as JSON and CSV, checked like a fleet
 file (the same rules and messages), and never showing a key in repr()."""
 
+import json
 import os
 import stat
 
@@ -53,12 +54,33 @@ def test_remarks_are_warnings():
                          nwk_key=NWK_KEY)
 
 
-def test_secure_element_kinds_and_the_opaque_object():
-    assert joincheck.SECURE_ELEMENT_KINDS == ("software",)
-    d = joincheck.Device("0102030405060708", "0807060504030201", app_key=APP_KEY,
+def test_secure_element_kinds_and_the_checked_object():
+    assert joincheck.SECURE_ELEMENT_KINDS == ("software", "atecc608", "atecc608-emulated")
+    chip = {"kind": "atecc608", "i2c": "/dev/i2c-1", "address": "0x59"}
+    d = joincheck.Device("0102030405060708", "0807060504030201", secure_element=chip)
+    assert d.secure_element == chip and d.app_key is None  # the chip holds the root keys
+    assert joincheck.Fleet([d]).to_dict()["devices"][0]["SecureElement"] == chip
+    with pytest.raises(joincheck.FleetError, match=r'SecureElement: unknown member "slot"'):
+        joincheck.Device("0102030405060708", "0807060504030201", app_key=APP_KEY,
                          secure_element={"kind": "software", "slot": 0})
-    assert d.secure_element == {"kind": "software", "slot": 0}
-    assert joincheck.Fleet([d]).to_dict()["devices"][0]["SecureElement"] == {"kind": "software", "slot": 0}
+    with pytest.raises(joincheck.FleetError, match=r"SecureElement.chip: missing"):
+        joincheck.Device("0102030405060708", "0807060504030201", secure_element={"kind": "atecc608-emulated"})
+
+
+def test_a_fleet_of_emulated_chips_runs_the_suite_with_the_verdicts_of_software_keys(tmp_path):
+    software = joincheck.Fleet.generate(2, join_eui="70b3d57ed0000000", mac_version="1.0.4", seed=3)
+    # The chip file (docs/secure-element.md): each device's identity and root key in a chip.
+    (tmp_path / "chips.json").write_text(json.dumps({"chips": [
+        {"Serial": f"0123000000000{i}0027", "DevEUI": d.dev_eui, "JoinEUI": d.join_eui, "AppKey": d.app_key.hex()}
+        for i, d in enumerate(software)]}))
+    joincheck.Fleet([d.replace(secure_element={"kind": "atecc608-emulated", "chip": f"chips.json#{i}"})
+                     for i, d in enumerate(software)]).save(tmp_path / "fleet.json")
+    chips = joincheck.Fleet.load(tmp_path / "fleet.json")
+    assert chips[0].secure_element["kind"] == "atecc608-emulated"
+    a = joincheck.run(fleet=chips, only="devnonce")
+    b = joincheck.run(fleet=software, only="devnonce")
+    assert [(c.id, c.verdict) for c in a] == [(c.id, c.verdict) for c in b]
+    assert a["devnonce/replay-1.0.4"].verdict == "pass", str(a)
 
 
 def test_generate_is_deterministic_and_indexable():
