@@ -2,6 +2,7 @@
 // (ChirpStack's gateway bridge, `joincheck serve-ns`, ...) by way of simulated Semtech UDP
 // gateways; one line per device says it joined and sent, or the exact step where it stopped
 // (conformance/air_run.hpp). Devices run one at a time.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -30,6 +31,7 @@ struct GatewayArgs {
   bool unconfirmed = false;
   double timeout_join_s = 0;  // 0: the default
   double timeout_ack_s = 0;
+  double stat_interval_s = 30;  // lora_pkt_fwd's default; 0: no stat
   std::string channels;
   unsigned fport = 1;
   std::string payload;
@@ -116,6 +118,14 @@ int run(const GatewayArgs& a) {
     o.confirmed = !a.unconfirmed;
     o.join_timeout = seconds_option(a.timeout_join_s, "--timeout-join");
     o.ack_timeout = seconds_option(a.timeout_ack_s, "--timeout-ack");
+    if (!std::isfinite(a.stat_interval_s) || a.stat_interval_s < 0 || a.stat_interval_s > 86400) {
+      throw lorawan::Error("--stat-interval: expected seconds, 0 (no stat) to 86400");
+    }
+    o.stat_interval.reset();
+    if (a.stat_interval_s > 0) {
+      o.stat_interval = std::chrono::milliseconds(
+          std::max<std::int64_t>(1, static_cast<std::int64_t>(std::llround(a.stat_interval_s * 1000))));
+    }
     if (!a.channels.empty()) {
       o.channels = parse_channels(a.channels);
       const lorawan::Region& r = lorawan::Region::get(o.region);
@@ -227,6 +237,9 @@ std::function<int()> add_gateway_command(CLI::App& app) {
                   "seconds to wait for a join-accept after the join-request (default 8: JOIN_ACCEPT_DELAY2 + 2)");
   cmd->add_option("--timeout-ack", a->timeout_ack_s,
                   "seconds to wait for the ACK of a confirmed uplink (default: RECEIVE_DELAY2 + 2)");
+  cmd->add_option("--stat-interval", a->stat_interval_s,
+                  "seconds between the gateways' `stat` reports, the first sent at start so that the NS shows "
+                  "the gateways as seen (default 30, as lora_pkt_fwd; 0: none)");
   cmd->add_option("--max-devices", a->max_devices, "run only the first N devices of the fleet");
   cmd->add_option("--state", a->state,
                   "file keeping the devices' DevNonce/JoinNonce state between runs against a JS that remembers "

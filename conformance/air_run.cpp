@@ -14,6 +14,7 @@ namespace joincheck::conformance {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using lorawan::mhz_text;
 using std::chrono::milliseconds;
 
 const char* const kJoinRequestSent = "join-request sent";
@@ -315,12 +316,6 @@ AirDeviceResult not_run(const AirRunOptions& o, const sim::FleetDevice& fd) {
 
 }  // namespace
 
-std::string mhz_text(std::uint64_t hz) {
-  std::string frac = std::to_string(hz % 1'000'000);
-  frac.insert(0, 6 - frac.size(), '0');
-  return std::to_string(hz / 1'000'000) + "." + frac.substr(0, 3) + " MHz";
-}
-
 Verdict AirDeviceResult::verdict() const {
   Verdict worst = Verdict::skip;
   for (const AirStep& s : steps) {
@@ -391,6 +386,7 @@ AirReport run_over_the_air(const AirRunOptions& o) {
   lo.ack_timeout = o.gwmp_ack_timeout;
   lo.attempts = o.gwmp_attempts;
   lo.wait_for_emission = o.wait_for_emission;
+  lo.stat_interval = o.stat_interval;
   std::unique_ptr<sim::AirLink> link;
   try {
     link = std::make_unique<sim::AirLink>(lo);

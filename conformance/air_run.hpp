@@ -44,9 +44,6 @@
 
 namespace joincheck::conformance {
 
-// "868.100 MHz": a frequency as the console and the step details write it.
-std::string mhz_text(std::uint64_t hz);
-
 struct AirStep {
   std::string name;  // "join-accept window", "uplink 2 acknowledged"
   Verdict verdict = Verdict::skip;
@@ -98,6 +95,9 @@ struct AirRunOptions {
   // sim::AirLinkOptions::wait_for_emission: a device waits for its downlink's emission before
   // the next frame.
   bool wait_for_emission = true;
+  // sim::AirLinkOptions::stat_interval: each gateway's `stat` at start and then every interval
+  // (30 s, lora_pkt_fwd's default), so that the NS shows the gateways as seen; nullopt or 0: none.
+  std::optional<std::chrono::milliseconds> stat_interval = std::chrono::milliseconds(30000);
   std::uint64_t seed = 1;  // gateway EUIs, DevNonces of random-policy devices
   // DevNonce/JoinNonce state across runs against a JS that remembers (like `joincheck run
   // --state`): read before each device, written after it. Not owned.

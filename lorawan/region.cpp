@@ -70,14 +70,6 @@ constexpr std::uint64_t kUs915Uplink500Step = 1'600'000;
 constexpr std::uint64_t kUs915DownlinkFirst = 923'300'000;
 constexpr std::uint64_t kUs915DownlinkStep = 600'000;
 
-// "868.100 MHz": at least three decimals, more when the frequency has them.
-std::string mhz(std::uint64_t hz) {
-  std::string frac = std::to_string(hz % kMHz);
-  frac.insert(0, 6 - frac.size(), '0');
-  while (frac.size() > 3 && frac.back() == '0') frac.pop_back();
-  return std::to_string(hz / kMHz) + "." + frac + " MHz";
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -114,6 +106,13 @@ std::optional<RegionId> parse_region(std::string_view text) {
   if (iequals(text, "EU868") || iequals(text, "EU863-870")) return RegionId::eu868;
   if (iequals(text, "US915") || iequals(text, "US902-928")) return RegionId::us915;
   return std::nullopt;
+}
+
+std::string mhz_text(std::uint64_t hz) {
+  std::string frac = std::to_string(hz % kMHz);
+  frac.insert(0, 6 - frac.size(), '0');
+  while (frac.size() > 3 && frac.back() == '0') frac.pop_back();
+  return std::to_string(hz / kMHz) + "." + frac + " MHz";
 }
 
 std::string to_datr(const LoraDataRate& rate) {
@@ -211,7 +210,7 @@ DownlinkWindow Region::rx1(std::uint64_t uplink_frequency_hz, std::uint8_t uplin
   DownlinkWindow w;
   if (id_ == RegionId::eu868) {
     if (!is_uplink_frequency(uplink_frequency_hz)) {
-      throw Error(where + ": uplink frequency " + mhz(uplink_frequency_hz) +
+      throw Error(where + ": uplink frequency " + mhz_text(uplink_frequency_hz) +
                   " is outside the EU863-870 band (expected 863.000 .. 870.000 MHz)");
     }
     w.frequency_hz = uplink_frequency_hz;
@@ -222,7 +221,7 @@ DownlinkWindow Region::rx1(std::uint64_t uplink_frequency_hz, std::uint8_t uplin
         std::find(uplink_channels_.begin(), uplink_channels_.end(), uplink_frequency_hz);
     if (it == uplink_channels_.end()) {
       throw Error(
-          where + ": uplink frequency " + mhz(uplink_frequency_hz) +
+          where + ": uplink frequency " + mhz_text(uplink_frequency_hz) +
           " is not a US902-928 uplink channel (expected 902.300 MHz + 200 kHz × n, n < 64, or "
           "903.000 MHz + 1.6 MHz × n, n < 8)");
     }

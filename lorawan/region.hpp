@@ -33,6 +33,11 @@ std::string to_datr(const LoraDataRate& rate);
 // not supported here).
 std::optional<LoraDataRate> parse_datr(std::string_view text);
 
+// A frequency for people to read, exactly: "868.100 MHz", "868.1001 MHz", "923.300 MHz". Three
+// decimals (kHz) at least, as many more as the value needs. The one formatter of the project: the
+// gateway, the NS, the verdicts and the reports all write frequencies with it.
+std::string mhz_text(std::uint64_t hz);
+
 // Where and how a downlink is expected.
 struct DownlinkWindow {
   std::uint64_t frequency_hz = 0;

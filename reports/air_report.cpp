@@ -6,6 +6,7 @@
 #include <pugixml.hpp>
 #include <sstream>
 
+#include "lorawan/region.hpp"
 #include "reports/console.hpp"
 #include "reports/junit.hpp"
 
@@ -100,7 +101,7 @@ std::string air_device_line(const AirDeviceResult& d, bool colour) {
   if (!d.died_at.empty()) return line + "died at " + printable(d.died_at) + ": " + printable(d.died_detail);
   const auto [planned, confirmed] = planned_uplinks(d);
   line += "joined in " + d.join_window + " (" + printable(d.join_datr) + " " +
-          conformance::mhz_text(d.join_frequency_hz) + ", " +
+          lorawan::mhz_text(d.join_frequency_hz) + ", " +
           seconds(d.join_time.value_or(std::chrono::milliseconds(0)), 1) + " s)";
   return line + uplinks_text(d, planned, confirmed);
 }

@@ -34,11 +34,6 @@ lorawan::Eui64 make_gateway_eui(std::uint64_t seed, std::size_t index) {
   return lorawan::Eui64(a);
 }
 
-// b − a on the 32-bit gateway counter, as a signed distance.
-std::int64_t signed_delta(std::uint32_t a, std::uint32_t b) {
-  return static_cast<std::int64_t>(static_cast<std::int32_t>(b - a));
-}
-
 milliseconds since(Clock::time_point start, Clock::time_point end) {
   return std::chrono::duration_cast<milliseconds>(end - start);
 }
@@ -67,10 +62,7 @@ std::string not_emitted(const ReceivedDownlink& d) {
 
 // ---------------------------------------------------------------------------------------------
 
-std::string UdpAddress::text() const {
-  const bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
+std::string UdpAddress::text() const { return gwmp::host_port_text(host, port); }
 
 UdpAddress parse_udp_address(std::string_view text, std::string_view what, bool allow_port_0) {
   const auto fail = [&](const std::string& expected) {
@@ -216,6 +208,7 @@ struct AirLink::Impl {
       g.region = options.region;
       g.ack_timeout = options.ack_timeout;
       g.attempts = options.attempts;
+      g.stat_interval = options.stat_interval;
       g.seed = splitmix64(options.seed ^ (0x6761746577617900ULL + i));
       gateways.push_back(std::make_unique<SimGateway>(std::move(g)));
     }
@@ -333,7 +326,7 @@ struct AirLink::Impl {
     const SimGateway& gw = *gateways[a.gateway];
     const std::uint64_t air = time_on_air_us(a.downlink.txpk).value_or(0);
     const std::uint32_t end = *a.downlink.txpk.tmst + static_cast<std::uint32_t>(air);
-    const std::int64_t left = signed_delta(gw.tmst_now(), end);
+    const std::int64_t left = gwmp::tmst_delta(gw.tmst_now(), end);
     if (left <= 0 || left > kMaxEmissionWaitUs) return;
     const Clock::time_point until = Clock::now() + std::chrono::microseconds(left);
     while (Clock::now() < until && !cancelled(cancel)) {

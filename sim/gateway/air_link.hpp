@@ -92,6 +92,9 @@ struct AirLinkOptions {
   unsigned attempts = 3;
   // Wait for the downlink's emission before returning (see above).
   bool wait_for_emission = true;
+  // Each gateway sends a `stat` when it starts and then every interval (lora_pkt_fwd's default:
+  // 30 s), so that an NS (ChirpStack) shows it as seen. nullopt or 0: never.
+  std::optional<std::chrono::milliseconds> stat_interval = std::chrono::milliseconds(30000);
 };
 
 // Deadline and cancellation of one operation.

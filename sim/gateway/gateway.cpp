@@ -25,10 +25,12 @@ namespace asio = boost::asio;
 using asio::ip::udp;
 using Clock = std::chrono::steady_clock;
 
-// lora_pkt_fwd jitqueue.c: a timestamped downlink must reach the gateway more than
-// TX_START_DELAY (1500 µs) + TX_MARGIN_DELAY (1000 µs) before its tmst, and at most
-// TX_MAX_ADVANCE_DELAY ((3 beacons + 1) × 128 s) before it. Overlaps are checked with the
-// packets' time on air, TX_START_DELAY before each and TX_MARGIN_DELAY between them.
+// Lora-net/packet_forwarder v4.0.1, lora_pkt_fwd/src/jitqueue.c (jit_enqueue): a timestamped
+// downlink must reach the gateway more than TX_START_DELAY (1500 µs) + TX_MARGIN_DELAY (1000 µs)
+// + TX_JIT_DELAY (30000 µs; SimGatewayOptions::tx_jit_delay, sx1302_hal's forwarder: 40000)
+// before its tmst, and at most TX_MAX_ADVANCE_DELAY ((3 beacons + 1) × 128 s) before it. Two
+// downlinks collide when one starts within the other's time on air plus TX_MARGIN_DELAY, or
+// within its own pre-delay (TX_START_DELAY + TX_JIT_DELAY) of the other's end.
 constexpr std::int64_t kTxStartDelayUs = 1500;
 constexpr std::int64_t kTxMarginDelayUs = 1000;
 constexpr std::int64_t kTxMaxAdvanceDelayUs = 4LL * 128 * 1'000'000;
@@ -36,11 +38,9 @@ constexpr std::int64_t kTxMaxAdvanceDelayUs = 4LL * 128 * 1'000'000;
 constexpr std::size_t kMaxDatagram = 65536;
 constexpr std::size_t kMaxPendingStatTokens = 16;
 
-std::string endpoint_text(const udp::endpoint& ep) {
-  const auto address = ep.address();
-  const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-  return host + ":" + std::to_string(ep.port());
-}
+using gwmp::endpoint_text;
+using gwmp::tmst_delta;
+using lorawan::mhz_text;
 
 std::string token_text(std::uint16_t token) {
   const std::uint8_t bytes[2] = {static_cast<std::uint8_t>(token >> 8),
@@ -48,31 +48,23 @@ std::string token_text(std::uint16_t token) {
   return "0x" + lorawan::to_hex(bytes);
 }
 
-// "868.100 MHz": at least three decimals, more when the frequency has them.
-std::string mhz(std::uint64_t hz) {
-  std::string frac = std::to_string(hz % 1'000'000);
-  frac.insert(0, 6 - frac.size(), '0');
-  while (frac.size() > 3 && frac.back() == '0') frac.pop_back();
-  return std::to_string(hz / 1'000'000) + "." + frac + " MHz";
-}
-
-// b − a on a 32-bit wrapping counter, as the signed distance (−2^31 .. 2^31 − 1).
-std::int64_t signed_delta(std::uint32_t a, std::uint32_t b) {
-  const std::uint32_t d = b - a;
-  return d >= 0x8000'0000u ? static_cast<std::int64_t>(d) - (std::int64_t{1} << 32)
-                           : static_cast<std::int64_t>(d);
-}
-
 std::string offset_text(std::int64_t us) {
   return (us < 0 ? "- " : "+ ") + std::to_string(us < 0 ? -us : us) + " us";
 }
 
-// "4/5" -> 1 ... "4/8" -> 4; lora_pkt_fwd also reads "2/3" as 4/6 and "1/2" as 4/8.
-int coding_rate_index(std::string_view codr) {
+// "4/5" -> 1 ... "4/8" -> 4; lora_pkt_fwd also reads "2/3" as 4/6 and "1/2" as 4/8, and aborts
+// the TX for anything else (nullopt).
+std::optional<int> coding_rate_index(std::string_view codr) {
+  if (codr == "4/5") return 1;
   if (codr == "4/6" || codr == "2/3") return 2;
   if (codr == "4/7") return 3;
   if (codr == "4/8" || codr == "1/2") return 4;
-  return 1;
+  return std::nullopt;
+}
+
+bool lacks(const gwmp::TxPacket& t, std::string_view field) {
+  return std::find(t.missing_fields.begin(), t.missing_fields.end(), field) !=
+         t.missing_fields.end();
 }
 
 }  // namespace
@@ -94,7 +86,8 @@ std::optional<std::uint64_t> time_on_air_us(const gwmp::TxPacket& txpk) {
   const double payload_bits =
       8.0 * static_cast<double>(txpk.data.size()) - 4.0 * sf + 28.0 + 16.0 * crc;
   const double blocks = std::max(std::ceil(payload_bits / (4.0 * (sf - 2 * de))), 0.0);
-  const double symbols = preamble + 4.25 + 8.0 + blocks * (coding_rate_index(txpk.codr) + 4);
+  const double symbols =
+      preamble + 4.25 + 8.0 + blocks * (coding_rate_index(txpk.codr).value_or(1) + 4);
   return static_cast<std::uint64_t>(std::llround(symbols * symbol_us));
 }
 
@@ -142,7 +135,7 @@ DownlinkFit classify_downlink(const lorawan::Region& region, const UplinkReceipt
   } else if (!txpk.tmst) {
     fit.reasons.push_back("no tmst (GPS time tmms instead); " + belongs);
   } else {
-    const std::int64_t offset = signed_delta(receipt.tmst, *txpk.tmst);
+    const std::int64_t offset = tmst_delta(receipt.tmst, *txpk.tmst);
     fit.tmst_offset_us = offset;
     const auto near = [&](std::int64_t target) {
       return std::abs(offset - target) <= std::int64_t{tmst_tolerance_us};
@@ -179,10 +172,10 @@ DownlinkFit classify_downlink(const lorawan::Region& region, const UplinkReceipt
                                  (rx2 && rx2->frequency_hz == txpk.frequency_hz)
                            : expected && expected->frequency_hz == txpk.frequency_hz;
   if (!freq_ok) {
-    std::string r = "frequency " + mhz(txpk.frequency_hz) + ";";
-    if (rx1) r += " RX1 is " + mhz(rx1->frequency_hz);
+    std::string r = "frequency " + mhz_text(txpk.frequency_hz) + ";";
+    if (rx1) r += " RX1 is " + mhz_text(rx1->frequency_hz);
     if (rx1 && rx2) r += ",";
-    if (rx2) r += " RX2 " + mhz(rx2->frequency_hz);
+    if (rx2) r += " RX2 " + mhz_text(rx2->frequency_hz);
     fit.reasons.push_back(r);
   }
 
@@ -226,9 +219,15 @@ struct SimGateway::Impl {
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   udp::socket socket{io};
+  // The NS's addresses to try at start, IPv4 first; `ns` is the one that acknowledged PULL_DATA.
+  // `ns`, `ns_text`, `local_text` and the socket are set on the io thread while start() tries
+  // the candidates (start() waits for each), and never change afterwards.
+  std::vector<udp::endpoint> candidates;
+  bool ns_is_name = false;  // candidates come from a host name (or ns_addresses)
   udp::endpoint ns;
   std::string ns_text;
-  std::string local_text;  // set once at open(); the socket belongs to the io thread after that
+  std::string local_text;
+  std::uint64_t socket_generation = 0;  // io thread: receives of a closed socket are ignored
   asio::steady_timer keepalive_timer{io};
   asio::steady_timer stat_timer{io};
   std::array<std::uint8_t, kMaxDatagram> rx_buffer{};
@@ -261,6 +260,10 @@ struct SimGateway::Impl {
     }
     counter_offset = static_cast<std::uint32_t>(rng());
     if (options.attempts == 0) throw GatewayError("gateway options: attempts must be at least 1");
+    if (options.tx_jit_delay.count() < 0) {
+      throw GatewayError("gateway options: tx_jit_delay must be at least 0 us, got " +
+                         std::to_string(options.tx_jit_delay.count()));
+    }
   }
 
   ~Impl() {
@@ -300,14 +303,26 @@ struct SimGateway::Impl {
   // ---- start-up ----
 
   // A host name is resolved on a thread of its own: getaddrinfo cannot be cancelled, so a slow
-  // DNS must not hold the caller (or the destructor) past resolve_timeout.
+  // DNS must not hold the caller (or the destructor) past resolve_timeout. Every address it gives
+  // is a candidate, IPv4 first: `localhost` may resolve to ::1 first while a gateway bridge binds
+  // 0.0.0.0:1700 (IPv4 only).
   void resolve() {
     boost::system::error_code ec;
-    const auto address = asio::ip::make_address(options.ns_host, ec);
-    if (!ec) {
-      ns = udp::endpoint(address, options.ns_port);
+    if (!options.ns_addresses.empty()) {
+      ns_is_name = true;
+      for (const std::string& text : options.ns_addresses) {
+        const auto address = asio::ip::make_address(text, ec);
+        if (ec) {
+          throw GatewayError("gateway options: ns_addresses: expected IP addresses, got \"" + text +
+                             "\"");
+        }
+        candidates.emplace_back(address, options.ns_port);
+      }
+    } else if (const auto address = asio::ip::make_address(options.ns_host, ec); !ec) {
+      candidates.emplace_back(address, options.ns_port);
     } else {
-      auto found = std::make_shared<std::promise<udp::endpoint>>();
+      ns_is_name = true;
+      auto found = std::make_shared<std::promise<std::vector<udp::endpoint>>>();
       auto result = found->get_future();
       std::thread([found, host = options.ns_host, port = std::to_string(options.ns_port)] {
         asio::io_context ctx;
@@ -318,7 +333,9 @@ struct SimGateway::Impl {
           found->set_exception(
               std::make_exception_ptr(GatewayError(error ? error.message() : "no address")));
         } else {
-          found->set_value(results.begin()->endpoint());
+          std::vector<udp::endpoint> all;
+          for (const auto& r : results) all.push_back(r.endpoint());
+          found->set_value(std::move(all));
         }
       }).detach();
       if (result.wait_for(options.resolve_timeout) != std::future_status::ready) {
@@ -326,14 +343,21 @@ struct SimGateway::Impl {
                            std::to_string(options.resolve_timeout.count()) + " ms");
       }
       try {
-        ns = result.get();
+        candidates = result.get();
       } catch (const GatewayError& e) {
         throw GatewayError("NS host \"" + options.ns_host + "\" does not resolve: " + e.what());
       }
     }
-    ns_text = endpoint_text(ns);
+    std::vector<udp::endpoint> unique;
+    for (const auto& c : candidates) {
+      if (std::find(unique.begin(), unique.end(), c) == unique.end()) unique.push_back(c);
+    }
+    std::stable_partition(unique.begin(), unique.end(),
+                          [](const udp::endpoint& e) { return e.address().is_v4(); });
+    candidates = std::move(unique);
   }
 
+  // On the io thread: a socket of `ns`'s protocol.
   void open() {
     boost::system::error_code ec;
     socket.open(ns.protocol(), ec);
@@ -353,16 +377,50 @@ struct SimGateway::Impl {
     local_text = ec ? std::string() : endpoint_text(bound);
   }
 
+  // Talks to `candidate` from now on: a fresh socket, receiving. Waits for the io thread.
+  void use(const udp::endpoint& candidate) {
+    std::promise<void> done;
+    auto opened = done.get_future();
+    asio::post(io, [this, &candidate, &done] {
+      try {
+        boost::system::error_code ec;
+        socket.close(ec);
+        ++socket_generation;
+        ns = candidate;
+        ns_text = endpoint_text(ns);
+        open();
+        receive();
+        done.set_value();
+      } catch (...) {
+        done.set_exception(std::current_exception());
+      }
+    });
+    opened.get();
+  }
+
   void start() {
     resolve();
-    open();
     thread = std::thread([this] { io.run(); });
-    asio::post(io, [this] { receive(); });
-    pull_first();
-    asio::post(io, [this] {
-      arm_keepalive();
-      arm_stat();
-    });
+    std::string tried;
+    for (const udp::endpoint& candidate : candidates) {
+      use(candidate);
+      if (pull_first()) {
+        asio::post(io, [this] {
+          arm_keepalive();
+          arm_stat();
+        });
+        if (stat_enabled()) send_stat();
+        return;
+      }
+      tried += (tried.empty() ? "" : ", ") + endpoint_text(candidate);
+    }
+    const std::string tries = std::to_string(options.attempts) + " attempts, " +
+                              std::to_string(options.ack_timeout.count()) + " ms each";
+    if (!ns_is_name) {
+      throw GatewayError("NS at " + ns_text + " never acknowledged PULL_DATA (" + tries + ")");
+    }
+    throw GatewayError("NS at " + gwmp::host_port_text(options.ns_host, options.ns_port) +
+                       " never acknowledged PULL_DATA (tried " + tried + "; " + tries + ")");
   }
 
   // ---- io thread ----
@@ -378,17 +436,19 @@ struct SimGateway::Impl {
   }
 
   void receive() {
-    socket.async_receive_from(asio::buffer(rx_buffer), rx_peer,
-                              [this](const boost::system::error_code& ec, std::size_t n) {
-                                if (ec == asio::error::operation_aborted || !socket.is_open())
-                                  return;
-                                if (ec) {
-                                  log(endpoint_text(rx_peer), "receive failed: " + ec.message());
-                                } else {
-                                  on_datagram(lorawan::ByteSpan(rx_buffer.data(), n), rx_peer);
-                                }
-                                receive();
-                              });
+    socket.async_receive_from(
+        asio::buffer(rx_buffer), rx_peer,
+        [this, generation = socket_generation](const boost::system::error_code& ec, std::size_t n) {
+          if (ec == asio::error::operation_aborted || !socket.is_open() ||
+              generation != socket_generation)
+            return;
+          if (ec) {
+            log(endpoint_text(rx_peer), "receive failed: " + ec.message());
+          } else {
+            on_datagram(lorawan::ByteSpan(rx_buffer.data(), n), rx_peer);
+          }
+          receive();
+        });
   }
 
   void on_datagram(lorawan::ByteSpan bytes, const udp::endpoint& peer) {
@@ -451,19 +511,28 @@ struct SimGateway::Impl {
     cv.notify_all();
   }
 
-  // What lora_pkt_fwd would answer, with the reason in words.
+  // What lora_pkt_fwd would answer, with the reason in words: its checks in its order
+  // (lora_pkt_fwd.c thread_down, then jitqueue.c jit_enqueue), the aborts that send no TX_ACK
+  // (nullopt) included.
   std::pair<std::optional<gwmp::TxAckError>, std::string> judge_tx_locked(const gwmp::TxPacket& t,
                                                                           std::uint32_t now_tmst) {
     using gwmp::TxAckError;
-    if (t.modu == "LORA" && !lorawan::parse_datr(t.datr)) {
-      return {std::nullopt,
-              "datr \"" + t.datr +
-                  "\" is not a LoRa data rate: lora_pkt_fwd aborts such a TX without a TX_ACK"};
-    }
+    const std::string aborted = ": lora_pkt_fwd aborts such a TX without a TX_ACK";
     if (!t.imme && !t.tmst)
       return {TxAckError::gps_unlocked, "tmms (GPS time) given, and this gateway has no GPS"};
+    if (t.modu == "LORA") {
+      if (!lorawan::parse_datr(t.datr))
+        return {std::nullopt, "datr \"" + t.datr + "\" is not a LoRa data rate" + aborted};
+      if (lacks(t, "codr")) return {std::nullopt, "no \"codr\" (mandatory for LoRa)" + aborted};
+      if (!coding_rate_index(t.codr)) {
+        return {std::nullopt, "codr \"" + t.codr +
+                                  "\" is not a coding rate (4/5, 4/6, 4/7, 4/8, 2/3, 1/2)" +
+                                  aborted};
+      }
+    }
+    if (lacks(t, "size")) return {std::nullopt, "no \"size\" (mandatory)" + aborted};
     if (!region.is_downlink_frequency(t.frequency_hz)) {
-      return {TxAckError::tx_freq, "frequency " + mhz(t.frequency_hz) +
+      return {TxAckError::tx_freq, "frequency " + mhz_text(t.frequency_hz) +
                                        " is not a downlink frequency of " +
                                        std::string(region.name())};
     }
@@ -472,13 +541,17 @@ struct SimGateway::Impl {
                                         std::to_string(options.max_tx_power_dbm) + " dBm"};
     }
     if (t.imme) return {TxAckError::none, ""};
-    const std::int64_t lead = signed_delta(now_tmst, *t.tmst);
-    if (lead <= kTxStartDelayUs + kTxMarginDelayUs) {
+    const std::int64_t jit = options.tx_jit_delay.count();
+    const std::int64_t too_late = kTxStartDelayUs + kTxMarginDelayUs + jit;
+    const std::int64_t lead = tmst_delta(now_tmst, *t.tmst);
+    if (lead <= too_late) {
       return {TxAckError::too_late,
-              lead < 0 ? "tmst " + std::to_string(*t.tmst) + " was " + std::to_string(-lead) +
-                             " us in the past on the gateway counter"
-                       : "tmst " + std::to_string(*t.tmst) + " was only " + std::to_string(lead) +
-                             " us ahead of the gateway counter (more than 2500 needed)"};
+              lead < 0
+                  ? "tmst " + std::to_string(*t.tmst) + " was " + std::to_string(-lead) +
+                        " us in the past on the gateway counter"
+                  : "tmst " + std::to_string(*t.tmst) + " was only " + std::to_string(lead) +
+                        " us ahead of the gateway counter (more than " + std::to_string(too_late) +
+                        " needed: TX_START_DELAY + TX_MARGIN_DELAY + TX_JIT_DELAY)"};
     }
     if (lead > kTxMaxAdvanceDelayUs) {
       return {TxAckError::too_early, "tmst " + std::to_string(*t.tmst) + " was " +
@@ -487,13 +560,16 @@ struct SimGateway::Impl {
     }
     const auto airtime = static_cast<std::int64_t>(time_on_air_us(t).value_or(0));
     std::erase_if(scheduled, [&](const Scheduled& s) {
-      return signed_delta(now_tmst, s.tmst) + static_cast<std::int64_t>(s.airtime_us) < 0;
+      return tmst_delta(now_tmst, s.tmst) + static_cast<std::int64_t>(s.airtime_us) < 0;
     });
+    const std::int64_t pre_delay = kTxStartDelayUs + jit;
     for (const Scheduled& s : scheduled) {
-      const std::int64_t start = signed_delta(now_tmst, s.tmst);
-      const std::int64_t end = start + static_cast<std::int64_t>(s.airtime_us);
-      if (lead - kTxStartDelayUs < end + kTxMarginDelayUs &&
-          start - kTxStartDelayUs < lead + airtime + kTxMarginDelayUs) {
+      const std::int64_t start = tmst_delta(now_tmst, s.tmst);
+      const bool collides =
+          lead >= start ? lead - start <=
+                              pre_delay + static_cast<std::int64_t>(s.airtime_us) + kTxMarginDelayUs
+                        : start - lead <= pre_delay + airtime + kTxMarginDelayUs;
+      if (collides) {
         return {TxAckError::collision_packet, "overlaps the downlink accepted at tmst " +
                                                   std::to_string(s.tmst) + " (" +
                                                   std::to_string(s.airtime_us) + " us on air)"};
@@ -517,7 +593,7 @@ struct SimGateway::Impl {
     d.received_tmst = now_tmst;
     d.received_counter_us = counter;
     d.received_at = now;
-    if (!txpk.imme && txpk.tmst) d.lead_us = signed_delta(now_tmst, *txpk.tmst);
+    if (!txpk.imme && txpk.tmst) d.lead_us = tmst_delta(now_tmst, *txpk.tmst);
     std::optional<gwmp::TxAckError> tx_ack;
     {
       // Kept before the TX_ACK leaves, so whoever sees the TX_ACK finds the downlink.
@@ -535,9 +611,11 @@ struct SimGateway::Impl {
       cv.notify_all();
     }
     if (tx_ack) {
+      // Success goes without JSON, as lora_pkt_fwd's send_tx_ack writes it.
       gwmp::Packet ack;
       ack.token = packet.token;
-      ack.payload = gwmp::TxAck{options.gateway_eui, tx_ack};
+      ack.payload = gwmp::TxAck{options.gateway_eui,
+                                *tx_ack == gwmp::TxAckError::none ? std::nullopt : tx_ack};
       send_now(gwmp::encode(ack));
     }
   }
@@ -570,8 +648,10 @@ struct SimGateway::Impl {
     });
   }
 
+  bool stat_enabled() const { return options.stat_interval && options.stat_interval->count() > 0; }
+
   void arm_stat() {
-    if (!options.stat_interval) return;
+    if (!stat_enabled()) return;
     stat_timer.expires_after(*options.stat_interval);
     stat_timer.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
@@ -614,16 +694,16 @@ struct SimGateway::Impl {
 
   // ---- caller threads ----
 
-  void pull_first() {
+  // PULL_DATA to `ns` until acknowledged (attempts × ack_timeout); false when it never was.
+  bool pull_first() {
     std::unique_lock lock(mu);
     for (unsigned attempt = 0; attempt < options.attempts; ++attempt) {
       const std::uint16_t token = new_token_locked(pending_pull);
       send_pull_locked(token);
-      if (cv.wait_for(lock, options.ack_timeout, [&] { return pending_pull[token]; })) return;
+      if (cv.wait_for(lock, options.ack_timeout, [&] { return pending_pull[token]; })) return true;
     }
-    throw GatewayError("NS at " + ns_text + " never acknowledged PULL_DATA (" +
-                       std::to_string(options.attempts) + " attempts, " +
-                       std::to_string(options.ack_timeout.count()) + " ms each)");
+    pending_pull.clear();
+    return false;
   }
 
   UplinkReceipt uplink(lorawan::ByteSpan phy_payload, const UplinkRadio& radio) {

@@ -3,24 +3,34 @@
 // real UDP sockets towards a Network Server at HOST:PORT: what a device's radio frame looks like
 // to an NS, and what the NS's answer looks like to the gateway that must emit it.
 //
-//  - At start it sends PULL_DATA and waits for PULL_ACK (the NS learns where to send PULL_RESP),
-//    then repeats PULL_DATA every keep-alive interval, and sends `stat` when asked to.
+//  - At start it resolves the NS host and sends PULL_DATA to each of its addresses in turn (IPv4
+//    first) until one answers with PULL_ACK (the NS learns where to send PULL_RESP); it then
+//    repeats PULL_DATA every keep-alive interval, and sends `stat` at once and every
+//    `stat_interval` when one is set (and when asked to).
 //  - uplink() forwards a PHYPayload as one rxpk stamped with the gateway's microsecond counter
 //    (`tmst`: real time elapsed since the gateway started, plus a random start offset, modulo
 //    2^32, as an SX1301 concentrator counts) and waits for the PUSH_ACK of its token, retrying
 //    with a new token. PROTOCOL.TXT §1 says acknowledgements are not for retries; a real
 //    forwarder drops the datagram instead. Here a lost PUSH_DATA would only turn into a
-//    confusing "no join-accept", so the simulator retries and then says exactly what failed.
-//  - Every PULL_RESP is answered with a TX_ACK the way lora_pkt_fwd (packet_forwarder v4,
-//    lora_pkt_fwd.c and jitqueue.c) decides it, on the gateway's counter at reception, and kept
-//    as a ReceivedDownlink: GPS_UNLOCKED for a `tmms` (no GPS here), TX_FREQ outside the
-//    region's downlink frequencies, TX_POWER above `max_tx_power_dbm`, TOO_LATE when the tmst is
-//    at most 2500 µs ahead of the counter (TX_START_DELAY + TX_MARGIN_DELAY) or already past,
-//    TOO_EARLY beyond 512 s (TX_MAX_ADVANCE_DELAY), COLLISION_PACKET when it overlaps a
-//    downlink already accepted (time on air by the SX1276 datasheet formula), else NONE.
-//    lora_pkt_fwd's unsigned arithmetic reports a tmst in the past as TOO_EARLY; this gateway
-//    says TOO_LATE, which is what happened. A LoRa txpk whose `datr` does not parse gets no
-//    TX_ACK at all, as from lora_pkt_fwd.
+//    confusing "no join-accept", so the simulator retries and then says exactly what failed. A
+//    lost PUSH_ACK does not mean a lost PUSH_DATA: every retry carries the very same rxpk (same
+//    tmst, same time), so that an NS can tell it from a new reception (joincheck's NS counts it
+//    as a repeat of its copy, never as a second frame).
+//  - Every PULL_RESP is answered the way lora_pkt_fwd of Lora-net/packet_forwarder v4.0.1 (with
+//    an SX1301 concentrator: lora_pkt_fwd.c thread_down, jitqueue.c) decides it, on the
+//    gateway's counter at reception, and kept as a ReceivedDownlink. No TX_ACK at all (the TX is
+//    "aborted") for a LoRa txpk whose `datr` does not parse, that lacks `codr` or whose `codr` is
+//    no coding rate, or for a txpk without `size` (gwmp::TxPacket::missing_fields). Otherwise a
+//    TX_ACK with: GPS_UNLOCKED for a `tmms` (no GPS here), TX_FREQ outside the region's downlink
+//    frequencies, TX_POWER outside 0 .. `max_tx_power_dbm` (lora_pkt_fwd refuses a power its TX
+//    gain table lacks; the SX1302 forwarder of sx1302_hal only warns and sends at the nearest
+//    power, which this gateway does not model), TOO_LATE when the tmst is at most TX_START_DELAY
+//    + TX_MARGIN_DELAY + TX_JIT_DELAY (1500 + 1000 + `tx_jit_delay`, 30000 by default: 32.5 ms)
+//    ahead of the counter or already past, TOO_EARLY beyond 512 s (TX_MAX_ADVANCE_DELAY),
+//    COLLISION_PACKET when it overlaps a downlink already accepted (time on air by the SX1276
+//    datasheet formula, with jitqueue.c's pre-delay and margin), else success, sent as
+//    lora_pkt_fwd does: a TX_ACK without JSON. lora_pkt_fwd's unsigned arithmetic reports a tmst
+//    in the past as TOO_EARLY; this gateway says TOO_LATE, which is what happened.
 //  - Datagrams that are malformed, unexpected (a PUSH_ACK for no pending token, a PUSH_DATA) or
 //    from another address than the NS's are logged in a bounded list and dropped.
 //
@@ -67,9 +77,19 @@ struct SimGatewayOptions {
 
   std::chrono::milliseconds keepalive{10000};   // PULL_DATA interval (lora_pkt_fwd: 10 s)
   std::chrono::milliseconds ack_timeout{1000};  // wait for each PUSH_ACK / the first PULL_ACK
-  unsigned attempts = 3;                        // PUSH_DATA / first PULL_DATA sends in all
-  std::optional<std::chrono::milliseconds> stat_interval;  // periodic `stat`; none by default
-  std::chrono::milliseconds resolve_timeout{5000};         // for a host name
+  // PUSH_DATA sends in all; the first PULL_DATA's, per address of the NS.
+  unsigned attempts = 3;
+  // `stat`: one right after the first PULL_ACK, then one every interval (lora_pkt_fwd's
+  // stat_interval: 30 s). None when unset (the default here; AirLink sets 30 s) or 0.
+  std::optional<std::chrono::milliseconds> stat_interval;
+  std::chrono::milliseconds resolve_timeout{5000};  // for a host name
+  // The addresses to try, in place of resolving ns_host (an NS reachable under several
+  // addresses, or a test); IPv4 ones first, as for a resolved name. Empty: resolve ns_host.
+  std::vector<std::string> ns_addresses;
+  // jitqueue.c's TX_JIT_DELAY, the time lora_pkt_fwd needs to program a downlink ahead of its
+  // TX_START_DELAY: Lora-net/packet_forwarder v4.0.1 30000 µs, sx1302_hal's packet forwarder
+  // 40000 µs. A tmst closer than 1500 + 1000 + this gets TOO_LATE.
+  std::chrono::microseconds tx_jit_delay{30000};
 
   // Reported in `stat` when set.
   std::optional<double> latitude, longitude;
@@ -121,7 +141,8 @@ struct ReceivedDownlink {
   // txpk.tmst − received_tmst as a signed 32-bit difference: how far ahead the NS scheduled it
   // (negative: in the past). nullopt for imme and tmms.
   std::optional<std::int64_t> lead_us;
-  // The TX_ACK error sent; nullopt when no TX_ACK was sent (see `note`).
+  // The TX_ACK's verdict: none when it was accepted (that TX_ACK carries no JSON, as from
+  // lora_pkt_fwd), an error, or nullopt when no TX_ACK was sent at all (see `note`).
   std::optional<gwmp::TxAckError> tx_ack;
   std::string note;  // why that error, in words; empty for NONE
 };
@@ -148,8 +169,11 @@ struct GatewayCounters {
 
 class SimGateway {
  public:
-  // Opens the socket, resolves the NS, sends PULL_DATA and waits for its PULL_ACK (attempts ×
-  // ack_timeout). Throws GatewayError when that does not happen.
+  // Resolves the NS, and for each of its addresses (IPv4 first) opens a socket, sends PULL_DATA
+  // and waits for its PULL_ACK (attempts × ack_timeout), until one answers. Throws GatewayError
+  // when none does: "NS at 127.0.0.1:1700 never acknowledged PULL_DATA (3 attempts, 1000 ms
+  // each)", or for a host name "NS at localhost:1700 never acknowledged PULL_DATA (tried
+  // 127.0.0.1:1700, [::1]:1700; 3 attempts, 1000 ms each)".
   explicit SimGateway(SimGatewayOptions options);
   ~SimGateway();
   SimGateway(const SimGateway&) = delete;
@@ -157,7 +181,7 @@ class SimGateway {
 
   const lorawan::Eui64& eui() const;
   const lorawan::Region& region() const;
-  std::string ns_address() const;     // "127.0.0.1:1700"
+  std::string ns_address() const;     // "127.0.0.1:1700": the address that answered
   std::string local_address() const;  // "0.0.0.0:40000"
 
   // The gateway counter now: unwrapped, and as rxpk/txpk tmst.

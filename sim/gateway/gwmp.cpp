@@ -6,11 +6,13 @@
 // `lsnr` and `ackr` with 1, `lati`/`long` with 5.
 //
 // Absent optional txpk fields decode to what lora_pkt_fwd does with them (it zeroes its TX
-// struct first): `ipol` false, `ncrc` false, `powe` 0, `codr` "" (lora_pkt_fwd refuses a LoRa
-// txpk without it; the gateway sees the empty value). FSK (`modu` "FSK") carries `datr` as a
-// number of bits per second; it is kept as its decimal text ("50000") and written back as a
-// number.
+// struct first): `ipol` false, `ncrc` false, `powe` 0. A LoRa txpk without `codr`, or any txpk
+// without `size`, decodes too (`codr` ""), with the field named in TxPacket::missing_fields:
+// lora_pkt_fwd aborts such a TX, and the simulated gateway must see that to answer alike. FSK
+// (`modu` "FSK") carries `datr` as a number of bits per second; it is kept as its decimal text
+// ("50000") and written back as a number.
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -51,8 +53,8 @@ std::string fixed(double value, int decimals, std::string_view where) {
   return std::string(buf, end);
 }
 
-// "868.100000": integer arithmetic, so the text is exact.
-std::string mhz_text(std::uint64_t hz, std::string_view where) {
+// `freq` as written on the wire, "868.100000": integer arithmetic, so the text is exact.
+std::string freq_field(std::uint64_t hz, std::string_view where) {
   if (hz >= kMaxFrequencyHz) {
     fail(where, "expected a frequency below 10000 MHz, got " + std::to_string(hz) + " Hz");
   }
@@ -105,7 +107,7 @@ std::string rxpk_text(const RxPacket& p) {
   o.integer("tmst", p.tmst);
   o.integer("chan", p.chan);
   o.integer("rfch", p.rfch);
-  o.raw("freq", mhz_text(p.frequency_hz, "rxpk.freq"));
+  o.raw("freq", freq_field(p.frequency_hz, "rxpk.freq"));
   o.integer("stat", int{p.stat});
   o.str("modu", p.modu);
   add_datr(o, p.modu, p.datr);
@@ -132,20 +134,25 @@ std::string stat_text(const GatewayStatus& s) {
   return std::move(o).close();
 }
 
+bool lacks(const TxPacket& p, std::string_view field) {
+  return std::find(p.missing_fields.begin(), p.missing_fields.end(), field) !=
+         p.missing_fields.end();
+}
+
 std::string txpk_text(const TxPacket& p) {
   ObjectText o;
   o.boolean("imme", p.imme);
   if (p.tmst) o.integer("tmst", *p.tmst);
   if (p.tmms) o.integer("tmms", *p.tmms);
-  o.raw("freq", mhz_text(p.frequency_hz, "txpk.freq"));
+  o.raw("freq", freq_field(p.frequency_hz, "txpk.freq"));
   o.integer("rfch", p.rfch);
   o.integer("powe", p.powe);
   o.str("modu", p.modu);
   add_datr(o, p.modu, p.datr);
-  if (!p.codr.empty()) o.str("codr", p.codr);
+  if (!p.codr.empty() && !lacks(p, "codr")) o.str("codr", p.codr);
   o.boolean("ipol", p.ipol);
   if (p.prea) o.integer("prea", *p.prea);
-  o.integer("size", p.data.size());
+  if (!lacks(p, "size")) o.integer("size", p.data.size());
   o.str("data", lorawan::to_base64(p.data));
   o.boolean("ncrc", p.ncrc);
   return std::move(o).close();
@@ -408,6 +415,9 @@ TxPacket read_txpk(const json& o, const std::string& where) {
   p.ncrc = false;
   if (const json* v = find(o, "ncrc")) p.ncrc = boolean_of(*v, path(where, "ncrc"));
   p.data = data_of(o, where);
+  // What lora_pkt_fwd refuses to send without (lora_pkt_fwd.c, thread_down): kept as a fact.
+  if (p.modu == "LORA" && find(o, "codr") == nullptr) p.missing_fields.emplace_back("codr");
+  if (find(o, "size") == nullptr) p.missing_fields.emplace_back("size");
   return p;
 }
 
@@ -696,6 +706,17 @@ std::string stat_time_now() {
   char text[40];
   const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S GMT", &tm);
   return std::string(text, n);
+}
+
+std::int64_t tmst_delta(std::uint32_t a, std::uint32_t b) {
+  const std::uint32_t d = b - a;
+  return d >= 0x8000'0000u ? static_cast<std::int64_t>(d) - (std::int64_t{1} << 32)
+                           : static_cast<std::int64_t>(d);
+}
+
+std::string host_port_text(std::string_view host, std::uint16_t port) {
+  const bool v6 = host.find(':') != std::string_view::npos;
+  return (v6 ? "[" + std::string(host) + "]" : std::string(host)) + ":" + std::to_string(port);
 }
 
 }  // namespace joincheck::sim::gwmp

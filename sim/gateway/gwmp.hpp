@@ -9,7 +9,8 @@
 //   PUSH_DATA   bytes 4-11 gateway EUI, then JSON {"rxpk": [...], "stat": {...}}
 //   PULL_DATA   bytes 4-11 gateway EUI
 //   PULL_RESP   bytes 4.. JSON {"txpk": {...}}; its token is the one the TX_ACK echoes
-//   TX_ACK      bytes 4-11 gateway EUI, then optionally JSON {"txpk_ack": {"error": "NONE"|...}}
+//   TX_ACK      bytes 4-11 gateway EUI, then JSON {"txpk_ack": {"error": "TOO_LATE"|...}} for a
+//               refusal; lora_pkt_fwd sends no JSON at all on success (some forwarders "NONE")
 //   PUSH_ACK, PULL_ACK  the four header bytes only
 //
 // Decoding is strict about the binary header and what a receiver needs (a missing `data`, bad
@@ -90,6 +91,12 @@ struct TxPacket {
   std::optional<std::uint16_t> prea;
   bool ncrc = true;                   // LoRaWAN downlinks carry no PHY CRC
   lorawan::Bytes data;
+  // Fields lora_pkt_fwd requires ("no mandatory \"txpk.size\" object in JSON, TX aborted") that
+  // this txpk lacked, in the order lora_pkt_fwd looks for them: "codr" (LoRa only), "size".
+  // decode() accepts such a txpk and lists them here, so that the simulated gateway can answer as
+  // lora_pkt_fwd does (no TX_ACK at all); encode() leaves the listed fields out, so that a test
+  // can play an NS that omits them. Empty for a complete txpk.
+  std::vector<std::string> missing_fields;
   friend bool operator==(const TxPacket&, const TxPacket&) = default;
 };
 
@@ -149,5 +156,19 @@ Packet decode(lorawan::ByteSpan datagram);
 // "2026-11-25T23:50:58.123456Z" for rxpk.time, "2026-11-25 23:50:58 GMT" for stat.time.
 std::string rxpk_time_now();
 std::string stat_time_now();
+
+// b − a on the gateway's 32-bit microsecond counter (`tmst`), as the signed distance
+// (−2^31 .. 2^31 − 1): correct across the counter's wrap.
+std::int64_t tmst_delta(std::uint32_t a, std::uint32_t b);
+
+// A GWMP peer as messages and events write it: "127.0.0.1:1700", "[::1]:1700",
+// "ns.example.net:1700" (brackets when the host is an IPv6 address).
+std::string host_port_text(std::string_view host, std::uint16_t port);
+// The same for a socket endpoint (boost::asio::ip::udp::endpoint: anything with address() and
+// port()).
+template <class Endpoint>
+std::string endpoint_text(const Endpoint& endpoint) {
+  return host_port_text(endpoint.address().to_string(), endpoint.port());
+}
 
 }  // namespace joincheck::sim::gwmp

@@ -16,14 +16,17 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <system_error>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "backend/http_server.hpp"
 #include "lorawan/data_frame.hpp"
+#include "lorawan/hex.hpp"
 #include "lorawan/join_frames.hpp"
 #include "sim/gateway/gwmp.hpp"
 
@@ -94,6 +97,8 @@ std::string_view to_string(DownlinkStatus status) {
       return "acknowledged";
     case DownlinkStatus::failed:
       return "failed";
+    case DownlinkStatus::not_sent:
+      return "not sent";
   }
   return "?";
 }
@@ -136,6 +141,40 @@ std::string_view to_string(NsEventKind kind) {
   return "?";
 }
 
+namespace {
+
+// On one line whatever a peer put in it: a newline would start a forged event line.
+std::string one_line(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      const std::uint8_t b[1] = {u};
+      out += "\\x" + lorawan::to_hex(b);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// A JS's free text as a JSON string (escaped, ASCII only), its first 200 characters.
+std::string json_string_text(std::string_view text) {
+  constexpr std::size_t kMax = 200;
+  std::string s(text.substr(0, kMax));
+  if (text.size() > kMax) s += "...";
+  return nlohmann::json(s).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
 std::string to_string(const NsEvent& e) {
   std::ostringstream o;
   o << '#' << e.sequence << ' ' << to_string(e.kind);
@@ -145,6 +184,8 @@ std::string to_string(const NsEvent& e) {
   if (e.dev_addr) o << " dev_addr=" << e.dev_addr->hex();
   if (e.mtype) o << " mtype=" << lorawan::to_string(*e.mtype);
   if (e.copies > 0) o << " copies=" << e.copies;
+  if (e.repeats > 0) o << " repeats=" << e.repeats;
+  if (e.copies_dropped > 0) o << " copies_dropped=" << e.copies_dropped;
   if (e.fcnt) o << " fcnt=" << *e.fcnt;
   if (e.fport) o << " fport=" << unsigned{*e.fport};
   if (e.confirmed) o << " confirmed";
@@ -154,8 +195,8 @@ std::string to_string(const NsEvent& e) {
   if (e.window) o << " window=" << to_string(*e.window);
   if (e.tmst) o << " tmst=" << *e.tmst;
   if (e.token) o << " token=" << *e.token;
-  if (!e.result_description.empty()) o << " description=\"" << e.result_description << '"';
-  if (!e.detail.empty()) o << ": " << e.detail;
+  if (!e.result_description.empty()) o << " description=" << json_string_text(e.result_description);
+  if (!e.detail.empty()) o << ": " << one_line(e.detail);
   return o.str();
 }
 
@@ -169,11 +210,29 @@ constexpr std::chrono::seconds kPendingTxAckKeep{30};
 constexpr std::size_t kMaxPendingTxAcks = 4096;
 // Frames kept for deduplication at once; further new frames are dropped (and logged).
 constexpr std::size_t kMaxGroups = 4096;
+// Receptions remembered to recognise one sent again (a PUSH_DATA retried after a lost PUSH_ACK:
+// joincheck's gateway retries for attempts × ack_timeout, 3 s by default).
+constexpr std::chrono::seconds kReceptionMemory{30};
+constexpr std::size_t kMaxReceptions = 4096;
 
-std::string endpoint_text(const udp::endpoint& ep) {
-  const asio::ip::address a = ep.address();
-  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
-}
+using gwmp::endpoint_text;
+
+// Where a gateway's downlinks go, as its last PULL_DATA said.
+struct GatewayAddress {
+  udp::endpoint peer;
+  std::uint8_t protocol_version = gwmp::kProtocolVersion;  // of that PULL_DATA
+  std::uint64_t last_pull = 0;  // order of the PULL_DATAs: the smallest is heard from longest ago
+};
+
+// One reception by one gateway: a PUSH_DATA sent again carries the same.
+struct Reception {
+  lorawan::Eui64 gateway;
+  std::uint32_t tmst = 0;
+  lorawan::Bytes phy;
+  friend bool operator<(const Reception& a, const Reception& b) {
+    return std::tie(a.gateway, a.tmst, a.phy) < std::tie(b.gateway, b.tmst, b.phy);
+  }
+};
 
 // One copy of a frame as one gateway heard it.
 struct Copy {
@@ -182,11 +241,13 @@ struct Copy {
   gwmp::RxPacket rx;
 };
 
-// The copies of one PHYPayload.
+// The copies of one PHYPayload, one per gateway.
 struct Group {
   lorawan::Bytes phy;
   Clock::time_point first;
   std::vector<Copy> copies;
+  std::size_t repeats = 0;         // receptions sent again by a gateway already among the copies
+  std::size_t copies_dropped = 0;  // beyond max_copies_per_frame
   bool processed = false;
 
   // The best rssi, then the best lsnr; the earliest copy on a tie.
@@ -241,6 +302,8 @@ struct JoinJob {
   Copy best;
   Clock::time_point received_at;
   std::size_t copies = 0;
+  std::size_t repeats = 0;
+  std::size_t copies_dropped = 0;
 };
 
 // The 16 transmitted FCnt bits extended to 32 against the last counter: the candidates in the
@@ -287,10 +350,15 @@ struct NetworkServer::Impl {
   std::uint64_t event_sequence = 0;
   std::uint64_t events_dropped = 0;
   std::map<lorawan::Eui64, NsDeviceState> devices;
+  std::deque<lorawan::Eui64> device_order;  // oldest first, for max_devices
+  NsDropped dropped_counts;
 
   // Asio thread only.
   std::map<lorawan::Bytes, std::shared_ptr<Group>> groups;
-  std::map<lorawan::Eui64, udp::endpoint> gateways;
+  std::map<lorawan::Eui64, GatewayAddress> gateways;
+  std::uint64_t pulls = 0;
+  std::map<Reception, Clock::time_point> receptions;
+  std::deque<std::map<Reception, Clock::time_point>::iterator> reception_order;  // oldest first
   std::map<lorawan::DevAddr, Session> sessions;
   std::map<std::uint16_t, PendingDownlink> pending;
   std::uint16_t next_token = 0;
@@ -323,6 +391,13 @@ struct NetworkServer::Impl {
       throw lorawan::Error("NetworkServer max_events: expected >= 1, got 0");
     if (options.max_pending_joins == 0) {
       throw lorawan::Error("NetworkServer max_pending_joins: expected >= 1, got 0");
+    }
+    if (options.max_gateways == 0)
+      throw lorawan::Error("NetworkServer max_gateways: expected >= 1, got 0");
+    if (options.max_devices == 0)
+      throw lorawan::Error("NetworkServer max_devices: expected >= 1, got 0");
+    if (options.max_copies_per_frame == 0) {
+      throw lorawan::Error("NetworkServer max_copies_per_frame: expected >= 1, got 0");
     }
     backend::HttpServerOptions where;
     backend::parse_listen_address(options.listen, where);
@@ -369,6 +444,13 @@ struct NetworkServer::Impl {
     if (inserted) {
       it->second.dev_eui = dev_eui;
       it->second.mac_version = mac_version_of(dev_eui);
+      // Any join-request names a DevEUI: the first seen is forgotten beyond max_devices.
+      device_order.push_back(dev_eui);
+      while (devices.size() > options.max_devices && device_order.front() != dev_eui) {
+        devices.erase(device_order.front());
+        device_order.pop_front();
+        ++dropped_counts.devices;
+      }
     }
     f(it->second);
   }
@@ -385,6 +467,8 @@ struct NetworkServer::Impl {
     e.peer = endpoint_text(best.peer);
     e.gateway = best.gateway;
     e.copies = g.copies.size();
+    e.repeats = g.repeats;
+    e.copies_dropped = g.copies_dropped;
     e.tmst = best.rx.tmst;
     if (!g.phy.empty()) e.mtype = lorawan::mtype_of(g.phy[0]);
     return e;
@@ -400,7 +484,16 @@ struct NetworkServer::Impl {
       o << c.gateway.hex() << " rssi " << c.rx.rssi << " lsnr " << c.rx.lsnr << " tmst "
         << c.rx.tmst;
     }
-    o << "); downlink gateway " << g.best().gateway.hex();
+    o << ")";
+    if (g.repeats > 0) {
+      o << ", " << g.repeats << (g.repeats == 1 ? " repeat" : " repeats")
+        << " (a reception sent again by the same gateway)";
+    }
+    if (g.copies_dropped > 0) {
+      o << ", " << g.copies_dropped << " more " << (g.copies_dropped == 1 ? "copy" : "copies")
+        << " not kept (at most " << g.copies.size() << " per frame)";
+    }
+    o << "; downlink gateway " << g.best().gateway.hex();
     return o.str();
   }
 
@@ -469,26 +562,18 @@ struct NetworkServer::Impl {
     if (auto* push = std::get_if<gwmp::PushData>(&packet.payload)) {
       gwmp::Packet ack;
       ack.token = packet.token;
+      ack.protocol_version = packet.protocol_version;  // a v1 forwarder drops a v2 answer
       ack.payload = gwmp::PushAck{};
       send_gwmp(ack, peer);
       for (gwmp::RxPacket& rx : push->rxpk) accept_rxpk(push->gateway, peer, std::move(rx));
     } else if (const auto* pull = std::get_if<gwmp::PullData>(&packet.payload)) {
+      // Recorded before the PULL_ACK leaves: a gateway that got it can be answered.
+      on_pull_data(pull->gateway, packet.protocol_version, peer);
       gwmp::Packet ack;
       ack.token = packet.token;
+      ack.protocol_version = packet.protocol_version;
       ack.payload = gwmp::PullAck{};
       send_gwmp(ack, peer);
-      auto [it, inserted] = gateways.try_emplace(pull->gateway, peer);
-      if (inserted || it->second != peer) {
-        NsEvent e;
-        e.kind = NsEventKind::gateway_pull;
-        e.peer = endpoint_text(peer);
-        e.gateway = pull->gateway;
-        e.detail = inserted ? "PULL_DATA: downlinks for this gateway go to " + e.peer
-                            : "PULL_DATA from a new address: downlinks now go to " + e.peer +
-                                  " (was " + endpoint_text(it->second) + ")";
-        it->second = peer;
-        emit(std::move(e));
-      }
     } else if (const auto* tx_ack = std::get_if<gwmp::TxAck>(&packet.payload)) {
       handle_tx_ack(packet.token, *tx_ack, peer);
     } else {
@@ -502,7 +587,63 @@ struct NetworkServer::Impl {
     }
   }
 
+  // Remembers where `gateway`'s downlinks go, and in which protocol version.
+  void on_pull_data(const lorawan::Eui64& gateway, std::uint8_t version,
+                    const udp::endpoint& peer) {
+    auto [it, inserted] = gateways.try_emplace(gateway);
+    std::string forgotten;
+    if (inserted && gateways.size() > options.max_gateways) {
+      // Any PULL_DATA names a gateway: the one heard from longest ago is forgotten.
+      auto oldest = gateways.end();
+      for (auto g = gateways.begin(); g != gateways.end(); ++g) {
+        if (g != it && (oldest == gateways.end() || g->second.last_pull < oldest->second.last_pull))
+          oldest = g;
+      }
+      forgotten = "; gateway " + oldest->first.hex() + " forgotten (more than " +
+                  std::to_string(options.max_gateways) +
+                  " gateways; it sent no PULL_DATA for the longest time)";
+      gateways.erase(oldest);
+      std::lock_guard lock(m);
+      ++dropped_counts.gateways;
+    }
+    GatewayAddress& g = it->second;
+    const bool changed = !inserted && (g.peer != peer || g.protocol_version != version);
+    const std::string was =
+        changed ? endpoint_text(g.peer) +
+                      (g.protocol_version != version
+                           ? " in protocol version " + std::to_string(g.protocol_version)
+                           : std::string())
+                : std::string();
+    g.peer = peer;
+    g.protocol_version = version;
+    g.last_pull = ++pulls;
+    if (!inserted && !changed) return;
+    NsEvent e;
+    e.kind = NsEventKind::gateway_pull;
+    e.peer = endpoint_text(peer);
+    e.gateway = gateway;
+    const std::string where = e.peer + (version != gwmp::kProtocolVersion
+                                            ? " in GWMP protocol version " + std::to_string(version)
+                                            : std::string());
+    e.detail = inserted ? "PULL_DATA: downlinks for this gateway go to " + where + forgotten
+                        : "PULL_DATA from a new address: downlinks now go to " + where + " (was " +
+                              was + ")";
+    emit(std::move(e));
+  }
+
   // ---- deduplication -------------------------------------------------------------------------
+
+  // Whether `r` was seen within kReceptionMemory; remembered when not.
+  bool repeated_reception(const Reception& r, Clock::time_point now) {
+    while (!reception_order.empty() && (reception_order.front()->second + kReceptionMemory < now ||
+                                        reception_order.size() >= kMaxReceptions)) {
+      receptions.erase(reception_order.front());
+      reception_order.pop_front();
+    }
+    const auto [it, inserted] = receptions.try_emplace(r, now);
+    if (inserted) reception_order.push_back(it);
+    return !inserted;
+  }
 
   void accept_rxpk(const lorawan::Eui64& gateway, const udp::endpoint& peer, gwmp::RxPacket rx) {
     std::string problem;
@@ -524,8 +665,28 @@ struct NetworkServer::Impl {
       return;
     }
     const auto it = groups.find(rx.data);
+    if (repeated_reception(Reception{gateway, rx.tmst, rx.data}, Clock::now())) {
+      // The same reception sent again (a PUSH_DATA retried after a lost PUSH_ACK): not a frame.
+      if (it != groups.end() && !it->second->processed) {
+        ++it->second->repeats;
+        return;
+      }
+      NsEvent e;
+      e.kind = NsEventKind::rxpk_dropped;
+      e.peer = endpoint_text(peer);
+      e.gateway = gateway;
+      e.tmst = rx.tmst;
+      e.mtype = lorawan::mtype_of(rx.data[0]);
+      e.detail =
+          "rxpk repeated: this gateway already forwarded the frame with this tmst (a "
+          "PUSH_DATA sent again), and it was handled; dropped";
+      emit(std::move(e));
+      return;
+    }
     if (it != groups.end()) {
       Group& g = *it->second;
+      const bool from_known_gateway = std::any_of(
+          g.copies.begin(), g.copies.end(), [&](const Copy& c) { return c.gateway == gateway; });
       if (g.processed) {
         NsEvent e;
         e.kind = NsEventKind::late_copy;
@@ -536,6 +697,12 @@ struct NetworkServer::Impl {
         e.detail = "copy arrived after the " + std::to_string(options.dedup_window.count()) +
                    " ms deduplication window of its frame; dropped";
         emit(std::move(e));
+      } else if (from_known_gateway) {
+        ++g.repeats;  // one gateway, one copy
+      } else if (g.copies.size() >= options.max_copies_per_frame) {
+        ++g.copies_dropped;
+        std::lock_guard lock(m);
+        ++dropped_counts.copies;
       } else {
         g.copies.push_back(Copy{gateway, peer, std::move(rx)});
       }
@@ -668,7 +835,8 @@ struct NetworkServer::Impl {
   }
 
   void send_downlink(DownlinkPlan plan, NsRxWindow window, const std::string& why) {
-    const lorawan::DownlinkWindow& w = window == NsRxWindow::rx1 ? *plan.rx1 : plan.rx2;
+    // A copy: the plan moves into `pending` before the event is written.
+    const lorawan::DownlinkWindow w = window == NsRxWindow::rx1 ? *plan.rx1 : plan.rx2;
     const std::chrono::microseconds delay = window == NsRxWindow::rx1 ? plan.delay1 : plan.delay2;
     NsEvent e;
     e.gateway = plan.gateway;
@@ -704,20 +872,17 @@ struct NetworkServer::Impl {
     tx.data = plan.phy;
     gwmp::Packet p;
     p.token = next_token++;
+    p.protocol_version = gw->second.protocol_version;  // that of the gateway's PULL_DATA
     const std::uint32_t tmst = *tx.tmst;
     const std::uint64_t frequency = tx.frequency_hz;
     const std::string datr = tx.datr;
     p.payload = gwmp::PullResp{std::move(tx)};
-    std::string error;
-    e.peer = endpoint_text(gw->second);
+    const udp::endpoint to = gw->second.peer;
+    e.peer = endpoint_text(to);
     e.tmst = tmst;
     e.token = p.token;
-    if (!send_datagram(gwmp::encode(p), gw->second, error)) {
-      e.kind = NsEventKind::downlink_not_sent;
-      e.detail = error;
-      emit(std::move(e));
-      return;
-    }
+
+    // Recorded first: a TX_ACK, or whoever sees the PULL_RESP arrive, finds it in the state.
     NsDownlink d;
     d.kind = plan.kind;
     d.window = window;
@@ -728,10 +893,23 @@ struct NetworkServer::Impl {
     d.datr = datr;
     d.fcnt_down = plan.fcnt_down;
     d.phy_payload = plan.phy;
-    update_device(plan.dev_eui, [&](NsDeviceState& s) {
+    const lorawan::Eui64 dev_eui = plan.dev_eui;
+    update_device(dev_eui, [&](NsDeviceState& s) {
       s.downlinks.push_back(d);
       if (s.downlinks.size() > kMaxDownlinksKept) s.downlinks.erase(s.downlinks.begin());
     });
+    prune_pending();
+    pending[p.token] = PendingDownlink{std::move(plan), window, Clock::now()};
+
+    std::string error;
+    if (!send_datagram(gwmp::encode(p), to, error)) {
+      pending.erase(p.token);
+      set_downlink_status(dev_eui, p.token, DownlinkStatus::not_sent, {});
+      e.kind = NsEventKind::downlink_not_sent;
+      e.detail = error;
+      emit(std::move(e));
+      return;
+    }
     e.kind = NsEventKind::downlink_sent;
     std::string faults;
     if (options.faults.downlink_tmst_offset_us != 0) faults += "; fault downlink_tmst_offset_us";
@@ -741,8 +919,6 @@ struct NetworkServer::Impl {
                std::to_string(tmst_offset < 0 ? -tmst_offset : tmst_offset) + " us" +
                (why.empty() ? "" : " (" + why + ")") + faults;
     emit(std::move(e));
-    prune_pending();
-    pending[p.token] = PendingDownlink{std::move(plan), window, Clock::now()};
   }
 
   void prune_pending() {
@@ -791,19 +967,19 @@ struct NetworkServer::Impl {
     e.window = done.window;
     const bool ok = !ack.error || *ack.error == gwmp::TxAckError::none;
     e.detail = ack.error ? "TX_ACK " + error : "TX_ACK without JSON (success)";
+    // The state first: whoever sees the event finds the downlink's status in it.
+    set_downlink_status(done.plan.dev_eui, token,
+                        ok ? DownlinkStatus::acknowledged : DownlinkStatus::failed,
+                        ok ? std::string() : error);
     emit(std::move(e));
-    if (ok) {
-      set_downlink_status(done.plan.dev_eui, token, DownlinkStatus::acknowledged, {});
-      return;
-    }
-    set_downlink_status(done.plan.dev_eui, token, DownlinkStatus::failed, error);
+    if (ok) return;
     if (done.window == NsRxWindow::rx1 && Clock::now() < done.plan.rx2_deadline) {
       send_downlink(std::move(done.plan), NsRxWindow::rx2, "RX1 refused by the gateway: " + error);
       return;
     }
     NsEvent f;
     f.kind = NsEventKind::downlink_failed;
-    f.peer = e.peer;
+    f.peer = endpoint_text(peer);  // `e` was moved
     f.gateway = ack.gateway;
     f.dev_eui = done.plan.dev_eui;
     f.downlink = done.plan.kind;
@@ -861,6 +1037,8 @@ struct NetworkServer::Impl {
     job.best = g.best();
     job.received_at = g.first;
     job.copies = g.copies.size();
+    job.repeats = g.repeats;
+    job.copies_dropped = g.copies_dropped;
     {
       std::lock_guard lock(js_m);
       if (js_queue.size() < options.max_pending_joins) {
@@ -933,6 +1111,8 @@ struct NetworkServer::Impl {
     e.dev_eui = job.dev_eui;
     e.dev_addr = job.dev_addr;
     e.copies = job.copies;
+    e.repeats = job.repeats;
+    e.copies_dropped = job.copies_dropped;
     e.mtype = lorawan::MType::join_request;
     auto fail = [&](std::string detail, std::optional<backend::ResultCode> code) {
       e.kind = NsEventKind::join_failed;
@@ -1276,6 +1456,11 @@ std::vector<NsEvent> NetworkServer::events() const {
 std::uint64_t NetworkServer::events_dropped() const {
   std::lock_guard lock(impl_->m);
   return impl_->events_dropped;
+}
+
+NsDropped NetworkServer::dropped() const {
+  std::lock_guard lock(impl_->m);
+  return impl_->dropped_counts;
 }
 
 std::optional<NsDeviceState> NetworkServer::device(const lorawan::Eui64& dev_eui) const {

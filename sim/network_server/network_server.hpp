@@ -4,13 +4,23 @@
 // Interfaces exchange can be validated.
 //
 //  - GWMP (Semtech UDP packet forwarder protocol, sim/gateway/gwmp.hpp): PUSH_DATA is answered
-//    with PUSH_ACK (same token) at once, PULL_DATA with PULL_ACK, and the PULL_DATA's source
-//    address is where that gateway's PULL_RESPs go. TX_ACKs are matched to PULL_RESPs by token.
-//    Malformed datagrams are logged with the peer address and the GwmpError text, and dropped.
+//    with PUSH_ACK (same token) at once, PULL_DATA with PULL_ACK, each in the protocol version of
+//    the datagram it answers (2, or 1 from an older lora_pkt_fwd, which drops a reply of another
+//    version). The PULL_DATA's source address is where that gateway's PULL_RESPs go, in the
+//    version of its PULL_DATA. TX_ACKs are matched to PULL_RESPs by token. Malformed datagrams
+//    are logged with the peer address and the GwmpError text, and dropped.
 //  - Deduplication: the first copy of a PHYPayload opens a window (200 ms by default); copies
-//    from other gateways inside it are grouped, keeping each gateway's rssi/lsnr/tmst. The
-//    gateway with the best rssi (then lsnr) carries the downlink. Copies arriving after the
-//    window, while the frame is still remembered (a second window), are logged as late.
+//    from other gateways inside it are grouped, one per gateway, keeping each gateway's
+//    rssi/lsnr/tmst. The gateway with the best rssi (then lsnr) carries the downlink. Copies
+//    arriving after the window, while the frame is still remembered (a second window), are
+//    logged as late. A gateway that sends the same reception again (same tmst and frame: a
+//    PUSH_DATA retried after a lost PUSH_ACK) adds no copy and no frame: it is counted as a
+//    repeat in the frame's event while the window is open, and logged and dropped after it (for
+//    30 s), so that a retried join-request is never a second JoinReq with the same DevNonce.
+//  - What any datagram can make grow is bounded, the oldest dropped and counted (dropped()):
+//    the gateways known (max_gateways; the one whose PULL_DATA is oldest goes), the devices'
+//    state (max_devices; the first seen goes), a frame's copies (max_copies_per_frame; further
+//    copies are counted, not kept), the frames in deduplication and the event log.
 //  - Join-requests: a DevAddr is assigned from the NetID (dev_addr_for() below), a JoinReq is sent
 //    to the JS (TS002 1.0 §8; shared/reference/backend-interfaces.md §2.1: MACVersion,
 //    PHYPayload, DevEUI, DevAddr, DLSettings, RxDelay; no CFList), and on Success the
@@ -91,10 +101,12 @@ enum class DownlinkStatus {
   sent,          // PULL_RESP sent, no TX_ACK yet (older forwarders never send one)
   acknowledged,  // TX_ACK without error
   failed,        // TX_ACK with an error (tx_ack_error)
+  not_sent,      // the PULL_RESP could not be sent (its downlink-not-sent event says why)
 };
-std::string_view to_string(DownlinkStatus status);  // "sent", "acknowledged", "failed"
+// "sent", "acknowledged", "failed", "not sent"
+std::string_view to_string(DownlinkStatus status);
 
-// One PULL_RESP sent.
+// One PULL_RESP, recorded before it is sent: whoever sees it leave finds it here.
 struct NsDownlink {
   DownlinkKind kind = DownlinkKind::join_accept;
   NsRxWindow window = NsRxWindow::rx1;
@@ -162,7 +174,11 @@ struct NsEvent {
   std::optional<lorawan::Eui64> dev_eui;
   std::optional<lorawan::DevAddr> dev_addr;
   std::optional<lorawan::MType> mtype;
-  std::size_t copies = 0;  // copies grouped by deduplication (frame events)
+  std::size_t copies = 0;  // copies grouped by deduplication, one per gateway (frame events)
+  // The same reception sent again by a gateway of the frame (a PUSH_DATA retried after a lost
+  // PUSH_ACK, or a gateway reporting one frame twice): not copies.
+  std::size_t repeats = 0;
+  std::size_t copies_dropped = 0;  // copies beyond max_copies_per_frame: counted, not kept
   std::optional<std::uint32_t> fcnt;
   std::optional<std::uint8_t> fport;
   bool confirmed = false;
@@ -175,8 +191,18 @@ struct NsEvent {
   std::optional<std::uint16_t> token;
   std::string detail;  // what happened, in words; never a key
 };
-// One line: "join-failed dev_eui=... result=UnknownDevEUI: ...".
+// One line, whatever the peers sent: "join-failed dev_eui=... result=UnknownDevEUI
+// description="..." ...: ...". The JS's Result Description is written as a JSON string (quotes,
+// backslashes, control characters and non-ASCII escaped; its first 200 characters), control
+// characters of the detail as \n, \r, \t or \xNN.
 std::string to_string(const NsEvent& event);
+
+// What the bounds of NetworkServerOptions dropped since start.
+struct NsDropped {
+  std::uint64_t gateways = 0;  // gateways forgotten (max_gateways)
+  std::uint64_t devices = 0;   // device states forgotten (max_devices)
+  std::uint64_t copies = 0;    // copies of frames not kept (max_copies_per_frame)
+};
 
 // Faults, to prove the harness that judges an NS over the air (sim/gateway/air_link.hpp,
 // conformance/air_run.hpp) fails where it must, like the reference JS's faults
@@ -225,6 +251,10 @@ struct NetworkServerOptions {
   std::chrono::milliseconds downlink_lead{50};
   std::size_t max_events = 1000;       // the event log keeps the last ones
   std::size_t max_pending_joins = 64;  // join-requests waiting for the JS thread
+  // Bounds on what datagrams can make grow (see above); each at least 1.
+  std::size_t max_gateways = 1024;        // gateways whose downlink address is known
+  std::size_t max_devices = 100000;       // device states (device(), devices())
+  std::size_t max_copies_per_frame = 64;  // copies grouped in one frame
   // Observers (optional): every JS exchange (on the JS thread) and every event.
   std::function<void(const Exchange&)> on_exchange;
   std::function<void(const NsEvent&)> on_event;
@@ -256,6 +286,7 @@ class NetworkServer {
   // Thread-safe snapshots.
   std::vector<NsEvent> events() const;
   std::uint64_t events_dropped() const;
+  NsDropped dropped() const;
   std::optional<NsDeviceState> device(const lorawan::Eui64& dev_eui) const;
   std::vector<NsDeviceState> devices() const;
 

@@ -195,8 +195,9 @@ kek = "$kek"
 TOML
 start_ns ns2 --target target.toml --devices all.json
 # A 1.0.3 device (random DevNonces, another seed): the counting devices have used their next DevNonce.
-jc target gateway --ns "udp://127.0.0.1:$ns_port" --devices f1.0.3.json --max-devices 1 --unconfirmed --uplinks 2 --seed 5
-expect_rc "serve-ns --target target.toml, unconfirmed uplinks" target 0
+jc target gateway --ns "udp://127.0.0.1:$ns_port" --devices f1.0.3.json --max-devices 1 --unconfirmed --uplinks 2 --seed 5 \
+  --stat-interval 0
+expect_rc "serve-ns --target target.toml, unconfirmed uplinks, no stat" target 0
 expect_grep "unconfirmed uplinks are counted as sent" target.out \
   '^PASS  [0-9a-f]{16} 1\.0\.3 joined in RX1 \(.*\), 2/2 uplinks sent$'
 expect_grep "serve-ns --target: the session keys came wrapped with the file's KEK" ns2.out \
@@ -230,6 +231,10 @@ expect_rc "--ns with port 99999" bad_port 2
 jc no_fleet gateway --ns udp://127.0.0.1:1700 --devices missing.json
 expect_rc "--devices missing.json" no_fleet 2
 expect_grep "--devices missing.json: names the file" no_fleet.err '^joincheck gateway: --devices: .*missing\.json'
+jc bad_stat gateway --ns udp://127.0.0.1:1700 --devices all.json --stat-interval -1
+expect_rc "--stat-interval -1" bad_stat 2
+expect_eq "--stat-interval -1: one line" "$(cat bad_stat.err)" \
+  'joincheck gateway: --stat-interval: expected seconds, 0 (no stat) to 86400'
 jc bad_region gateway --ns udp://127.0.0.1:1700 --devices all.json --region AS923
 expect_rc "--region AS923" bad_region 2
 expect_eq "--region AS923: one line" "$(cat bad_region.err)" \

@@ -166,7 +166,7 @@ TEST(AirRun, ACorrectSetUpPassesEveryStepForAMixedFleetThroughTwoGateways) {
     // The best gateway rotates with the device: every gateway carried downlinks.
     EXPECT_EQ(d.join_gateway, r.gateways[i % 2]);
     EXPECT_CONTAINS(step(d, "join-request sent").detail, "PUSH_DATA acknowledged through 2 of 2 gateways");
-    EXPECT_CONTAINS(step(d, "join-accept window").detail, "RX1: " + mhz_text(868'100'000 + 200'000 * (i % 3)));
+    EXPECT_CONTAINS(step(d, "join-accept window").detail, "RX1: " + lorawan::mhz_text(868'100'000 + 200'000 * (i % 3)));
     EXPECT_CONTAINS(step(d, "join-accept window").detail, "tmst uplink + 5000000 us");
     EXPECT_CONTAINS(step(d, "uplink 2 acknowledged").detail, "FCntDown 1, MIC valid");
   }

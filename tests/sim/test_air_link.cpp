@@ -415,6 +415,24 @@ TEST(AirLink, AMalformedJoinAcceptAloneIsTheAnswerAtTheDeadline) {
   EXPECT_TRUE(j.ignored.empty());
 }
 
+TEST(AirLink, EachGatewaySendsAStatAtStartUnlessTurnedOff) {
+  // So that an NS (ChirpStack) shows the simulated gateways as seen: a `stat` at start, then
+  // every 30 s (lora_pkt_fwd's stat_interval).
+  FakeNs fake;
+  AirLinkOptions o = link_options(fake.port(), 2);
+  EXPECT_EQ(o.stat_interval, std::chrono::milliseconds(30000));
+  {
+    AirLink link(o);
+    for (std::size_t i = 0; i < 2; ++i) {
+      EXPECT_EQ(link.gateway(i).counters().push_sent, 1u) << i;  // sent before the start returned
+      EXPECT_EQ(link.gateway(i).counters().rxfw, 0u) << i;
+    }
+  }
+  o.stat_interval.reset();
+  AirLink quiet(o);
+  EXPECT_EQ(quiet.gateway(0).counters().push_sent, 0u);
+}
+
 TEST(AirLink, NoPushAckIsNotSentAndNothingAtAllFailsTheStart) {
   {
     FakeNs fake(true, false);

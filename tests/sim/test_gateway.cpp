@@ -51,9 +51,9 @@ class FakeNs {
     udp::endpoint from;
   };
 
-  FakeNs() {
-    socket_.open(udp::v4());
-    socket_.bind(udp::endpoint(asio::ip::address_v4::loopback(), 0));
+  explicit FakeNs(const asio::ip::address& address = asio::ip::address_v4::loopback()) {
+    socket_.open(address.is_v6() ? udp::v6() : udp::v4());
+    socket_.bind(udp::endpoint(address, 0));
     port_ = socket_.local_endpoint().port();
     receive();
     thread_ = std::thread([this] { io_.run(); });
@@ -85,6 +85,15 @@ class FakeNs {
     return out;
   }
   std::size_t count(PacketType type) const { return packets(type).size(); }
+
+  // The bytes of the datagram of `type` with `token`, as received.
+  std::optional<Bytes> raw(PacketType type, std::uint16_t token) const {
+    std::lock_guard lock(mu_);
+    for (const auto& d : received_) {
+      if (d.packet && d.packet->type() == type && d.packet->token == token) return d.bytes;
+    }
+    return std::nullopt;
+  }
 
   // The address a gateway sent its PULL_DATA from.
   udp::endpoint gateway(const Eui64& eui) const {
@@ -383,7 +392,9 @@ TEST(SimGateway, JoinAcceptInRx1AndRx2AreAcceptedAndFitTheirWindows) {
   const auto ack = ns.wait_tx_ack(0x4242);
   ASSERT_TRUE(ack);
   EXPECT_EQ(ack->gateway, kGatewayA);
-  EXPECT_EQ(ack->error, TxAckError::none);
+  // Accepted: a TX_ACK without JSON, the header and the gateway EUI only, as lora_pkt_fwd sends.
+  EXPECT_EQ(ack->error, std::nullopt);
+  EXPECT_EQ(ns.raw(PacketType::tx_ack, 0x4242)->size(), 12u);
 
   const auto d = gw.wait_downlink(receipt, 5000ms);
   ASSERT_TRUE(d);
@@ -401,7 +412,7 @@ TEST(SimGateway, JoinAcceptInRx1AndRx2AreAcceptedAndFitTheirWindows) {
   const gwmp::TxPacket in_rx2 = answer(receipt, 6'000'000, 869'525'000, "SF12BW125");
   ns.pull_resp(kGatewayA, in_rx2, 0x4343);
   ASSERT_TRUE(ns.wait_tx_ack(0x4343));
-  EXPECT_EQ(ns.wait_tx_ack(0x4343)->error, TxAckError::none);
+  EXPECT_EQ(ns.wait_tx_ack(0x4343)->error, std::nullopt);
   const auto all = gw.downlinks();
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[1].sequence, 1u);
@@ -449,7 +460,10 @@ TEST(SimGateway, WrongPullRespsGetTheTxAckErrorOfLoraPktFwd) {
     ns.pull_resp(kGatewayA, c.txpk, c.token);
     const auto ack = ns.wait_tx_ack(c.token);
     ASSERT_TRUE(ack) << c.token;
-    EXPECT_EQ(ack->error, c.expected) << c.token;
+    // Success goes without JSON (error nullopt on decoding); a refusal names its error.
+    EXPECT_EQ(ack->error,
+              c.expected == TxAckError::none ? std::nullopt : std::optional<TxAckError>(c.expected))
+        << c.token;
   }
   const auto all = gw.downlinks();
   ASSERT_EQ(all.size(), std::size(cases));
@@ -469,6 +483,145 @@ TEST(SimGateway, WrongPullRespsGetTheTxAckErrorOfLoraPktFwd) {
   EXPECT_EQ(gw.downlinks().back().tx_ack, std::nullopt);
   EXPECT_CONTAINS(gw.downlinks().back().note, "without a TX_ACK");
   EXPECT_FALSE(ns.wait_tx_ack(0x0009, 300ms));
+}
+
+TEST(SimGateway, ATxpkLackingWhatLoraPktFwdRequiresGetsNoTxAck) {
+  // lora_pkt_fwd.c (thread_down): "no mandatory \"txpk.size\" object in JSON, TX aborted", the
+  // same for a LoRa txpk without `codr`, and "format error in \"txpk.codr\"": no TX_ACK at all.
+  FakeNs ns;
+  SimGateway gw(options_for(ns));
+  const UplinkReceipt r = gw.uplink(kJoinRequest);
+  gwmp::TxPacket no_size = answer(r, 5'000'000, 868'100'000, "SF7BW125");
+  no_size.missing_fields = {"size"};  // encoded without it, as such an NS would
+  gwmp::TxPacket no_codr = answer(r, 5'000'000, 868'100'000, "SF7BW125");
+  no_codr.missing_fields = {"codr"};
+  gwmp::TxPacket bad_codr = answer(r, 5'000'000, 868'100'000, "SF7BW125");
+  bad_codr.codr = "4/9";
+  ns.pull_resp(kGatewayA, no_size, 0x0101);
+  ns.pull_resp(kGatewayA, no_codr, 0x0102);
+  ns.pull_resp(kGatewayA, bad_codr, 0x0103);
+  // A complete one last: the aborted ones were not scheduled, so it collides with none.
+  ns.pull_resp(kGatewayA, answer(r, 5'000'000, 868'100'000, "SF7BW125"), 0x0104);
+  ASSERT_TRUE(eventually([&] { return gw.downlinks().size() == 4; }));
+  const auto ack = ns.wait_tx_ack(0x0104);
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->error, std::nullopt);
+  const auto all = gw.downlinks();
+  EXPECT_EQ(all[0].txpk.missing_fields, std::vector<std::string>{"size"});
+  EXPECT_EQ(all[0].tx_ack, std::nullopt);
+  EXPECT_EQ(all[0].note, "no \"size\" (mandatory): lora_pkt_fwd aborts such a TX without a TX_ACK");
+  EXPECT_EQ(all[1].tx_ack, std::nullopt);
+  EXPECT_CONTAINS(all[1].note, "no \"codr\" (mandatory for LoRa)");
+  EXPECT_EQ(all[2].tx_ack, std::nullopt);
+  EXPECT_CONTAINS(all[2].note, "codr \"4/9\" is not a coding rate");
+  EXPECT_EQ(all[3].tx_ack, TxAckError::none);
+  // The gateway answered in order: had it answered the first three, those TX_ACKs would be in.
+  for (const std::uint16_t token :
+       {std::uint16_t{0x0101}, std::uint16_t{0x0102}, std::uint16_t{0x0103}}) {
+    EXPECT_FALSE(ns.raw(PacketType::tx_ack, token)) << token;
+  }
+  EXPECT_EQ(gw.counters().txnb, 1u);
+}
+
+TEST(SimGateway, TooLateUnlessTheJitQueueLeadIsLeft) {
+  // Lora-net/packet_forwarder v4.0.1 jitqueue.c: a downlink must come more than TX_START_DELAY
+  // + TX_MARGIN_DELAY + TX_JIT_DELAY (1500 + 1000 + 30000 us) before its tmst. Each tmst below
+  // is set from the gateway counter before the PULL_RESP leaves, so the lead at reception is at
+  // most that much, whatever the delay on the way.
+  FakeNs ns;
+  SimGateway gw(options_for(ns));
+  UplinkReceipt now;
+  now.tmst = gw.tmst_now();
+  ns.pull_resp(kGatewayA, answer(now, 20'000, 868'100'000, "SF7BW125"), 0x0201);
+  auto ack = ns.wait_tx_ack(0x0201);
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->error, TxAckError::too_late);
+  const ReceivedDownlink d = gw.downlinks().back();
+  ASSERT_TRUE(d.lead_us);
+  EXPECT_LE(*d.lead_us, 20'000);
+  if (*d.lead_us >= 0) {
+    EXPECT_CONTAINS(d.note, "(more than 32500 needed");
+  }
+
+  // TX_JIT_DELAY is an option (sx1302_hal's forwarder: 40000 us); 2 s here, to be unmistakable.
+  SimGatewayOptions o = options_for(ns, kGatewayB);
+  o.seed = 43;
+  o.tx_jit_delay = std::chrono::microseconds(2'000'000);
+  SimGateway slow(o);
+  now.tmst = slow.tmst_now();
+  ns.pull_resp(kGatewayB, answer(now, 1'500'000, 868'100'000, "SF7BW125"), 0x0202);
+  ack = ns.wait_tx_ack(0x0202);
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->error, TxAckError::too_late);
+  EXPECT_CONTAINS(slow.downlinks().back().note, "(more than 2002500 needed");
+  now.tmst = slow.tmst_now();
+  ns.pull_resp(kGatewayB, answer(now, 5'000'000, 868'100'000, "SF7BW125"), 0x0203);
+  ack = ns.wait_tx_ack(0x0203);
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->error, std::nullopt);
+}
+
+TEST(SimGateway, SendsAStatAtStartWhenAnIntervalIsSet) {
+  FakeNs ns;
+  const auto stats_from = [&](const Eui64& eui) {
+    std::size_t n = 0;
+    for (const auto& p : ns.packets(PacketType::push_data)) {
+      const auto& push = std::get<gwmp::PushData>(p.payload);
+      if (push.gateway == eui && push.stat) ++n;
+    }
+    return n;
+  };
+  SimGatewayOptions o = options_for(ns);
+  o.stat_interval = std::chrono::hours(1);
+  SimGateway gw(o);
+  // At start, not an interval later.
+  EXPECT_TRUE(eventually([&] { return stats_from(kGatewayA) == 1; }));
+  EXPECT_TRUE(eventually([&] { return gw.counters().push_acked == 1; }));
+
+  // 0 disables it. The uplink's PUSH_DATA leaves after anything sent at start, on the same
+  // socket: once it is acknowledged, a stat at start would have been received.
+  SimGatewayOptions off = options_for(ns, kGatewayB);
+  off.seed = 43;
+  off.stat_interval = std::chrono::milliseconds(0);
+  SimGateway quiet(off);
+  quiet.uplink(kJoinRequest);
+  EXPECT_EQ(stats_from(kGatewayB), 0u);
+  EXPECT_EQ(quiet.counters().push_sent, 1u);
+}
+
+TEST(SimGateway, TriesEveryAddressOfTheNsIpv4First) {
+  boost::system::error_code ec;
+  {
+    asio::io_context io;
+    udp::socket probe(io);
+    probe.open(udp::v6(), ec);
+    if (!ec) probe.bind(udp::endpoint(asio::ip::address_v6::loopback(), 0), ec);
+  }
+  if (ec) GTEST_SKIP() << "no IPv6 loopback here: " << ec.message();
+  // An NS on [::1] only, its name resolving to ::1 first and 127.0.0.1 (e.g. `localhost`).
+  FakeNs ns(asio::ip::address_v6::loopback());
+  const std::string port = std::to_string(ns.port());
+  SimGatewayOptions o = options_for(ns);
+  o.ns_host = "localhost";
+  o.ns_addresses = {"::1", "127.0.0.1"};
+  o.ack_timeout = 100ms;
+  o.attempts = 2;
+  SimGateway gw(o);
+  EXPECT_EQ(gw.ns_address(), "[::1]:" + port);
+  EXPECT_EQ(gw.counters().pull_sent, 3u);  // 127.0.0.1 twice (IPv4 first), then [::1] once
+  EXPECT_EQ(ns.count(PacketType::pull_data), 1u);
+  EXPECT_EQ(gw.uplink(kJoinRequest).attempts, 1u);
+
+  // No address answers: the error names each one tried, in order.
+  ns.ack_pull = false;
+  try {
+    SimGateway again(o);
+    ADD_FAILURE() << "no GatewayError";
+  } catch (const GatewayError& e) {
+    EXPECT_EQ(std::string(e.what()), "NS at localhost:" + port +
+                                         " never acknowledged PULL_DATA (tried 127.0.0.1:" + port +
+                                         ", [::1]:" + port + "; 2 attempts, 100 ms each)");
+  }
 }
 
 TEST(SimGateway, WaitDownlinkReturnsTheFirstAfterTheUplinkOrNothingAtTheDeadline) {

@@ -565,6 +565,34 @@ TEST(Gwmp, TxpkFieldsRequiredAndTyped) {
                  {"PULL_RESP txpk", "expected an object, got an array"});
 }
 
+TEST(Gwmp, TxpkWithoutSizeOrCodrDecodesAndNamesThem) {
+  // lora_pkt_fwd requires both (a LoRa txpk's `codr`, any txpk's `size`): the decoder keeps the
+  // txpk and says what it lacked, for the gateway to abort the TX as lora_pkt_fwd does.
+  const Packet p = decode(pull_resp(
+      R"({"txpk":{"tmst":1,"freq":869.525,"rfch":0,"modu":"LORA","datr":"SF12BW125","data":"AA=="}})"));
+  const TxPacket& t = std::get<PullResp>(p.payload).txpk;
+  EXPECT_EQ(t.missing_fields, (std::vector<std::string>{"codr", "size"}));
+  EXPECT_EQ(t.codr, "");
+  // Written back without them, so that a test can play such an NS.
+  const std::string text = text_after(encode(p), 4);
+  EXPECT_NOT_CONTAINS(text, "\"size\"");
+  EXPECT_NOT_CONTAINS(text, "\"codr\"");
+  EXPECT_EQ(decode(encode(p)), p);
+  // FSK carries no coding rate; a complete LoRa txpk lacks nothing.
+  EXPECT_TRUE(
+      std::get<PullResp>(decode(pull_resp(R"({"txpk":{"imme":true,"freq":868.8,"rfch":0,)"
+                                          R"("modu":"FSK","datr":50000,"size":1,"data":"AA=="}})"))
+                             .payload)
+          .txpk.missing_fields.empty());
+  TxPacket full;
+  full.tmst = 1;
+  full.frequency_hz = 868'100'000;
+  full.data = {1};
+  Packet q;
+  q.payload = PullResp{full};
+  EXPECT_TRUE(std::get<PullResp>(decode(encode(q)).payload).txpk.missing_fields.empty());
+}
+
 // Every prefix of valid datagrams and random bytes: decoded or refused with GwmpError, nothing
 // else.
 TEST(Gwmp, TruncationsAndNoiseNeverCrash) {

@@ -38,11 +38,13 @@ constexpr std::uint64_t k8681 = 868100000;
 constexpr std::uint64_t k8683 = 868300000;
 constexpr std::uint64_t k8685 = 868500000;
 
-// A gateway as the Semtech packet forwarder behaves on the wire, driven step by step.
+// A gateway as the Semtech packet forwarder behaves on the wire, driven step by step. `version`
+// is the GWMP protocol version it writes and expects back (2; 1 for an older lora_pkt_fwd).
 class TestGateway {
  public:
-  TestGateway(std::string_view eui, std::uint16_t ns_port)
+  TestGateway(std::string_view eui, std::uint16_t ns_port, std::uint8_t version = 2)
       : eui_(Eui64::parse(eui)),
+        version_(version),
         socket_(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
         ns_(asio::ip::make_address("127.0.0.1"), ns_port) {}
 
@@ -52,7 +54,10 @@ class TestGateway {
   }
 
   void send_raw(ByteSpan bytes) { socket_.send_to(asio::buffer(bytes.data(), bytes.size()), ns_); }
-  void send(const gwmp::Packet& p) { send_raw(gwmp::encode(p)); }
+  void send(gwmp::Packet p) {
+    if (p.type() != gwmp::PacketType::tx_ack) p.protocol_version = version_;
+    send_raw(gwmp::encode(p));
+  }
 
   // The next datagram, or nullopt when none came within `limit`.
   std::optional<Bytes> receive_raw(std::chrono::milliseconds limit) {
@@ -89,6 +94,7 @@ class TestGateway {
     ASSERT_TRUE(ack.has_value());
     EXPECT_EQ(ack->type(), gwmp::PacketType::pull_ack);
     EXPECT_EQ(ack->token, 0x1234);
+    EXPECT_EQ(ack->protocol_version, version_);
   }
 
   // PUSH_DATA with one rxpk, answered with PUSH_ACK (same token).
@@ -101,9 +107,11 @@ class TestGateway {
     ASSERT_TRUE(ack.has_value());
     EXPECT_EQ(ack->type(), gwmp::PacketType::push_ack);
     EXPECT_EQ(ack->token, token);
+    EXPECT_EQ(ack->protocol_version, version_);
   }
 
-  // The next PULL_RESP's token and txpk (test failure when none comes).
+  // The next PULL_RESP's token and txpk (test failure when none comes); it is written in the
+  // gateway's protocol version.
   std::optional<std::pair<std::uint16_t, gwmp::TxPacket>> pull_resp(
       std::chrono::milliseconds limit = 5000ms) {
     const auto p = receive(limit);
@@ -111,6 +119,7 @@ class TestGateway {
     const auto* resp = std::get_if<gwmp::PullResp>(&p->payload);
     EXPECT_NE(resp, nullptr) << gwmp::to_string(p->type());
     if (!resp) return std::nullopt;
+    EXPECT_EQ(p->protocol_version, version_);
     return std::make_pair(p->token, resp->txpk);
   }
 
@@ -123,6 +132,7 @@ class TestGateway {
 
  private:
   Eui64 eui_;
+  std::uint8_t version_;
   asio::io_context io_;
   udp::socket socket_;
   udp::endpoint ns_;
@@ -177,6 +187,18 @@ std::optional<NsEvent> wait_for_event(const NetworkServer& ns,
     std::this_thread::sleep_for(5ms);
   }
   return std::nullopt;
+}
+// Polls the state of `dev_eui` until it satisfies `pred` (5 s at most); the last state seen.
+std::optional<NsDeviceState> wait_for_device(
+    const NetworkServer& ns, const Eui64& dev_eui,
+    const std::function<bool(const NsDeviceState&)>& pred) {
+  const auto deadline = Clock::now() + 5s;
+  std::optional<NsDeviceState> state = ns.device(dev_eui);
+  while (!(state && pred(*state)) && Clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+    state = ns.device(dev_eui);
+  }
+  return state;
 }
 std::optional<NsEvent> wait_for_kind(const NetworkServer& ns, NsEventKind kind) {
   return wait_for_event(ns, [kind](const NsEvent& e) { return e.kind == kind; });
@@ -320,7 +342,12 @@ TEST(NetworkServer, Lorawan103JoinsAndItsConfirmedUplinkIsAcked) {
   gw.push(rxpk(device.make_uplink(1, Bytes{0x03}, true), 20000000));
   expect_ack(gw, device, 20000000, k8681, 1, 0);
 
-  const auto state = ns.device(kDev103.dev_eui);
+  // The NS records a downlink before sending it and its TX_ACK's status before the tx-ack event,
+  // so the state holds all three once the second ACK came; waited for all the same, with a
+  // deadline, rather than assumed.
+  const auto state = wait_for_device(ns, kDev103.dev_eui, [](const NsDeviceState& s) {
+    return s.downlinks.size() == 3 && s.downlinks[0].status == DownlinkStatus::acknowledged;
+  });
   ASSERT_TRUE(state.has_value());
   EXPECT_TRUE(state->joined);
   EXPECT_EQ(state->dev_addr, DevAddr::parse("06000001"));
@@ -629,6 +656,145 @@ TEST(NetworkServer, RejoinRequestIsLoggedNotForwarded) {
   EXPECT_EQ(e->mic_valid, true);  // checked with the session's SNwkSIntKey
   EXPECT_EQ(e->dev_eui, kDev11.dev_eui);
   EXPECT_EQ(log.all().size(), 1u);  // the JoinReq only
+}
+
+TEST(NetworkServer, AnswersAVersion1GatewayInVersion1) {
+  // An older lora_pkt_fwd (GWMP protocol version 1) drops any datagram whose byte 0 is not 1:
+  // its PULL_ACK, PUSH_ACK and the PULL_RESP of its join-accept must all be version 1.
+  JsFixture f;
+  NetworkServer ns(ns_options(f.js().url(), nullptr));
+  ns.start();
+  TestGateway old("aa555a0000000001", ns.port(), 1);
+  old.pull();  // asserts a version 1 PULL_ACK
+  SimDevice device(kDev103);
+  join(old, device, 1000000);  // a version 1 PUSH_ACK and PULL_RESP
+  EXPECT_TRUE(device.joined());
+  const auto pull = wait_for_kind(ns, NsEventKind::gateway_pull);
+  ASSERT_TRUE(pull.has_value());
+  EXPECT_CONTAINS(pull->detail, "in GWMP protocol version 1");
+  // A version 2 gateway next to it still gets version 2 (its own datagrams' version).
+  TestGateway current("aa555a0000000002", ns.port());
+  current.pull();
+}
+
+TEST(NetworkServer, ARepeatedRxpkFromOneGatewayIsOneCopyAndOneJoinReq) {
+  // A PUSH_DATA sent again after a lost PUSH_ACK carries the same rxpk: the NS counts it as a
+  // repeat, not as a copy, and asks the JS once (a second JoinReq would replay the DevNonce).
+  JsFixture f;
+  ExchangeLog log;
+  NetworkServerOptions o = ns_options(f.js().url(), &log);
+  o.dedup_window = 2000ms;  // the repeat surely comes within it, however slow the machine
+  NetworkServer ns(o);
+  ns.start();
+  TestGateway gw("aa555a0000000001", ns.port());
+  gw.pull();
+  SimDevice device(kDev103);
+  const gwmp::RxPacket rx = rxpk(device.make_join_request(), 1000000);
+  gw.push(rx, 0x0001);
+  gw.push(rx, 0x0002);
+  const auto resp = gw.pull_resp();
+  ASSERT_TRUE(resp.has_value());
+  EXPECT_TRUE(device.accept(resp->second.data).accepted());
+  const auto e = wait_for_kind(ns, NsEventKind::join_request);
+  ASSERT_TRUE(e.has_value()) << dump(ns);
+  EXPECT_EQ(e->copies, 1u);
+  EXPECT_EQ(e->repeats, 1u);
+  EXPECT_CONTAINS(to_string(*e), " copies=1 repeats=1 ");
+  EXPECT_CONTAINS(e->detail, "1 repeat (a reception sent again by the same gateway)");
+
+  // Sent again once the frame was handled: logged and dropped, still no second JoinReq.
+  gw.push(rx, 0x0003);
+  const auto dropped = wait_for_event(ns, [](const NsEvent& x) {
+    return x.kind == NsEventKind::rxpk_dropped &&
+           x.detail.find("rxpk repeated") != std::string::npos;
+  });
+  ASSERT_TRUE(dropped.has_value()) << dump(ns);
+  EXPECT_EQ(count_kind(ns, NsEventKind::join_request), 1u);
+  EXPECT_EQ(log.all().size(), 1u);
+  EXPECT_EQ(ns.device(kDev103.dev_eui)->join_requests, 1u);
+}
+
+TEST(NetworkServer, GatewaysDevicesAndCopiesAreBounded) {
+  JsFixture f;
+  NetworkServerOptions o = ns_options(f.js().url(), nullptr);
+  o.max_gateways = 3;
+  o.max_devices = 2;
+  o.max_copies_per_frame = 1;
+  o.dedup_window = 2000ms;  // the second copy surely comes within it, however slow the machine
+  NetworkServer ns(o);
+  ns.start();
+
+  // Five gateways pull; the first two are forgotten, each when a gateway beyond the third came.
+  TestGateway first("aa555a0000000001", ns.port());
+  first.pull();
+  for (const char* eui :
+       {"aa555a0000000002", "aa555a0000000003", "aa555a0000000004", "aa555a0000000005"}) {
+    TestGateway g(eui, ns.port());
+    g.pull();
+  }
+  EXPECT_EQ(ns.dropped().gateways, 2u);
+  const auto forgot = wait_for_event(ns, [](const NsEvent& e) {
+    return e.kind == NsEventKind::gateway_pull && e.gateway == Eui64::parse("aa555a0000000004");
+  });
+  ASSERT_TRUE(forgot.has_value()) << dump(ns);
+  EXPECT_CONTAINS(forgot->detail,
+                  "gateway aa555a0000000001 forgotten (more than 3 gateways; it sent no PULL_DATA "
+                  "for the longest time)");
+  // Its join-accept has nowhere to go.
+  SimDevice dev103(kDev103);
+  first.push(rxpk(dev103.make_join_request(), 1000000));
+  const auto lost = wait_for_kind(ns, NsEventKind::downlink_not_sent);
+  ASSERT_TRUE(lost.has_value()) << dump(ns);
+  EXPECT_CONTAINS(lost->detail, "no PULL_DATA received from gateway aa555a0000000001");
+
+  // Copies: one kept, the other counted.
+  TestGateway a("aa555a000000000a", ns.port());
+  TestGateway b("aa555a000000000b", ns.port());
+  a.pull();
+  b.pull();
+  SimDevice second(kDev104);
+  const Bytes request = second.make_join_request();
+  a.push(rxpk(request, 2000000, k8681, -60));
+  b.push(rxpk(request, 3000000, k8681, -50));
+  const auto two = wait_for_event(ns, [](const NsEvent& e) {
+    return e.kind == NsEventKind::join_request && e.dev_eui == kDev104.dev_eui;
+  });
+  ASSERT_TRUE(two.has_value()) << dump(ns);
+  ASSERT_TRUE(a.pull_resp().has_value());  // its join-accept, through the copy kept
+  EXPECT_EQ(two->copies, 1u);
+  EXPECT_EQ(two->copies_dropped, 1u);
+  EXPECT_EQ(ns.dropped().copies, 1u);
+
+  // Devices: a third DevEUI makes the NS forget the first it saw (kDev103).
+  SimDevice third(device("0102030405060799", MacVersion::v1_0_3));
+  a.push(rxpk(third.make_join_request(), 4000000));
+  ASSERT_TRUE(wait_for_event(ns, [](const NsEvent& e) {
+    return e.kind == NsEventKind::join_failed && e.dev_eui == Eui64::parse("0102030405060799");
+  })) << dump(ns);
+  EXPECT_EQ(ns.devices().size(), 2u);
+  EXPECT_FALSE(ns.device(kDev103.dev_eui).has_value());
+  EXPECT_EQ(ns.dropped().devices, 1u);
+}
+
+TEST(NetworkServerEventText, IsOneLineWhateverThePeersSent) {
+  NsEvent e;
+  e.sequence = 7;
+  e.kind = NsEventKind::join_failed;
+  e.result = backend::ResultCode::unknown_dev_eui;
+  // A JS's Result Description and a detail that try to start a forged event line.
+  e.result_description = "no such device\n#8 join-accepted dev_eui=0102030405060708 \"forged\"";
+  e.detail = "rxpk modu \"x\r\n#9 join-accepted\"";
+  const std::string line = to_string(e);
+  EXPECT_EQ(line.find('\n'), std::string::npos) << line;
+  EXPECT_EQ(line.find('\r'), std::string::npos) << line;
+  EXPECT_CONTAINS(
+      line,
+      R"( description="no such device\n#8 join-accepted dev_eui=0102030405060708 \"forged\"")");
+  EXPECT_CONTAINS(line, R"(: rxpk modu "x\r\n#9 join-accepted")");
+  e.result_description = std::string(300, 'a') + "\x1b[2J";
+  const std::string long_line = to_string(e);
+  EXPECT_CONTAINS(long_line, "description=\"" + std::string(200, 'a') + "...\"");
+  EXPECT_EQ(long_line.find('\x1b'), std::string::npos);
 }
 
 TEST(NetworkServer, StopIsPromptAndIdempotent) {
