@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace joincheck::lorawan {
 
@@ -18,5 +19,9 @@ class KeyUnwrapError : public Error {
  public:
   using Error::Error;
 };
+
+// Several errors of one input as one message: the first `shown`, one per line, then how many
+// more there are (a file with a thousand bad lines gives a readable message).
+std::string join_error_lines(const std::vector<std::string>& errors, std::size_t shown = 20);
 
 }  // namespace joincheck::lorawan

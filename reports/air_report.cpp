@@ -9,6 +9,7 @@
 #include "lorawan/region.hpp"
 #include "reports/console.hpp"
 #include "reports/junit.hpp"
+#include "reports/junit_xml.hpp"
 
 namespace joincheck::reports {
 
@@ -21,10 +22,7 @@ namespace {
 
 // Seconds with `decimals` decimals ("1.2"; the JUnit schema allows at most 3).
 std::string seconds(std::chrono::milliseconds ms, int decimals) {
-  const double s = static_cast<double>(std::max<std::int64_t>(0, ms.count())) / 1000.0;
-  char buf[64];
-  const auto res = std::to_chars(buf, buf + sizeof buf, s, std::chars_format::fixed, decimals);
-  return std::string(buf, res.ptr);
+  return junit_seconds(static_cast<double>(ms.count()), decimals);
 }
 
 std::string upper(std::string_view text) {
@@ -73,14 +71,9 @@ std::string steps_text(const AirDeviceResult& d) {
   return printable(out);
 }
 
-void attr(pugi::xml_node node, const char* name, std::string_view value) {
-  node.append_attribute(name).set_value(printable(value).c_str());
-}
-
+void attr(pugi::xml_node node, const char* name, std::string_view value) { xml_attr(node, name, value); }
 void property(pugi::xml_node properties, const char* name, std::string_view value) {
-  auto p = properties.append_child("property");
-  attr(p, "name", name);
-  attr(p, "value", value);
+  xml_property(properties, name, value);
 }
 
 std::string join_list(const std::vector<std::string>& items) {

@@ -10,8 +10,30 @@
 #include <stdexcept>
 
 #include "reports/console.hpp"
+#include "reports/junit_xml.hpp"
 
 namespace joincheck::reports {
+
+void xml_attr(pugi::xml_node node, const char* name, std::string_view value) {
+  node.append_attribute(name).set_value(printable(value).c_str());
+}
+
+void xml_attr(pugi::xml_node node, const char* name, std::size_t value) {
+  node.append_attribute(name).set_value(std::to_string(value).c_str());
+}
+
+void xml_property(pugi::xml_node properties, const char* name, std::string_view value) {
+  auto p = properties.append_child("property");
+  xml_attr(p, "name", name);
+  xml_attr(p, "value", value);
+}
+
+std::string junit_seconds(double ms, int decimals) {
+  if (!std::isfinite(ms) || ms < 0) ms = 0;
+  char buf[64];
+  const auto res = std::to_chars(buf, buf + sizeof buf, ms / 1000.0, std::chars_format::fixed, decimals);
+  return std::string(buf, res.ptr);
+}
 
 using conformance::CheckResult;
 using conformance::RunReport;
@@ -19,29 +41,12 @@ using conformance::Verdict;
 
 namespace {
 
-// Seconds with 3 decimals: the schema's SUREFIRE_TIME allows no more (0.0425 is rejected).
-std::string seconds(double ms) {
-  if (!std::isfinite(ms) || ms < 0) ms = 0;
-  char buf[64];
-  const auto res = std::to_chars(buf, buf + sizeof buf, ms / 1000.0, std::chars_format::fixed, 3);
-  return std::string(buf, res.ptr);
-}
-
-// Every attribute and text goes through printable(): valid UTF-8 and only characters XML 1.0
-// allows (pugixml would write a control character as &#1;, which XML 1.0 forbids too).
-void attr(pugi::xml_node node, const char* name, std::string_view value) {
-  node.append_attribute(name).set_value(printable(value).c_str());
-}
-
-void attr(pugi::xml_node node, const char* name, std::size_t value) {
-  node.append_attribute(name).set_value(std::to_string(value).c_str());
-}
-
+void attr(pugi::xml_node node, const char* name, std::string_view value) { xml_attr(node, name, value); }
+void attr(pugi::xml_node node, const char* name, std::size_t value) { xml_attr(node, name, value); }
 void property(pugi::xml_node properties, const char* name, std::string_view value) {
-  auto p = properties.append_child("property");
-  attr(p, "name", name);
-  attr(p, "value", value);
+  xml_property(properties, name, value);
 }
+std::string seconds(double ms) { return junit_seconds(ms); }
 
 // Text that is already printable (result_detail_text and friends).
 void text_child(pugi::xml_node parent, const char* name, const std::string& text) {

@@ -23,6 +23,25 @@ std::unique_ptr<SecureElement> software_se(const FleetDevice& device, std::uint6
   return SoftwareSe::from_fleet_device(device, splitmix64(seed ^ 0x5e5e5e5e5e5e5e5eULL));
 }
 
+// The session keys in the secure element's slots, as lorawan's data frames take them.
+struct SessionSlots {
+  SessionSlots(SecureElement& se, JoinMode mode)
+      : f(se, KeySlot::f_nwk_s_int_key),
+        s(se, KeySlot::s_nwk_s_int_key),
+        e(se, KeySlot::nwk_s_enc_key),
+        a(se, KeySlot::app_s_key) {
+    refs.lorawan_1_1 = mode == JoinMode::lorawan_1_1;
+    refs.f_nwk_s_int_key = &f;
+    refs.s_nwk_s_int_key = &s;
+    refs.nwk_s_enc_key = &e;
+    refs.app_s_key = &a;
+  }
+  SessionSlots(const SessionSlots&) = delete;
+  SessionSlots& operator=(const SessionSlots&) = delete;
+  SlotKey f, s, e, a;
+  lorawan::SessionKeyRefs refs;
+};
+
 }  // namespace
 
 // ---- Session, JoinResult ----
@@ -365,17 +384,8 @@ lorawan::Bytes SimDevice::make_uplink(std::uint8_t fport, lorawan::ByteSpan payl
   params.frm_payload.assign(payload.begin(), payload.end());
   params.tx_dr = tx_dr_;
   params.tx_ch = tx_ch_;
-  const SlotKey f = slot(KeySlot::f_nwk_s_int_key);
-  const SlotKey sn = slot(KeySlot::s_nwk_s_int_key);
-  const SlotKey e = slot(KeySlot::nwk_s_enc_key);
-  const SlotKey a = slot(KeySlot::app_s_key);
-  lorawan::SessionKeyRefs keys;
-  keys.lorawan_1_1 = s.mode == JoinMode::lorawan_1_1;
-  keys.f_nwk_s_int_key = &f;
-  keys.s_nwk_s_int_key = &sn;
-  keys.nwk_s_enc_key = &e;
-  keys.app_s_key = &a;
-  const lorawan::DataFrame frame = lorawan::build_uplink(params, keys);
+  const SessionSlots keys(*se_, s.mode);
+  const lorawan::DataFrame frame = lorawan::build_uplink(params, keys.refs);
   lorawan::Bytes phy = frame.encode();
   if (confirmed) s.last_confirmed_fcnt_up = s.fcnt_up;
   ++s.fcnt_up;
@@ -429,16 +439,11 @@ DownlinkResult SimDevice::take_downlink(lorawan::ByteSpan phy) {
   std::uint32_t fcnt = (counter & 0xffff0000u) | frame.fcnt;
   if (fcnt < counter) fcnt += 0x10000u;
   r.fcnt = fcnt;
-  const SlotKey f = slot(KeySlot::f_nwk_s_int_key);
-  const SlotKey sn = slot(KeySlot::s_nwk_s_int_key);
-  lorawan::SessionKeyRefs keys;
-  keys.lorawan_1_1 = s.mode == JoinMode::lorawan_1_1;
-  keys.f_nwk_s_int_key = &f;
-  keys.s_nwk_s_int_key = &sn;
+  const SessionSlots keys(*se_, s.mode);
   lorawan::MicContext ctx;
   ctx.fcnt = fcnt;
   ctx.conf_fcnt = s.last_confirmed_fcnt_up.value_or(0);
-  r.mic_valid = lorawan::compute_data_mic(frame, keys, ctx) == frame.mic;
+  r.mic_valid = lorawan::compute_data_mic(frame, keys.refs, ctx) == frame.mic;
   if (!r.mic_valid) {
     r.reason = "MIC " + frame.mic.hex() + " does not verify with the session's keys (FCntDown " +
                std::to_string(fcnt) + ")";

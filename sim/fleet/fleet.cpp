@@ -726,23 +726,9 @@ std::string_view to_string(FleetFormat format) {
   return format == FleetFormat::json ? "JSON" : "CSV";
 }
 
-namespace {
-std::string join_errors(const std::vector<std::string>& errors) {
-  constexpr std::size_t kShown = 20;
-  std::string out;
-  for (std::size_t i = 0; i < errors.size() && i < kShown; ++i) {
-    if (i) out += '\n';
-    out += errors[i];
-  }
-  if (errors.size() > kShown) {
-    out += "\n(and " + std::to_string(errors.size() - kShown) + " more errors)";
-  }
-  return out;
-}
-}  // namespace
 
 FleetError::FleetError(std::vector<std::string> errors)
-    : lorawan::Error(join_errors(errors)), errors_(std::move(errors)) {}
+    : lorawan::Error(lorawan::join_error_lines(errors)), errors_(std::move(errors)) {}
 
 std::optional<FleetFormat> fleet_format_from_extension(const std::filesystem::path& file) {
   const std::string ext = file.extension().string();

@@ -85,23 +85,11 @@ std::optional<T> parse_value(const std::string* text, std::string_view field, co
   }
 }
 
-std::string join_errors(const std::vector<std::string>& errors) {
-  constexpr std::size_t kShown = 20;
-  std::string out;
-  for (std::size_t i = 0; i < errors.size() && i < kShown; ++i) {
-    if (i) out += '\n';
-    out += errors[i];
-  }
-  if (errors.size() > kShown) {
-    out += "\n(and " + std::to_string(errors.size() - kShown) + " more errors)";
-  }
-  return out;
-}
 
 }  // namespace
 
 ChipFileError::ChipFileError(std::vector<std::string> errors)
-    : lorawan::Error(join_errors(errors)), errors_(std::move(errors)) {}
+    : lorawan::Error(lorawan::join_error_lines(errors)), errors_(std::move(errors)) {}
 
 std::string serial_hex(const Serial& serial) { return lorawan::to_hex(serial); }
 
