@@ -370,6 +370,14 @@ TEST_F(Atecc608Client, ForcedExecutionErrorNamesTheStatus) {
                   "status 0x05 (ECC fault)");
 }
 
+TEST_F(Atecc608Client, SuccessStatusWhereDataWasDueIsAnErrorSayingWhatWasExpected) {
+  emulator->faults().force_status = 1;
+  emulator->faults().forced_status = 0x00;
+  emulator->faults().forced_status_opcode = opcode::random;
+  const CommandError e = error_of([&] { client->random(); });
+  EXPECT_CONTAINS(e.what(), "expected 32 bytes, got status 0x00 (success)");
+}
+
 TEST_F(Atecc608Client, RefusedSlotRead) {
   emulator->faults().refuse_read_slot = 9;
   const CommandError e = error_of([&] { client->read(Zone::data, data_address(9, 0, 0), 32); });

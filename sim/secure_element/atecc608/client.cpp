@@ -221,7 +221,10 @@ Bytes Client::run(std::string_view name, const Bytes& group, std::size_t data_si
         continue;
       }
       idle_quietly();
-      fail(name, s, "status " + describe_status(s));
+      // A success status where data was due is the chip not doing what was asked, not a success.
+      fail(name, s,
+           s == status::success ? "expected " + std::to_string(data_size) + " bytes, got status " + describe_status(s)
+                                : "status " + describe_status(s));
     }
     if (response.data.size() != data_size) {
       idle_quietly();
