@@ -363,6 +363,17 @@ TEST(Atecc608SeErrors, OverriddenBlockIndices) {
 
   options.slot_map[KeySlot::app_s_key] = AteccKeyLocation{2, 1};
   EXPECT_THROW(AteccSe::emulated(emulator, kDevEui, options), lorawan::Error);
+  // A root key in block 2 of a 36-byte slot would only fail at first use: refused up front.
+  options.slot_map[KeySlot::app_s_key] = AteccKeyLocation{2, 0};
+  options.slot_map[KeySlot::app_key] = AteccKeyLocation{0, 2};
+  try {
+    AteccSe::emulated(emulator, kDevEui, options);
+    ADD_FAILURE() << "block 2 of slot 0 accepted";
+  } catch (const lorawan::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("AppKey at slot 0 block 2"), std::string::npos) << e.what();
+  }
+  options.slot_map[KeySlot::app_key] = AteccKeyLocation{8, 2};  // slot 8 holds 416 bytes
+  EXPECT_NO_THROW(AteccSe::emulated(emulator, kDevEui, options));
 }
 
 }  // namespace

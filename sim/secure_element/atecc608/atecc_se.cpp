@@ -57,10 +57,12 @@ AteccSe::AteccSe(std::unique_ptr<atecc608::Transport> transport,
   for (const KeySlot slot : kAllSlots) {
     const AteccKeyLocation& where = options_.slot_map[slot];
     const bool root = is_root_slot(slot);
-    if (where.slot >= atecc608::kSlotCount || where.block > 3 || (!root && where.block != 0)) {
+    if (where.slot >= atecc608::kSlotCount || where.block > 3 || (!root && where.block != 0) ||
+        (where.block + 1u) * 16u > atecc608::slot_size(where.slot)) {
       throw lorawan::Error("ATECC608 slot map: " + std::string(to_string(slot)) + " at slot " +
                            std::to_string(where.slot) + " block " + std::to_string(where.block) +
-                           ": expected a slot 0-15 and block 0-3 (block 0 for session keys)");
+                           ": expected a slot 0-15 and a 16-byte block inside it (block 0 for session "
+                           "keys; slots 0-7 hold 36 bytes, so blocks 0 and 1)");
     }
   }
   present_[index_of(KeySlot::app_key)] = options_.app_key_provisioned;
