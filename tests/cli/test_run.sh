@@ -12,7 +12,6 @@ xsd=$here/../reports/schema/jenkins-xunit-junit-10.xsd
 command -v xmllint >/dev/null || { echo "xmllint is needed (apt-get install libxml2-utils)"; exit 1; }
 command -v python3 >/dev/null || { echo "python3 is needed"; exit 1; }
 
-passed=0 failed=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/joincheck-run.XXXXXX")
 js_pid=""
 # shellcheck disable=SC2317  # called from the EXIT trap
@@ -23,34 +22,8 @@ cleanup() {
 trap cleanup EXIT
 cd "$tmp"
 
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-fail() {  # fail WHAT [DETAILS]
-  echo "FAIL $1"
-  if [ -n "${2:-}" ]; then printf '%s\n' "$2" | sed -n '1,40s/^/    /p'; fi  # sed reads all: no SIGPIPE
-  failed=$((failed + 1))
-}
-
-# jc NAME ARGS...: runs joincheck; stdout in NAME.out, stderr in NAME.err, exit code in $rc.
-rc=0
-jc() {
-  local name=$1; shift
-  rc=0
-  "$bin" "$@" >"$name.out" 2>"$name.err" || rc=$?
-}
-both() { cat "$1.out" "$1.err"; }
-
-expect_rc() {  # expect_rc WHAT NAME WANT
-  if [ "$rc" -eq "$3" ]; then ok "$1: exit $3"; else fail "$1: exit $rc, expected $3" "$(both "$2")"; fi
-}
-expect_grep() {  # expect_grep WHAT FILE ERE
-  if grep -qE -- "$3" "$2"; then ok "$1"; else fail "$1: $2 does not match /$3/" "$(cat "$2")"; fi
-}
-expect_no_grep() {  # expect_no_grep WHAT FILE ERE
-  if grep -qE -- "$3" "$2"; then fail "$1: $2 matches /$3/" "$(grep -m5 -E -- "$3" "$2")"; else ok "$1"; fi
-}
-expect_eq() {  # expect_eq WHAT ACTUAL WANT
-  if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got \"$2\", expected \"$3\""; fi
-}
+# shellcheck source=tests/cli/lib.sh
+source "$here/lib.sh"
 expect_valid_junit() {  # expect_valid_junit WHAT FILE
   local out
   if [ ! -s "$2" ]; then fail "$1: $2 was not written"; return; fi

@@ -16,6 +16,7 @@
 #include "conformance/profile.hpp"
 #include "conformance/runner.hpp"
 #include "conformance/scenario.hpp"
+#include "report_support.hpp"
 
 namespace joincheck::conformance {
 namespace {
@@ -33,25 +34,9 @@ RunReport run_suite(EmbeddedTarget& target, const std::string& profile = "strict
   return run_scenarios(o);
 }
 
-std::string describe(const CheckResult& r) {
-  return r.check.id + " [" + std::string(to_string(r.verdict)) + "] expected: " + r.expected + " | actual: " + r.actual +
-         " | reason: " + r.reason + " | " + r.scenario;
-}
-
-std::string failures(const RunReport& report) {
-  std::string s;
-  for (const auto& r : report.results) {
-    if (r.verdict == Verdict::fail || r.verdict == Verdict::error || r.verdict == Verdict::warn) s += describe(r) + "\n";
-  }
-  return s;
-}
-
-const CheckResult& result_of(const RunReport& report, const std::string& id) {
-  for (const auto& r : report.results) {
-    if (r.check.id == id) return r;
-  }
-  throw std::out_of_range(id);
-}
+using test_support::describe;
+using test_support::failures;
+using test_support::result_of;
 
 TEST(SuiteProof, StrictReferenceJsPassesEveryCheck) {
   EmbeddedTarget target;

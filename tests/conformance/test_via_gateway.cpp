@@ -10,6 +10,7 @@
 #include "conformance/scenario.hpp"
 #include "sim/join_server/faults.hpp"
 #include "sim/network_server/network_server.hpp"
+#include "report_support.hpp"
 
 namespace joincheck::conformance {
 namespace {
@@ -27,31 +28,17 @@ RunReport run_via_gateway(EmbeddedTarget& target, std::vector<std::string> only 
   return run_scenarios(o);
 }
 
-std::string problems(const RunReport& r) {
-  std::string s;
-  for (const auto& c : r.results) {
-    if (c.verdict == Verdict::fail || c.verdict == Verdict::error || c.verdict == Verdict::warn) {
-      s += c.check.id + " [" + std::string(to_string(c.verdict)) + "] " + c.actual + " | " + c.reason + "\n";
-    }
-  }
-  return s;
-}
-
-const CheckResult& result_of(const RunReport& r, const std::string& id) {
-  for (const auto& c : r.results) {
-    if (c.check.id == id) return c;
-  }
-  throw std::out_of_range(id);
-}
+using test_support::result_of;
+using test_support::failures;
 
 TEST(ViaGateway, StrictReferenceJsPassesTheSuiteOverTheAir) {
   EmbeddedTarget target;
   const RunReport r = run_via_gateway(target);
   ASSERT_TRUE(r.setup_error.empty()) << r.setup_error;
-  EXPECT_EQ(r.counts().fail, 0u) << problems(r);
-  EXPECT_EQ(r.counts().error, 0u) << problems(r);
-  EXPECT_EQ(result_of(r, "air/join-accept-window").verdict, Verdict::pass) << problems(r);
-  EXPECT_EQ(result_of(r, "air/uplink-acknowledged").verdict, Verdict::pass) << problems(r);
+  EXPECT_EQ(r.counts().fail, 0u) << failures(r);
+  EXPECT_EQ(r.counts().error, 0u) << failures(r);
+  EXPECT_EQ(result_of(r, "air/join-accept-window").verdict, Verdict::pass) << failures(r);
+  EXPECT_EQ(result_of(r, "air/uplink-acknowledged").verdict, Verdict::pass) << failures(r);
   EXPECT_EQ(result_of(r, "join/success-1.1").verdict, Verdict::pass);
   EXPECT_EQ(result_of(r, "keys/network-keys-1.1").verdict, Verdict::pass);
   // Plain joins went through the NS: their JoinReqs carry the DevAddrs it assigns under the
@@ -85,7 +72,7 @@ TEST(ViaGateway, AJsTooSlowForRx1FailsTheJoinAcceptWindow) {
   const RunReport r = run_via_gateway(target, {}, std::chrono::milliseconds(8000), true, one);
   ASSERT_TRUE(r.setup_error.empty()) << r.setup_error;
   const CheckResult& c = result_of(r, "air/join-accept-window");
-  EXPECT_EQ(c.verdict, Verdict::fail) << problems(r);
+  EXPECT_EQ(c.verdict, Verdict::fail) << failures(r);
   EXPECT_NE(c.actual.find("RX2, not RX1"), std::string::npos) << c.actual;
 }
 
@@ -98,7 +85,7 @@ TEST(ViaGateway, AJsGivingTheNsAnotherKeyLeavesTheUplinkUnacknowledged) {
   const RunReport r = run_via_gateway(target, {"air/uplink-acknowledged"});
   ASSERT_TRUE(r.setup_error.empty()) << r.setup_error;
   const CheckResult& c = result_of(r, "air/uplink-acknowledged");
-  EXPECT_EQ(c.verdict, Verdict::fail) << problems(r);
+  EXPECT_EQ(c.verdict, Verdict::fail) << failures(r);
   EXPECT_NE(c.actual.find("no downlink"), std::string::npos) << c.actual;
 }
 
