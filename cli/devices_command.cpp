@@ -1,11 +1,12 @@
 // `joincheck devices`: make test fleets and hand a JS what it needs to provision them.
 //
-//   devices generate --count N --join-eui E --mac-version V [--seed S] --out FILE [--force]
+//   devices generate --count N --join-eui E [--mac-version V[,V...]] [--seed S] --out FILE [--force]
 //                    [--se software|atecc608-emulated [--chips FILE]]
 //   devices export --devices FLEET [--format json|csv] [--out FILE] [--force]
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -29,8 +30,13 @@ using joincheck::lorawan::quote_for_error;
 // devices is some 300 MB, enough for any scenario and for the device store benchmark.
 constexpr std::uint64_t kMaxCount = 1'000'000;
 
+// Without --mac-version: every version the built-in suite has scenarios for, so that a fleet
+// generated as the README shows leaves no check skipped for want of a device.
+constexpr std::string_view kSuiteMacVersions = "1.0.2,1.0.3,1.0.4,1.1";
+
 struct GenerateOptions {
-  std::string count, join_eui, mac_version, seed, out, se = "software", chips;
+  std::string count, join_eui, seed, out, se = "software", chips;
+  std::vector<std::string> mac_versions;
   bool force = false;
 };
 
@@ -101,8 +107,26 @@ void write_file(const std::string& out, std::string_view text, bool force) {
 int run_generate(const GenerateOptions& o) {
   const std::uint64_t count = parse_whole_number(o.count, "--count", 1, kMaxCount);
   const lorawan::Eui64 join_eui = lorawan::Eui64::parse(lorawan::strip_hex_prefix(o.join_eui), "--join-eui");
-  const lorawan::MacVersion version =
-      lorawan::parse_mac_version_or_throw(o.mac_version, "--mac-version");
+  std::vector<std::string> version_texts = o.mac_versions;
+  if (version_texts.empty()) {
+    for (std::string_view rest = kSuiteMacVersions; !rest.empty();) {
+      const std::size_t comma = std::min(rest.find(','), rest.size());
+      version_texts.emplace_back(rest.substr(0, comma));
+      rest.remove_prefix(std::min(comma + 1, rest.size()));
+    }
+  }
+  std::vector<lorawan::MacVersion> versions;
+  for (const std::string& text : version_texts) {
+    const lorawan::MacVersion v = lorawan::parse_mac_version_or_throw(text, "--mac-version");
+    if (std::find(versions.begin(), versions.end(), v) != versions.end()) {
+      throw Error("--mac-version: " + quote_for_error(text) + " is given twice");
+    }
+    versions.push_back(v);
+  }
+  if (count < versions.size()) {
+    throw Error("--count: " + std::to_string(versions.size()) + " MAC versions need at least " +
+                std::to_string(versions.size()) + " devices, got " + std::to_string(count));
+  }
   const FleetFormat format = format_of_out(o.out);
   refuse_existing(o.out, o.force);
   std::uint64_t seed = 0;
@@ -122,7 +146,7 @@ int run_generate(const GenerateOptions& o) {
   if (*kind == SecureElementKind::software && !o.chips.empty()) {
     throw Error("--chips: only with --se atecc608-emulated");
   }
-  Fleet fleet = generate_fleet(static_cast<std::size_t>(count), join_eui, version, seed);
+  Fleet fleet = generate_fleet(static_cast<std::size_t>(count), join_eui, versions, seed);
   std::string chips_file;
   if (*kind == SecureElementKind::atecc608_emulated) {
     // One emulated chip per device, provisioned with the device's identity and keys; the fleet
@@ -144,7 +168,7 @@ int run_generate(const GenerateOptions& o) {
     for (std::size_t i = 0; i < fleet.devices.size(); ++i) {
       FleetDevice& d = fleet.devices[i];
       chip_file.chips.push_back(atecc608::generate_chip(seed, i, d.dev_eui, d.join_eui, *d.app_key,
-                                                        lorawan::is_1_1(version) ? d.nwk_key : std::nullopt));
+                                                        lorawan::is_1_1(d.mac_version) ? d.nwk_key : std::nullopt));
       nlohmann::json se;  // keys sorted, as the fleet keeps them
       se["kind"] = "atecc608-emulated";
       se["chip"] = reference.generic_string() + "#" + std::to_string(i);
@@ -159,9 +183,17 @@ int run_generate(const GenerateOptions& o) {
     std::cerr << "joincheck devices generate: wrote " << count << " emulated ATECC608 chip"
               << (count == 1 ? "" : "s") << " to " << chips_file << "\n";
   }
-  std::cerr << "joincheck devices generate: wrote " << count << " LoRaWAN "
-            << lorawan::to_string(version) << " device" << (count == 1 ? "" : "s") << " to "
-            << o.out << " (" << to_string(format) << ", test keys: not for real devices)\n";
+  // "8 LoRaWAN 1.1 devices", or "8 devices (LoRaWAN 1.0.2, 1.0.3, 1.0.4, 1.1 in turn)".
+  std::string what = std::to_string(count);
+  if (versions.size() == 1) {
+    what += " LoRaWAN " + std::string(lorawan::to_string(versions.front())) + (count == 1 ? " device" : " devices");
+  } else {
+    what += " devices (LoRaWAN ";
+    for (std::size_t i = 0; i < versions.size(); ++i) what += (i ? ", " : "") + std::string(lorawan::to_string(versions[i]));
+    what += " in turn)";
+  }
+  std::cerr << "joincheck devices generate: wrote " << what << " to " << o.out << " (" << to_string(format)
+            << ", test keys: not for real devices)\n";
   return kExitOk;
 }
 
@@ -233,7 +265,11 @@ std::function<int()> add_devices_command(CLI::App& app) {
       ->required();
   gen->add_option("--join-eui", g->join_eui, "JoinEUI of every device (16 hex digits, MSB first)")
       ->required();
-  gen->add_option("--mac-version", g->mac_version, "1.0, 1.0.1 ... 1.0.4 or 1.1")->required();
+  gen->add_option("--mac-version", g->mac_versions,
+                  "1.0, 1.0.1 ... 1.0.4 or 1.1; several (comma-separated or repeated) take turns, device i "
+                  "having the (i mod N)-th (default: " + std::string(kSuiteMacVersions) + ", what the suite needs)")
+      ->delimiter(',')
+      ->default_str(std::string(kSuiteMacVersions));
   gen->add_option("--seed", g->seed, "0 to 2^64-1; without it a random seed is chosen and printed");
   gen->add_option("--out", g->out, "fleet file to write, FILE.json or FILE.csv")->required();
   gen->add_flag("--force", g->force, "overwrite --out (and --chips) if it exists");

@@ -1,7 +1,31 @@
 // joincheck: conformance harness and simulator for LoRaWAN Join Servers.
 #include <iostream>
+#include <string>
 
 #include "cli/commands.hpp"
+
+namespace {
+
+// An option given an empty value (`--target "$JS_URL"` with the variable unset) is a usage
+// error in every command: an empty target, fleet or report file must never quietly fall back to
+// a default and end in exit 0. Prints one line and returns false for the first such option.
+bool refuse_empty_values(const CLI::App& app, const std::string& command) {
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt->count() == 0 || opt->get_expected_max() == 0) continue;  // flags take no value
+    for (const std::string& value : opt->results()) {
+      if (!value.empty()) continue;
+      std::cerr << command << ": " << opt->get_name() << ": expected a value (" << opt->get_description()
+                << "), got an empty value (is a shell variable unset?)\n";
+      return false;
+    }
+  }
+  for (const CLI::App* sub : app.get_subcommands()) {
+    if (!refuse_empty_values(*sub, command + " " + sub->get_name())) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"joincheck: test a LoRaWAN Join Server against the Backend Interfaces specification"};
@@ -22,6 +46,7 @@ int main(int argc, char** argv) {
     // CLI11 reports usage errors with its own codes; joincheck's contract is 2 for usage.
     return code == 0 ? 0 : joincheck::cli::kExitUsage;
   }
+  if (!refuse_empty_values(app, "joincheck")) return joincheck::cli::kExitUsage;
   if (app.got_subcommand("decode")) return run_decode();
   if (app.got_subcommand("serve-js")) return run_serve_js();
   if (app.got_subcommand("devices")) return run_devices();

@@ -94,7 +94,7 @@ int run(const RunArgs& a) {
     } else {
       ro.target = conformance::default_target_config();
     }
-    if (!a.target.empty()) ro.target.ns.url = a.target;
+    if (!a.target.empty()) ro.target.ns.url = conformance::checked_target_url(a.target, "--target");
     if (a.timeout_ms > 0) ro.target.ns.timeout = std::chrono::milliseconds(a.timeout_ms);
 
     std::string profile = a.profile;

@@ -146,6 +146,15 @@ int run(const ServeOptions& o) {
   }
   opts.http.on_error = opts.log;
 
+  // What a conformance run would otherwise report as failures of the JS, said up front.
+  if (opts.js.net_ids.empty()) {
+    std::cerr << "joincheck serve-js: warning: no network server given (--ns NETID): any NetID is served, keys "
+                 "travel in clear and UnknownSender is never answered (joincheck run fails join/unknown-sender)\n";
+  }
+  if (!opts.js.home_net_id) {
+    std::cerr << "joincheck serve-js: warning: no home NetID (--home-net-id, or a single --ns): HomeNSReq is "
+                 "answered ActivationDisallowed\n";
+  }
   JoinServerService service(std::move(opts));
   std::cerr << "joincheck serve-js: " << service.store().size() << " devices, listening on "
             << service.url() << " (" << to_string(service.join_server().config().behaviour)

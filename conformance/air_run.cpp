@@ -4,6 +4,7 @@
 #include <array>
 #include <memory>
 
+#include "conformance/replay_hint.hpp"
 #include "lorawan/hex.hpp"
 #include "sim/device/device.hpp"
 #include "sim/gateway/air_link.hpp"
@@ -145,6 +146,7 @@ class DeviceRun {
       if (o_.device_counters != nullptr) {
         if (auto c = o_.device_counters->find(r_.dev_eui); c != o_.device_counters->end()) {
           device_->restore(c->second);
+          counters_from_state_ = true;
         }
       }
       return true;
@@ -179,9 +181,12 @@ class DeviceRun {
       return false;
     }
     if (j.status != sim::AirStatus::answered || !j.downlink || !j.result) {
+      // The most common cause first: the same fleet run again, its DevNonces replayed. The NS's
+      // log has the JS's actual answer (joincheck serve-ns prints its Result).
       steps_.fail(kJoinAcceptReceived,
-                  j.problem + ": the JS may have refused the device (see the JS's and the NS's logs), the NS "
-                              "may not reach the JS, or not know the device",
+                  j.problem + "; " + devnonce_replay_hint(counters_from_state_) +
+                      " (the NS's log shows the JS's Result, e.g. JoinReqFailed). Other causes: the JS does not "
+                      "know the device, the NS cannot reach the JS or does not know the device",
                   j.elapsed);
       return false;
     }
@@ -294,6 +299,7 @@ class DeviceRun {
   Steps steps_;
   std::vector<std::string> names_;
   std::unique_ptr<sim::SimDevice> device_;
+  bool counters_from_state_ = false;  // the device's DevNonce counters came from the state file
   bool cancelled_ = false;
 };
 

@@ -69,10 +69,15 @@ std::string iso8601_utc(std::chrono::system_clock::time_point time) {
   return buf;
 }
 
+bool RunReport::nothing_judged() const {
+  const RunCounts c = counts();
+  return c.total() > 0 && c.pass + c.warn + c.fail == 0;
+}
+
 int RunReport::exit_code(bool strict) const {
   if (!setup_error.empty()) return exit_unreachable;
   const RunCounts c = counts();
-  if (c.fail > 0 || c.error > 0) return exit_failed;
+  if (c.fail > 0 || c.error > 0 || nothing_judged()) return exit_failed;
   if (strict && c.warn > 0) return exit_failed;
   return exit_ok;
 }

@@ -94,8 +94,8 @@ struct RunCounts {
 };
 
 // Exit codes (DESIGN.md): 0 every MUST passes (warnings allowed unless strict); 1 a check failed
-// (or warned, under strict); 2 usage or configuration error; 3 the target could not be reached
-// or set up.
+// or could not be judged (error), a warning under strict, or nothing at all was judged; 2 usage
+// or configuration error; 3 the target could not be reached or set up.
 enum ExitCode : int { exit_ok = 0, exit_failed = 1, exit_usage = 2, exit_unreachable = 3 };
 
 // "2026-11-25T21:42:59Z": RunReport::started_at.
@@ -110,11 +110,17 @@ struct RunReport {
   std::chrono::milliseconds duration{0};
   // The target could not be reached or set up: why. Checks that could not run are `error`.
   std::string setup_error;
+  // The target answered, but the run stopped before its end (it missed the deadline of one
+  // exchange again and again): why. Checks not judged by then are `error`; the exit code is 1.
+  std::string stopped_early;
 
   std::vector<CheckResult> results;      // catalog order; only the selected checks
   std::vector<TraceExchange> exchanges;  // every exchange of the run, in order
 
   RunCounts counts() const;
+  // No selected check was judged (pass, warn or fail): every one was skipped. Such a run tested
+  // nothing and does not pass.
+  bool nothing_judged() const;
   int exit_code(bool strict) const;
 };
 

@@ -1,6 +1,7 @@
 #include "conformance/runner.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -14,6 +15,7 @@
 #include <stdexcept>
 
 #include "backend/codec.hpp"
+#include "conformance/replay_hint.hpp"
 #include "conformance/tls_checks.hpp"
 #include "conformance/validator.hpp"
 #include "lorawan/hex.hpp"
@@ -134,6 +136,7 @@ struct DeviceState {
     std::optional<sim::DownlinkResult> taken;  // data: what the device made of it
   };
   std::optional<AirAnswer> last_air;
+  bool counters_from_state = false;  // its DevNonce counters were read from the --state file
 };
 
 // The JS exchanges of the in-process NS (run --via-gateway), handed over from its JS thread.
@@ -248,6 +251,19 @@ Evaluation judge_expectation(const Expectation& e, const sim::Exchange& ex, cons
   return ev;
 }
 
+// A scenario device of "MACVersion": "any" (DeviceNeed::any_version).
+const sim::FleetDevice* nth_device_of_any_version(const sim::Fleet& fleet, std::size_t k) {
+  using lorawan::MacVersion;
+  constexpr std::array kAnyVersionOrder{MacVersion::v1_0_3, MacVersion::v1_0_4, MacVersion::v1_1,
+                                        MacVersion::v1_0_2, MacVersion::v1_0_1, MacVersion::v1_0_0};
+  for (const MacVersion v : kAnyVersionOrder) {
+    for (const auto& d : fleet.devices) {
+      if (d.mac_version == v && k-- == 0) return &d;
+    }
+  }
+  return nullptr;
+}
+
 class Run {
  public:
   explicit Run(const RunOptions& o) : o_(o), rng_(o.seed ^ 0x6a6f696e63686b31ULL) {}
@@ -259,6 +275,10 @@ class Run {
   struct StepOutcome {
     bool stop = false;  // the rest of the scenario cannot run
     std::string why;
+    // The verdict of the steps that cannot run: error when a step did not go as expected (a
+    // check that was meant to be judged and was not is never a pass, DESIGN.md "Verdicts"),
+    // skip only when a step does not apply to this target.
+    Verdict rest = Verdict::error;
   };
   // Every step from `from_step` on gets `verdict` (skip: not applicable; error: the harness
   // could not judge, such as a device whose secure element fails).
@@ -322,6 +342,12 @@ class Run {
   std::set<std::string> step_checks_;
   bool unreachable_ = false;
   bool interrupted_ = false;
+  // Deadline misses in a row: a JS that misses the deadline again and again would make every
+  // later exchange wait for it too (minutes for the suite); after kMaxMissedDeadlines the run
+  // stops and says why (RunReport::stopped_early).
+  static constexpr std::size_t kMaxMissedDeadlines = 3;
+  std::size_t missed_deadlines_ = 0;
+  bool stopped() const { return unreachable_ || !report_.stopped_early.empty(); }
   bool reached_ = false;  // an exchange got through: later transport errors are the target's
   std::uint64_t unknown_counter_ = 0;
   std::size_t scenario_index_ = 0;
@@ -360,6 +386,7 @@ bool Run::cancel_requested() {
 
 std::string Run::never_reason(const std::string& id) const {
   if (!report_.setup_error.empty()) return "not judged: " + report_.setup_error;
+  if (!report_.stopped_early.empty()) return "not judged: " + report_.stopped_early;
   const std::string group(std::string_view(id).substr(0, id.find('/')));
   if (group == "async" && !client_->async()) {
     return "the target answers synchronously; configure [async] in the target file to test asynchronous answers";
@@ -367,6 +394,9 @@ std::string Run::never_reason(const std::string& id) const {
   if (group == "tls" && !tls_checks_apply(o_.target)) return tls_not_applicable_reason(o_.target);
   if (id == "header/receiver-nsid-echo") return "no TS002 1.1 request was answered";
   if (id == "header/transaction-id-zero") return "no request with TransactionID 0 was answered";
+  if (group == "kek" && o_.target.ns.keks.empty()) {
+    return "the NS shares no KEK with the target ([[kek]] in the target file), and no answer carried a wrapped key";
+  }
   if (id == "kek/network-keys-wrapped") return "the NS shares no KEK with the target ([[kek]] in the target file)";
   return "no exchange of this run applied to it";
 }
@@ -413,26 +443,27 @@ RunReport Run::go() {
   if (report_.setup_error.empty() && o_.via_gateway) start_over_the_air();
   if (report_.setup_error.empty()) run_tls_checks();
   if (report_.setup_error.empty()) {
-    for (std::size_t i = 0; i < o_.scenarios.size() && !unreachable_; ++i) {
+    for (std::size_t i = 0; i < o_.scenarios.size() && !stopped(); ++i) {
       if (cancel_requested()) break;
       const Scenario& sc = o_.scenarios[i];
       bool wanted = always_on_selected;
       for (const auto& step : sc.steps) wanted |= rec_->selected(step.check);
       if (!wanted) continue;
       run_scenario(i, sc);
-      if (unreachable_ || interrupted_) break;  // every check not judged yet becomes `error` below
+      if (stopped() || interrupted_) break;  // every check not judged yet becomes `error` below
       for (const auto& step : sc.steps) {
         if (last_scenario_of_[step.check] == i) emit_final(step.check, never_reason(step.check));
       }
     }
   }
-  if (!report_.setup_error.empty()) {
+  const std::string not_judged = !report_.setup_error.empty() ? report_.setup_error : report_.stopped_early;
+  if (!not_judged.empty()) {
     // Checks already judged (skipped for a missing device, say) keep their verdict.
     for (const auto& id : ids) {
       if (rec_->evaluated(id)) continue;
       Evaluation e;
       e.verdict = Verdict::error;
-      e.reason = report_.setup_error;
+      e.reason = not_judged;
       rec_->record(id, e);
     }
   }
@@ -468,11 +499,15 @@ DeviceState* Run::resolve_device(const Scenario& sc, const std::string& name, st
     why = "the scenario names no device \"" + name + "\"";
     return nullptr;
   }
-  // The k-th device of this version in the scenario is the fleet's k-th of that version.
+  // The k-th device of this version in the scenario is the fleet's k-th of that version (for
+  // "any", the k-th in the order of kAnyVersionOrder).
   std::size_t k = 0;
   for (const auto& d : sc.devices) {
     if (d.name == need->name) break;
-    if (d.mac_version == need->mac_version && d.unknown == need->unknown) ++k;
+    if (d.any_version == need->any_version && (d.any_version || d.mac_version == need->mac_version) &&
+        d.unknown == need->unknown) {
+      ++k;
+    }
   }
   sim::FleetDevice fd;
   if (need->unknown) {
@@ -487,6 +522,14 @@ DeviceState* Run::resolve_device(const Scenario& sc, const std::string& name, st
     fd = sim::generate_device((std::uint64_t{1} << 39) + unknown_counter_++, join_eui, need->mac_version,
                               o_.seed ^ 0x756e6b6e6f776eULL);
     unknown_devices_[cache_key] = fd.dev_eui.hex();
+  } else if (need->any_version) {
+    const sim::FleetDevice* found = nth_device_of_any_version(o_.fleet, k);
+    if (found == nullptr) {
+      why = "the fleet has " + std::to_string(o_.fleet.devices.size()) + " device(s); the scenario needs " +
+            std::to_string(k + 1) + " of any MAC version (add some: joincheck devices generate)";
+      return nullptr;
+    }
+    fd = *found;
   } else {
     std::size_t seen = 0;
     const sim::FleetDevice* found = nullptr;
@@ -521,7 +564,10 @@ DeviceState* Run::resolve_device(const Scenario& sc, const std::string& name, st
       ds.device = std::make_unique<sim::SimDevice>(
           fd, sim::make_secure_element(fd, o_.fleet.folder, o_.seed ^ 0x5345ULL, &chip_files_), so);
       if (o_.device_counters != nullptr && !need->unknown) {
-        if (auto c = o_.device_counters->find(key); c != o_.device_counters->end()) ds.device->restore(c->second);
+        if (auto c = o_.device_counters->find(key); c != o_.device_counters->end()) {
+          ds.device->restore(c->second);
+          ds.counters_from_state = true;
+        }
       }
     } catch (const std::exception& e) {
       // Not the JS's doing: every check of the device's scenarios is `error`, said once per
@@ -834,7 +880,7 @@ void Run::run_scenario(std::size_t index, const Scenario& sc) {
       return;
     }
   }
-  for (std::size_t i = 0; i < sc.steps.size() && !unreachable_; ++i) {
+  for (std::size_t i = 0; i < sc.steps.size() && !stopped(); ++i) {
     if (cancel_requested()) return;
     const Step& step = sc.steps[i];
     const std::string where = sc.id + " step " + std::to_string(i + 1);
@@ -864,9 +910,9 @@ void Run::run_scenario(std::size_t index, const Scenario& sc) {
       outcome.stop = true;
       outcome.why = ev.reason;
     }
-    if (unreachable_) return;  // every check not judged yet becomes `error`
+    if (stopped()) return;  // every check not judged yet becomes `error`
     if (outcome.stop) {
-      skip_scenario(sc, outcome.why, i + 1);
+      skip_scenario(sc, outcome.why, i + 1, outcome.rest);
       return;
     }
   }
@@ -886,6 +932,7 @@ Run::StepOutcome Run::run_step(const Scenario& sc, const Step& step, const std::
       skip_scenario(sc, why, 0, verdict);
       out.stop = true;
       out.why = why;
+      out.rest = verdict;
       return out;
     }
   }
@@ -903,6 +950,7 @@ Run::StepOutcome Run::run_step(const Scenario& sc, const Step& step, const std::
     rec_->record(step.check, ev);
     out.stop = setup;
     out.why = "not run: " + where + " did not apply (" + e.what() + ")";
+    out.rest = Verdict::skip;
     return out;
   } catch (const StepError& e) {
     Evaluation ev;
@@ -948,6 +996,15 @@ Run::StepOutcome Run::run_step(const Scenario& sc, const Step& step, const std::
     return out;
   }
   reached_ = true;
+  if (!ex.timed_out) {
+    missed_deadlines_ = 0;
+  } else if (++missed_deadlines_ >= kMaxMissedDeadlines) {
+    report_.stopped_early = "the target missed the " + std::to_string(o_.target.ns.timeout.count()) +
+                            " ms deadline of " + std::to_string(missed_deadlines_) +
+                            " exchanges in a row (the last: " + where +
+                            "); the rest of the suite was not run, since every exchange would wait as long. "
+                            "Make the JS answer within the deadline, or raise it with --timeout if your NS waits longer";
+  }
   // Wrapped network keys are expected only for the NetID the harness shares a KEK for.
   ValidatorSettings vs = vs_;
   vs.expect_wrapped_network_keys =
@@ -979,12 +1036,22 @@ Run::StepOutcome Run::run_step(const Scenario& sc, const Step& step, const std::
   ev.scenario = where;
   ev.exchange = ex_index;
   judge_success_content(step, b, ds, v, ex.http_status, ev);
+  // A join refused as a replay is most often the JS remembering an earlier run: say so first.
+  std::string hint;
+  if (ev.verdict == Verdict::fail && step.expect->kind == Expectation::success &&
+      (step.kind == StepKind::join || step.kind == StepKind::rejoin) && v.answer.answered &&
+      looks_like_devnonce_replay(v.answer.result, v.answer.description)) {
+    hint = devnonce_replay_hint(ds != nullptr && ds->counters_from_state);
+    ev.reason = hint;
+  }
   const Verdict verdict = ev.verdict;
   const std::string actual = ev.actual;
   rec_->record(step.check, std::move(ev));
   if (setup && (verdict == Verdict::fail || verdict == Verdict::error)) {
     out.stop = true;
-    out.why = "not run: " + where + " did not go as expected (" + actual + ")";
+    // The likely cause first: console lines show the start of a reason.
+    out.why = hint.empty() ? "not run: " + where + " did not go as expected (" + actual + ")"
+                           : "not run: " + where + " was refused: " + hint + " (" + actual + ")";
   }
   return out;
 }
@@ -1293,6 +1360,7 @@ Run::StepOutcome Run::run_air_step(const Scenario& sc, const Step& step, DeviceS
     rec_->record(step.check, ev);
     out.stop = setup;
     out.why = "not run: " + where + " had nothing to wait for";
+    out.rest = Verdict::skip;
     return out;
   }
   const DeviceState::AirAnswer& air = *ds.last_air;

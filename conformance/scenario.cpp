@@ -677,9 +677,16 @@ Scenario parse_scenario(const json& v, Where& w, std::string_view source, const 
       if (const auto m = need.find("MACVersion"); m != need.end()) {
         const std::string mp = child(p, "MACVersion");
         const auto& text = get_string(*m, w, mp);
-        dev.mac_version = w.wrap([&] { return lorawan::parse_mac_version_or_throw(text, mp); });
+        if (text == "any") {
+          dev.any_version = true;
+        } else {
+          dev.mac_version = w.wrap([&] { return lorawan::parse_mac_version_or_throw(text, mp); });
+        }
       }
       if (const auto u = need.find("unknown"); u != need.end()) dev.unknown = get_bool(*u, w, child(p, "unknown"));
+      if (dev.unknown && dev.any_version) {
+        w.fail(child(p, "MACVersion"), "\"any\" is for devices of the fleet; an unknown device needs a MAC version");
+      }
       s.devices.push_back(std::move(dev));
     }
   }

@@ -10,6 +10,7 @@
 //    "title": "...", "spec": "...", "level": "MUST",  // required for a custom id
 //    "requires": ["rejoin"],                    // target capabilities (see Capability)
 //    "devices": {"dev": {"MACVersion": "1.0.4"}, "stranger": {"MACVersion": "1.0.3", "unknown": true}},
+//                                               // "MACVersion": "any": whichever device the fleet has
 //    "steps": [
 //      {"send": "join", "device": "dev", "check": "join/success-1.0.4", "expect": "Success"},
 //      {"send": "join", "device": "dev", "DevNonce": "previous",
@@ -90,6 +91,11 @@ class ScenarioError : public lorawan::Error {
 struct DeviceNeed {
   std::string name;
   lorawan::MacVersion mac_version = lorawan::MacVersion::v1_0_3;
+  // "MACVersion": "any": the step does not depend on the version (malformed bodies, header
+  // edits, unknown senders): any device of the fleet will do, so a fleet of one MAC version
+  // still runs it. The runner takes the fleet's devices in the order 1.0.3, 1.0.4, 1.1, 1.0.2,
+  // 1.0.1, 1.0 (the first version the fleet has first); `mac_version` is then the one chosen.
+  bool any_version = false;
   // A device the target does not know (fresh random DevEUI and keys): unknown-DevEUI tests.
   bool unknown = false;
 };

@@ -40,13 +40,7 @@ bool starts_with_http(std::string_view text) {
 
 // The URL as NsClient will parse it, so that a bad URL is reported at its line.
 std::string get_url(const toml::node& n, const Where& w) {
-  const std::string url = get_string(n, w);
-  try {
-    backend::HttpUrl::parse(url);
-  } catch (const backend::HttpError& e) {
-    throw ConfigError(w.at(n) + ": " + e.detail() + ", got " + lorawan::quote_for_error(url));
-  }
-  return url;
+  return checked_target_url(get_string(n, w), w.at(n));
 }
 
 // "5s", "500ms", or an integer of milliseconds.
@@ -476,6 +470,19 @@ TargetConfig parse_target_config(std::string_view toml_text, const std::filesyst
                       std::string(e.description()));
   }
   return from_table(root, source);
+}
+
+std::string checked_target_url(const std::string& url, const std::string& where) {
+  if (url.empty()) {
+    throw ConfigError(where + ": expected the Join Server's URL (http://host:port/path or https://...), got an "
+                      "empty value");
+  }
+  try {
+    backend::HttpUrl::parse(url);
+  } catch (const backend::HttpError& e) {
+    throw ConfigError(where + ": " + e.detail() + ", got " + lorawan::quote_for_error(url));
+  }
+  return url;
 }
 
 }  // namespace joincheck::conformance

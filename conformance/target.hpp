@@ -122,6 +122,11 @@ std::set<Capability> default_capabilities();
 // Everything but the URL, which the caller sets (for the built-in reference JS, its own).
 TargetConfig default_target_config();
 
+// `url` when it is a URL the NS client can use (http:// or https://, a host, a valid port);
+// otherwise throws sim::ConfigError "<where>: <what is wrong>, got \"<url>\"". An empty URL is
+// an error too: `--target "$UNSET"` must never fall back to another target.
+std::string checked_target_url(const std::string& url, const std::string& where);
+
 // Reads a target file over the defaults. Throws sim::ConfigError naming the file, the line
 // and the key, what was expected and what was seen.
 TargetConfig load_target_config(const std::filesystem::path& file);

@@ -549,6 +549,7 @@ Validation validate_exchange(const sim::Exchange& ex, const SentRequest& sent, s
   judge.check("answer/result", result.has_value(), "Result with a known ResultCode", "no usable Result");
   v.answer.result = result ? std::optional(result->code) : std::nullopt;
   v.answer.result_text = code_text(result);
+  if (result && result->description) v.answer.description = *result->description;
 
   std::visit([&](const auto& m) {
     using M = std::decay_t<decltype(m)>;

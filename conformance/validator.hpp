@@ -76,7 +76,8 @@ struct Judgement {
 struct AnswerSummary {
   bool answered = false;  // an answer was decoded
   std::optional<backend::ResultCode> result;
-  std::string result_text;  // "MICFailed: description" or why there is none
+  std::string result_text;  // "MICFailed (description)" or why there is none
+  std::string description;  // the Result's Description alone; "" when none
   bool has_phy_payload = false;
   bool has_keys = false;
   // A join the device accepted.

@@ -319,7 +319,7 @@ void ConsoleReporter::check_line(const CheckResult& result) {
   line += std::string(id.size() < id_width ? id_width - id.size() : 0, ' ');
   line += "  ";
   line += brief(result.check.title, 200);
-  if ((result.verdict == Verdict::warn || result.verdict == Verdict::skip) &&
+  if ((result.verdict == Verdict::warn || result.verdict == Verdict::skip || result.verdict == Verdict::error) &&
       !result.reason.empty()) {
     line += "  (";
     line += brief(result.reason, 120);
@@ -359,11 +359,15 @@ void ConsoleReporter::finish(const RunReport& report) {
   if (!report.target.empty()) summary += " against " + brief(report.target, 200);
   if (!report.profile.empty()) summary += " (profile " + brief(report.profile, 100) + ")";
   summary += '\n';
+  std::string problem;
   if (!report.setup_error.empty()) {
-    std::string line = "target could not be reached: " + printable(report.setup_error);
-    if (colour_) line = "\x1b[31m" + line + "\x1b[0m";
-    summary += line + '\n';
+    problem = "target could not be reached: " + printable(report.setup_error);
+  } else if (!report.stopped_early.empty()) {
+    problem = "run stopped early: " + printable(report.stopped_early);
+  } else if (report.nothing_judged()) {
+    problem = "nothing was judged: every selected check was skipped (see the reasons above), so the run does not pass";
   }
+  if (!problem.empty()) summary += (colour_ ? "\x1b[31m" + problem + "\x1b[0m" : problem) + '\n';
   out_ << summary << std::flush;
 }
 

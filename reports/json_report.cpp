@@ -99,6 +99,7 @@ json json_report(const RunReport& report) {
       {"started_at", report.started_at},
       {"duration_ms", report.duration.count()},
       {"setup_error", report.setup_error},
+      {"stopped_early", report.stopped_early},
       {"summary",
        {{"pass", c.pass},
         {"fail", c.fail},

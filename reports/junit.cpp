@@ -148,6 +148,7 @@ std::string junit_xml(const RunReport& report) {
   property(properties, "mac_versions", macs);
   property(properties, "started_at", report.started_at);
   if (!report.setup_error.empty()) property(properties, "setup_error", report.setup_error);
+  if (!report.stopped_early.empty()) property(properties, "stopped_early", report.stopped_early);
 
   if (setup_case) {
     auto tc = suite.append_child("testcase");

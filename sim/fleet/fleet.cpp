@@ -873,14 +873,24 @@ FleetDevice generate_device(std::uint64_t index, const Eui64& join_eui, MacVersi
 
 Fleet generate_fleet(std::size_t count, const Eui64& join_eui, MacVersion mac_version,
                      std::uint64_t seed) {
+  return generate_fleet(count, join_eui, std::span<const MacVersion>(&mac_version, 1), seed);
+}
+
+Fleet generate_fleet(std::size_t count, const Eui64& join_eui, std::span<const MacVersion> mac_versions,
+                     std::uint64_t seed) {
   if (count > kMaxGeneratedDevices) {
     throw lorawan::Error("generate_fleet: count " + std::to_string(count) +
                          " exceeds 2^40 devices (the DevEUI holds the index in 5 bytes)");
   }
+  if (mac_versions.empty()) throw lorawan::Error("generate_fleet: expected at least one MAC version, got none");
+  if (count < mac_versions.size()) {
+    throw lorawan::Error("generate_fleet: " + std::to_string(mac_versions.size()) + " MAC versions need at least " +
+                         std::to_string(mac_versions.size()) + " devices, got a count of " + std::to_string(count));
+  }
   Fleet fleet;
   fleet.devices.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
-    fleet.devices.push_back(generate_device(i, join_eui, mac_version, seed));
+    fleet.devices.push_back(generate_device(i, join_eui, mac_versions[i % mac_versions.size()], seed));
   }
   return fleet;
 }

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -133,5 +134,10 @@ FleetDevice generate_device(std::uint64_t index, const lorawan::Eui64& join_eui,
 // Devices 0 .. count-1 of generate_device(). Throws lorawan::Error when count exceeds 2^40.
 Fleet generate_fleet(std::size_t count, const lorawan::Eui64& join_eui,
                      lorawan::MacVersion mac_version, std::uint64_t seed);
+// A fleet of several MAC versions in one: device i has mac_versions[i % size], so the versions
+// take turns and every DevEUI stays distinct (the index is in the DevEUI). Throws lorawan::Error
+// when `mac_versions` is empty, or `count` is less than its size (a version would be missing).
+Fleet generate_fleet(std::size_t count, const lorawan::Eui64& join_eui,
+                     std::span<const lorawan::MacVersion> mac_versions, std::uint64_t seed);
 
 }  // namespace joincheck::sim

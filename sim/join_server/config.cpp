@@ -181,6 +181,9 @@ void resolve_keks(JoinServerConfig& js, const backend::KekTable& keks, const std
 }
 
 void finalize_serve_js_options(JoinServerServiceOptions& o) {
+  // A JS that serves one network server is every device's home: HomeNSReq names that NetID
+  // unless another is configured (TS002 1.0 §12.1.1: the JS answers the home NetID of the device).
+  if (!o.js.home_net_id && o.js.net_ids.size() == 1) o.js.home_net_id = o.js.net_ids.front().net_id;
   for (const auto& peer : o.js.net_ids) {
     if (peer.client_ca_file.empty()) continue;
     if (!o.http.tls) {

@@ -113,7 +113,8 @@ void resolve_keks(JoinServerConfig& js, const backend::KekTable& keks, const std
                   const KekLabelOrigins& origins = {});
 
 // Settings that depend on each other, once file and command line are merged: a network server
-// with a client CA needs HTTPS, and makes the server ask clients for certificates.
+// with a client CA needs HTTPS, and makes the server ask clients for certificates; with a single
+// network server and no home NetID, that network server's NetID is the home NetID.
 // Throws ConfigError.
 void finalize_serve_js_options(JoinServerServiceOptions& options);
 

@@ -131,6 +131,33 @@ check "bad seed" 2 '--seed: expected a whole number from 0 to 184467440737095516
 check "unknown extension" 2 '--out: expected a file name ending in .json or .csv.*"x.txt"' -- \
   "${g[@]}" --count 1 --out x.txt
 check "no --out" 2 '--out is required' -- "${g[@]}" --count 1
+check "a MAC version given twice" 2 '--mac-version: "1.1" is given twice' -- \
+  devices generate --count 4 --join-eui $jeui --mac-version 1.1,1.0.3,1.1 --out x.json
+check "fewer devices than MAC versions" 2 '--count: 3 MAC versions need at least 3 devices, got 2' -- \
+  devices generate --count 2 --join-eui $jeui --mac-version 1.0.3,1.0.4,1.1 --out x.json
+check "an empty --mac-version" 2 'mac-version: expected .*got an empty value' -- \
+  devices generate --count 2 --join-eui $jeui --mac-version "" --out x.json
+
+# A mixed fleet in one command: the versions take turns, DevEUIs are distinct; without
+# --mac-version, the versions the built-in suite needs.
+check "mixed fleet, comma-separated" 0 'wrote 6 devices \(LoRaWAN 1.0.3, 1.1 in turn\) to mixed.json' -- \
+  devices generate --count 6 --join-eui $jeui --mac-version 1.0.3,1.1 --seed 9 --out mixed.json
+check "mixed fleet, repeated option" 0 'wrote 6 devices \(LoRaWAN 1.0.3, 1.1 in turn\) to mixed2.json' -- \
+  devices generate --count 6 --join-eui $jeui --mac-version 1.0.3 --mac-version 1.1 --seed 9 --out mixed2.json
+same "comma-separated and repeated --mac-version give the same fleet" mixed.json mixed2.json
+check "default MAC versions" 0 'wrote 8 devices \(LoRaWAN 1.0.2, 1.0.3, 1.0.4, 1.1 in turn\) to suite.json' -- \
+  devices generate --count 8 --join-eui $jeui --seed 9 --out suite.json
+if python3 - <<'PY'
+import collections, json
+mixed = json.load(open("mixed.json"))["devices"]
+assert [d["MACVersion"] for d in mixed] == ["1.0.3", "1.1"] * 3, [d["MACVersion"] for d in mixed]
+assert all(("NwkKey" in d) == (d["MACVersion"] == "1.1") for d in mixed), "NwkKey on the wrong devices"
+suite = json.load(open("suite.json"))["devices"]
+assert collections.Counter(d["MACVersion"] for d in suite) == {"1.0.2": 2, "1.0.3": 2, "1.0.4": 2, "1.1": 2}
+assert len({d["DevEUI"] for d in suite}) == 8 and len({d["DevEUI"] for d in mixed}) == 6, "DevEUIs collide"
+PY
+then ok "mixed fleets: versions in turn, NwkKey for 1.1 only, distinct DevEUIs"
+else fail "mixed fleets: versions in turn, NwkKey for 1.1 only, distinct DevEUIs" "$(cat mixed.json suite.json)"; fi
 cp s42a.json keep.json
 check "existing output without --force" 2 '--out: s42a.json already exists; give --force' -- \
   "${g[@]}" --count 1 --out s42a.json

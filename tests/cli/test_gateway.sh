@@ -159,6 +159,9 @@ expect_eq "the state file holds the next DevNonce" \
 jc state3 gateway --ns "udp://127.0.0.1:$ns_port" --devices f1.0.4.json --uplinks 0 --timeout-join 2
 expect_rc "1.0.4 device without --state replays DevNonce 0" state3 1
 expect_grep "the replay dies at join-accept received" state3.out 'died at join-accept received'
+expect_grep "the replay: the likely cause comes first, with what to do" state3.out \
+  'died at join-accept received: no join-accept within 2000 ms[^;]*; likely cause: the JS refused a DevNonce it has seen before.*--state FILE'
+expect_grep "serve-ns shows the JS's actual answer to the replay" ns.out 'join-failed .*result=(JoinReqFailed|FrameReplayed)'
 stop_ns
 expect_grep "serve-ns: a summary line when stopped" ns.err \
   '^joincheck serve-ns: [0-9]+ join-requests, [0-9]+ joined, [1-9][0-9]* join failures, [0-9]+ data uplinks'

@@ -168,19 +168,17 @@ if [ -z "$missing" ]; then ok "list names every check the run reports"; else fai
 
 # --- fleets ------------------------------------------------------------------------------------
 "$bin" devices generate --count 8 --join-eui 0000000000000001 --mac-version 1.0.3 --seed 1 --out fleet.json 2>/dev/null
-seed=0
-for v in 1.0.2 1.0.3 1.0.4 1.1; do
-  seed=$((seed + 1))
-  "$bin" devices generate --count 2 --join-eui 0000000000000001 --mac-version $v --seed $seed --out "f$v.json" 2>/dev/null
-done
-python3 - <<'PY'
-import json
-devices = []
-for v in ("1.0.2", "1.0.3", "1.0.4", "1.1"):
-    devices += json.load(open("f%s.json" % v))["devices"]
+# One command makes a mixed fleet: the versions take turns and every DevEUI is distinct.
+"$bin" devices generate --count 8 --join-eui 0000000000000001 --mac-version 1.0.2,1.0.3,1.0.4,1.1 --seed 1 \
+  --out all.json 2>/dev/null
+if python3 - <<'PY'
+import collections, json
+devices = json.load(open("all.json"))["devices"]
 assert len({d["DevEUI"] for d in devices}) == 8, "DevEUIs collide"
-json.dump({"devices": devices}, open("all.json", "w"), indent=2)
+assert collections.Counter(d["MACVersion"] for d in devices) == {"1.0.2": 2, "1.0.3": 2, "1.0.4": 2, "1.1": 2}
 PY
+then ok "devices generate --mac-version 1.0.2,1.0.3,1.0.4,1.1: 2 devices of each, distinct DevEUIs"
+else fail "devices generate --mac-version 1.0.2,1.0.3,1.0.4,1.1: 2 devices of each, distinct DevEUIs" "$(cat all.json)"; fi
 root_keys=$(python3 -c 'import json; print(" ".join(d[k] for d in json.load(open("all.json"))["devices"] for k in ("AppKey", "NwkKey") if k in d))')
 
 # --- unreachable target: exit 3, both reports ---------------------------------------------------
@@ -208,6 +206,37 @@ else fail "unreachable: JSON report with setup_error, errors and fleet skips onl
 if [ "$(grep -c '^SKIP  ' unreach.out || true)" = "$(jq_py unreach.json "d['summary']['skip']")" ]; then
   ok "unreachable: the live SKIP lines agree with the final verdicts"
 else fail "unreachable: the live SKIP lines agree with the final verdicts" "$(grep '^SKIP' unreach.out)"; fi
+
+# --- no false green: a target option that names no usable target is a usage error --------------
+echo "# bad target options"
+for bad in "" "htp://127.0.0.1:8003" "127.0.0.1:8003" "http://"; do
+  jc bad_target run --target "$bad" --devices fleet.json
+  expect_rc "--target \"$bad\"" bad_target 2
+  expect_eq "--target \"$bad\": one line on stderr" "$(wc -l <bad_target.err)" 1
+  expect_grep "--target \"$bad\": names the option and what it expects" bad_target.err '^joincheck run: --target: .*(empty value|http:// or https://|no host)'
+  expect_eq "--target \"$bad\": no check was run" "$(count_lines bad_target.out '^(PASS|FAIL|WARN|SKIP|ERROR) ')" 0
+done
+for opt in --config --devices --junit --json --state; do
+  jc empty_opt run "$opt" ""
+  expect_rc "$opt \"\" (an unset variable)" empty_opt 2
+  expect_grep "$opt \"\": says the value is empty" empty_opt.err "^joincheck run: $opt: expected .*got an empty value"
+done
+
+# --- no false green: a JS that misses the deadline again and again stops the run ---------------
+echo "# deadline misses"
+start=$(date +%s)
+jc slow run --fault slow-answer=1500 --timeout 200 --json slow.json
+took=$(( $(date +%s) - start ))
+expect_rc "--fault slow-answer=1500 --timeout 200" slow 1
+expect_grep "slow JS: the run says why it stopped" slow.out '^run stopped early: the target missed the 200 ms deadline of 3 exchanges in a row'
+expect_grep "slow JS: the checks not judged are ERROR" slow.out '^ERROR +devnonce/replay-1\.1 '
+if [ "$took" -lt 20 ]; then ok "slow JS: the run took ${took} s, not minutes"; else fail "slow JS: the run took ${took} s"; fi
+expect_eq "slow JS: JSON stopped_early" "$(jq_py slow.json "d['stopped_early'][:40]")" "the target missed the 200 ms deadline of "
+
+# --- no false green: nothing judged is no pass ---------------------------------------------------
+jc only_tls run --only tls
+expect_rc "--only tls against the plain-HTTP embedded JS (every check skipped)" only_tls 1
+expect_grep "--only tls: says nothing was judged" only_tls.out '^nothing was judged: every selected check was skipped'
 
 # --- serve-js as an external target --------------------------------------------------------------
 # start_js LOG ARGS...: serve-js on a free port; sets js_pid and js_url.
@@ -268,6 +297,11 @@ jc ext_again run --config target.toml --target "$js_url" --devices all.json --st
 expect_rc "serve-js: a second run with --state" ext_again 0
 jc ext_amnesic run --config target.toml --target "$js_url" --devices all.json
 expect_rc "serve-js: a third run without --state replays DevNonces" ext_amnesic 1
+# The same trap with --only devnonce: every setup join is refused; the checks were not judged.
+jc ext_devnonce run --config target.toml --target "$js_url" --devices all.json --only devnonce --strict
+expect_rc "serve-js: --only devnonce --strict with every setup join refused" ext_devnonce 1
+expect_grep "--only devnonce with refused setup joins: 0 pass, 0 skip" ext_devnonce.out '^joincheck: [0-9]+ checks: 0 pass, 0 fail, 0 warn, 0 skip, [1-9][0-9]* error'
+expect_grep "--only devnonce with refused setup joins: ERROR with the likely cause" ext_devnonce.out 'ERROR +devnonce/replay-1\.0\.4 .*likely cause: the JS refused a DevNonce it has seen before'
 stop_js
 expect_grep "serve-js: the replayed joins are refused" ext_amnesic.out '^FAIL  join/success-1\.0\.4 '
 expect_eq "serve-js: the state file holds no key" "$(grep -ciE '[0-9a-f]{32}' fleet-state.json || true)" "0"

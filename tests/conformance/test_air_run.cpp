@@ -190,6 +190,10 @@ TEST(AirRun, ACorrectSetUpPassesEveryStepForAMixedFleetThroughTwoGateways) {
   const AirReport replay = run_over_the_air(fresh);
   EXPECT_EQ(replay.exit_code(), exit_failed);
   EXPECT_EQ(replay.devices[1].died_at, "join-accept received") << steps(replay.devices[1]);
+  // The likely cause first: the same fleet again without its state replays DevNonces.
+  EXPECT_NE(replay.devices[1].died_detail.find("likely cause: the JS refused a DevNonce it has seen before"),
+            std::string::npos)
+      << replay.devices[1].died_detail;
 }
 
 TEST(AirRun, AJoinAcceptAtUplinkPlus4SecondsFailsTheWindowStep) {

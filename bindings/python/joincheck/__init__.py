@@ -321,6 +321,14 @@ class ExchangeResult:
         return "\n".join(lines)
 
 
+def _looks_like_url(text: str) -> bool:
+    """A string meant as a URL rather than a target file: empty (an unset variable must never fall
+    back to a default target), with a scheme (``htp://`` too), or ``host:port`` that names no file."""
+    if not text.strip() or "://" in text:
+        return True
+    return not text.lower().endswith(".toml") and not _os.path.exists(text)
+
+
 class Harness:
     """A Join Server under test, the devices it knows, and the state the harness keeps for them.
 
@@ -369,8 +377,8 @@ class Harness:
                 self._js = target
             elif isinstance(target, Target):
                 self._target = target
-            elif isinstance(target, str) and _re.match(r"(?i)https?://", target):
-                self._target = Target(target)
+            elif isinstance(target, str) and _looks_like_url(target):
+                self._target = Target(target)  # a bad URL raises ConfigError saying what is wrong
             elif isinstance(target, (str, _os.PathLike)):
                 self._target = Target.from_file(target)
             else:

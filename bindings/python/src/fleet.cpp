@@ -309,13 +309,19 @@ void init_fleet(py::module_& m) {
             } else {
               s = py::cast<std::uint64_t>(seed);
             }
-            return sim::generate_fleet(count, eui_arg(join_eui, "JoinEUI"),
-                                       mac_version_arg(mac_version), s);
+            // One version, or several that take turns (as `devices generate --mac-version a,b`).
+            std::vector<lorawan::MacVersion> versions;
+            if (py::isinstance<py::str>(mac_version) || !py::isinstance<py::iterable>(mac_version)) {
+              versions.push_back(mac_version_arg(mac_version));
+            } else {
+              for (py::handle v : mac_version) versions.push_back(mac_version_arg(v));
+            }
+            return sim::generate_fleet(count, eui_arg(join_eui, "JoinEUI"), versions, s);
           },
           py::arg("count"), py::kw_only(), py::arg("join_eui") = "0000000000000001",
           py::arg("mac_version") = "1.0.3", py::arg("seed") = py::none(),
-          "`count` deterministic test devices (as `joincheck devices generate`): the same seed "
-          "gives the same fleet "
+          "`count` deterministic test devices (as `joincheck devices generate`); mac_version is one "
+          "version or a list of versions that take turns (distinct DevEUIs): the same seed gives the same fleet "
           "on every platform; seed=None draws one. Test keys only: the generator is not "
           "cryptographic.")
       .def(

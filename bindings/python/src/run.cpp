@@ -330,7 +330,7 @@ void init_run(py::module_& m) {
             py::dict out;
             for (const auto& d : s.devices) {
               py::dict need;
-              need["MACVersion"] = std::string(lorawan::to_string(d.mac_version));
+              need["MACVersion"] = d.any_version ? std::string("any") : std::string(lorawan::to_string(d.mac_version));
               need["unknown"] = d.unknown;
               out[py::str(d.name)] = need;
             }
@@ -703,6 +703,9 @@ void init_run(py::module_& m) {
           "duration",
           [](const RunReport& r) { return static_cast<double>(r.duration.count()) / 1000.0; },
           "Seconds.")
+      .def_readonly("stopped_early", &RunReport::stopped_early,
+                    "Why the run stopped before its end although the target answered (it missed the "
+                    "deadline again and again); '' when it ran to the end.")
       .def_readonly("setup_error", &RunReport::setup_error,
                     "Why the target could not be reached or set up ('interrupted' for a cancelled "
                     "run); '' when none.")
@@ -819,6 +822,8 @@ void init_run(py::module_& m) {
             if (r->exit_code(strict) == conformance::exit_ok) return;
             std::string text = "joincheck: " + counts_text(r->counts()) + " against " + r->target;
             if (!r->setup_error.empty()) text += "\nsetup error: " + r->setup_error;
+            if (!r->stopped_early.empty()) text += "\nstopped early: " + r->stopped_early;
+            if (r->nothing_judged()) text += "\nnothing was judged: every selected check was skipped";
             for (const auto& c : r->results) {
               const bool bad = c.verdict == conformance::Verdict::fail ||
                                c.verdict == conformance::Verdict::error ||

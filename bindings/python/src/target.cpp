@@ -391,14 +391,7 @@ void init_target(py::module_& m) {
              py::object profile) {
             TargetConfig out = c;
             if (!url.is_none()) {
-              const std::string u = py::cast<std::string>(url);
-              try {
-                backend::HttpUrl::parse(u);
-              } catch (const backend::HttpError& e) {
-                throw sim::ConfigError("url: " + e.detail() + ", got " +
-                                       lorawan::quote_for_error(u));
-              }
-              out.ns.url = u;
+              out.ns.url = conformance::checked_target_url(py::cast<std::string>(url), "url");
             }
             if (!timeout.is_none()) {
               if (py::hasattr(timeout, "total_seconds")) timeout = timeout.attr("total_seconds")();
