@@ -119,7 +119,8 @@ TEST(NoFalseGreen, ARunThatJudgedNothingDoesNotPass) {
   EXPECT_TRUE(report.nothing_judged());
   EXPECT_EQ(report.exit_code(false), exit_failed);
 
-  const RunReport judged = run_scenarios(options_for(target, {"join/success-1.1"}));
+  EmbeddedTarget fresh;  // the run above joined every device already
+  const RunReport judged = run_scenarios(options_for(fresh, {"join/success-1.1"}));
   EXPECT_FALSE(judged.nothing_judged());
   EXPECT_EQ(judged.exit_code(true), exit_ok) << failures(judged);
 }
