@@ -33,6 +33,11 @@ struct CheckInfo {
   friend bool operator==(const CheckInfo&, const CheckInfo&) = default;
 };
 
+// False for the checks that say whether the device can talk after a join or rejoin (the
+// join-accept decrypts and verifies, the session keys are the device's): no profile may turn
+// their failure into a known deviation (conformance/profile.hpp).
+bool profile_may_excuse(std::string_view id);
+
 // "group/name": lower-case letters, digits, '.', '-' and one '/'; what `joincheck list` and
 // --only/--skip accept.
 bool is_valid_check_id(std::string_view id);

@@ -13,6 +13,9 @@
 namespace joincheck::conformance {
 
 const KnownDeviation* Profile::find(std::string_view check_id) const {
+  // A device that cannot talk after its join is not a quirk: no entry covers these checks, even
+  // in a Profile built in code rather than parsed from a file.
+  if (!profile_may_excuse(check_id)) return nullptr;
   for (const auto& k : known) {
     if (k.check == check_id) return &k;
   }
@@ -99,6 +102,15 @@ KnownDeviation parse_known(const toml::table& t, const Where& w, const Catalog& 
   if (is_id ? catalog.find(k.check) == nullptr : catalog.select(k.check).empty()) {
     throw ProfileError(cw.at(*check) + ": expected a check id or a group of the catalog (joincheck list prints them), got " +
                        lorawan::quote_for_error(k.check));
+  }
+  // Wrong session keys or a join-accept the device cannot open leave a device that cannot talk:
+  // a failure under every profile. A group that holds such a check is refused too.
+  for (const auto& id : is_id ? std::vector<std::string>{k.check} : catalog.select(k.check)) {
+    if (profile_may_excuse(id)) continue;
+    throw ProfileError(cw.at(*check) + ": " + lorawan::quote_for_error(k.check) +
+                       (is_id ? "" : " holds " + lorawan::quote_for_error(id) + ", which") +
+                       " cannot be a known deviation: when it fails the device cannot talk after its join or rejoin, "
+                       "so it fails under every profile (list the other checks of the group one by one)");
   }
 
   if (const toml::node* verdict = t.get("verdict")) {

@@ -6,11 +6,16 @@
 //
 //   name = "brocaar"
 //   description = "brocaar/lorawan backend/joinserver (ChirpStack Application Server v3)"
-//   source = "backend-interfaces.md §5.2"
+//   source = "docs/profiles.md#brocaar; brocaar/lorawan backend/joinserver"
 //   [[known]]
 //   check = "header/protocol-version-echo"      # a check id or a group ("devnonce")
 //   verdict = "warn"                            # "warn" (default) or "skip"
-//   reason = "always answers ProtocolVersion \"1.0\" (backend-interfaces.md §1.6)"
+//   reason = "answers ProtocolVersion \"1.0\" to a 1.1 request (measured; joinserver.go)"
+//
+// Every reason says what the Join Server does and where that comes from: measured against the
+// real server, or read in its source (repository and file), and TS002/LoRaWAN for the rule.
+// The checks for which profile_may_excuse() is false (a device that cannot talk after its
+// join) cannot be named, alone or through their group: they fail under every profile.
 
 #include <filesystem>
 #include <string>

@@ -466,9 +466,9 @@ void judge_join_answer(const Ans& ans, const SentRequest& sent, sim::SimDevice* 
   // Session keys: unwrapped from the answer, compared with the device's own derivation.
   const sim::Session& session = *device->session();
   const lorawan::MacVersion asked = sent.mac_version.value_or(version);
-  // After a rejoin the keys are derived with RJcount in place of DevNonce, a reading of
-  // LoRaWAN 1.1 §6.2.4 whose text was not verified (backend-interfaces.md §4.4): a check of its
-  // own, at SHOULD.
+  // After a rejoin the device derives its keys with RJcount0/RJcount1 in place of DevNonce
+  // (LoRaWAN 1.1 §6.2.4.4) and, the answer carrying OptNeg=1, the 1.1 JoinEUI layout (§6.2.3):
+  // a check of its own, MUST, which no profile can excuse (profile_may_excuse()).
   const bool rejoin = Ans::kType == MessageType::rejoin_ans;
   const std::string key_check = rejoin ? "keys/rejoin-session-keys" : network_key_check_id(session.mode, version);
   std::vector<std::pair<std::string, std::pair<const std::optional<backend::KeyEnvelope>*, sim::KeySlot>>> keys;

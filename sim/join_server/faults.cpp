@@ -107,23 +107,42 @@ Quirks quirks_of(Behaviour behaviour) {
   switch (behaviour) {
     case Behaviour::strict:
       break;
-    case Behaviour::brocaar:  // backend-interfaces.md §5.2, §1.3, §2.2, §2.8
+    case Behaviour::brocaar:  // measured, and brocaar/lorawan backend/joinserver (docs/profiles.md#brocaar)
+      q.text_plain_answers = true;
+      q.receiver_id_not_compared = true;
       q.protocol_version_always_1_0 = true;
       q.drop_sender_token = true;
+      q.no_receiver_nsid = true;
+      q.ignore_sender_nsid = true;
       q.no_devnonce_check = true;
       q.http_400_unknown_dev_eui = true;
       q.bare_result_on_malformed = true;
+      q.bare_result_on_bad_hex = true;
+      q.missing_dl_settings_is_zero = true;
+      q.any_sender_id = true;
+      q.serve_unknown_protocol_version = true;
+      q.no_app_s_key_req = true;
+      q.other_for_bad_phy_payload = true;
       q.no_lifetime = true;
       q.no_session_key_id = true;
       q.kek_label_is_sender_id = true;
       q.keys_by_opt_neg = true;
+      q.rejoin_keys_1_0_layout = true;
       break;
-    case Behaviour::tts:  // backend-interfaces.md §5.3, §1.3, §3.2
+    case Behaviour::tts:  // lorawan-stack pkg/interop, pkg/joinserver (docs/profiles.md#tts)
+      q.text_plain_answers = true;
+      q.receiver_id_not_compared = true;
       q.uppercase_hex = true;
       q.reject_rejoin = true;
       q.other_for_unknown_protocol_version = true;
       q.empty_400_on_bad_header = true;
-      q.join_req_failed_for_unknown_receiver = true;
+      q.join_req_failed_for_unknown_join_eui = true;
+      q.replay_is_join_req_failed = true;
+      q.malformed_for_frame_size = true;
+      q.canonical_mac_version_only = true;
+      q.sender_nsid_refused_under_1_0 = true;
+      q.opt_neg_not_checked = true;
+      q.home_ns_without_hns_id = true;
       break;
   }
   return q;

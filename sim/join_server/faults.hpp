@@ -2,7 +2,8 @@
 // Switchable deviations of the reference Join Server. Each fault is one named violation of a
 // requirement the conformance suite checks, so every check can be proven both ways: it passes
 // against the strict JS and fails against the JS with that fault. A quirk set (`behave_like`)
-// is the documented behaviour of a real JS (shared/reference/backend-interfaces.md §5).
+// imitates a real JS as it was measured or read in its source; docs/profiles.md gives the
+// evidence for each quirk, and the profile of the same name documents the deviations it shows.
 
 #include <chrono>
 #include <optional>
@@ -84,22 +85,42 @@ enum class Behaviour {
 std::string_view to_string(Behaviour behaviour);
 std::optional<Behaviour> parse_behaviour(std::string_view name);
 
-// What a behaviour changes, beyond faults.
+// What a behaviour changes, beyond faults. Evidence per quirk: docs/profiles.md.
 struct Quirks {
-  bool protocol_version_always_1_0 = false;   // brocaar
-  bool drop_sender_token = false;             // brocaar
-  bool no_devnonce_check = false;             // brocaar
-  bool http_400_unknown_dev_eui = false;      // brocaar
-  bool bare_result_on_malformed = false;      // brocaar: 400 + {"ResultCode":"Other",...}
-  bool no_lifetime = false;                   // brocaar
-  bool no_session_key_id = false;             // brocaar
-  bool kek_label_is_sender_id = false;        // brocaar
-  bool keys_by_opt_neg = false;               // brocaar: 1.0 vs 1.1 keys chosen by OptNeg
-  bool uppercase_hex = false;                 // tts
-  bool reject_rejoin = false;                 // tts: RejoinReq answered MalformedRequest/Message
-  bool other_for_unknown_protocol_version = false;  // tts
-  bool empty_400_on_bad_header = false;       // tts
-  bool join_req_failed_for_unknown_receiver = false;  // tts: JoinEUI outside its prefixes
+  // Both
+  bool text_plain_answers = false;            // Content-Type text/plain; charset=utf-8 (Go's sniffing)
+  bool receiver_id_not_compared = false;      // any ReceiverID is served
+  // brocaar/lorawan backend/joinserver (ChirpStack AS v3)
+  bool protocol_version_always_1_0 = false;   // answers "1.0" whatever was asked
+  bool drop_sender_token = false;             // no ReceiverToken
+  bool no_receiver_nsid = false;              // no ReceiverNSID
+  bool ignore_sender_nsid = false;            // TS002 1.1 without SenderNSID is served
+  bool no_devnonce_check = false;
+  bool http_400_unknown_dev_eui = false;      // 400 + a full answer with UnknownDevEUI
+  bool bare_result_on_malformed = false;      // 400 + {"ResultCode":"Other","Description":...}
+  bool bare_result_on_bad_hex = false;        // the same for 0x-prefixed or bad hex (Go encoding/hex)
+  bool missing_dl_settings_is_zero = false;   // a JoinReq without DLSettings gets DLSettings 00
+  bool any_sender_id = false;                 // no UnknownSender: any NetID is served
+  bool serve_unknown_protocol_version = false;// "2.0" is served like "1.0"
+  bool no_app_s_key_req = false;              // AppSKeyReq: 400 + bare Result, "invalid MessageType"
+  bool other_for_bad_phy_payload = false;     // a PHYPayload that is not a join-request frame: Other
+  bool no_lifetime = false;
+  bool no_session_key_id = false;
+  bool kek_label_is_sender_id = false;        // the NS KEK label is the SenderID as sent
+  bool keys_by_opt_neg = false;               // 1.0 vs 1.1 keys chosen by OptNeg, not MACVersion
+  bool rejoin_keys_1_0_layout = false;        // the bug: rejoin keys E(NwkKey, t|JoinNonce|NetID|RJcount)
+  // The Things Stack pkg/interop + pkg/joinserver
+  bool uppercase_hex = false;
+  bool reject_rejoin = false;                 // RejoinReq answered MalformedRequest/Message
+  bool other_for_unknown_protocol_version = false;
+  bool empty_400_on_bad_header = false;
+  bool join_req_failed_for_unknown_join_eui = false;  // the PHYPayload JoinEUI outside its prefixes
+  bool replay_is_join_req_failed = false;     // under TS002 1.1 too (never FrameReplayed)
+  bool malformed_for_frame_size = false;      // never FrameSizeError
+  bool canonical_mac_version_only = false;    // "1.1.0", "1.0.0": MalformedRequest/Message
+  bool sender_nsid_refused_under_1_0 = false; // SenderNSID in a TS002 1.0 request: malformed
+  bool opt_neg_not_checked = false;           // OptNeg contradicting MACVersion is served
+  bool home_ns_without_hns_id = false;        // JS-only: HomeNSAns has no HNSID
 };
 Quirks quirks_of(Behaviour behaviour);
 

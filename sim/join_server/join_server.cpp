@@ -3,6 +3,8 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 
 #include "lorawan/crypto.hpp"
 #include "lorawan/join_frames.hpp"
@@ -97,6 +99,47 @@ std::optional<SessionTicket> open_session_ticket(const Aes128Key& secret, const 
 
 // ---- request handling ----
 
+namespace {
+
+// What Go's net/http sends when a handler writes JSON without setting Content-Type (it sniffs
+// the body): brocaar's join server and The Things Stack's interop server both do.
+constexpr const char* kGoTextPlain = "text/plain; charset=utf-8";
+
+// brocaar's answer to a body it cannot unmarshal: HTTP 400 and a bare Result, no header.
+JsAnswer bare_result(int status, std::string description, bool text_plain, std::string log_type) {
+  JsAnswer out;
+  out.http_status = status;
+  out.body = nlohmann::json{{"ResultCode", "Other"}, {"Description", std::move(description)}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text_plain) out.content_type = kGoTextPlain;
+  out.log_message_type = std::move(log_type);
+  out.log_result = "Other (HTTP " + std::to_string(status) + ")";
+  return out;
+}
+
+// The first hex field Go's encoding/hex refuses (a 0x prefix included), with Go's message, as
+// brocaar's JSON unmarshalling reports it; empty when every hex field decodes.
+std::string go_hex_error(std::string_view body) {
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object()) return {};
+  for (const char* field : {"SenderID", "ReceiverID", "DevEUI", "PHYPayload", "DevAddr", "DLSettings", "CFList",
+                            "SenderToken"}) {
+    const auto it = j.find(field);
+    if (it == j.end() || !it->is_string()) continue;
+    const std::string& v = it->get_ref<const std::string&>();
+    for (const char c : v) {
+      if (std::isxdigit(static_cast<unsigned char>(c))) continue;
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "encoding/hex: invalid byte: U+%04X '%c'", static_cast<unsigned char>(c), c);
+      return buf;
+    }
+    if (v.size() % 2 != 0) return "encoding/hex: odd length hex string";
+  }
+  return {};
+}
+
+}  // namespace
+
 struct JoinServer::Context {
   const JsRequest& request;
   backend::Decoded decoded;
@@ -138,7 +181,7 @@ JsAnswer JoinServer::finish(Context& ctx, backend::Message answer) const {
   if (f.has(Fault::protocol_version_1_0) || quirks_.protocol_version_always_1_0) {
     h.protocol_version = backend::ProtocolVersion::v1_0;
   }
-  if (f.has(Fault::drop_receiver_nsid)) h.receiver_ns_id.reset();
+  if (f.has(Fault::drop_receiver_nsid) || quirks_.no_receiver_nsid) h.receiver_ns_id.reset();
 
   JsAnswer out;
   backend::EncodeOptions enc;
@@ -158,6 +201,7 @@ JsAnswer JoinServer::finish(Context& ctx, backend::Message answer) const {
   out.log_result = result ? std::string(backend::to_string(result->code)) : "-";
   if (result && !result->is_success() && f.has(Fault::http_400_on_error)) out.http_status = 400;
   if (f.has(Fault::wrong_content_type)) out.content_type = "text/plain";
+  if (quirks_.text_plain_answers) out.content_type = kGoTextPlain;
   out.delay = f.slow_answer;
   if (ctx.async_peer != nullptr) {
     AsyncDelivery d{ctx.async_peer->async_url, std::move(out.body)};
@@ -279,8 +323,7 @@ JsAnswer JoinServer::handle(const JsRequest& request) const {
       out.log_message_type = ctx.log_type;
       out.log_result = "400";
       if (quirks_.bare_result_on_malformed) {
-        out.body = nlohmann::json{{"ResultCode", "Other"}, {"Description", e.what()}}.dump(
-            -1, ' ', false, nlohmann::json::error_handler_t::replace);
+        return bare_result(400, e.what(), quirks_.text_plain_answers, ctx.log_type);
       } else {
         out.content_type.clear();
       }
@@ -292,6 +335,11 @@ JsAnswer JoinServer::handle(const JsRequest& request) const {
   ctx.version = ctx.request_header.protocol_version;
   const backend::MessageType type = ctx.request_header.message_type;
   ctx.log_type = std::string(backend::to_string(type));
+  if (quirks_.bare_result_on_bad_hex) {
+    if (auto why = go_hex_error(request.body); !why.empty()) {
+      return bare_result(400, std::move(why), quirks_.text_plain_answers, ctx.log_type);
+    }
+  }
 
   // ProtocolVersion: the codec leaves an unknown value at its default and observes it.
   const auto is_bad_version = [](const backend::Observation& o) {
@@ -300,7 +348,7 @@ JsAnswer JoinServer::handle(const JsRequest& request) const {
   const bool bad_version =
       std::any_of(ctx.decoded.observations.begin(), ctx.decoded.observations.end(), is_bad_version);
   if (bad_version) {
-    if (!config_.faults.has(Fault::ignore_protocol_version)) {
+    if (!config_.faults.has(Fault::ignore_protocol_version) && !quirks_.serve_unknown_protocol_version) {
       return fail(ctx, quirks_.other_for_unknown_protocol_version ? ResultCode::other
                                                                   : ResultCode::invalid_protocol_version,
                   "ProtocolVersion: this JS supports \"1.0\" and \"1.1\"");
@@ -311,7 +359,7 @@ JsAnswer JoinServer::handle(const JsRequest& request) const {
   }
 
   if (type == backend::MessageType::error_notif) {
-    JsAnswer out;  // acknowledged, never answered (backend-interfaces.md §2.6)
+    JsAnswer out;  // acknowledged, never answered (TS002 1.1 ErrorNotif has no answer)
     out.content_type.clear();
     out.log_message_type = ctx.log_type;
     out.log_result = "acknowledged";
@@ -334,6 +382,9 @@ JsAnswer JoinServer::handle(const JsRequest& request) const {
     case backend::MessageType::rejoin_req:
       return handle_join(ctx);
     case backend::MessageType::app_s_key_req:
+      if (quirks_.no_app_s_key_req) {
+        return bare_result(400, "invalid MessageType: AppSKeyReq", quirks_.text_plain_answers, ctx.log_type);
+      }
       return handle_app_s_key(ctx);
     case backend::MessageType::home_ns_req:
       return handle_home_ns(ctx);
@@ -345,11 +396,21 @@ JsAnswer JoinServer::handle(const JsRequest& request) const {
 // The checks every NS message (JoinReq, RejoinReq, HomeNSReq) passes first: SenderNSID under
 // TS002 1.1, the requester, the receiver.
 std::optional<JsAnswer> JoinServer::admit_ns_request(Context& ctx, NsRequester& ns) const {
-  if (ctx.version == backend::ProtocolVersion::v1_1 && !ctx.request_header.sender_ns_id) {
+  if (ctx.version == backend::ProtocolVersion::v1_1 && !ctx.request_header.sender_ns_id &&
+      !quirks_.ignore_sender_nsid) {
     return fail(ctx, ResultCode::malformed_message, "SenderNSID: mandatory under TS002 1.1");
+  }
+  if (ctx.version == backend::ProtocolVersion::v1_0 && ctx.request_header.sender_ns_id &&
+      quirks_.sender_nsid_refused_under_1_0) {
+    return fail(ctx, ResultCode::malformed_request, "SenderNSID: not a field of TS002 1.0");
   }
   if (auto refused = authenticate_ns(ctx, ns.peer, ns.net_id)) return refused;
   if (ns.peer != nullptr && !ns.peer->async_url.empty()) ctx.async_peer = ns.peer;
+  if (quirks_.receiver_id_not_compared) {
+    const std::string_view eui = lorawan::strip_hex_prefix(ctx.request_header.receiver_id);
+    if (eui.size() == 16 && is_hex(eui)) ns.receiver = Eui64::parse(eui, "ReceiverID");
+    return std::nullopt;
+  }
   return check_receiver(ctx, ns.receiver);
 }
 
@@ -365,7 +426,7 @@ std::optional<JsAnswer> JoinServer::authenticate_ns(Context& ctx, const NetIdPee
     net_id = NetId::parse(sender, "SenderID");
     peer = find_peer(net_id);
   }
-  if (config_.faults.has(Fault::ignore_sender_id)) return std::nullopt;
+  if (config_.faults.has(Fault::ignore_sender_id) || quirks_.any_sender_id) return std::nullopt;
   if (!valid_net_id) {
     return fail(ctx, ResultCode::unknown_sender,
                 "SenderID: expected the NS NetID (6 hex digits), got " + quote_for_error(h.sender_id));
@@ -396,9 +457,7 @@ std::optional<JsAnswer> JoinServer::check_receiver(Context& ctx, std::optional<E
   if (config_.faults.has(Fault::ignore_receiver_id) || (receiver && serves(*receiver))) {
     return std::nullopt;
   }
-  return fail(ctx, quirks_.join_req_failed_for_unknown_receiver ? ResultCode::join_req_failed
-                                                                 : ResultCode::unknown_receiver,
-              "ReceiverID " + quote_for_error(id) + " is not a JoinEUI this JS serves");
+  return fail(ctx, ResultCode::unknown_receiver, "ReceiverID " + quote_for_error(id) + " is not a JoinEUI this JS serves");
 }
 
 JsAnswer JoinServer::handle_home_ns(Context& ctx) const {
@@ -415,7 +474,7 @@ JsAnswer JoinServer::handle_home_ns(Context& ctx) const {
   if (!config_.home_net_id) {
     return fail(ctx, ResultCode::activation_disallowed, "no home NetID is configured for this device");
   }
-  if (ctx.version == backend::ProtocolVersion::v1_1 && !config_.home_ns_id) {
+  if (ctx.version == backend::ProtocolVersion::v1_1 && !config_.home_ns_id && !quirks_.home_ns_without_hns_id) {
     return fail(ctx, ResultCode::activation_disallowed,
                 "TS002 1.1 HomeNSAns carries HNSID, and no home NSID is configured");
   }
@@ -423,15 +482,18 @@ JsAnswer JoinServer::handle_home_ns(Context& ctx) const {
   ans.header = backend::make_answer_header(req.header);
   ans.result = backend::Result{ResultCode::success, std::nullopt};
   ans.h_net_id = config_.home_net_id;
-  if (ctx.version == backend::ProtocolVersion::v1_1) ans.header.hns_id = config_.home_ns_id;
+  if (ctx.version == backend::ProtocolVersion::v1_1 && !quirks_.home_ns_without_hns_id) {
+    ans.header.hns_id = config_.home_ns_id;
+  }
   return finish(ctx, std::move(ans));
 }
 
 namespace {
 
-std::string missing_reason(const backend::Message& m) {
+std::string missing_reason(const backend::Message& m, bool dl_settings_optional = false) {
   std::string why;
   for (const auto& f : backend::missing_fields(m)) {
+    if (dl_settings_optional && f.path == "DLSettings") continue;
     why += (why.empty() ? "" : "; ") + f.path + ": missing (" + f.rule + ")";
   }
   return why;
@@ -444,7 +506,7 @@ Bytes flip_bit(Bytes b) {
 
 }  // namespace
 
-// JoinReq and RejoinReq (TS002 1.0 §8, §11.4.1; backend-interfaces.md §3.2 for the codes).
+// JoinReq and RejoinReq (TS002 1.0 §8, §11.4.1, and §22.4 for the result codes).
 JsAnswer JoinServer::handle_join(Context& ctx) const {
   if (const auto* join = std::get_if<backend::JoinReq>(&ctx.decoded.message)) {
     return handle_join_request(ctx, *join);
@@ -469,13 +531,25 @@ JsAnswer JoinServer::handle_join_request(Context& ctx, const Request& req) const
   const NetId& net_id = ns.net_id;
   const std::optional<Eui64>& receiver = ns.receiver;
 
-  if (auto why = missing_reason(ctx.decoded.message) + malformed_reason(ctx.decoded); !why.empty()) {
+  if (quirks_.canonical_mac_version_only && req.mac_version) {
+    const std::string_view v = req.mac_version->spelling();
+    if (v != "1.0" && v != "1.0.1" && v != "1.0.2" && v != "1.0.3" && v != "1.0.4" && v != "1.1") {
+      return fail(ctx, malformed, "MACVersion " + quote_for_error(v) + ": expected 1.0, 1.0.1 ... 1.0.4 or 1.1");
+    }
+  }
+  if (quirks_.missing_dl_settings_is_zero) {  // Go's zero value: the field is simply absent
+    std::erase_if(ctx.decoded.observations, [](const backend::Observation& o) {
+      return o.kind == backend::ObservationKind::missing_field && o.path == "DLSettings";
+    });
+  }
+  if (auto why = missing_reason(ctx.decoded.message, quirks_.missing_dl_settings_is_zero) + malformed_reason(ctx.decoded);
+      !why.empty()) {
     return fail(ctx, malformed, why);
   }
   const Bytes& phy = *req.phy_payload;
   const MType expected = rejoin ? MType::rejoin_request : MType::join_request;
   if (phy.empty() || mtype_of(phy[0]) != expected) {
-    return fail(ctx, malformed,
+    return fail(ctx, quirks_.other_for_bad_phy_payload ? ResultCode::other : malformed,
                 "PHYPayload: expected a " + std::string(to_string(expected)) + " frame, got " +
                     (phy.empty() ? std::string("nothing")
                                  : "MType " + std::string(to_string(mtype_of(phy[0])))));
@@ -486,7 +560,9 @@ JsAnswer JoinServer::handle_join_request(Context& ctx, const Request& req) const
   std::size_t expected_size = kJoinRequestSize;
   if (rejoin && phy.size() >= 2) expected_size = phy[1] == 1 ? kRejoin1Size : kRejoin02Size;
   if (phy.size() != expected_size) {
-    return fail(ctx, ResultCode::frame_size_error,
+    return fail(ctx, quirks_.other_for_bad_phy_payload ? ResultCode::other
+                     : quirks_.malformed_for_frame_size ? malformed
+                                                        : ResultCode::frame_size_error,
                 "PHYPayload: expected " + std::to_string(expected_size) + " bytes for a " +
                     std::string(to_string(expected)) + ", got " + std::to_string(phy.size()));
   }
@@ -513,7 +589,11 @@ JsAnswer JoinServer::handle_join_request(Context& ctx, const Request& req) const
     return fail(ctx, malformed, "DevEUI " + req.dev_eui->hex() + " is not the PHYPayload's DevEUI " +
                                     jc.dev_eui.hex());
   }
-  if (jr && receiver && jr->join_eui != *receiver && !faults.has(Fault::ignore_receiver_id)) {
+  if (jr && quirks_.join_req_failed_for_unknown_join_eui && !serves(jr->join_eui)) {
+    return fail(ctx, ResultCode::join_req_failed, "JoinEUI " + jr->join_eui.hex() + " is outside this JS's prefixes");
+  }
+  if (jr && receiver && jr->join_eui != *receiver && !faults.has(Fault::ignore_receiver_id) &&
+      !quirks_.receiver_id_not_compared) {
     return fail(ctx, malformed, "ReceiverID " + receiver->hex() +
                                     " is not the join-request's JoinEUI " + jr->join_eui.hex());
   }
@@ -545,11 +625,11 @@ JsAnswer JoinServer::handle_join_request(Context& ctx, const Request& req) const
     return fail(ctx, ResultCode::join_req_failed, "rejoin-requests are LoRaWAN 1.1 only; the device is " +
                                                       std::string(to_string(device->mac_version)));
   }
-  const DlSettings dl{*req.dl_settings};
+  const DlSettings dl{req.dl_settings.value_or(0)};
   JoinMode mode = rejoin ? JoinMode::lorawan_1_1 : join_mode_for(asked, device_1_1);
   if (quirks_.keys_by_opt_neg && device_1_1) {
     mode = dl.opt_neg() ? JoinMode::lorawan_1_1 : JoinMode::lorawan_1_1_opt_neg_0;
-  } else if (!rejoin && is_1_1(asked) != dl.opt_neg()) {
+  } else if (!rejoin && is_1_1(asked) != dl.opt_neg() && !quirks_.keys_by_opt_neg && !quirks_.opt_neg_not_checked) {
     return fail(ctx, malformed, "DLSettings OptNeg=" + std::string(dl.opt_neg() ? "1" : "0") +
                                     " contradicts MACVersion " + std::string(req.mac_version->spelling()));
   }
@@ -602,8 +682,9 @@ JsAnswer JoinServer::handle_join_request(Context& ctx, const Request& req) const
     case JoinStatus::unknown_device:
       return fail(ctx, ResultCode::unknown_dev_eui, "DevEUI " + jc.dev_eui.hex() + " is not registered");
     case JoinStatus::dev_nonce_replayed: {
-      ResultCode code = ctx.version == backend::ProtocolVersion::v1_1 ? ResultCode::frame_replayed
-                                                                     : ResultCode::join_req_failed;
+      ResultCode code = ctx.version == backend::ProtocolVersion::v1_1 && !quirks_.replay_is_join_req_failed
+                            ? ResultCode::frame_replayed
+                            : ResultCode::join_req_failed;
       if (faults.has(Fault::wrong_code_replay)) code = ResultCode::other;
       return fail(ctx, code, outcome.describe());
     }
@@ -634,6 +715,18 @@ JsAnswer JoinServer::handle_join_request(Context& ctx, const Request& req) const
     built.phy_payload = encrypt_join_accept(plain, enc_key);
   }
   SessionKeys keys = built.keys;
+  if (rejoin && quirks_.rejoin_keys_1_0_layout && mode == JoinMode::lorawan_1_1) {
+    // brocaar reads OptNeg from the empty JoinReq of the rejoin path: all four keys come from
+    // NwkKey in the 1.0 layout (NetID in place of JoinEUI), RJcount as DevNonce. The join-accept
+    // above (OptNeg=1, JSIntKey MIC) is right, so the device takes it and derives other keys.
+    const auto k = [&](KeyDerivation t) {
+      return Aes128Key(aes128_encrypt(*root.nwk_key, session_key_block(t, outcome.join_nonce, fields.net_id, jc.dev_nonce)));
+    };
+    keys.f_nwk_s_int_key = k(KeyDerivation::nwk_s_key);
+    keys.app_s_key = k(KeyDerivation::app_s_key);
+    keys.s_nwk_s_int_key = k(KeyDerivation::s_nwk_s_int_key);
+    keys.nwk_s_enc_key = k(KeyDerivation::nwk_s_enc_key);
+  }
   if (faults.has(Fault::wrong_session_key)) {
     auto b = keys.f_nwk_s_int_key.bytes();
     b[0] ^= 0xff;

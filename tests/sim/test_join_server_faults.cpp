@@ -1,8 +1,7 @@
 // Every switchable fault of the reference JS, seen from the outside over HTTP the way the
 // conformance harness sees it: the deviation is there with the fault, and the strict JS given
-// the same request does not show it. Then the documented behaviour of real JSs (behave_like
-// brocaar and tts, backend-interfaces.md §1.3, §1.6, §2.2, §2.8, §3.2, §5), and the parsing of
-// fault names.
+// the same request does not show it. Then the behaviour of real JSs (behave_like brocaar, as
+// measured, and tts, as read in its source: docs/profiles.md), and the parsing of fault names.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -692,7 +691,54 @@ TEST(JoinServerFaultParsing, BehaviourNames) {
   EXPECT_EQ(to_string(Behaviour::brocaar), "brocaar");
 }
 
-// ---- behave_like brocaar (backend-interfaces.md §5.2, §1.3, §1.6, §2.2, §2.8) ----
+// ---- behave_like brocaar (measured; docs/profiles.md#brocaar) ----
+
+TEST(JoinServerFaultBehaveLike, BrocaarAnswersTextPlainAndRefuses0xHexWithGosBareResult) {
+  JsFixture brocaar(behaving_like(Behaviour::brocaar));
+  const Exchange ok = exchange(brocaar, backend::encode(join_req(kDev103, 1)));
+  EXPECT_EQ(result_of(ok), "Success");
+  EXPECT_EQ(ok.content_type, "text/plain; charset=utf-8");  // Success included
+  const std::string with_0x = replace_once(backend::encode(join_req(kDev103, 2)), "\"DevEUI\":\"", "\"DevEUI\":\"0x");
+  const Exchange b = exchange(brocaar, with_0x);
+  EXPECT_EQ(b.status, 400);
+  EXPECT_EQ(b.content_type, "text/plain; charset=utf-8");
+  EXPECT_EQ(b.body, R"({"Description":"encoding/hex: invalid byte: U+0078 'x'","ResultCode":"Other"})");
+  // A JoinReq without DLSettings: Go's zero value, served.
+  auto j = nlohmann::json::parse(backend::encode(join_req(kDev103, 3)));
+  j.erase("DLSettings");
+  EXPECT_EQ(result_of(exchange(brocaar, j.dump())), "Success");
+}
+
+// The real bug: the rejoin's join-accept is right, its session keys are not the device's.
+TEST(JoinServerFaultBehaveLike, BrocaarRejoinKeysUseTheLegacyLayoutTheDeviceDoesNotDerive) {
+  JsFixture brocaar(behaving_like(Behaviour::brocaar));
+  ASSERT_EQ(result_of(exchange(brocaar, backend::encode(join_req(kDev11, 1)))), "Success");
+  RejoinRequest rj;
+  rj.type = RejoinType::type0;
+  rj.net_id = kNetId;
+  rj.dev_eui = kDev11.dev_eui;
+  rj.rj_count = DevNonce(7);
+  const auto r = brocaar.post(rejoin_req(kDev11, rj, Aes128Key{}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto ans = backend::decode_as<backend::RejoinAns>(r.body, backend::DecodeMode::observing).message;
+  ASSERT_EQ(code_of(ans.result), "Success");
+  const OpenJoinAcceptInput in{true, RootKeys{kDev11.app_key, kDev11.nwk_key}, join_req_type_of(RejoinType::type0),
+                               kDev11.join_eui, kDev11.dev_eui, rj.rj_count};
+  const OpenedJoinAccept opened = open_join_accept(*ans.phy_payload, in);
+  EXPECT_EQ(opened.mic_valid, true);
+  EXPECT_TRUE(opened.accept.dl_settings.opt_neg());
+  ASSERT_TRUE(opened.keys.has_value());
+  const backend::KekTable keks{{"010203", kNsKek}, {"as-kek", kAsKek}};
+  const auto legacy = [&](KeyDerivation t) {
+    return Aes128Key(aes128_encrypt(*kDev11.nwk_key, session_key_block(t, opened.accept.join_nonce, kNetId, rj.rj_count)));
+  };
+  EXPECT_EQ(ans.f_nwk_s_int_key->unwrap(keks), legacy(KeyDerivation::nwk_s_key));
+  EXPECT_EQ(ans.s_nwk_s_int_key->unwrap(keks), legacy(KeyDerivation::s_nwk_s_int_key));
+  EXPECT_EQ(ans.nwk_s_enc_key->unwrap(keks), legacy(KeyDerivation::nwk_s_enc_key));
+  EXPECT_EQ(ans.app_s_key->unwrap(keks), legacy(KeyDerivation::app_s_key));
+  EXPECT_NE(ans.f_nwk_s_int_key->unwrap(keks), opened.keys->f_nwk_s_int_key);
+  EXPECT_NE(ans.app_s_key->unwrap(keks), opened.keys->app_s_key);
+}
 
 TEST(JoinServerFaultBehaveLike,
      BrocaarAnswers10WithoutTokenLifetimeOrSessionKeyIdAndLabelsBySenderId) {
@@ -775,7 +821,23 @@ TEST(JoinServerFaultBehaveLike, BrocaarMalformedJsonIs400WithABareResult) {
   EXPECT_EQ(sj["Result"].value("ResultCode", ""), "MalformedRequest") << s.body;
 }
 
-// ---- behave_like tts (backend-interfaces.md §5.3, §1.3, §1.7, §2.3, §3.2) ----
+// ---- behave_like tts (lorawan-stack pkg/interop, pkg/joinserver; docs/profiles.md#tts) ----
+
+TEST(JoinServerFaultBehaveLike, TtsAnswersTextPlainRefusesChirpStackSpellingsAndReplaysAreJoinReqFailed) {
+  JsFixture tts(behaving_like(Behaviour::tts));
+  JoinReqOptions v11;
+  v11.protocol = backend::ProtocolVersion::v1_1;
+  const Exchange ok = exchange(tts, backend::encode(join_req(kDev11, 5, v11)));
+  EXPECT_EQ(result_of(ok), "Success");
+  EXPECT_EQ(ok.content_type, "text/plain; charset=utf-8");  // Success included
+  EXPECT_EQ(result_of(exchange(tts, backend::encode(join_req(kDev11, 5, v11)))), "JoinReqFailed");  // not FrameReplayed
+  auto spelled = join_req(kDev103, 1);
+  spelled.mac_version = backend::MacVersionField{MacVersion::v1_0_3, "1.0.0"};
+  EXPECT_EQ(result_of(exchange(tts, backend::encode(spelled))), "MalformedRequest");
+  auto with_nsid = join_req(kDev103, 2);
+  with_nsid.header.sender_ns_id = kNsId;  // under TS002 1.0
+  EXPECT_EQ(result_of(exchange(tts, backend::encode(with_nsid))), "MalformedRequest");
+}
 
 TEST(JoinServerFaultBehaveLike, TtsWritesUpperCaseHex) {
   const backend::JoinReq req = join_req(kDev103, 1);
@@ -865,14 +927,19 @@ TEST(JoinServerFaultBehaveLike, TtsUnparseableBodyIs400WithAnEmptyBody) {
   }
 }
 
-TEST(JoinServerFaultBehaveLike, TtsUnknownJoinEuiIsJoinReqFailed) {
+// ReceiverID is never compared: a foreign one is served (and spends nonces); a PHYPayload JoinEUI
+// outside its prefixes is JoinReqFailed.
+TEST(JoinServerFaultBehaveLike, TtsServesAForeignReceiverIdAndRefusesAJoinEuiItDoesNotServe) {
   JoinReqOptions o;
   o.receiver_id = "1111111111111111";
   const std::string body = backend::encode(join_req(kDev103, 1, o));
   JsFixture tts(behaving_like(Behaviour::tts));
   JsFixture strict;
-  EXPECT_EQ(result_of(exchange(tts, body)), "JoinReqFailed");
+  EXPECT_EQ(result_of(exchange(tts, body)), "Success");
   EXPECT_EQ(result_of(exchange(strict, body)), "UnkownReceiver");
+  FleetDevice stranger = kDev103;
+  stranger.join_eui = Eui64::parse("2222222222222222");
+  EXPECT_EQ(result_of(exchange(tts, backend::encode(join_req(stranger, 1)))), "JoinReqFailed");
 }
 
 }  // namespace
