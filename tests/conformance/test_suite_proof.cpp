@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <algorithm>
 #include <cctype>
@@ -131,6 +132,22 @@ const std::map<std::string, FaultExpectation>& fault_table() {
   return table;
 }
 
+// A check left unjudged because a setup step of its scenario did not go as expected is `error`
+// with the reason "not run: <scenario> step N ...": the check of that step, which a fault must
+// explain instead.
+std::optional<std::string> blocking_check(const CheckResult& r) {
+  const std::string prefix = "not run: ";
+  if (r.verdict != Verdict::error || r.reason.rfind(prefix, 0) != 0) return std::nullopt;
+  const std::size_t step_at = r.reason.find(" step ", prefix.size());
+  if (step_at == std::string::npos) return std::nullopt;
+  const std::string scenario = r.reason.substr(prefix.size(), step_at - prefix.size());
+  const std::size_t n = std::stoul(r.reason.substr(step_at + 6));
+  for (const auto& sc : builtin_suite()) {
+    if (sc.id == scenario && n >= 1 && n <= sc.steps.size()) return sc.steps[n - 1].check;
+  }
+  return std::nullopt;
+}
+
 class FaultIsCaught : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FaultIsCaught, ByItsChecksAndNoOther) {
@@ -145,7 +162,12 @@ TEST_P(FaultIsCaught, ByItsChecksAndNoOther) {
   bool caught = false;
   for (const auto& r : report.results) {
     const bool deviates = r.verdict == Verdict::fail || r.verdict == Verdict::warn || r.verdict == Verdict::error;
-    if (deviates) {
+    if (const auto blocked_by = blocking_check(r)) {
+      // Not judged: the setup step's check failed, and the fault must explain that failure.
+      EXPECT_TRUE(want.explained.count(*blocked_by)) << fault << " does not explain " << *blocked_by
+                                                     << ", which left unjudged " << describe(r);
+      EXPECT_NE(result_of(report, *blocked_by).verdict, Verdict::pass) << describe(r);
+    } else if (deviates) {
       EXPECT_TRUE(want.explained.count(r.check.id)) << fault << " does not explain " << describe(r);
     }
     if (want.caught.count(r.check.id) && r.verdict == want.verdict) caught = true;
