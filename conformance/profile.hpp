@@ -6,11 +6,11 @@
 //
 //   name = "brocaar"
 //   description = "brocaar/lorawan backend/joinserver (ChirpStack Application Server v3)"
-//   source = "backend-interfaces.md §5.2"
+//   source = "brocaar/lorawan backend/joinserver (commit a18a1037)"
 //   [[known]]
 //   check = "header/protocol-version-echo"      # a check id or a group ("devnonce")
 //   verdict = "warn"                            # "warn" (default) or "skip"
-//   reason = "always answers ProtocolVersion \"1.0\" (backend-interfaces.md §1.6)"
+//   reason = "always answers ProtocolVersion \"1.0\" (brocaar/lorawan backend/joinserver/joinserver.go)"
 
 #include <filesystem>
 #include <string>

@@ -467,8 +467,8 @@ void judge_join_answer(const Ans& ans, const SentRequest& sent, sim::SimDevice* 
   const sim::Session& session = *device->session();
   const lorawan::MacVersion asked = sent.mac_version.value_or(version);
   // After a rejoin the keys are derived with RJcount in place of DevNonce, a reading of
-  // LoRaWAN 1.1 §6.2.4 whose text was not verified (backend-interfaces.md §4.4): a check of its
-  // own, at SHOULD.
+  // LoRaWAN 1.1 §6.2.4 the project has not checked against the text (docs/checks.md#rejoin): a
+  // check of its own, at SHOULD.
   const bool rejoin = Ans::kType == MessageType::rejoin_ans;
   const std::string key_check = rejoin ? "keys/rejoin-session-keys" : network_key_check_id(session.mode, version);
   std::vector<std::pair<std::string, std::pair<const std::optional<backend::KeyEnvelope>*, sim::KeySlot>>> keys;
@@ -562,7 +562,7 @@ Validation validate_exchange(const sim::Exchange& ex, const SentRequest& sent, s
     if (result->is_success()) {
       // An inconsistent request may be answered with either key set.
       auto missing = backend::missing_fields(d.message, sent.inconsistent ? std::nullopt : sent.mac_version);
-      // Judged on their own: Lifetime (a SHOULD, backend-interfaces.md §4.7 item 7) and the
+      // Judged on their own: Lifetime (a SHOULD, docs/checks.md#answer) and the
       // AppSKey-or-SessionKeyID rule (answer/app-s-key-or-session-key-id).
       std::erase_if(missing, [](const backend::MissingField& f) {
         return f.path == "Lifetime" || (f.path == "AppSKey" && f.rule.find("SessionKeyID") != std::string::npos);

@@ -87,7 +87,7 @@ function checkEqual(name, got, want) {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-// TS002 hex: optional 0x, either case (backend-interfaces.md §1.7).
+// TS002 hex: optional 0x, either case (TS002 1.0 §22.3).
 function fromHex(s, what) {
   if (typeof s !== "string") throw new Error(`${what}: expected a hex string, got ${JSON.stringify(s)}`);
   const t = s.replace(/^0x/i, "");
@@ -332,8 +332,8 @@ function verifyRefused(dev, res, tag, preferred) {
   const leaked = ["PHYPayload", "NwkSKey", "FNwkSIntKey", "SNwkSIntKey", "NwkSEncKey", "AppSKey"].filter((f) => ans[f] !== undefined);
   check(`${where}: refused, no PHYPayload nor keys`, code !== undefined && code !== "Success" && leaked.length === 0,
         leaked.length ? `${code}, with ${leaked.join(", ")}` : `${code}`, code);
-  // TS002 1.0 names no code for a replay; JoinReqFailed is the preferred one (backend-interfaces.md
-  // §3.2) and what the joincheck JS documents. Reported, not counted: the spec does not require it.
+  // TS002 1.0 names no code for a replay; JoinReqFailed is the preferred one (docs/checks.md#devnonce)
+  // and what the joincheck JS documents. Reported, not counted: the spec does not require it.
   if (code !== preferred) console.log(`note ${where}: ResultCode ${code}, ${preferred} preferred`);
 }
 

@@ -1,5 +1,5 @@
 """Low-level helpers: join-request, join-accept, key derivation, key wrap and KeyEnvelope, proven
-with public vectors (shared/reference/vectors.md, which cites each source) and both ways."""
+with public vectors (each test names the upstream test it comes from) and both ways."""
 
 import pytest
 
