@@ -156,7 +156,7 @@ const devices = fleet.map((d, i) => {
   const dev = {
     macVersion,
     is11,
-    counter: is11 || macVersion === "1.0.4", // DevNonce is a counter from 1.0.4 on (LW104 §6.2.5)
+    counter: is11 || macVersion === "1.0.4", // DevNonce is a counter from 1.0.4 on (LoRaWAN 1.0.4 §6.2.5)
     devEUI: fromHex(d.DevEUI, `device ${i} DevEUI`),
     joinEUI: fromHex(d.JoinEUI, `device ${i} JoinEUI`),
     appKey: d.AppKey ? fromHex(d.AppKey, `device ${i} AppKey`) : undefined,
@@ -378,12 +378,12 @@ async function runDevice(dev) {
                   `replayed DevNonce ${hex(u16(last.devNonce))} (the last accepted JoinReq again)`, replayCode);
   }
   if (!dev.counter && accepted.length > 1) {
-    // 1.0.3: the JS remembers "a certain number" of DevNonces (LW103 §6.2.4), not just the last.
+    // 1.0.3: the JS remembers "a certain number" of DevNonces (LoRaWAN 1.0.3 §6.2.4), not just the last.
     verifyRefused(dev, await post({ ...accepted[0].req, TransactionID: transactionId++ }),
                   `replayed DevNonce ${hex(u16(accepted[0].devNonce))} (an older accepted JoinReq again)`, replayCode);
   }
   if (dev.counter) {
-    // 1.0.4 / 1.1: a DevNonce lower than the last, never used, is not an increment (LW104 §6.2.5).
+    // 1.0.4 / 1.1: a DevNonce lower than the last, never used, is not an increment (LoRaWAN 1.0.4 §6.2.5).
     const j = joinParams(dev, mode, nonces[1] - 1);
     const req = buildJoinReq(dev, j);
     verifyRefused(dev, await post(req), `lower DevNonce ${hex(u16(j.devNonce))} (never used)`, replayCode);

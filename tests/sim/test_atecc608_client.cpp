@@ -1,5 +1,4 @@
-// The ATECC608 command client against the emulator (shared/reference/secure-element.md §2.4,
-// §5.4, §5.6): every command with real values (revision, serial, zones, AES against OpenSSL, the
+// The ATECC608 command client against the emulator (docs/secure-element.md): every command with real values (revision, serial, zones, AES against OpenSSL, the
 // KDF vector of cryptoauthlib's kdf_aes_output test), the policy refusals, and every injected
 // fault: recovered ones (CRC errors, a missed wake, busy reads, 0xEE) and persistent ones
 // (errors naming the command, the status and the transport, never a hang).

@@ -1,6 +1,6 @@
 // AteccSe, the ATECC608 secure element over the emulator, against SoftwareSe (the reference
 // back-end) for a LoRaWAN 1.0.x and a 1.1 chip holding the same keys: identity, aes_encrypt,
-// cmac (RFC 4493 vectors, shared/reference/secure-element.md §5.6, and every message length
+// cmac (RFC 4493 §4 vectors, and every message length
 // class), derive_and_store (the session and lifetime key blocks of lorawan/session_keys.hpp),
 // set_key, has_key, random; and the errors: refused slots, chip failures named with back-end,
 // transport, DevEUI, operation and status; identity reads that fail.

@@ -1,6 +1,6 @@
 #pragma once
 // The ATECC608A(-TNGLORA) secure element: the SecureElement interface over the command client
-// (shared/reference/secure-element.md §5.4), for a chip on /dev/i2c-N (I2cTransport) or an
+// (docs/secure-element.md), for a chip on /dev/i2c-N (I2cTransport) or an
 // emulated one (EmulatedTransport). Keys never leave the chip: key_access() is nullptr.
 //
 // Mapping of the primitives (§1.7, §2.5):

@@ -1,6 +1,6 @@
 #pragma once
 // Emulated ATECC608A-TNGLORA chips and the file that provisions them (the "atecc608-emulated"
-// secure element of a fleet; shared/reference/secure-element.md §5.7, docs/secure-element.md):
+// secure element of a fleet; docs/secure-element.md#chip-files-emulated-chips):
 //
 //   {"chips": [{"Serial": "0123a1b2c3d4e5f627", "DevEUI": "<16 hex>", "JoinEUI": "<16 hex>",
 //               "AppKey": "<32 hex>", "NwkKey": "<32 hex, 1.1 chips only>"}, ...]}

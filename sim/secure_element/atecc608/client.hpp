@@ -1,5 +1,6 @@
 #pragma once
-// The ATECC608 command client (shared/reference/secure-element.md §2.4, §5.4): a clean-room
+// The ATECC608 command client (after MicrochipTech/cryptoauthlib lib/calib/calib_execution.c;
+// docs/secure-element.md): a clean-room
 // implementation of what cryptoauthlib's calib_execute_command does, over any Transport, so the
 // same code drives a chip on /dev/i2c-N and the emulator in CI.
 //

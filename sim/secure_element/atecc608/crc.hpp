@@ -1,5 +1,7 @@
 #pragma once
-// The CRC-16 of the ATECC508A/608A I/O groups (shared/reference/secure-element.md §3.2): polynomial
+// The CRC-16 of the ATECC508A/608A I/O groups (Microchip ATECC508A data sheet DS20005927A; the
+// ATECC608A-TNGLoRaWAN data sheet, "I/O Transactions"; MicrochipTech/cryptoauthlib
+// lib/calib/calib_command.c atCRC): polynomial
 // 0x8005, register initialised to 0, each byte processed least-significant bit first, no output
 // reflection and no final XOR; the register is sent low byte first. It covers the count byte and
 // the packet, everything of a group but its last two bytes. In the CRC catalogue's terms:

@@ -1,5 +1,5 @@
 #pragma once
-// The transport to an in-process Emulator (shared/reference/secure-element.md §5.1): what
+// The transport to an in-process Emulator (docs/secure-element.md#the-emulator): what
 // I2cTransport does on a bus, done on the model. delay() advances the emulator's virtual clock,
 // so a test or a fleet of emulated chips never sleeps for real; optionally each byte on the bus
 // costs its 100 kHz transfer time (about 90 us, §3.8) so that the watchdog sees realistic

@@ -1,5 +1,5 @@
 #pragma once
-// A byte-level model of an ATECC608A-TNGLORA (shared/reference/secure-element.md §5.6): what a
+// A byte-level model of an ATECC608A-TNGLORA (docs/secure-element.md#the-emulator): what a
 // transport sees on the bus, so that the command client, and everything above it, runs the same
 // code against this model in CI as against a chip on /dev/i2c-N.
 //

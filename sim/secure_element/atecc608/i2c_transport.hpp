@@ -1,6 +1,6 @@
 #pragma once
-// The transport to a real chip on a Linux I2C bus through i2c-dev (shared/reference/
-// secure-element.md §2.2, §5.4): `open("/dev/i2c-N")` once, `ioctl(I2C_SLAVE, 0x59)` with the
+// The transport to a real chip on a Linux I2C bus through i2c-dev (compare MicrochipTech/
+// cryptoauthlib lib/hal/hal_linux_i2c_userspace.c; docs/secure-element.md#a-real-chip-on-a-linux-host): `open("/dev/i2c-N")` once, `ioctl(I2C_SLAVE, 0x59)` with the
 // 7-bit address (the TNGLORA's; cryptoauthlib's config holds the 8-bit 0xB2), plain write() and
 // read() transactions. Unlike cryptoauthlib's Linux HAL, which opens the node for every
 // transfer, the descriptor stays open.

@@ -1,5 +1,7 @@
 #pragma once
-// The ATECC608A I/O protocol (shared/reference/secure-element.md §3): word addresses, command and
+// The ATECC608A I/O protocol (Microchip ATECC508A data sheet DS20005927A and ATECC608A/B-TNGLoRaWAN
+// data sheets; opcodes and mode bits as in MicrochipTech/cryptoauthlib lib/calib/calib_command.h):
+// word addresses, command and
 // response groups, status codes, the memory map and address encoding, and the mode bits of the
 // commands a LoRaWAN secure element uses (Info, Read, Write, Random, Nonce, AES, KDF). Pure data
 // and encoding: no I/O. The client (client.hpp) and the emulator (emulator.hpp) both build on it,
