@@ -219,7 +219,7 @@ TEST_F(Atecc608Client, AesEncryptDecryptWithSlotKeys) {
             std::optional<std::uint8_t>(0x03));
 }
 
-// cryptoauthlib's test/api_atcab/atca_tests_kdf.c kdf_aes_output (§2.8, §5.6): key 00..0F,
+// cryptoauthlib's test/api_atcab/atca_tests_kdf.c kdf_aes_output: key 00..0F,
 // message 00..0F -> 0A940BB5416EF045F1C39458C653EA5A followed by 16 zero bytes.
 TEST_F(Atecc608Client, KdfAesVector) {
   Bytes slot(32, 0);

@@ -7,7 +7,7 @@
 // the packet, everything of a group but its last two bytes. In the CRC catalogue's terms:
 // width 16, poly 0x8005, init 0, refin true, refout false, xorout 0; check("123456789") = 0xBCDD.
 // Written from that description (the data sheet's and cryptoauthlib's `atCRC` behave the same);
-// the frames of §3.2, §3.3 and §3.7 are its test vectors.
+// frames published by Microchip and worked command frames are its test vectors.
 
 #include <cstdint>
 

@@ -5,7 +5,7 @@
 // read() transactions. Unlike cryptoauthlib's Linux HAL, which opens the node for every
 // transfer, the descriptor stays open.
 //
-// Wake (§2.2, §3.4): switch the descriptor to address 0 and write one 0x00 byte — the all-zero
+// Wake (DS508; as cryptoauthlib's Linux I2C HAL does it): switch the descriptor to address 0 and write one 0x00 byte — the all-zero
 // address byte holds SDA low for about 90 us at 100 kHz, longer than tWLO (60 us); no device
 // acknowledges it and the NACK is ignored — switch back, wait tWHI (1.5 ms), read 4 bytes and
 // expect 04 11 33 43. This works only if the bus runs at 100 kHz or slower: at 400 kHz the
