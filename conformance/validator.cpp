@@ -264,7 +264,7 @@ void judge_encoding(const backend::Decoded& d, const SentRequest& sent, Judge& j
   for (const auto& rule : rules) {
     std::string seen;
     for (const auto& o : d.observations) {
-      // Echoing an unsupported ProtocolVersion ("2.0") is what TTS and ChirpStack do (§1.6).
+      // Echoing an unsupported ProtocolVersion ("2.0") is what TTS and ChirpStack do (docs/checks.md#header).
       if (sent.protocol_version_unsupported && o.path == "ProtocolVersion") continue;
       if (std::find(rule.kinds.begin(), rule.kinds.end(), o.kind) != rule.kinds.end()) {
         seen += (seen.empty() ? "" : "; ") + o.path + ": " + o.detail;

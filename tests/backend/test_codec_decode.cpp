@@ -569,7 +569,8 @@ TEST(DecodeBody, MissingOrNonStringMessageTypeIsAnError) {
 }
 
 TEST(DecodeBody, BrocaarBareResultBodyIsNotAMessage) {
-  // The brocaar JS answers an unparsable request with a bare Result object (§1.3).
+  // The brocaar JS answers an unparsable request with a bare Result object (brocaar/lorawan
+  // backend/joinserver/joinserver.go; docs/checks.md#http).
   EXPECT_EQ(codec_error(R"({"ResultCode":"Other","Description":"x"})", DecodeMode::observing),
             "MessageType: missing; it is mandatory and says which message this is");
 }
