@@ -45,7 +45,7 @@ namespace {
 // Spec shorthand used below: TS002 = LoRaWAN Backend Interfaces (1.0: 2017; 1.1: TS002-1.1.0,
 // 2020), LoRaWAN x.y = the LoRaWAN link-layer specification of that version (1.0.4 = TS001-1.0.4).
 // Every reference names its primary source first; an upstream source file ("owner/repo path")
-// backs a fact about a real implementation; "docs/checks.md#group" is the project's own
+// backs a fact about a real implementation; "docs/checks.md#<group>" is the project's own
 // explanation (why the check exists, how Join Servers differ).
 std::vector<CheckInfo> builtin_checks() {
   const Level M = Level::must, S = Level::should, I = Level::info;
