@@ -22,7 +22,6 @@ TEMPORARY_EXCEPTIONS=(
   "sim/join_server/faults.cpp"
   "sim/join_server/join_server.cpp"
   "conformance/runner.cpp"
-  "README.md"
   "docs/proof.md"
   "tests/conformance/test_suite_proof.cpp"
   "tests/conformance/test_profile.cpp"
