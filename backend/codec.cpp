@@ -706,7 +706,7 @@ void extra_missing(const M&, bool, std::optional<lorawan::MacVersion>, std::vect
 }
 
 // JoinAns on success: the network keys of the MACVersion, and AppSKey or SessionKeyID
-// (TS002 1.0 §8 step 4; backend-interfaces.md §2.2).
+// (TS002 1.0 §8 step 4; docs/checks.md#answer).
 void extra_missing(const JoinAns& m, bool success, std::optional<lorawan::MacVersion> mac_version,
                    std::vector<MissingField>& out) {
   if (!success) return;

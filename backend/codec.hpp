@@ -120,7 +120,7 @@ struct MissingField {
 };
 
 // The mandatory payload fields absent from `message`: M fields always, Ms fields when Result
-// is Success (backend-interfaces.md §2). For a JoinAns the network keys depend on the
+// is Success (TS002 1.0 §8, §11.4.1, §12.1.1, §22.2 Table 13). For a JoinAns the network keys depend on the
 // MACVersion of the JoinReq: NwkSKey for 1.0.x, FNwkSIntKey/SNwkSIntKey/NwkSEncKey for 1.1;
 // without `request_mac_version` either complete set is accepted.
 std::vector<MissingField> missing_fields(

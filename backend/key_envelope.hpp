@@ -44,7 +44,7 @@ struct KeyEnvelope {
 
   // Wraps `key` under `kek`, labelled `label`. An empty label with an empty KEK gives a clear
   // envelope. A label without a KEK (or the reverse) throws: a silent fallback to a clear key is
-  // the brocaar pitfall this harness tests for (backend-interfaces.md §2.8).
+  // the brocaar pitfall this harness tests for (TS002 1.0 §21; docs/checks.md#kek).
   static KeyEnvelope wrap(const lorawan::Aes128Key& key, std::string label, lorawan::ByteSpan kek);
   static KeyEnvelope clear(const lorawan::Aes128Key& key) { return wrap(key, {}, {}); }
 

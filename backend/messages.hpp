@@ -1,6 +1,7 @@
 #pragma once
 // TS002 messages a Join Server takes part in: header, JoinReq/Ans, RejoinReq/Ans,
-// AppSKeyReq/Ans, HomeNSReq/Ans and ErrorNotif (shared/reference/backend-interfaces.md §1.6, §2).
+// AppSKeyReq/Ans, HomeNSReq/Ans and ErrorNotif (TS002 1.0 §8, §11.4.1, §12.1.1, §22.1-§22.3;
+// TS002 1.1 §23.1-§23.3; docs/checks.md#header).
 //
 // Payload fields are std::optional: a conformant peer may omit some of them, a non-conformant
 // peer may omit any, and the validator judges absence. Which fields are mandatory for which
@@ -151,8 +152,8 @@ struct HomeNSAns {
   friend bool operator==(const HomeNSAns&, const HomeNSAns&) = default;
 };
 
-// TS002 1.1 §23.3. Its body was not available; understood as header + Result
-// (backend-interfaces.md §2.6).
+// TS002 1.1 §23.3. Its text was not available to the project; understood as header + Result. No
+// implementation studied (ChirpStack, brocaar, The Things Stack) defines the message type.
 struct ErrorNotif {
   static constexpr MessageType kType = MessageType::error_notif;
   Header header{kType};

@@ -1,6 +1,6 @@
 #pragma once
-// TS002 result codes: TS002 1.0 Table 24 and the TS002 1.1 additions
-// (shared/reference/backend-interfaces.md §3.1).
+// TS002 result codes: TS002 1.0 §22.4 Table 24 and the TS002 1.1 additions (TS002 1.1 §23.5, as
+// TheThingsNetwork/lorawan-stack pkg/interop/errors.go implements them; docs/checks.md#result-codes).
 
 #include <optional>
 #include <span>

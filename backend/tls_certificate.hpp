@@ -4,7 +4,8 @@
 //
 // The Join Server uses CaStore::verify to check a client chain against a CA chosen per
 // sender (The Things Stack authenticates a Network Server by a client certificate that
-// chains to the CA configured for its NetID; shared/reference/backend-interfaces.md §1.4).
+// chains to the CA configured for its NetID: TheThingsNetwork/lorawan-stack
+// pkg/interop/server_authn_mtls.go; docs/checks.md#tls).
 //
 // Every error names the file and what is wrong with it.
 

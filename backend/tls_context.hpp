@@ -1,6 +1,6 @@
 #pragma once
 // OpenSSL contexts for the backend transport, built from PEM files the way the Network
-// Servers and Join Servers of shared/reference/backend-interfaces.md §1.4 configure TLS:
+// Servers and Join Servers configure TLS (TS002 1.0 §20; docs/checks.md#tls):
 //  - server: certificate + key (+ chain); client certificates either not asked for,
 //    required and verified against one CA file (ChirpStack, ChirpStack AS v3), or requested
 //    and passed unverified to the application, which verifies them against a CA chosen per

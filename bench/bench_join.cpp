@@ -13,7 +13,8 @@ namespace {
 
 using namespace joincheck::lorawan;
 
-// brocaar/lorawan join-server test data (shared reference vectors.md V10-4, V11-1).
+// brocaar/lorawan join-server test data (backend/joinserver/joinserver_test.go, "valid join-request
+// (LoRaWAN 1.0)" and "valid join-request (LoRaWAN 1.1)").
 const Aes128Key kKey = Aes128Key::parse("01020304050607080102030405060708");
 const Aes128Key kAppKey11 = Aes128Key::parse("00000000000000000000000000000000");
 const Bytes kKek(16, 0x00);

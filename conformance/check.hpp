@@ -27,7 +27,7 @@ struct CheckInfo {
   std::string id;     // "devnonce/replay-1.0.4"
   Level level = Level::must;
   std::string title;  // one line: what a conformant target does
-  std::string spec;   // "LoRaWAN 1.0.4 §6.2.4.4; TS002 1.0 §8"
+  std::string spec;   // "LoRaWAN 1.0.4 §6.2.5; docs/checks.md#devnonce"
 
   std::string_view group() const;  // "devnonce"
   friend bool operator==(const CheckInfo&, const CheckInfo&) = default;

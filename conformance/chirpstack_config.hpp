@@ -1,7 +1,8 @@
 #pragma once
 // The Join Server settings of a ChirpStack configuration file, read as ChirpStack reads them,
-// for `joincheck doctor` (conformance/doctor.hpp). Two layouts (backend-interfaces.md §1.4,
-// §1.5, §5.1, §5.2):
+// for `joincheck doctor` (conformance/doctor.hpp). Two layouts (chirpstack/chirpstack
+// chirpstack/src/config.rs for v4, brocaar/chirpstack-network-server cmd/chirpstack-network-server/cmd/configfile.go
+// for v3; docs/checks.md#doctor):
 //
 //  ChirpStack v4 (chirpstack.toml):
 //    [join_server] resolve_join_eui_domain_suffix

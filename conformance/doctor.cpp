@@ -5,6 +5,8 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <string>
+#include <string_view>
 
 #include "backend/http_client.hpp"
 #include "backend/tls_certificate.hpp"
@@ -20,6 +22,26 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The reference of a doctor finding: the primary source of the rule, the ChirpStack source file
+// that reads the setting, and the project's explanation (docs/checks.md#doctor).
+std::string doctor_reference(std::string_view id) {
+  const std::string doc = "docs/checks.md#doctor";
+  for (const std::string_view tail : {".ca-cert", ".tls-cert", ".tls-pair", ".tls-key", ".key-matches", ".tls"}) {
+    if (id.ends_with(tail)) return "TS002 1.0 §3, §20; RFC 5280 §6; chirpstack/chirpstack backend/src/lib.rs; " + doc;
+  }
+  if (id.starts_with("doctor/kek-")) {
+    return "TS002 1.0 §21; RFC 3394; chirpstack/chirpstack chirpstack/src/backend/keywrap.rs; " + doc;
+  }
+  if (id == "doctor/config.dns") {
+    return "TS002 1.0 §19.1, §19.3; chirpstack/chirpstack chirpstack/src/backend/joinserver.rs; " + doc;
+  }
+  if (id.ends_with(".join-eui-prefix") || id == "doctor/config.join-servers" || id == "doctor/default.enabled") {
+    return "TS002 1.0 §8 step 2; chirpstack/chirpstack chirpstack/src/backend/joinserver.rs; " + doc;
+  }
+  return "TS002 1.0 §8 step 2; chirpstack/chirpstack chirpstack/src/config.rs, chirpstack/src/cmd/configfile.rs; " +
+         doc;
+}
+
 class Doctor {
  public:
   explicit Doctor(const DoctorOptions& o) : o_(o) {}
@@ -32,7 +54,7 @@ class Doctor {
   }
   void add(const std::string& id, Level level, const std::string& title, Verdict v, std::string expected,
            std::string actual, std::string reason = {}) {
-    CheckInfo info{id, level, title, "backend-interfaces.md §1.4, §1.5, §5.1, §5.2"};
+    CheckInfo info{id, level, title, doctor_reference(id)};
     r_.catalog.add(info);
     CheckResult res;
     res.check = info;

@@ -8,8 +8,8 @@
 //    [backend_interfaces]) exist, parse, the key matches the certificate and has a format the
 //    version accepts, certificates are not expired or close to expiry; KEKs are 16/24/32 bytes
 //    of hex; join_eui_prefix syntax and order (a broader prefix before a narrower one shadows
-//    it); keys the version ignores (v4's template async_interface*, §5.1); the DNS name JoinEUI
-//    resolution would use;
+//    it); keys the version ignores (v4's template async_interface*; docs/checks.md#doctor); the
+//    DNS name JoinEUI resolution would use;
 //  - live findings (DoctorOptions::live): for every JS with an https server, the tls/ checks
 //    (conformance/tls_checks.hpp) connecting as that version does (v3: ca_cert replaces the
 //    system roots; v4: adds to them), with its client certificate, as

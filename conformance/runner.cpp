@@ -33,7 +33,7 @@ using backend::ResultCode;
 namespace {
 
 // A join-request's DLSettings when the step gives none: RX1DRoffset 1, RX2 DR 5 (ChirpStack's
-// EU868 defaults in backend-interfaces.md §2.1); OptNeg is added for 1.1.
+// EU868 defaults, chirpstack/chirpstack configuration/region_eu868.toml); OptNeg is added for 1.1.
 constexpr std::uint8_t kDefaultDlSettings = 0x15;
 constexpr std::uint8_t kDefaultRxDelay = 1;
 // A JoinEUI no test fleet uses: the ReceiverID of the unknown-receiver checks.
@@ -796,7 +796,7 @@ Run::Built Run::build(const Step& step, DeviceState* ds) {
   nlohmann::ordered_json j = backend::to_json(message, eo);
   if (unsupported_version) j["ProtocolVersion"] = *step.protocol_version;
   // Hex styles reach the header identifiers too (TTS writes NetID and JoinEUI in upper case,
-  // backend-interfaces.md §1.7); an AS-ID is free text and stays as it is.
+  // docs/checks.md#encoding); an AS-ID is free text and stays as it is.
   const bool ids_are_hex = b.type != MessageType::app_s_key_req;
   if (step.hex == Step::HexStyle::upper && ids_are_hex) {
     for (const char* f : {"SenderID", "ReceiverID"}) {
@@ -1074,7 +1074,7 @@ void Run::judge_success_content(const Step& step, const Built& b, DeviceState* d
   }
   if (http_status != 0 && (http_status < 200 || http_status >= 300)) {
     return fail("Success in an HTTP " + std::to_string(http_status) +
-                " response, which NSs treat as a transport error (backend-interfaces.md §1.3)");
+                " response, which NSs treat as a transport error (docs/checks.md#http)");
   }
   // Checks about the join itself (join/*, rejoin/*, macversion/*: a "1.1.0" processed as 1.0
   // gives an accept the device refuses) need the device to take it; the others (hex styles,

@@ -1,7 +1,7 @@
 #pragma once
 // The target: the Join Server under test and how the harness talks to it, from a TOML file
 // (`joincheck run --config target.toml`; command-line flags override what it says). DESIGN.md
-// "Configuration", shared/reference/backend-interfaces.md §7 item 1.
+// "Configuration"; docs/checks.md explains the checks these settings feed.
 //
 // Every key is optional except `url`. Unknown keys and tables are errors, so that a typo is
 // never silently ignored; errors name the file, the line and the key, what was expected and
@@ -65,12 +65,12 @@
 // Defaults (default_target_config()), chosen to be neutral and to keep every check testable:
 //  - NetID 000001: a type 0 NetID of the experimental range (000000 and 000001 are left to
 //    private and experimental networks), so the harness never poses as a real operator;
-//  - NSID 0000000000000001, sent only under ProtocolVersion 1.1 (backend-interfaces.md §1.6);
+//  - NSID 0000000000000001, sent only under ProtocolVersion 1.1 (TS002 1.1 §23.1; docs/checks.md#protocol);
 //  - ProtocolVersion "1.0", which every JS speaks (ChirpStack only ever sends "1.0");
 //  - SenderToken: the bytes of ASCII "joincheck", so that the ReceiverToken echo is always
-//    testable (§1.6);
+//    testable (TS002 1.0 §22.1);
 //  - unknown_net_id ffff01: a type 7 NetID nobody is assigned in practice;
-//  - timeout 5000 ms: ChirpStack's fixed HTTP timeout (§1.2), the longest a real NS waits;
+//  - timeout 5000 ms: ChirpStack's fixed HTTP timeout (docs/checks.md#timing), the longest a real NS waits;
 //  - capabilities rejoin, app-s-key, home-ns, protocol-1.1 and known-senders: the spec's
 //    features, so that a JS lacking one says so in the file instead of failing silently.
 //    as-kek is added by [application_server] kek_label, async by [async].

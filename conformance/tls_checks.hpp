@@ -1,8 +1,8 @@
 #pragma once
 // The tls/ checks: the Join Server's side of TLS as a Network Server meets it, and its
-// authentication of clients (backend-interfaces.md §1.4, §6 "TLS trust / client
-// certificates"). They run once per `joincheck run` against an https:// target, before the
-// scenarios, and once per configured JS in `joincheck doctor`.
+// authentication of clients (TS002 1.0 §3, §20; docs/checks.md#tls). They run once per
+// `joincheck run` against an https:// target, before the scenarios, and once per configured JS in
+// `joincheck doctor`.
 //
 //  - server side: one handshake with the NS's own settings; the chain the JS presented is then
 //    judged against the NS's trust anchors (ca_cert, the system roots, or both, as the NS

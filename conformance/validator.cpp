@@ -264,7 +264,7 @@ void judge_encoding(const backend::Decoded& d, const SentRequest& sent, Judge& j
   for (const auto& rule : rules) {
     std::string seen;
     for (const auto& o : d.observations) {
-      // Echoing an unsupported ProtocolVersion ("2.0") is what TTS and ChirpStack do (§1.6).
+      // Echoing an unsupported ProtocolVersion ("2.0") is what TTS and ChirpStack do (docs/checks.md#header).
       if (sent.protocol_version_unsupported && o.path == "ProtocolVersion") continue;
       if (std::find(rule.kinds.begin(), rule.kinds.end(), o.kind) != rule.kinds.end()) {
         seen += (seen.empty() ? "" : "; ") + o.path + ": " + o.detail;
@@ -563,7 +563,7 @@ Validation validate_exchange(const sim::Exchange& ex, const SentRequest& sent, s
     if (result->is_success()) {
       // An inconsistent request may be answered with either key set.
       auto missing = backend::missing_fields(d.message, sent.inconsistent ? std::nullopt : sent.mac_version);
-      // Judged on their own: Lifetime (a SHOULD, backend-interfaces.md §4.7 item 7) and the
+      // Judged on their own: Lifetime (a SHOULD, docs/checks.md#answer) and the
       // AppSKey-or-SessionKeyID rule (answer/app-s-key-or-session-key-id).
       std::erase_if(missing, [](const backend::MissingField& f) {
         return f.path == "Lifetime" || (f.path == "AppSKey" && f.rule.find("SessionKeyID") != std::string::npos);

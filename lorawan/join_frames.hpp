@@ -1,6 +1,6 @@
 #pragma once
 // Join-request, rejoin-request (types 0, 1, 2) and join-accept: wire formats, MICs and the
-// join-accept encryption (LoRaWAN 1.0.x §6.2, 1.1 §6.2; shared/reference/backend-interfaces.md §4).
+// join-accept encryption (LoRaWAN 1.0.3 §6.2.4-§6.2.5, 1.0.4 §6.2.5-§6.2.6, 1.1 §6.2.2-§6.2.4).
 
 #include <optional>
 

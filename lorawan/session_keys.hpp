@@ -1,6 +1,7 @@
 #pragma once
-// Session and lifetime key derivation (LoRaWAN 1.0.x §6.2.5, 1.1 §6.1.1.3-6.1.1.4, §6.2.2;
-// formulas in shared/reference/backend-interfaces.md §4.2-§4.3).
+// Session and lifetime key derivation (LoRaWAN 1.0.3 §6.2.5, 1.0.4 §6.2.6, 1.1 §6.1.1.3-6.1.1.4,
+// §6.2.2-§6.2.3; the 1.1 formulas agree with brocaar/lorawan backend/joinserver/session_keys.go and
+// chirpstack/chirpstack lrwn/src/keys.rs).
 
 #include "lorawan/crypto.hpp"
 #include "lorawan/types.hpp"

@@ -6,10 +6,10 @@
 // are lorawan/'s (build_join_request, build_rejoin_request, decrypt_join_accept, the join-accept
 // MICs, build_uplink), run on keys that stay in the secure element (SlotKey); session and
 // lifetime keys are derived into its slots (derive_and_store), as LoRaMac-node does
-// (shared/reference/secure-element.md §1.4). The same code serves every back-end: software
+// (Lora-net/LoRaMac-node src/mac/LoRaMacCrypto.c). The same code serves every back-end: software
 // keys, an ATECC608 on I2C, an emulated one.
 //
-// Rejoin-requests (LoRaWAN 1.1 §6.2.4.4; shared/reference/backend-interfaces.md §2.3, §4.4):
+// Rejoin-requests (LoRaWAN 1.1 §6.2.4; TS002 1.0 §11.4.1, §14, §15; docs/checks.md#rejoin):
 //  - type 0 and 2 carry the session's NetID and RJcount0, and are MIC'd with the session's
 //    SNwkSIntKey. RJcount0 starts at 0 with every new session (join or rejoin) and goes up by
 //    one with each type 0 or 2 request;
@@ -18,8 +18,9 @@
 //    JSIntKey, which comes from the NwkKey, not to a session), so a JS can refuse a replay.
 // The answer is a join-accept encrypted with JSEncKey whose 1.1 MIC carries JoinReqType 0x00,
 // 0x01 or 0x02 and the RJcount in the DevNonce's place; the session keys are derived with the
-// RJcount as the DevNonce too, as the reference JS and brocaar do (the 1.1 text on the key
-// derivation was not retrieved: backend-interfaces.md §4.4 marks it unverified).
+// RJcount as the DevNonce too, as the reference JS and brocaar do (brocaar/lorawan
+// backend/joinserver/rejoin_request.go); the project has not checked that key derivation against
+// the LoRaWAN 1.1 text, hence keys/rejoin-session-keys is a SHOULD.
 //
 // Not thread-safe: one SimDevice per thread at a time. State (DevNonce counter, RJcounts, last
 // JoinNonce, session, FCnt) lives in memory only.
@@ -45,7 +46,7 @@ struct SimDeviceOptions {
   // constructor creates. A seed gives the same DevNonces on every platform.
   std::uint64_t seed = 0;
   // Random policy: a DevNonce among the last `recent_dev_nonces` drawn is drawn again, so a JS
-  // remembering that many (backend-interfaces.md §4.5) never sees a replay by chance.
+  // remembering that many (LoRaWAN 1.0.3 §6.2.4; docs/checks.md#devnonce) never sees a replay by chance.
   std::size_t recent_dev_nonces = 256;
 };
 

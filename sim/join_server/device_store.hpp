@@ -4,7 +4,7 @@
 // For every device: its identity and root keys, its MAC version, and its join state:
 //  - the last JoinNonce issued: per device, strictly increasing, 0 until the first join so that
 //    the first JoinNonce issued is 1, capped at 2^24-1 (then joins fail: exhausted);
-//  - DevNonce history (shared/reference/backend-interfaces.md §4.5):
+//  - DevNonce history (LoRaWAN 1.0.3 §6.2.4, 1.0.4 §6.2.5, 1.1 §6.2.2; docs/checks.md#devnonce):
 //      MAC 1.0.0 to 1.0.3: the last N DevNonces used (N = dev_nonce_window, default 16); a
 //        DevNonce among them is a replay;
 //      MAC 1.0.4 and 1.1: the last accepted DevNonce; one not greater than it is a replay ("too

@@ -1003,7 +1003,8 @@ struct NetworkServer::Impl {
       return;
     }
     const lorawan::MacVersion mac = mac_version_of(jr.dev_eui);
-    const bool opt_neg = lorawan::is_1_1(mac);  // ChirpStack's rule, backend-interfaces.md §2.7
+    // ChirpStack's rule (chirpstack/chirpstack chirpstack/src/uplink/join.rs).
+    const bool opt_neg = lorawan::is_1_1(mac);
     const lorawan::DevAddr dev_addr = dev_addr_for(addr_net_id, next_nwk_addr++);
     const std::uint8_t rx2_dr = options.rx2_data_rate.value_or(region.rx2().data_rate);
 

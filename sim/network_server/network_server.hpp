@@ -22,17 +22,17 @@
 //    state (max_devices; the first seen goes), a frame's copies (max_copies_per_frame; further
 //    copies are counted, not kept), the frames in deduplication and the event log.
 //  - Join-requests: a DevAddr is assigned from the NetID (dev_addr_for() below), a JoinReq is sent
-//    to the JS (TS002 1.0 §8; shared/reference/backend-interfaces.md §2.1: MACVersion,
+//    to the JS (TS002 1.0 §8 step 3: MACVersion,
 //    PHYPayload, DevEUI, DevAddr, DLSettings, RxDelay; no CFList), and on Success the
 //    join-accept goes to the chosen gateway as a PULL_RESP at tmst + JOIN_ACCEPT_DELAY1 on RX1
 //    (LoRaWAN 1.0.x/1.1 §6; Regional Parameters for RX1/RX2). A TX_ACK with an error for RX1
 //    makes the NS send the same PHYPayload for RX2 (tmst + JOIN_ACCEPT_DELAY2, the region's
 //    default RX2) while there is still time. The network session keys are unwrapped with the
-//    NsClient's KekTable (as ChirpStack does, backend-interfaces.md §5.1); of the AppSKey only
+//    NsClient's KekTable (as ChirpStack does, chirpstack/src/backend/keywrap.rs); of the AppSKey only
 //    its presence and KEK label are kept (it is for the AS).
 //  - Rejoin-requests (types 0, 1, 2) are recognised and logged, never forwarded: forwarding a
 //    type 0/2 needs the serving NS's MIC check (done and logged when a session is known) and a
-//    JS that implements RejoinReq, which the common ones do not (backend-interfaces.md §2.3).
+//    JS that implements RejoinReq, which the common ones do not (docs/checks.md#rejoin).
 //    The event says "rejoin-request received, not forwarded".
 //  - Data uplinks: the session is found by DevAddr, the MIC is verified (1.0.x: NwkSKey and B0;
 //    1.1 with OptNeg: B1 also carries TxDr and TxCh, the uplink's DR index and channel index,

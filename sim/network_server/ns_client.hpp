@@ -1,8 +1,8 @@
 #pragma once
 // The Network Server role towards a Join Server (TS002 backend interfaces): sends a request,
 // receives its answer synchronously (in the HTTP response) or asynchronously (POSTed by the JS
-// to the client's own listener, matched by TransactionID; shared/reference/backend-interfaces.md
-// §1.2), and records the whole exchange for the validator.
+// to the client's own listener, matched by TransactionID; TS002 1.0 §22.1, docs/checks.md#async),
+// and records the whole exchange for the validator.
 //
 // The client judges nothing and throws nothing for a bad peer ("the parser reports, the
 // validator judges"): a transport failure, a missing async answer or a body that does not

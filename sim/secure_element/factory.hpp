@@ -12,7 +12,7 @@
 //
 // Optional members of "atecc608":
 //   "slots": {"AppKey": "0/0", "NwkKey": "0/1"}   root key slot/block, for chips provisioned
-//                                                  unlike TNGLORA (secure-element.md §1.8)
+//                                                  unlike TNGLORA (TNGLoRaWAN data sheets, slot map)
 // and of "atecc608-emulated" (always provisioned with the TNGLORA layout):
 //   "timing": "none" | "typical" | "max"           execution times on the virtual clock
 //   "faults": {"no_wake": N, "corrupt_response_crc": N, "corrupt_command_crc": N,

@@ -1,7 +1,7 @@
 #pragma once
 // A simulated device's secure element: the holder of its root keys and identity, and the four
-// primitives a LoRaWAN stack needs from one (shared/reference/secure-element.md §1.2-§1.4, §5.2,
-// after LoRaMac-node's `secure-element.h`): AES-128-ECB encryption of a block with a stored key,
+// primitives a LoRaWAN stack needs from one (after Lora-net/LoRaMac-node src/mac/secure-element.h
+// and the way src/mac/LoRaMacCrypto.c drives it): AES-128-ECB encryption of a block with a stored key,
 // AES-CMAC with a stored key, derive-and-store (encrypt a block with key A, keep the result as
 // key B), identity reads, and random bytes. Keys are addressed by slot, never handed out.
 //
@@ -12,7 +12,7 @@
 // slot of an element a KeyRef, so the formulas run inside the element, whichever back-end it is.
 // Session and lifetime keys are derived into slots with derive_and_store() from lorawan's
 // derivation blocks (session_key_block, js_key_block), as LoRaMac-node's LoRaMacCrypto does
-// (secure-element.md §1.4). No back-end hands keys to the device model for that.
+// (Lora-net/LoRaMac-node src/mac/LoRaMacCrypto.c). No back-end hands keys to the device model for that.
 //
 // KeyAccess (below) remains for the software back-end only: it lets a report or a test show the
 // session keys a software device derived. A back-end whose keys cannot leave it (the ATECC608)

@@ -1,6 +1,6 @@
 #pragma once
 // The software secure element: keys in memory, AES and CMAC from OpenSSL through
-// lorawan/crypto.hpp (shared/reference/secure-element.md §5.3). The default back-end for fleets.
+// lorawan/crypto.hpp (docs/secure-element.md). The default back-end for fleets.
 // It also offers KeyAccess, the in-process key export that lets reports and tests see the
 // session keys (see secure_element.hpp).
 

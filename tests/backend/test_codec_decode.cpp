@@ -15,7 +15,8 @@ using test::find;
 using test::hex;
 using Kind = ObservationKind;
 
-// backend-interfaces.md §2.1: the brocaar join-server test data as a JoinReq.
+// The brocaar join-server test data as a JoinReq (brocaar/lorawan
+// backend/joinserver/joinserver_test.go, "valid join-request (LoRaWAN 1.0)").
 constexpr std::string_view kBrocaarJoinReq =
     R"({"ProtocolVersion":"1.0","SenderID":"010203","ReceiverID":"0807060504030201",
  "TransactionID":1234,"MessageType":"JoinReq","MACVersion":"1.0.2",
@@ -23,7 +24,7 @@ constexpr std::string_view kBrocaarJoinReq =
  "DevEUI":"0102030405060708","DevAddr":"01020304","DLSettings":"15","RxDelay":1,
  "CFList":"988d8468958400000000000000000000"})";
 
-// vectors.md §3 "A complete JoinReq/JoinAns pair", from TTN lorawan-stack
+// A complete JoinReq/JoinAns pair from TheThingsNetwork/lorawan-stack
 // pkg/interop/client_test.go "Backend Interfaces 1.0/Success".
 constexpr std::string_view kTtnJoinReq =
     R"({"ProtocolVersion":"1.0","TransactionID":0,"MessageType":"JoinReq","SenderID":"42FFFF",)"
@@ -239,7 +240,7 @@ TEST(DecodeFields, DuplicateKeysAreObservedWithTheLastValueUsed) {
 }
 
 TEST(DecodeFields, VsExtensionIsKeptAsReceived) {
-  // TTS HomeNSAns extension (backend-interfaces.md §1.6).
+  // TTS HomeNSAns extension (TheThingsNetwork/lorawan-stack pkg/interop/extensions.go).
   const auto body = patched(kFailedJoinAns, [](ordered_json& j) {
     j["VSExtension"] = {{"VendorID", "EC656E"}, {"Object", {{"TTSV3", {{"HTenantID", "x"}}}}}};
   });
@@ -512,7 +513,7 @@ TEST(DecodeHeader, Ts011NsidsAreEuis) {
   });
   EXPECT_EQ(header_of(decode(body, DecodeMode::strict).message).sender_ns_id,
             Eui64::parse("0000000000000001"));
-  // An early TTS draft sent a host name (backend-interfaces.md §1.6).
+  // An early TTS draft sent a host name (TheThingsNetwork/lorawan-stack pull request 4726).
   const auto host = patched(body, [](ordered_json& j) { j["SenderNSID"] = "localhost"; });
   observe_one(host, Kind::invalid_value, "SenderNSID", "expected 16 hex digits (8 bytes)");
 }
@@ -568,7 +569,8 @@ TEST(DecodeBody, MissingOrNonStringMessageTypeIsAnError) {
 }
 
 TEST(DecodeBody, BrocaarBareResultBodyIsNotAMessage) {
-  // The brocaar JS answers an unparsable request with a bare Result object (§1.3).
+  // The brocaar JS answers an unparsable request with a bare Result object (brocaar/lorawan
+  // backend/joinserver/joinserver.go; docs/checks.md#http).
   EXPECT_EQ(codec_error(R"({"ResultCode":"Other","Description":"x"})", DecodeMode::observing),
             "MessageType: missing; it is mandatory and says which message this is");
 }

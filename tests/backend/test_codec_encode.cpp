@@ -12,7 +12,8 @@ using lorawan::Aes128Key;
 using lorawan::Eui64;
 using test::hex;
 
-// The brocaar join-server test data (backend-interfaces.md §2.1, §4.6).
+// The brocaar join-server test data (brocaar/lorawan backend/joinserver/joinserver_test.go, "valid
+// join-request (LoRaWAN 1.0)": NS 010203, JoinEUI 0807060504030201, DevNonce 258), as a JoinReq.
 JoinReq brocaar_join_req() {
   JoinReq r;
   r.header.sender_id = "010203";
@@ -28,7 +29,8 @@ JoinReq brocaar_join_req() {
   return r;
 }
 
-// The 1.1 answer to it, keys wrapped under KEK 00..00 labelled "010203" (vectors.md V-KW-3).
+// The 1.1 answer to it, keys wrapped under KEK 00..00 labelled "010203" (the same test file,
+// "valid join-request (LoRaWAN 1.1) with KEK").
 JoinAns brocaar_join_ans_1_1() {
   JoinAns a;
   a.header = make_answer_header(brocaar_join_req().header);
@@ -46,7 +48,7 @@ JoinAns brocaar_join_ans_1_1() {
 }
 
 TEST(Encode, JoinReqMatchesTheBrocaarExampleByteForByte) {
-  // backend-interfaces.md §2.1, on one line.
+  // The JoinReq above in TS002 1.0 §22.1/§22.3 JSON, on one line.
   EXPECT_EQ(encode(brocaar_join_req()),
             R"({"ProtocolVersion":"1.0","SenderID":"010203","ReceiverID":"0807060504030201",)"
             R"("TransactionID":1234,"MessageType":"JoinReq","MACVersion":"1.0.2",)"

@@ -1,4 +1,5 @@
-// KeyEnvelope wrap/unwrap against published vectors (shared/reference/vectors.md §3).
+// KeyEnvelope wrap/unwrap (TS002 1.0 §21, RFC 3394) against vectors published in upstream tests,
+// each named below.
 #include <gtest/gtest.h>
 
 #include "backend/key_envelope.hpp"
@@ -23,7 +24,7 @@ void expect_envelope_error(F&& f, KeyEnvelopeError::Reason reason, const std::st
   }
 }
 
-// brocaar/lorawan backend/backend_test.go TestKeyEnvelope (vectors.md V-KW-2).
+// brocaar/lorawan backend/backend_test.go TestKeyEnvelope.
 TEST(KeyEnvelope, WrapMatchesBrocaarTestKeyEnvelope) {
   const auto key = Aes128Key::parse("01020304050607080102030405060708");
   const Bytes kek = hex("08070605040302010807060504030201");
@@ -34,7 +35,7 @@ TEST(KeyEnvelope, WrapMatchesBrocaarTestKeyEnvelope) {
 }
 
 // brocaar/lorawan backend/joinserver/joinserver_test.go, "valid join-request (LoRaWAN 1.1)
-// with KEK": NS KEK label "010203", KEK 16 zero bytes (vectors.md V-KW-3).
+// with KEK": NS KEK label "010203", KEK 16 zero bytes.
 TEST(KeyEnvelope, WrapMatchesBrocaarJoinServerFNwkSIntKey) {
   const auto key = Aes128Key::parse("537f8aae896c79e015d102d06286354e");
   const Bytes kek(16, 0);

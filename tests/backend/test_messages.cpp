@@ -1,4 +1,5 @@
-// Answer headers and mandatory-field rules (shared/reference/backend-interfaces.md §1.6, §2).
+// Answer headers and mandatory-field rules (TS002 1.0 §8, §22.1, §22.2; docs/checks.md#header,
+// docs/checks.md#answer).
 #include <gtest/gtest.h>
 
 #include <stdexcept>

@@ -1,5 +1,5 @@
 // ProtocolVersion, MessageType and ResultCode spellings
-// (shared/reference/backend-interfaces.md §1.6, §3.1).
+// (TS002 1.0 §22.1, §22.2 Table 12, §22.4 Table 24; TS002 1.1 §23.5; docs/checks.md#result-codes).
 #include <gtest/gtest.h>
 
 #include "backend/protocol.hpp"

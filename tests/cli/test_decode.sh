@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `joincheck decode` run as a user runs it: outputs, JSON fields and exit codes.
-# Vectors from shared reference vectors.md (brocaar/lorawan joinserver_test.go, TTN lorawan-stack).
+# Vectors from upstream tests: brocaar/lorawan backend/joinserver/joinserver_test.go and
+# TheThingsNetwork/lorawan-stack pkg/crypto, each named where it is used.
 set -u
 bin=${1:?usage: test_decode.sh PATH/TO/joincheck}
 passed=0 failed=0

@@ -29,7 +29,8 @@ start() {
   echo "serve-js did not start:"; cat "$work/js.log"; exit 1
 }
 
-# A JoinReq for DevNonce $1 of brocaar's test device (vectors.md V10-4). `decode` names the MIC
+# A JoinReq for DevNonce $1 of brocaar's test device (brocaar/lorawan
+# backend/joinserver/joinserver_test.go, LoRaWAN 1.0). `decode` names the MIC
 # the frame should carry (ExpectedMIC), which is then put in.
 join() {
   local nonce=$1 frame mic

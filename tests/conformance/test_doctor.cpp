@@ -309,5 +309,18 @@ TEST(Doctor, V4KekMustBeSixteenBytes) {
   EXPECT_EQ(show(r).find(kek + kek), std::string::npos) << "the KEK is never shown";
 }
 
+// Every finding cites the primary source of its rule and the project's explanation, never a file
+// a user cannot open (tests/conformance/test_check_references.cpp does the same for the catalog).
+TEST(Doctor, FindingsCiteAPrimarySourceAndTheProjectDoc) {
+  const DoctorResult r = doctor(write("v4-refs", v4_file("https://127.0.0.1:1")));
+  ASSERT_FALSE(r.report.results.empty());
+  for (const auto& res : r.report.results) {
+    SCOPED_TRACE(res.check.id);
+    EXPECT_NE(res.check.spec.find("TS002 1.0 §"), std::string::npos) << res.check.spec;
+    EXPECT_NE(res.check.spec.find("docs/checks.md#doctor"), std::string::npos) << res.check.spec;
+    EXPECT_EQ(res.check.spec.find("backend-interfaces"), std::string::npos) << res.check.spec;
+  }
+}
+
 }  // namespace
 }  // namespace joincheck::conformance

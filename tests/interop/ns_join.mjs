@@ -87,7 +87,7 @@ function checkEqual(name, got, want) {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-// TS002 hex: optional 0x, either case (backend-interfaces.md §1.7).
+// TS002 hex: optional 0x, either case (TS002 1.0 §22.3).
 function fromHex(s, what) {
   if (typeof s !== "string") throw new Error(`${what}: expected a hex string, got ${JSON.stringify(s)}`);
   const t = s.replace(/^0x/i, "");
@@ -156,7 +156,7 @@ const devices = fleet.map((d, i) => {
   const dev = {
     macVersion,
     is11,
-    counter: is11 || macVersion === "1.0.4", // DevNonce is a counter from 1.0.4 on (LW104 §6.2.5)
+    counter: is11 || macVersion === "1.0.4", // DevNonce is a counter from 1.0.4 on (LoRaWAN 1.0.4 §6.2.5)
     devEUI: fromHex(d.DevEUI, `device ${i} DevEUI`),
     joinEUI: fromHex(d.JoinEUI, `device ${i} JoinEUI`),
     appKey: d.AppKey ? fromHex(d.AppKey, `device ${i} AppKey`) : undefined,
@@ -332,8 +332,8 @@ function verifyRefused(dev, res, tag, preferred) {
   const leaked = ["PHYPayload", "NwkSKey", "FNwkSIntKey", "SNwkSIntKey", "NwkSEncKey", "AppSKey"].filter((f) => ans[f] !== undefined);
   check(`${where}: refused, no PHYPayload nor keys`, code !== undefined && code !== "Success" && leaked.length === 0,
         leaked.length ? `${code}, with ${leaked.join(", ")}` : `${code}`, code);
-  // TS002 1.0 names no code for a replay; JoinReqFailed is the preferred one (backend-interfaces.md
-  // §3.2) and what the joincheck JS documents. Reported, not counted: the spec does not require it.
+  // TS002 1.0 names no code for a replay; JoinReqFailed is the preferred one (docs/checks.md#devnonce)
+  // and what the joincheck JS documents. Reported, not counted: the spec does not require it.
   if (code !== preferred) console.log(`note ${where}: ResultCode ${code}, ${preferred} preferred`);
 }
 
@@ -378,12 +378,12 @@ async function runDevice(dev) {
                   `replayed DevNonce ${hex(u16(last.devNonce))} (the last accepted JoinReq again)`, replayCode);
   }
   if (!dev.counter && accepted.length > 1) {
-    // 1.0.3: the JS remembers "a certain number" of DevNonces (LW103 §6.2.4), not just the last.
+    // 1.0.3: the JS remembers "a certain number" of DevNonces (LoRaWAN 1.0.3 §6.2.4), not just the last.
     verifyRefused(dev, await post({ ...accepted[0].req, TransactionID: transactionId++ }),
                   `replayed DevNonce ${hex(u16(accepted[0].devNonce))} (an older accepted JoinReq again)`, replayCode);
   }
   if (dev.counter) {
-    // 1.0.4 / 1.1: a DevNonce lower than the last, never used, is not an increment (LW104 §6.2.5).
+    // 1.0.4 / 1.1: a DevNonce lower than the last, never used, is not an increment (LoRaWAN 1.0.4 §6.2.5).
     const j = joinParams(dev, mode, nonces[1] - 1);
     const req = buildJoinReq(dev, j);
     verifyRefused(dev, await post(req), `lower DevNonce ${hex(u16(j.devNonce))} (never used)`, replayCode);

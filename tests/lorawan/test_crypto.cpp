@@ -9,7 +9,7 @@ namespace {
 Bytes hex(std::string_view s) { return from_hex(s, "test"); }
 
 // RFC 3394 §4.1-§4.6 (https://datatracker.ietf.org/doc/rfc3394), also TTN
-// lorawan-stack pkg/crypto/keywrap_test.go TestKEK (shared/reference/vectors.md V-KW-1).
+// lorawan-stack pkg/crypto/keywrap_test.go TestKEK.
 struct WrapVector {
   const char* section;
   const char* kek;
@@ -42,14 +42,14 @@ TEST(KeyWrap, Rfc3394VectorsWrapAndUnwrap) {
   }
 }
 
-// brocaar/lorawan backend/backend_test.go TestKeyEnvelope (vectors.md V-KW-2).
+// brocaar/lorawan backend/backend_test.go TestKeyEnvelope.
 TEST(KeyWrap, BrocaarKeyEnvelopeVector) {
   EXPECT_EQ(to_hex(aes_key_wrap(hex("08070605040302010807060504030201"),
                                 hex("01020304050607080102030405060708"))),
             "e3d5a47ba25cbe6e5da820846e0cb6a82b750c59d848ec7a");
 }
 
-// TTN TestKEK negative cases (vectors.md V-KW-1).
+// TheThingsNetwork/lorawan-stack pkg/crypto/keywrap_test.go TestKEK, its negative cases.
 TEST(KeyWrap, WrongKekFailsIntegrityCheck) {
   EXPECT_THROW(aes_key_unwrap(hex("101112131415161718191A1B1C1D1E1F"),
                               hex("1FA68B0A8112B447AEF34BD8FB5A7B829D3E862371D2CFE5")),

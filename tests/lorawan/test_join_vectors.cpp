@@ -1,4 +1,5 @@
-// Every join vector of shared/reference/vectors.md §1-§3, each citing its upstream source.
+// Join vectors published in the unit tests of brocaar/lorawan, TheThingsNetwork/lorawan-stack and
+// anthonykirby/lora-packet, each citing the upstream test it comes from.
 // Hex of EUIs, NetID, DevAddr, DevNonce and JoinNonce is in display order (MSB first).
 #include <gtest/gtest.h>
 
@@ -31,39 +32,39 @@ struct Chain10 {
 };
 
 const Chain10 kChains10[] = {
-    {"V10-1 brocaar/lorawan phypayload_test.go ExamplePHYPayload_joinRequest/joinAcceptSend",
+    {"brocaar/lorawan phypayload_test.go ExamplePHYPayload_joinRequest/joinAcceptSend",
      "0102030405060708090a0b0c0d0e0f10", "0101010101010101", "0202020202020202", "0303",
      "0001010101010101010202020202020202030309b97b32", "010101", "020202", "01020304", 0x00, 0x00,
      "", "200101010202020403020100003449f212", "2023cf335489aae3183c0be0baa8dee5f3",
      "2db833b894589ee855275f2db014889d", "aef1d12682d0df1d7bfddcf8cde4e6ee"},
-    {"V10-2 brocaar/lorawan phypayload_test.go TestPHYPayloadJoinAccept",
+    {"brocaar/lorawan phypayload_test.go TestPHYPayloadJoinAccept",
      "00112233445566778899aabbccddeeff", "0000000000000000", "0000000000000000", "0000", "",
      "570bc7", "221101", "02031980", 0x00, 0x00, "", "20c70b5701112280190302000043485bbc",
      "20493eeb51fba2116f810edb3742975142", "", ""},
-    {"V10-4 brocaar/lorawan backend/joinserver/joinserver_test.go valid join-request (LoRaWAN 1.0)",
+    {"brocaar/lorawan backend/joinserver/joinserver_test.go valid join-request (LoRaWAN 1.0)",
      "01020304050607080102030405060708", "0807060504030201", "0102030405060708", "0102",
      "00010203040506070808070605040302010201cde6acb8", "010000", "010203", "01020304", 0x15,
      0x01, "988d8468958400000000000000000000",
      "20000001030201040302011501988d84689584000000000000000000007d57c47f",
      "2026f4b247f0a5d7e46a720e61c8bccbc5179f4566e185ed6889589bb1a9c68cc0",
      "df53c35f3034ccced0ff354c70de04df", "927b9c911183cffe4cb2ff4b75545f6d"},
-    {"V10-5 TheThingsNetwork/lorawan-stack pkg/crypto/join_messages_test.go",
+    {"TheThingsNetwork/lorawan-stack pkg/crypto/join_messages_test.go",
      "01010101010101010101010101010101", "0102030405060708", "0102030405060708", "0102",
      "00080706050403020108070605040302010201e6e10c55", "010203", "010203", "01020304", 0x00, 0x01,
      "", "2003020103020104030201000132f54ab3", "20c9fbb259e11649096a568a9e3b7117c3",
      "38e0c1d1503bd4c16b29bb09d6eff444", "c6c649543f7bbb9a7c6158f6263cc7cf"},
     // A 1.0.2 accept carrying DLSettings 0xff (OptNeg bit set) still uses the 1.0 MIC.
-    {"V10-7 TheThingsNetwork/lorawan-stack pkg/joinserver/joinserver_test.go 1.0.2 new device",
+    {"TheThingsNetwork/lorawan-stack pkg/joinserver/joinserver_test.go 1.0.2 new device",
      "42ffffffffffffffffffffffffffffff", "42ffffffffffffff", "4242ffffffffffff", "0001",
      "00ffffffffffffff42ffffffffffff42420100c40850cf", "000001", "42ffff", "42ffffff", 0xff, 0x42,
      "", "20010000ffff42ffffff42ff42c97a6104", "209643b75f006d5db5c113aeb02498d516",
      "8aa19760f9ca2e7fe48fbc06ef5be14d", "04e53a8d3446bf461c624da227ac7d51"},
-    {"V10-9 anthonykirby/lora-packet __tests__/mic_test.ts, key_gen_test.ts",
+    {"anthonykirby/lora-packet __tests__/mic_test.ts, key_gen_test.ts",
      "98929b92c49edba9676d646d3b612456", "aa13693363343639", "3331383274356905", "8904",
      "0039363463336913aa05693574323831330489c65b1304", "376338", "aabbcc", "012ccde7", 0x00, 0x00,
      "", "20386337ccbbaae7cd2c010000d9d0a6e7", "2088f36ae3b21314bc284e314e99257328",
      "9c1046c5d97f82d0917cc710c66104f8", "6ba01c393255afa7264bb7d24cb0797a"},
-    {"V10-9 lora-packet __tests__/join_accept_encrypt.ts (all zero)",
+    {"lora-packet __tests__/join_accept_encrypt.ts (all zero)",
      "00000000000000000000000000000000", "0000000000000000", "0000000000000000", "0000", "",
      "000000", "000000", "00000000", 0x00, 0x00, "", "20000000000000000000000000f86f0a91",
      "20e3de108795f776b8037610ef7869b5b3", "", ""},
@@ -148,7 +149,7 @@ TEST(Join10Vectors, WrongKeyGivesInvalidMicNotAnError) {
   EXPECT_FALSE(*opened.mic_valid);
 }
 
-// brocaar/lorawan phypayload_test.go TestPHYPayloadJoinRequest (V10-3).
+// brocaar/lorawan phypayload_test.go TestPHYPayloadJoinRequest.
 TEST(Join10Vectors, BrocaarJoinRequestFromBase64) {
   const Bytes phy = from_base64("AAQDAgEEAwIBBQQDAgUEAwItEGqZDhI=", "PHYPayload");
   EXPECT_EQ(to_hex(phy), "00040302010403020105040302050403022d106a990e12");
@@ -159,8 +160,8 @@ TEST(Join10Vectors, BrocaarJoinRequestFromBase64) {
   EXPECT_EQ(join_request_mic(key("01010101010101010101010101010101"), r).hex(), "6a990e12");
 }
 
-// TTN pkg/crypto/key_derivation_test.go TestKeyDerivation, legacy keys (V10-6), and
-// lora-packet key_gen_test.ts with DevNonce f18e (V10-9).
+// TTN pkg/crypto/key_derivation_test.go TestKeyDerivation, legacy keys, and
+// lora-packet key_gen_test.ts with DevNonce f18e.
 TEST(Join10Vectors, SessionKeyDerivation) {
   SessionKeys k = derive_session_keys_1_0(key("BEC499C69E9C939E413B663961636C61"),
                                           JoinNonce::parse("AE3B1C"), NetId::parse("020101"),
@@ -175,7 +176,7 @@ TEST(Join10Vectors, SessionKeyDerivation) {
   EXPECT_EQ(k.app_s_key.hex(), "610897aa6f1460623443b527d3ac6a9d");
 }
 
-// TTN pkg/crypto/cryptoservices/cryptoservices_test.go (V10-8): NwkSKey from NwkKey 01x16,
+// TTN pkg/crypto/cryptoservices/cryptoservices_test.go: NwkSKey from NwkKey 01x16,
 // AppSKey from AppKey 02x16 with the 1.0 formula; and the synthetic MIC/encryption inputs,
 // which have no valid MHDR and so go through the primitives directly.
 TEST(Join10Vectors, TtnCryptoServiceVectors) {
@@ -222,7 +223,7 @@ struct Chain11 {
 };
 
 const Chain11 kChains11[] = {
-    {"V11-1 brocaar/lorawan backend/joinserver/joinserver_test.go valid join-request (LoRaWAN 1.1)",
+    {"brocaar/lorawan backend/joinserver/joinserver_test.go valid join-request (LoRaWAN 1.1)",
      "01020304050607080102030405060708", "00000000000000000000000000000000", "0807060504030201",
      "0102030405060708", "0102", "00010203040506070808070605040302010201cde6acb8",
      "b8ae379696825f22c8abbec24c31a84b", "d4bd9461adaa3b4e601953ebd08bffc6", "010000", "010203",
@@ -231,7 +232,7 @@ const Chain11 kChains11[] = {
      "20a4c899795a42f5d16067a822c21b379af8aaa301a90d1c60d4cb792cb8eeb0a3",
      "537f8aae896c79e015d102d06286354e", "589498993092cfdb5fd2e02ac7510bf1",
      "9898283c4f66eb6c6fd5165882046c40", "01621215d1ca08febf0c602cc2ad90fa"},
-    {"V11-3 TheThingsNetwork/lorawan-stack pkg/joinserver/joinserver_test.go 1.1.0 new device",
+    {"TheThingsNetwork/lorawan-stack pkg/joinserver/joinserver_test.go 1.1.0 new device",
      "4242ffffffffffffffffffffffffffff", "42ffffffffffffffffffffffffffffff", "42ffffffffffffff",
      "4242ffffffffffff", "0000", "00ffffffffffffff42ffffffffffff424200005517548e",
      "6e16121950cbad2f9f3d542ea83e4998", "feb0e4835774ffb271bf50e55f95bee8", "000001", "42ffff",
@@ -296,7 +297,7 @@ TEST(Join11Vectors, NetworkKeysWithoutAppKey) {
   EXPECT_EQ(opened.keys->s_nwk_s_int_key.hex(), c.s_nwk_s_int_key);
 }
 
-// TTN key_derivation_test.go TestKeyDerivation, one key as NwkKey and AppKey (V11-2).
+// TTN key_derivation_test.go TestKeyDerivation, one key as NwkKey and AppKey.
 TEST(Join11Vectors, TtnKeyDerivation) {
   const auto k = key("BEC499C69E9C939E413B663961636C61");
   const SessionKeys s = derive_session_keys_1_1(k, k, JoinNonce::parse("AE3B1C"),
@@ -311,7 +312,7 @@ TEST(Join11Vectors, TtnKeyDerivation) {
   EXPECT_EQ(js.js_enc_key.hex(HexCase::upper), "BB711EEFB9829B4A75866F8616BACD6D");
 }
 
-// TTN cryptoservices_test.go (V11-4): JS keys, 1.1 key derivation, rejoin-accept encryption,
+// TTN cryptoservices_test.go: JS keys, 1.1 key derivation, rejoin-accept encryption,
 // and the accept MIC per JoinReqType over a synthetic 13-byte payload (01 x 13).
 TEST(Join11Vectors, TtnCryptoServicePerJoinReqType) {
   const auto nwk = key("01010101010101010101010101010101");
@@ -340,7 +341,7 @@ TEST(Join11Vectors, TtnCryptoServicePerJoinReqType) {
   EXPECT_EQ(s.app_s_key.hex(), "0430895c7ba7b151cf973684f622ffc1");
 }
 
-// TTN join_messages_test.go TestComputeJoinAcceptMIC (V11-4).
+// TTN join_messages_test.go TestComputeJoinAcceptMIC.
 TEST(Join11Vectors, TtnJoinAcceptMic) {
   JoinAccept a;
   a.join_nonce = JoinNonce::parse("010203");
@@ -353,7 +354,7 @@ TEST(Join11Vectors, TtnJoinAcceptMic) {
             "48e9be5f");
 }
 
-// lora-packet key_gen_test.ts, mic_test.ts, join_accept_encrypt.ts (V11-5).
+// lora-packet key_gen_test.ts, mic_test.ts, join_accept_encrypt.ts.
 TEST(Join11Vectors, LoraPacketVectors) {
   JsKeys js = derive_js_keys(key("089234b089c2d8490edf8c9f9b8e8f9c"), Eui64::parse("0123456789abcdef"));
   EXPECT_EQ(js.js_int_key.hex(), "bd147194430d6fec1351a327ee40e264");
@@ -388,7 +389,7 @@ TEST(Join11Vectors, LoraPacketVectors) {
             "207abeea06b02920f11c02d0348fcf1815");
 }
 
-// ---- rejoin-requests (V11-6) ----
+// ---- rejoin-requests ----
 
 TEST(RejoinVectors, TtnAndBrocaarFrames) {
   const struct {
@@ -428,7 +429,7 @@ TEST(RejoinVectors, TtnAndBrocaarFrames) {
   }
 }
 
-// brocaar joinserver_test.go TestRejoinRequest ja0PHY/ja1PHY/ja2PHY (V11-7): MIC with JSIntKey,
+// brocaar joinserver_test.go TestRejoinRequest ja0PHY/ja1PHY/ja2PHY: MIC with JSIntKey,
 // encryption with JSEncKey. The session keys are the spec's (JoinEUI layout), not brocaar's.
 TEST(RejoinVectors, RejoinTriggeredJoinAccepts) {
   const struct {
@@ -471,7 +472,7 @@ TEST(RejoinVectors, RejoinTriggeredJoinAccepts) {
   }
 }
 
-// ---- KEK-wrapped session keys (V-KW-3, V-KW-4) ----
+// ---- KEK-wrapped session keys ----
 
 TEST(KeyEnvelopeVectors, BrocaarWrappedJoinAnsKeys) {
   const Bytes kek(16, 0x00);

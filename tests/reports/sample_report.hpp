@@ -118,7 +118,7 @@ inline RunReport sample_report() {
   warn.failed_evaluations = 1;
 
   auto skip = result("header/receiver-nsid-echo", Level::must,
-                     "Under TS002 1.1 the request's SenderNSID is echoed", "TS002 1.1 §22.1",
+                     "Under TS002 1.1 the request's SenderNSID is echoed", "TS002 1.1 §23.1",
                      Verdict::skip);
   skip.reason = "the run uses TS002 1.0, which has no SenderNSID";
   skip.evaluations = 0;

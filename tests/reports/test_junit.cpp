@@ -181,7 +181,7 @@ TEST(JUnit, SkipCarriesItsReason) {
   EXPECT_STREQ(tc.child("skipped").attribute("message").value(),
                "the run uses TS002 1.0, which has no SenderNSID");
   EXPECT_FALSE(tc.child("failure"));
-  EXPECT_THAT(std::string(tc.child("system-out").text().get()), StartsWith("MUST TS002 1.1 §22.1"));
+  EXPECT_THAT(std::string(tc.child("system-out").text().get()), StartsWith("MUST TS002 1.1 §23.1"));
 }
 
 TEST(JUnit, WarnIsAPassingTestcaseThatSaysWhy) {

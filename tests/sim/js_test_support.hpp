@@ -21,8 +21,8 @@ namespace joincheck::sim::test_support {
 
 using namespace joincheck::lorawan;
 
-// The devices every JS test knows (brocaar/lorawan join-server test keys, vectors.md V10-4,
-// V11-1), one per DevNonce rule.
+// The devices every JS test knows (the keys of brocaar/lorawan
+// backend/joinserver/joinserver_test.go), one per DevNonce rule.
 inline FleetDevice device(std::string_view dev_eui, MacVersion v) {
   FleetDevice d;
   d.dev_eui = Eui64::parse(dev_eui);

@@ -1,5 +1,4 @@
-// The ATECC608 command client against the emulator (shared/reference/secure-element.md §2.4,
-// §5.4, §5.6): every command with real values (revision, serial, zones, AES against OpenSSL, the
+// The ATECC608 command client against the emulator (docs/secure-element.md): every command with real values (revision, serial, zones, AES against OpenSSL, the
 // KDF vector of cryptoauthlib's kdf_aes_output test), the policy refusals, and every injected
 // fault: recovered ones (CRC errors, a missed wake, busy reads, 0xEE) and persistent ones
 // (errors naming the command, the status and the transport, never a hang).
@@ -220,7 +219,7 @@ TEST_F(Atecc608Client, AesEncryptDecryptWithSlotKeys) {
             std::optional<std::uint8_t>(0x03));
 }
 
-// cryptoauthlib's test/api_atcab/atca_tests_kdf.c kdf_aes_output (§2.8, §5.6): key 00..0F,
+// cryptoauthlib's test/api_atcab/atca_tests_kdf.c kdf_aes_output: key 00..0F,
 // message 00..0F -> 0A940BB5416EF045F1C39458C653EA5A followed by 16 zero bytes.
 TEST_F(Atecc608Client, KdfAesVector) {
   Bytes slot(32, 0);

@@ -1,5 +1,5 @@
-// The ATECC608 emulator at the byte level (shared/reference/secure-element.md §3.1, §3.4,
-// §5.6): what a transport sees. Power states, tWHI, the read pointer (0xFF past the end, rewind
+// The ATECC608 emulator at the byte level (I2C framing, wake, sleep and watchdog as in the
+// ATECC508A data sheet DS20005927A and the TNGLoRaWAN data sheets): what a transport sees. Power states, tWHI, the read pointer (0xFF past the end, rewind
 // on word address 0x00), partial commands, CRC errors, idle keeping and sleep/watchdog losing
 // TempKey, 0xEE near watchdog expiry, busy NACKs under a timing model, and the EEPROM image.
 #include <gtest/gtest.h>

@@ -1,5 +1,6 @@
-// The ATECC608 wire protocol (shared/reference/secure-element.md §3): the CRC-16 against the
-// catalogue check value and every worked frame of §3.2, §3.3 and §3.7, the command encoders
+// The ATECC608 wire protocol (the data sheets protocol.hpp cites): the CRC-16 against the
+// catalogue check value, frames published by Microchip and frames built from the documented
+// command layouts, the command encoders
 // against those frames, response decoding (good, bad CRC, bad count) and address encoding.
 #include <gtest/gtest.h>
 
@@ -53,8 +54,8 @@ TEST(Atecc608Crc, AppendAndMatch) {
   EXPECT_FALSE(crc_matches(hex("07 30")));
 }
 
-// Every frame the reference prints (§3.2 published frames, §3.3 status groups, §3.7 worked
-// examples) carries a CRC this implementation reproduces.
+// Every known frame (frames published by Microchip, the status groups, and worked command frames)
+// carries a CRC this implementation reproduces.
 TEST(Atecc608Crc, EveryWorkedFrameOfTheReference) {
   const std::vector<std::string> frames = {
       "07 30 00 00 00 03 5D",  // Info

@@ -1,6 +1,6 @@
 // AteccSe, the ATECC608 secure element over the emulator, against SoftwareSe (the reference
 // back-end) for a LoRaWAN 1.0.x and a 1.1 chip holding the same keys: identity, aes_encrypt,
-// cmac (RFC 4493 vectors, shared/reference/secure-element.md §5.6, and every message length
+// cmac (RFC 4493 §4 vectors, and every message length
 // class), derive_and_store (the session and lifetime key blocks of lorawan/session_keys.hpp),
 // set_key, has_key, random; and the errors: refused slots, chip failures named with back-end,
 // transport, DevEUI, operation and status; identity reads that fail.
@@ -122,7 +122,8 @@ TEST_P(Atecc608Se, CmacEqualsSoftwareForEveryLengthClass) {
     EXPECT_EQ(p.atecc->cmac(KeySlot::app_key, m), p.software->cmac(KeySlot::app_key, m))
         << size << " bytes";
   }
-  // One AES for the subkeys plus one per block (§2.5): a 19-byte join-request MIC costs 3.
+  // One AES for the subkeys plus one per block (as cryptoauthlib's atcab_aes_cmac_* does): a
+  // 19-byte join-request MIC costs 3.
   const std::size_t before = p.emulator->executed(atecc608::opcode::aes);
   p.atecc->cmac(KeySlot::app_key, lorawan::ByteSpan(message.data(), 19));
   EXPECT_EQ(p.emulator->executed(atecc608::opcode::aes) - before, 3u);
@@ -158,7 +159,7 @@ TEST_P(Atecc608Se, DeriveAndStoreThenUseEqualsSoftware) {
   const lorawan::DevNonce dev_nonce(0x0102);
   const lorawan::NetId net_id = lorawan::NetId::parse("000013");
   using lorawan::KeyDerivation;
-  // As LoRaMac-node derives them (§1.4): 1.0.x four keys from the one root key; 1.1 the network
+  // As LoRaMac-node derives them (src/mac/LoRaMacCrypto.c): 1.0.x four keys from the one root key; 1.1 the network
   // keys and lifetime keys from NwkKey and AppSKey from AppKey.
   struct Derivation {
     KeySlot root;

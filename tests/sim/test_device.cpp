@@ -1,6 +1,5 @@
 // The software secure element and the simulated device: against the public join vectors of
-// shared/reference/vectors.md (V10-4 and V11-1: brocaar/lorawan
-// backend/joinserver/joinserver_test.go, "valid join-request (LoRaWAN 1.0)" / "(LoRaWAN 1.1)",
+// brocaar/lorawan backend/joinserver/joinserver_test.go, "valid join-request (LoRaWAN 1.0)" / "(LoRaWAN 1.1)",
 // commit 7a20fad), RFC 4493 and NIST SP 800-38A, and end to end against the reference JS.
 #include <gtest/gtest.h>
 
@@ -27,8 +26,8 @@ Block block(std::string_view s) {
   return out;
 }
 
-// vectors.md V10-4 (brocaar/lorawan joinserver_test.go, LoRaWAN 1.0; the NwkKey field plays the
-// AppKey role).
+// brocaar/lorawan backend/joinserver/joinserver_test.go, "valid join-request (LoRaWAN 1.0)" (the
+// NwkKey field plays the AppKey role).
 constexpr std::string_view kV10AppKey = "01020304050607080102030405060708";
 constexpr std::string_view kV10JoinRequest = "00010203040506070808070605040302010201cde6acb8";
 constexpr std::string_view kV10Plaintext =
@@ -38,7 +37,7 @@ constexpr std::string_view kV10Accept =
 constexpr std::string_view kV10NwkSKey = "df53c35f3034ccced0ff354c70de04df";
 constexpr std::string_view kV10AppSKey = "927b9c911183cffe4cb2ff4b75545f6d";
 
-// vectors.md V11-1 (brocaar/lorawan joinserver_test.go, LoRaWAN 1.1, AppKey all zero).
+// The same test file, "valid join-request (LoRaWAN 1.1)" (AppKey all zero).
 constexpr std::string_view kV11NwkKey = "01020304050607080102030405060708";
 constexpr std::string_view kV11AppKey = "00000000000000000000000000000000";
 constexpr std::string_view kV11JoinRequest = kV10JoinRequest;
@@ -115,7 +114,7 @@ TEST(SoftwareSe, DeriveAndStoreGivesTheVectorsLifetimeKeys) {
   roots.app_key = Aes128Key::parse(kV11AppKey);
   roots.nwk_key = Aes128Key::parse(kV11NwkKey);
   SoftwareSe se(id, roots);
-  // JSIntKey = E(NwkKey, 06|DevEUI|pad16), JSEncKey = E(NwkKey, 05|...): V11-1.
+  // JSIntKey = E(NwkKey, 06|DevEUI|pad16), JSEncKey = E(NwkKey, 05|...) (LoRaWAN 1.1 §6.1.1.4): the 1.1 vector.
   se.derive_and_store(KeySlot::nwk_key, block("06080706050403020100000000000000"),
                       KeySlot::js_int_key);
   se.derive_and_store(KeySlot::nwk_key, block("05080706050403020100000000000000"),
@@ -185,7 +184,7 @@ TEST(SoftwareSe, IdentityKeysAndSeededRandom) {
 // ---- SimDevice: the vectors ----
 
 TEST(SimDevice, JoinRequestEqualsTheVectors) {
-  // V10-4 and V11-1: DevNonce 0102 from the counter policy starting there.
+  // Both brocaar vectors: DevNonce 0102 from the counter policy starting there.
   SimDevice d10(vector_device(MacVersion::v1_0_4));
   EXPECT_EQ(to_hex(d10.make_join_request()), kV10JoinRequest);
   SimDevice d11(vector_device(MacVersion::v1_1));
@@ -266,7 +265,7 @@ TEST(SimDevice, A11DeviceServedWithOptNeg0UsesThe10Formulas) {
 TEST(SimDevice, WrongMicIsRefusedNotAccepted) {
   SimDevice d(vector_device(MacVersion::v1_0_3));
   d.make_join_request();
-  // The V10-4 plaintext with its last MIC byte changed, encrypted as a JS would.
+  // The 1.0 vector's plaintext with its last MIC byte changed, encrypted as a JS would.
   Bytes plain = hex(kV10Plaintext);
   plain.back() ^= 0x01;
   const JoinResult bad = d.accept(encrypt_join_accept(plain, Aes128Key::parse(kV10AppKey)));
@@ -636,7 +635,7 @@ TEST(SimDevice, RejoinFramesCarryTheirFieldsCountersAndMics) {
   }
   EXPECT_EQ(d.session()->rj_count0, 3u);
 
-  // Type 1 counts RJcount1 on its own: JoinEUI, JSIntKey MIC (vectors.md V11-1's JSIntKey).
+  // Type 1 counts RJcount1 on its own: JoinEUI, JSIntKey MIC (the 1.1 vector's JSIntKey).
   for (std::uint32_t expected1 = 0; expected1 < 3; ++expected1) {
     const Bytes phy = d.make_rejoin_request(RejoinType::type1);
     ASSERT_EQ(phy.size(), kRejoin1Size);

@@ -1,5 +1,5 @@
 // The reference JS's device store: DevNonce and JoinNonce rules per MAC version
-// (shared/reference/backend-interfaces.md §4.5), fault options, concurrency, group commit and
+// (docs/checks.md#devnonce), fault options, concurrency, group commit and
 // durability across reopening.
 #include <gtest/gtest.h>
 

@@ -147,7 +147,7 @@ TEST(JoinServer, HomeNSReqWithoutAHomeNetIdIsActivationDisallowed) {
   EXPECT_EQ(code_of(f.ask<backend::HomeNSAns>(r).result), "ActivationDisallowed");
 }
 
-// ---- result codes (backend-interfaces.md §3.2, spec guidance) ----
+// ---- result codes (TS002 1.0 §8, §22.1, §22.4; docs/checks.md#result-codes) ----
 
 TEST(JoinServer, MicFailed) {
   JsFixture f;

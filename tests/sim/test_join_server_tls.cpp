@@ -1,7 +1,7 @@
 // The reference JS over HTTPS with a PKI generated at test time (tests/backend/test_pki.hpp):
 // server TLS, client certificates checked per NetID (The Things Stack's way, answered with
 // UnknownSender) or in the handshake against one CA (ChirpStack's way), an expired server
-// certificate (backend-interfaces.md §1.4). Then the TOML configuration of `serve-js`.
+// certificate (TS002 1.0 §20; docs/checks.md#tls). Then the TOML configuration of `serve-js`.
 #include <gtest/gtest.h>
 
 #include <chrono>

@@ -23,7 +23,7 @@ OLDER_REPLAY = {
     "id": "custom/devnonce-older-replay-1.0.4",
     "title": "LoRaWAN 1.0.4: a DevNonce used two joins ago is refused, not only the last one",
     "level": "MUST",
-    "spec": "LoRaWAN 1.0.4 §6.2.4.4",
+    "spec": "LoRaWAN 1.0.4 §6.2.5",
     "devices": {"dev": {"MACVersion": "1.0.4"}},
     "steps": [
         {"send": "join", "device": "dev", "check": "join/success-1.0.4", "expect": "Success"},

@@ -1,15 +1,15 @@
 """Low-level helpers: join-request, join-accept, key derivation, key wrap and KeyEnvelope, proven
-with public vectors (shared/reference/vectors.md, which cites each source) and both ways."""
+with public vectors (each test names the upstream test it comes from) and both ways."""
 
 import pytest
 
 import joincheck
 
 KEY = "01020304050607080102030405060708"
-# V10-4: brocaar/lorawan backend/joinserver/joinserver_test.go "valid join-request (LoRaWAN 1.0)".
+# brocaar/lorawan backend/joinserver/joinserver_test.go "valid join-request (LoRaWAN 1.0)".
 JOIN_REQUEST = "00010203040506070808070605040302010201cde6acb8"
 JOIN_ACCEPT_10 = "2026f4b247f0a5d7e46a720e61c8bccbc5179f4566e185ed6889589bb1a9c68cc0"
-# V11-1: the same test file, "valid join-request (LoRaWAN 1.1)" (AppKey all zero).
+# the same test file, "valid join-request (LoRaWAN 1.1)" (AppKey all zero).
 JOIN_ACCEPT_11 = "20a4c899795a42f5d16067a822c21b379af8aaa301a90d1c60d4cb792cb8eeb0a3"
 
 
@@ -106,7 +106,7 @@ def test_join_accept_1_1_with_opt_neg():
     assert bare.mic_valid is None and bare.mic_note
 
 
-# RFC 3394 §4.1 and §4.3 (V-KW-1).
+# RFC 3394 §4.1 and §4.3.
 def test_aes_key_wrap_rfc_3394():
     kek = "000102030405060708090A0B0C0D0E0F"
     wrapped = joincheck.aes_key_wrap(kek, "00112233445566778899AABBCCDDEEFF")
@@ -121,7 +121,7 @@ def test_aes_key_wrap_rfc_3394():
         joincheck.aes_key_wrap(bytes(8), bytes(16))
 
 
-# brocaar backend_test.go TestKeyEnvelope (V-KW-2).
+# brocaar backend_test.go TestKeyEnvelope.
 def test_key_envelope_wraps_unwraps_and_refuses_a_silent_clear_key():
     env = joincheck.wrap_key(KEY, kek="08070605040302010807060504030201", label="test-kek")
     assert env.kek_label == "test-kek" and not env.is_clear

@@ -162,7 +162,7 @@ Block AteccSe::cmac(KeySlot slot, lorawan::ByteSpan message) {
   const std::string operation = "CMAC";
   need(slot, operation);
   // The chip has AES-ECB, not CMAC: the mode runs on the host, one AES command per block, as
-  // cryptoauthlib's atcab_aes_cmac_* does (secure-element.md §2.5).
+  // cryptoauthlib's atcab_aes_cmac_* does.
   return lorawan::cmac_with(message, [&](const Block& in) { return chip_aes(slot, in, operation); });
 }
 

@@ -1,9 +1,9 @@
 #pragma once
 // The ATECC608A(-TNGLORA) secure element: the SecureElement interface over the command client
-// (shared/reference/secure-element.md §5.4), for a chip on /dev/i2c-N (I2cTransport) or an
+// (docs/secure-element.md), for a chip on /dev/i2c-N (I2cTransport) or an
 // emulated one (EmulatedTransport). Keys never leave the chip: key_access() is nullptr.
 //
-// Mapping of the primitives (§1.7, §2.5):
+// Mapping of the primitives (LoRaMac-node's TNGLORA back-end, cryptoauthlib atcab_aes_cmac_*):
 //  - identity: read once at construction, DevEUI from slot 10 (16 upper-case ASCII hex
 //    characters, as LoRaMac-node accepts only 0-9A-F), JoinEUI from slot 9 (8 bytes), and the
 //    serial from config block 0;
@@ -13,8 +13,8 @@
 //    16-byte block with the CBC chaining on the host. The chip holds the key; the host only sees
 //    AES outputs (so no CMAC primitive is written here, and lorawan::cmac cannot be used);
 //  - derive_and_store: KDF in AES mode from the root key's slot/block into the target's slot
-//    (result | 16 zeros in bytes 0-31, §3.6). LoRaMac-node skips derivations rooted at AppKey;
-//    this does not (§1.8 "Discrepancies");
+//    (result | 16 zeros in bytes 0-31, calib_kdf). LoRaMac-node skips derivations rooted at AppKey;
+//    this does not (TNGLoRaWAN data sheets, slot map);
 //  - set_key: a 32-byte clear Write (key | 16 zeros) into a session slot (2-7); root slots are
 //    refused before the chip is asked;
 //  - has_key: root keys as provisioned for the MAC version (a 1.0.x chip holds AppKey only, in
@@ -49,8 +49,8 @@ struct AteccKeyLocation {
   friend bool operator==(const AteccKeyLocation&, const AteccKeyLocation&) = default;
 };
 
-// The slots of the keys and identity (§5.4). Session keys must be at block 0 (KDF and the
-// 32-byte Write fill the start of a slot).
+// The slots of the keys and identity (docs/secure-element.md). Session keys must be at block 0 (KDF
+// and the 32-byte Write fill the start of a slot).
 struct AteccSlotMap {
   std::array<AteccKeyLocation, kKeySlotCount> keys{};  // indexed by KeySlot
   std::uint8_t join_eui_slot = 9;

@@ -85,7 +85,6 @@ std::optional<T> parse_value(const std::string* text, std::string_view field, co
   }
 }
 
-
 }  // namespace
 
 ChipFileError::ChipFileError(std::vector<std::string> errors)
@@ -326,7 +325,7 @@ Serial generate_serial(std::uint64_t seed, std::uint64_t index) {
   serial[0] = 0x01;
   serial[1] = 0x23;
   for (std::size_t b = 0; b < 6; ++b) serial[2 + b] = static_cast<std::uint8_t>(v >> (40 - 8 * b));
-  serial[8] = 0x27;  // the TTI programme byte (§1.9)
+  serial[8] = 0x27;  // the TTI programme byte (TNGLoRaWAN data sheets)
   return serial;
 }
 

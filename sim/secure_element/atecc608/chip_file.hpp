@@ -1,16 +1,16 @@
 #pragma once
 // Emulated ATECC608A-TNGLORA chips and the file that provisions them (the "atecc608-emulated"
-// secure element of a fleet; shared/reference/secure-element.md §5.7, docs/secure-element.md):
+// secure element of a fleet; docs/secure-element.md#chip-files-emulated-chips):
 //
 //   {"chips": [{"Serial": "0123a1b2c3d4e5f627", "DevEUI": "<16 hex>", "JoinEUI": "<16 hex>",
 //               "AppKey": "<32 hex>", "NwkKey": "<32 hex, 1.1 chips only>"}, ...]}
 //
-// What a chip holds (§1.8, §1.9): the 9-byte serial in config bytes 0-3 and 8-12, the DevEUI as
-// 16 upper-case ASCII hex characters in slot 10, the JoinEUI as 8 bytes in slot 9, and the root
-// keys in slot 0. A chip with an AppKey only is a LoRaWAN 1.0.x chip: its root key sits in slot 0
-// block 1 (bytes 16-31), where LoRaMac-node's 1.0.x code reads NWK_KEY ("All sources agree",
-// §1.8). A chip with a NwkKey too is a 1.1 chip: AppKey in block 0, NwkKey in block 1
-// (LoRaMac-node PR #1382).
+// What a chip holds (TNGLoRaWAN data sheets): the 9-byte serial in config bytes 0-3 and 8-12, the
+// DevEUI as 16 upper-case ASCII hex characters in slot 10, the JoinEUI as 8 bytes in slot 9, and
+// the root keys in slot 0. A chip with an AppKey only is a LoRaWAN 1.0.x chip: its root key sits in
+// slot 0 block 1 (bytes 16-31), where LoRaMac-node's 1.0.x code reads NWK_KEY ("All sources agree",
+// TNGLoRaWAN data sheets, slot map). A chip with a NwkKey too is a 1.1 chip: AppKey in block 0,
+// NwkKey in block 1 (LoRaMac-node PR #1382).
 //
 // Reading is strict, as for fleet files (sim/fleet/fleet.hpp): an unknown field, bad hex, a wrong
 // length, a missing field, a duplicate JSON key, serial or DevEUI is an error naming the file,

@@ -1,5 +1,6 @@
 #pragma once
-// The ATECC608 command client (shared/reference/secure-element.md §2.4, §5.4): a clean-room
+// The ATECC608 command client (after MicrochipTech/cryptoauthlib lib/calib/calib_execution.c;
+// docs/secure-element.md): a clean-room
 // implementation of what cryptoauthlib's calib_execute_command does, over any Transport, so the
 // same code drives a chip on /dev/i2c-N and the emulator in CI.
 //
@@ -44,7 +45,8 @@ struct ClientOptions {
   unsigned wake_attempts = 3;
   // Between two wake attempts (cryptoauthlib's legacy ATCA_POST_DELAY_MSEC).
   std::chrono::microseconds wake_retry_delay = std::chrono::milliseconds(25);
-  // Polling, cryptoauthlib's defaults (§2.4): 1 ms, every 2 ms, up to 2.5 s.
+  // Polling, cryptoauthlib's defaults (cryptoauthlib calib_execution.c): 1 ms, every 2 ms, up
+  // to 2.5 s.
   std::chrono::microseconds poll_initial = std::chrono::milliseconds(1);
   std::chrono::microseconds poll_period = std::chrono::milliseconds(2);
   std::chrono::microseconds poll_give_up = std::chrono::milliseconds(2500);

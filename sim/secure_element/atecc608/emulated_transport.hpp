@@ -1,9 +1,9 @@
 #pragma once
-// The transport to an in-process Emulator (shared/reference/secure-element.md §5.1): what
+// The transport to an in-process Emulator (docs/secure-element.md#the-emulator): what
 // I2cTransport does on a bus, done on the model. delay() advances the emulator's virtual clock,
 // so a test or a fleet of emulated chips never sleeps for real; optionally each byte on the bus
-// costs its 100 kHz transfer time (about 90 us, §3.8) so that the watchdog sees realistic
-// sequences.
+// costs its 100 kHz transfer time (about 90 us, 9 bit times a byte) so that the watchdog sees
+// realistic sequences.
 //
 // The emulator is shared: the caller keeps a pointer to inject faults and look at its state
 // while a Client (or an AteccSe) owns the transport.

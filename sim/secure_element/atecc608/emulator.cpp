@@ -17,10 +17,10 @@ bool take(unsigned& count) {
 
 Bytes status_group(std::uint8_t s) { return encode_status(s); }
 
-// TNGLORA facts (§1.9, §3.5).
+// TNGLORA facts (TNGLoRaWAN data sheets; DS508 memory map).
 constexpr std::uint8_t kI2cAddress8Bit = 0xB2;
 constexpr std::uint8_t kLocked = 0x00;
-constexpr std::string_view kOtpCode = "jsMu7iYO";  // TTI's TNGLORA code (§1.9)
+constexpr std::string_view kOtpCode = "jsMu7iYO";  // TTI's TNGLORA code (TNGLoRaWAN data sheets)
 constexpr std::size_t kDevEuiSlot = 10;
 constexpr std::size_t kJoinEuiSlot = 9;
 constexpr std::size_t kRootKeySlot = 0;
@@ -115,7 +115,8 @@ Emulator::Emulator(const ChipProvisioning& chip, EmulatorOptions options)
     std::copy(chip.app_key.bytes().begin(), chip.app_key.bytes().end(), root.begin());
     std::copy(chip.nwk_key->bytes().begin(), chip.nwk_key->bytes().end(), root.begin() + kAesBlock);
   } else {
-    // A 1.0.x chip: the one root key in block 1, where 1.0.x stacks read it (§1.8).
+    // A 1.0.x chip: the one root key in block 1, where 1.0.x stacks read it (TNGLoRaWAN data
+    // sheets, slot map).
     std::copy(chip.app_key.bytes().begin(), chip.app_key.bytes().end(), root.begin() + kAesBlock);
   }
   const auto join_eui = chip.join_eui.bytes();  // binary, display order
@@ -257,7 +258,7 @@ void Emulator::run_command() {
 }
 
 Bytes Emulator::respond(const Bytes& group, std::chrono::microseconds& busy_for) {
-  // CRC errors take precedence over every other error (§3.3).
+  // CRC errors take precedence over every other error (TNGLoRaWAN data sheets, status codes).
   if (take(options_.faults.corrupt_command_crc)) return status_group(status::crc_error);
   const std::optional<CommandPacket> packet = decode_command(group);
   if (!packet) return status_group(status::crc_error);
@@ -372,7 +373,7 @@ Bytes Emulator::do_read(const CommandPacket& packet) {
 
 Bytes Emulator::do_write(const CommandPacket& packet) {
   // Encrypted writes need GenDig and a MAC: not modelled, refused as a state the chip cannot
-  // serve (§5.6).
+  // serve (docs/secure-element.md).
   if ((packet.param1 & kWriteEncrypted) != 0) return status_group(status::execution_error);
   if ((packet.param1 & ~(kZoneSize32 | 0x03U)) != 0) return status_group(status::parse_error);
   const std::size_t size = (packet.param1 & kZoneSize32) != 0 ? kBlockSize : kWordSize;
@@ -399,7 +400,7 @@ Bytes Emulator::do_write(const CommandPacket& packet) {
   const std::size_t offset = static_cast<std::size_t>(address >> 8) * kBlockSize + word_offset;
   if (offset + size > slots_[slot].size()) return status_group(status::parse_error);
   const SlotPolicy& policy = options_.policies[slot];
-  // Secret (not readable) slots take 32-byte writes only (§1.8).
+  // Secret (not readable) slots take 32-byte writes only (TNGLoRaWAN data sheets, slot map).
   if (!policy.clear_write || slot_locked(slot) || (!policy.clear_read && size != kBlockSize)) {
     return status_group(status::execution_error);
   }
@@ -487,9 +488,9 @@ Bytes Emulator::do_aes(const CommandPacket& packet) {
 }
 
 Bytes Emulator::do_kdf(const CommandPacket& packet) {
-  // AES mode (§3.6 "KDF-AES semantics"): result = AES-128-ECB(16 bytes at key block `details &
-  // 3` of the source, message), 32 bytes with 16 zero bytes after it. PRF and HKDF are not
-  // modelled (0x03).
+  // AES mode (cryptoauthlib calib_kdf and its kdf_aes_output test): result = AES-128-ECB(16 bytes
+  // at key block `details & 3` of the source, message), 32 bytes with 16 zero bytes after it. PRF
+  // and HKDF are not modelled (0x03).
   if ((packet.param1 & 0x80U) != 0 || (packet.param1 & kKdfAlgorithmMask) != kKdfAlgorithmAes) {
     return status_group(status::parse_error);
   }
@@ -544,7 +545,8 @@ Bytes Emulator::do_kdf(const CommandPacket& packet) {
       if (!options_.policies[target_slot].kdf_target || slot_locked(target_slot)) {
         return status_group(status::execution_error);
       }
-      // (inferred, §3.6) the key lands at the start of the slot: result | 16 zeros in bytes 0-31.
+      // (inferred from cryptoauthlib's KDF test) the key lands at the start of the slot: result |
+      // 16 zeros in bytes 0-31.
       std::copy(result.begin(), result.end(), slots_[target_slot].begin());
       return status_group(status::success);
     case KdfTarget::alternate_key_buffer:

@@ -1,14 +1,15 @@
 #pragma once
-// A byte-level model of an ATECC608A-TNGLORA (shared/reference/secure-element.md §5.6): what a
+// A byte-level model of an ATECC608A-TNGLORA (docs/secure-element.md#the-emulator): what a
 // transport sees on the bus, so that the command client, and everything above it, runs the same
 // code against this model in CI as against a chip on /dev/i2c-N.
 //
 // Modelled:
 //  - EEPROM: the config zone (128 bytes: serial 01 23 xx xx | RevNum 00 00 60 02 | xx xx xx xx 27,
 //    AES enabled, I2C address 0xB2, config and data/OTP locked, slot 10 locked), the OTP zone
-//    (64 bytes, "jsMu7iYO" then zeros: the TTI code of §1.9) and the 16 data slots of 36/416/72
-//    bytes. SlotConfig and KeyConfig of the TNGLORA are not published (§3.5): those words are
-//    zero here and the documented *policies* are modelled instead (SlotPolicy, §1.8/§5.6).
+//    (64 bytes, "jsMu7iYO" then zeros: the TTI code the data sheets give) and the 16 data slots of
+//    36/416/72 bytes. SlotConfig and KeyConfig of the TNGLORA are not published: those words are
+//    zero here and the documented *policies* are modelled instead (SlotPolicy; TNGLoRaWAN data
+//    sheets).
 //  - The TNGLORA slot map: slot 0 the root keys (block 0 / block 1, see chip_file.hpp), never
 //    readable or writable, an AES and KDF key but never a KDF target; slots 2-7 session keys
 //    (clear write allowed, never clear-readable, KDF target); slot 8 readable and writable;
@@ -17,17 +18,18 @@
 //    locked); slots 11-12 multicast AES keys (writable, not readable); 1, 13-15 secret.
 //  - Power states sleep / awake / idle / busy; the watchdog (1.3 s from wake, on a virtual clock):
 //    a command that cannot finish before it expires answers 0xEE without executing, and expiry
-//    puts the chip to sleep, losing TempKey and the other volatile buffers (§3.4).
-//  - The I/O buffers of §3.1: the input FIFO (a group may arrive in several writes; a read while
+//    puts the chip to sleep, losing TempKey and the other volatile buffers (DS508 power states).
+//  - The I/O buffers (DS508): the input FIFO (a group may arrive in several writes; a read while
 //    a command is partial NACKs), the output buffer and its read pointer (reads past the end give
 //    0xFF, word address 0x00 rewinds, a new command resets), NACK while asleep, idle or busy, and
 //    before tWHI (1.5 ms) has passed after a wake.
 //  - TempKey (64 bytes) with a valid flag, the message digest buffer, the alternate key buffer,
 //    a deterministic RNG (std::mt19937_64 seeded from the options: a simulator's generator).
-//  - Execution time per command on the virtual clock: none (instant), typical or max (§3.8).
+//  - Execution time per command on the virtual clock: none (instant), typical or max (cryptoauthlib
+//  calib_execution.c).
 //  - Commands: Info (revision), Read, Write (clear only), Random, Nonce, AES (encrypt/decrypt)
-//    and KDF (AES mode), with the parse (0x03) and execution (0x0F) errors of §3.6. Unknown or
-//    unmodelled opcodes and modes answer 0x03; policy violations 0x0F.
+//    and KDF (AES mode), with the parse (0x03) and execution (0x0F) errors of the data sheets.
+//    Unknown or unmodelled opcodes and modes answer 0x03; policy violations 0x0F.
 //  - Fault injection (Faults below), each fault counted down as it fires.
 //
 // Not thread-safe: one emulator per simulated device, driven by one transport.
@@ -53,13 +55,14 @@ namespace joincheck::sim::atecc608 {
 enum class PowerState { sleep, awake, idle, busy };
 std::string_view to_string(PowerState state);
 
-// How long commands take on the virtual clock. max: the 608 table of §3.8. typical: half of it
-// (an assumption: the typical column is in the NDA data sheet only). none: instant.
+// How long commands take on the virtual clock. max: cryptoauthlib's 608 table (calib_execution.c).
+// typical: half of it (an assumption: the typical column is in the NDA data sheet only). none:
+// instant.
 enum class TimingModel { none, typical, max };
 std::string_view to_string(TimingModel model);
 std::chrono::microseconds execution_time(TimingModel model, std::uint8_t op);
 
-// What a data slot allows (the TNGLORA policies of §1.8 and §5.6, not its SlotConfig bits).
+// What a data slot allows (the TNGLORA policies of its data sheets, not its SlotConfig bits).
 struct SlotPolicy {
   bool clear_read = false;   // Read in the clear
   bool clear_write = false;  // Write in the clear (32 bytes only when the slot is not readable)

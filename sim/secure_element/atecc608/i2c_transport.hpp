@@ -1,11 +1,11 @@
 #pragma once
-// The transport to a real chip on a Linux I2C bus through i2c-dev (shared/reference/
-// secure-element.md §2.2, §5.4): `open("/dev/i2c-N")` once, `ioctl(I2C_SLAVE, 0x59)` with the
+// The transport to a real chip on a Linux I2C bus through i2c-dev (compare MicrochipTech/
+// cryptoauthlib lib/hal/hal_linux_i2c_userspace.c; docs/secure-element.md#a-real-chip-on-a-linux-host): `open("/dev/i2c-N")` once, `ioctl(I2C_SLAVE, 0x59)` with the
 // 7-bit address (the TNGLORA's; cryptoauthlib's config holds the 8-bit 0xB2), plain write() and
 // read() transactions. Unlike cryptoauthlib's Linux HAL, which opens the node for every
 // transfer, the descriptor stays open.
 //
-// Wake (§2.2, §3.4): switch the descriptor to address 0 and write one 0x00 byte — the all-zero
+// Wake (DS508; as cryptoauthlib's Linux I2C HAL does it): switch the descriptor to address 0 and write one 0x00 byte — the all-zero
 // address byte holds SDA low for about 90 us at 100 kHz, longer than tWLO (60 us); no device
 // acknowledges it and the NACK is ignored — switch back, wait tWHI (1.5 ms), read 4 bytes and
 // expect 04 11 33 43. This works only if the bus runs at 100 kHz or slower: at 400 kHz the

@@ -1,13 +1,15 @@
 #pragma once
-// The ATECC608A I/O protocol (shared/reference/secure-element.md §3): word addresses, command and
+// The ATECC608A I/O protocol (Microchip ATECC508A data sheet DS20005927A and ATECC608A/B-TNGLoRaWAN
+// data sheets; opcodes and mode bits as in MicrochipTech/cryptoauthlib lib/calib/calib_command.h):
+// word addresses, command and
 // response groups, status codes, the memory map and address encoding, and the mode bits of the
 // commands a LoRaWAN secure element uses (Info, Read, Write, Random, Nonce, AES, KDF). Pure data
 // and encoding: no I/O. The client (client.hpp) and the emulator (emulator.hpp) both build on it,
 // so the two ends of the wire share one definition and the tests pin it to the reference frames.
 //
-//   group    = count | packet | crc_lo | crc_hi        (count counts itself and the CRC, §3.2)
-//   command  = opcode | param1 | param2_lo | param2_hi | data...
-//   response = count | data | crc, or the 4-byte status group 04 | status | crc (§3.3)
+//   group    = count | packet | crc_lo | crc_hi        (count counts itself and the CRC, DS508 I/O
+//   groups) command  = opcode | param1 | param2_lo | param2_hi | data... response = count | data |
+//   crc, or the 4-byte status group 04 | status | crc (TNGLoRaWAN data sheets, status codes)
 
 #include <array>
 #include <chrono>
@@ -23,7 +25,7 @@
 
 namespace joincheck::sim::atecc608 {
 
-// The first byte of every I2C write (§3.1).
+// The first byte of every I2C write (DS508 I2C interface).
 enum class WordAddress : std::uint8_t {
   reset = 0x00,    // rewind the output buffer's read pointer, discard a partial command
   sleep = 0x01,    // low-power sleep: every volatile register is lost
@@ -32,7 +34,7 @@ enum class WordAddress : std::uint8_t {
 };
 std::string_view to_string(WordAddress address);
 
-// Opcodes (§3.6, after cryptoauthlib's calib_command.h values).
+// Opcodes (cryptoauthlib's calib_command.h values).
 namespace opcode {
 inline constexpr std::uint8_t pause = 0x01;
 inline constexpr std::uint8_t read = 0x02;
@@ -63,7 +65,7 @@ inline constexpr std::uint8_t secure_boot = 0x80;
 // "Info", "AES", "KDF", ...; "opcode 0x99" for a value that is none of the above.
 std::string opcode_name(std::uint8_t op);
 
-// Status bytes of a 4-byte status group (§3.3).
+// Status bytes of a 4-byte status group (TNGLoRaWAN data sheets, status codes).
 namespace status {
 inline constexpr std::uint8_t success = 0x00;
 inline constexpr std::uint8_t miscompare = 0x01;
@@ -81,14 +83,14 @@ std::string_view status_meaning(std::uint8_t status_byte);
 // "0x0F (execution error)".
 std::string describe_status(std::uint8_t status_byte);
 
-// Group sizes (§3.2): the smallest group is a status group; a command group holds at most 155
-// bytes. Responses are bounded the same way here (the largest LoRaWAN answer is 35 bytes).
+// Group sizes (DS508 I/O groups): the smallest group is a status group; a command group holds at
+// most 155 bytes. Responses are bounded the same way here (the largest LoRaWAN answer is 35 bytes).
 inline constexpr std::size_t kStatusGroupSize = 4;
 inline constexpr std::size_t kMinCommandGroupSize = 7;  // count, opcode, p1, p2 (2), crc (2)
 inline constexpr std::size_t kMaxGroupSize = 155;
 // What the chip answers after a wake (status 0x11), and after a wake whose power-on self-test
 // failed (status 0x07, with the chip's own CRC; cryptoauthlib's constant `04 07 C4 40` is wrong,
-// §1.8).
+// TNGLoRaWAN data sheets, slot map).
 inline constexpr std::array<std::uint8_t, 4> kWakeResponse = {0x04, 0x11, 0x33, 0x43};
 inline constexpr std::array<std::uint8_t, 4> kSelfTestFailureResponse = {0x04, 0x07, 0x40, 0xC2};
 
@@ -133,7 +135,7 @@ struct Response {
 Response decode_response(lorawan::ByteSpan group);
 
 // ---------------------------------------------------------------------------------------------
-// Memory map (§3.5)
+// Memory map (DS508 memory map)
 
 enum class Zone : std::uint8_t { config = 0, otp = 1, data = 2 };
 std::string_view to_string(Zone zone);
@@ -152,7 +154,7 @@ std::uint16_t config_address(std::uint8_t block, std::uint8_t word);
 std::uint16_t otp_address(std::uint8_t block, std::uint8_t word);
 std::uint16_t data_address(std::uint8_t slot, std::uint8_t block, std::uint8_t word);
 
-// Config zone bytes the code relies on (§1.9, §3.5).
+// Config zone bytes the code relies on (TNGLoRaWAN data sheets, DS508 memory map).
 namespace config {
 inline constexpr std::size_t serial_0_3 = 0;    // SN[0:3], 01 23 ...
 inline constexpr std::size_t rev_num = 4;       // RevNum, 4 bytes
@@ -172,7 +174,7 @@ inline constexpr std::size_t key_config = 96;   // 16 x 2 bytes
 using Serial = std::array<std::uint8_t, 9>;
 
 // ---------------------------------------------------------------------------------------------
-// Command parameters (§3.6)
+// Command parameters (cryptoauthlib calib_command.h)
 
 // Read / Write param1: zone in bits 1:0, bit 7 = 32 bytes, Write bit 6 = encrypted with a MAC.
 inline constexpr std::uint8_t kZoneSize32 = 0x80;
@@ -241,8 +243,8 @@ CommandPacket kdf_aes_command(KdfSource source, std::uint8_t source_slot, std::u
                               KdfTarget target, std::uint8_t target_slot,
                               const lorawan::Block& message);
 
-// Maximum execution time of a command at clock divider M0 (§3.8, cryptoauthlib's table for the
-// 608): AES 27 ms, KDF 165, Info 5, Nonce 20, Random 23, Read 5, Write 45, SelfTest 250,
+// Maximum execution time of a command at clock divider M0 (cryptoauthlib's calib_execution.c table
+// for the 608): AES 27 ms, KDF 165, Info 5, Nonce 20, Random 23, Read 5, Write 45, SelfTest 250,
 // Counter 25, Lock 35; other opcodes get a conservative 250 ms.
 std::chrono::microseconds max_execution_time(std::uint8_t op);
 

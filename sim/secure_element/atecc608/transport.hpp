@@ -1,6 +1,6 @@
 #pragma once
-// How the command client reaches a chip (shared/reference/secure-element.md §5.4 "Transport
-// contract"): the I2C transactions of §3.1 and nothing more. A NACK is a value, not an
+// How the command client reaches a chip: the I2C transactions of the data sheet (ATECC608A-
+// TNGLoRaWAN, "I2C Transmission"; ATECC508A DS20005927A §6.2) and nothing more. A NACK is a value, not an
 // exception, because the protocol uses it (a busy, idle or asleep chip NACKs its address);
 // exceptions are for a transport that cannot work at all (a device node that cannot be opened).
 //

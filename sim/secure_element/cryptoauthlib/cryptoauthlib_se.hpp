@@ -1,15 +1,16 @@
 #pragma once
-// An ATECC608A(-TNGLORA) secure element through Microchip's cryptoauthlib (shared/reference/
-// secure-element.md §2.3, §2.5, §5.5): an independent reference for the project's own wire client
+// An ATECC608A(-TNGLORA) secure element through Microchip's cryptoauthlib (MicrochipTech/
+// cryptoauthlib lib/atca_cfgs.c, the atcab_* API; docs/secure-element.md#cryptoauthlib-optional):
+// an independent reference for the project's own wire client
 // (sim/secure_element/atecc608/), for developers who have both a chip and the library.
 //
-// Licence: cryptoauthlib's licence allows its use "exclusively with Microchip products" (§2.1).
+// Licence: cryptoauthlib's licence allows its use "exclusively with Microchip products" (its license.txt).
 // It is therefore never vendored, downloaded or required: this folder is compiled only when
 // CMake's `pkg_check_modules(CRYPTOAUTH IMPORTED_TARGET libcryptoauth)` finds a copy the developer
 // built and installed, and nothing else in joincheck depends on it. Use it with Microchip parts
 // only (not under the emulator).
 //
-// Opened as §2.3 says for a TNGLORA on Linux: I2C interface, device type ATECC608, 8-bit
+// Opened as cryptoauthlib's own configuration (lib/atca_cfgs.c) describes a TNGLORA on Linux: I2C interface, device type ATECC608, 8-bit
 // address 0xB2 (the 7-bit 0x59 shifted), bus N of /dev/i2c-N, 100 kHz (the library's Linux HAL
 // cannot change the speed, and its wake fails above 100 kHz), wake delay 1500 us, 20 retries; the
 // library must have been built with ATCA_HAL_I2C. Each instance has its own ATCADevice
