@@ -47,7 +47,9 @@
 // join steps then travel over the air too.
 //
 // A step whose expectation is not met ends its scenario: the checks of the later steps are
-// skipped with that reason, so a failed setup join never blames a replay check.
+// `error` with that reason (they were meant to be judged and were not; a step that does not
+// apply to the target leaves them `skip`), so a failed setup join never blames a replay check,
+// nor lets it pass.
 
 #include <cstdint>
 #include <filesystem>
