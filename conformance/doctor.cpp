@@ -556,6 +556,7 @@ void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
                                       (ans->result->description ? " (" + *ans->result->description + ")" : "")
                                 : "no Result";
   std::string fix;
+  std::string seen_detail;
   Verdict v = Verdict::fail;
   if (code == backend::ResultCode::unknown_sender) {
     fix = "fix: the JS does not know NetID " + t.ns.net_id.hex() + " (the SenderID ChirpStack sends, from " +
@@ -582,6 +583,8 @@ void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
       for (const auto& k : c_.keks) have = have || k.label == label;
       if (have) continue;
       v = Verdict::fail;
+      // Never "expected Success / actual Success": the actual says what is wrong with it.
+      seen_detail = ", but the network session keys are wrapped under KEK label \"" + label + "\", which the file lacks";
       const bool v4 = c_.version == ChirpStackVersion::v4;
       fix = "fix: the JS wraps the session keys with KEK label \"" + label + "\", which the file lacks" +
             (v4 ? " (ChirpStack v4 fails the join with \"KEK label " + label + " does not exist\")" : std::string()) +
@@ -592,8 +595,8 @@ void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
   } else {
     fix = "fix: see the JS's logs for the request with TransactionID " + std::to_string(ex.transaction_id);
   }
-  add(id, Level::must, title, v, expected, seen + (ex.http_status != 200 ? ", HTTP " + std::to_string(ex.http_status) : ""),
-      fix);
+  add(id, Level::must, title, v, expected,
+      seen + seen_detail + (ex.http_status != 200 ? ", HTTP " + std::to_string(ex.http_status) : ""), fix);
   attach();
 }
 
