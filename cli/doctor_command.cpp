@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "conformance/doctor.hpp"
@@ -22,6 +24,8 @@ struct DoctorArgs {
   int timeout_ms = 5000;
   std::string net_id;
   std::string devices;
+  std::vector<std::string> join_euis;
+  int dns_timeout_ms = 3000;
   std::string junit;
   std::string json;
 };
@@ -32,6 +36,8 @@ int doctor(const DoctorArgs& a) {
   o.live = !a.offline;
   o.timeout = std::chrono::milliseconds(a.timeout_ms);
   if (!a.net_id.empty()) o.net_id = a.net_id;
+  o.join_euis = a.join_euis;
+  o.dns_timeout = std::chrono::milliseconds(a.dns_timeout_ms);
   conformance::DoctorResult r;
   try {
     if (!a.devices.empty()) {
@@ -75,6 +81,15 @@ std::function<int()> add_doctor_command(CLI::App& app) {
   cmd->add_option("--devices", args->devices,
                   "a fleet the JSs know: the probe JoinReq uses one of its devices and must succeed (default: an "
                   "unknown DevEUI, which must get UnknownDevEUI)");
+  cmd->add_option("--join-eui", args->join_euis,
+                  "print which Join Server this JoinEUI's JoinReq goes to, decided as the file's ChirpStack version "
+                  "decides it (repeatable; the JoinEUIs of --devices are added)")
+      ->check([](const std::string& v) {
+        return v.size() == 16 && v.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos
+                   ? std::string()
+                   : "expected 16 hex digits (a JoinEUI, MSB first), got \"" + v + "\"";
+      });
+  cmd->add_option("--dns-timeout", args->dns_timeout_ms, "deadline of each DNS lookup of a JoinEUI name, milliseconds (default 3000)");
   cmd->add_flag("--strict", args->strict, "warnings fail too");
   cmd->add_option("--junit", args->junit, "write a JUnit XML report");
   cmd->add_option("--json", args->json, "write a JSON report");

@@ -77,8 +77,24 @@ ChirpStackConfig from_table(const toml::table& root, const std::filesystem::path
 
   // Version evidence.
   std::vector<std::string> v3, v4;
+  c.empty = root.empty();
+  c.has_join_server = js != nullptr;
+  // [[join_server.servers]] is v4's with join_eui_prefix and v3's (servers form) with join_eui.
+  bool v3_servers = false;
   if (js != nullptr) {
-    if (js->contains("servers")) v4.push_back("[[join_server.servers]]");
+    if (const toml::node* n = js->get("servers"); n != nullptr && n->is_array()) {
+      bool prefix = false, eui = false;
+      for (const auto& e : *n->as_array()) {
+        if (const toml::table* t = e.as_table()) {
+          prefix = prefix || t->contains("join_eui_prefix");
+          eui = eui || t->contains("join_eui");
+        }
+      }
+      v3_servers = eui && !prefix;
+    }
+  }
+  if (js != nullptr) {
+    if (js->contains("servers")) (v3_servers ? v3 : v4).push_back(v3_servers ? "[[join_server.servers]] with join_eui" : "[[join_server.servers]]");
     if (js->contains("resolve_join_eui_domain_suffix")) v4.push_back("join_server.resolve_join_eui_domain_suffix");
     if (js->contains("certificates")) v3.push_back("[[join_server.certificates]]");
     if (js->contains("resolve_join_eui")) v3.push_back("join_server.resolve_join_eui");
@@ -97,21 +113,28 @@ ChirpStackConfig from_table(const toml::table& root, const std::filesystem::path
   c.version_evidence = v3.empty() && v4.empty() ? std::string("no version-specific key; assumed v4")
                                                 : join(c.version == ChirpStackVersion::v3 ? v3 : v4);
   const bool is_v4 = c.version == ChirpStackVersion::v4;
+  if (!is_v4) c.v3_form = v3_servers || (js != nullptr && js->contains("servers") && !js->contains("certificates"))
+                              ? V3Form::servers
+                              : V3Form::certificates;
+  const bool v3_servers_form = !is_v4 && c.v3_form == V3Form::servers;
   // The NS's NetID, which ChirpStack sends as SenderID (and a JS registers by).
   if (const toml::table* net = table_at(root, is_v4 ? "network" : "network_server", top)) {
     c.net_id = string_value(*net, "net_id", top.child(is_v4 ? "network" : "network_server"));
   }
 
   if (js != nullptr) {
-    if (is_v4) {
+    if (is_v4 || v3_servers_form) {
       if (const toml::array* servers = array_at(*js, "servers", wjs)) {
         for (std::size_t i = 0; i < servers->size(); ++i) {
           const Where w = wjs.child("servers").index(i + 1);
           c.join_servers.push_back(read_js(get_table((*servers)[i], w), w,
                                            "[[join_server.servers]] #" + std::to_string(i + 1),
                                            "servers-" + std::to_string(i + 1),
-                                           {"join_eui_prefix", "join_eui", "server", "async_timeout", "ca_cert", "tls_cert", "tls_key",
-                                            "authorization_header"},
+                                           is_v4 ? std::initializer_list<std::string_view>{"join_eui_prefix", "server", "async_timeout",
+                                                                                           "ca_cert", "tls_cert", "tls_key",
+                                                                                           "authorization_header"}
+                                                 : std::initializer_list<std::string_view>{"join_eui", "server", "ca_cert",
+                                                                                           "tls_cert", "tls_key"},
                                            c));
         }
       }
@@ -124,6 +147,7 @@ ChirpStackConfig from_table(const toml::table& root, const std::filesystem::path
                                     {"join_eui", "ca_cert", "tls_cert", "tls_key"}, c);
         // v3 reads no server here (it comes from DNS resolution): the key is reported as ignored.
         cert.server = CsValue{};
+        cert.certificates_only = true;
         c.join_servers.push_back(std::move(cert));
       }
     }
@@ -144,9 +168,13 @@ ChirpStackConfig from_table(const toml::table& root, const std::filesystem::path
     }
     for (const auto& [k, n] : *js) {
       const std::string_view key = k.str();
+      // The servers form of v3 picks the JS without resolve_join_eui (GetClientForJoinEUI in
+      // internal/backend/joinserver/joinserver.go) and has no certificates table.
       const bool known = is_v4 ? (key == "servers" || key == "default" || key == "resolve_join_eui_domain_suffix")
-                               : (key == "certificates" || key == "default" || key == "resolve_join_eui" ||
-                                  key == "resolve_domain_suffix" || key == "kek");
+                         : v3_servers_form
+                             ? (key == "servers" || key == "default" || key == "resolve_domain_suffix" || key == "kek")
+                             : (key == "certificates" || key == "default" || key == "resolve_join_eui" ||
+                                key == "resolve_domain_suffix" || key == "kek");
       if (!known) c.ignored.push_back({wjs.child(key).key, line_of(n)});
     }
   }

@@ -12,14 +12,19 @@
 //                            tls_key, authorization_header
 //    [[keks]] label, kek
 //    [backend_interfaces] bind, ca_cert, tls_cert, tls_key
-//  ChirpStack v3 network server / LoRa Server (chirpstack-network-server.toml):
-//    [join_server] resolve_join_eui, resolve_domain_suffix
-//    [[join_server.certificates]] join_eui, ca_cert, tls_cert, tls_key
-//    [join_server.default] server, ca_cert, tls_cert, tls_key
-//    [[join_server.kek.set]] label, kek
+//  ChirpStack v3 network server / LoRa Server (chirpstack-network-server.toml), two forms:
+//    certificates form (brocaar/chirpstack-network-server internal/joinserver/config.go, pool.go):
+//      [join_server] resolve_join_eui, resolve_domain_suffix
+//      [[join_server.certificates]] join_eui, ca_cert, tls_cert, tls_key   (no server)
+//    servers form (internal/config/config.go, internal/backend/joinserver/joinserver.go, the
+//    template in cmd/chirpstack-network-server/cmd/configfile.go):
+//      [join_server] resolve_domain_suffix (resolve_join_eui is not used to pick the JS)
+//      [[join_server.servers]] join_eui, server, ca_cert, tls_cert, tls_key
+//    both: [join_server.default] server, ca_cert, tls_cert, tls_key; [[join_server.kek.set]] label, kek
 //
-// The version is detected from the keys present. Nothing is judged here: values are kept as
-// written, with the line they are on, and keys ChirpStack would not read are listed.
+// The version (and v3's form) is detected from the keys present: v4 servers have
+// join_eui_prefix, v3 servers join_eui. Nothing is judged here: values are kept as written,
+// with the line they are on, and keys ChirpStack would not read are listed.
 
 #include <filesystem>
 #include <optional>
@@ -29,6 +34,9 @@
 namespace joincheck::conformance {
 
 enum class ChirpStackVersion { v3, v4 };
+// The two v3 ways to name Join Servers. A v3 that reads [[join_server.servers]] ignores
+// [[join_server.certificates]] and resolve_join_eui; an older one knows no servers.
+enum class V3Form { certificates, servers };
 std::string_view to_string(ChirpStackVersion version);  // "ChirpStack v3", "ChirpStack v4"
 
 // A string setting as written, and where.
@@ -44,6 +52,7 @@ struct CsJoinServer {
   std::string scope;  // id-friendly: "default", "servers-2", "certificates-1"
   int line = 0;       // of the table
   bool is_default = false;
+  bool certificates_only = false;  // v3 [[join_server.certificates]]: TLS files for a resolved JoinEUI, no server
   std::optional<bool> enabled;  // v4 default only
   CsValue join_eui_prefix;      // v4 servers; v3 certificates: join_eui
   CsValue server;
@@ -70,8 +79,12 @@ struct ChirpStackConfig {
   std::filesystem::path file;
   ChirpStackVersion version = ChirpStackVersion::v4;
   std::string version_evidence;  // "[[join_server.servers]], [[keks]]"
+  V3Form v3_form = V3Form::certificates;  // v3 only
+  bool empty = false;            // the file has no TOML key at all
+  bool has_join_server = false;  // a [join_server] table (or a v4 [[keks]]-only file has none)
   CsValue net_id;  // v4 [network] net_id, v3 [network_server] net_id: the SenderID of JoinReqs
-  std::vector<CsJoinServer> join_servers;  // v4: servers in file order, then default; v3: certificates, then default
+  std::vector<CsJoinServer> join_servers;  // v4 and v3 servers form: servers in file order, then default;
+                                           // v3 certificates form: certificates, then default
   CsValue resolve_suffix;                  // v4 resolve_join_eui_domain_suffix, v3 resolve_domain_suffix
   std::optional<bool> resolve_join_eui;    // v3
   std::vector<CsKek> keks;

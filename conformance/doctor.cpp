@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "backend/dns_lookup.hpp"
 #include "backend/http_client.hpp"
 #include "backend/tls_certificate.hpp"
 #include "conformance/target.hpp"
@@ -34,6 +35,11 @@ std::string doctor_reference(std::string_view id) {
   }
   if (id == "doctor/config.dns") {
     return "TS002 1.0 §19.1, §19.3; chirpstack/chirpstack chirpstack/src/backend/joinserver.rs; " + doc;
+  }
+  if (id.starts_with("doctor/route.") || id.ends_with(".server")) {
+    return "TS002 1.0 §8 step 2, §19; brocaar/chirpstack-network-server internal/joinserver/pool.go, "
+           "internal/backend/joinserver/joinserver.go, cmd/chirpstack-network-server/cmd/root.go; chirpstack/chirpstack "
+           "chirpstack/src/backend/joinserver.rs; docs/doctor.md; " + doc;
   }
   if (id.ends_with(".join-eui-prefix") || id == "doctor/config.join-servers" || id == "doctor/default.enabled") {
     return "TS002 1.0 §8 step 2; chirpstack/chirpstack chirpstack/src/backend/joinserver.rs; " + doc;
@@ -78,9 +84,13 @@ class Doctor {
   void live(const CsJoinServer& js);
   // v4 uses [join_server.default] only with enabled = true (its default is false).
   bool in_use(const CsJoinServer& js) const {
+    if (js.certificates_only) return false;
     return !js.is_default || c_.version == ChirpStackVersion::v3 || js.enabled.value_or(false);
   }
   void default_enabled();
+  void servers();
+  void routes();
+  std::string form() const;
   void probe(const CsJoinServer& js, const TargetConfig& t);
   std::string net_id_hex() const;
 
@@ -102,7 +112,9 @@ DoctorResult Doctor::go() {
   prefixes();
   keks();
   default_enabled();
+  servers();
   dns();
+  routes();
   if (o_.live) {
     for (const auto& js : c_.join_servers) live(js);
   }
@@ -110,9 +122,33 @@ DoctorResult Doctor::go() {
   return std::move(r_);
 }
 
+std::string Doctor::form() const {
+  if (c_.version == ChirpStackVersion::v4) return std::string(to_string(c_.version));
+  return std::string(to_string(c_.version)) +
+         (c_.v3_form == V3Form::servers ? ", [[join_server.servers]] form" : ", [[join_server.certificates]] form");
+}
+
 void Doctor::version() {
   add("doctor/config.version", Level::info, "The ChirpStack version the file is written for", Verdict::pass,
-      "a ChirpStack v3 or v4 configuration", std::string(to_string(c_.version)) + " (from " + c_.version_evidence + ")");
+      "a ChirpStack v3 or v4 configuration", form() + " (from " + c_.version_evidence + ")");
+  const bool v3 = c_.version == ChirpStackVersion::v3;
+  const std::string then = v3 ? "ChirpStack v3 then posts every JoinReq to its built-in default http://localhost:8003 "
+                                "(cmd/chirpstack-network-server/cmd/root.go)"
+                              : "ChirpStack v4 then has no Join Server and fails every join with \"Join Server client "
+                                "for join_eui … does not exist\" (chirpstack/src/backend/joinserver.rs)";
+  if (c_.empty) {
+    add("doctor/config.join-servers", Level::must, "The file configures at least one Join Server", Verdict::fail,
+        "Join Server settings in " + c_.file.string(), "the file is empty (no setting at all)",
+        "fix: " + then + "; give it the [join_server] settings of your Join Server");
+    return;
+  }
+  if (!c_.has_join_server) {
+    add("doctor/config.join-servers", Level::must, "The file configures at least one Join Server", Verdict::fail,
+        "a [join_server] table in " + c_.file.string(), "no [join_server] table: no Join Server setting at all",
+        "fix: " + then + "; add [join_server.default] with server = \"https://your-js:8443\"" +
+            (v3 ? std::string() : " and enabled = true, or a [[join_server.servers]]"));
+    return;
+  }
   if (c_.join_servers.empty()) {
     add("doctor/config.join-servers", Level::must, "The file configures at least one Join Server", Verdict::fail,
         "[join_server.default] or " +
@@ -128,7 +164,13 @@ void Doctor::ignored_keys() {
   for (const auto& k : c_.ignored) {
     list += (list.empty() ? "" : ", ") + k.key + " (line " + std::to_string(k.line) + ")";
     const std::string leaf = k.key.substr(k.key.rfind('.') + 1);
-    if (leaf == "async_interface" || leaf == "async_interface_timeout") {
+    if (c_.version == ChirpStackVersion::v3 && c_.v3_form == V3Form::servers &&
+        (k.key == "join_server.certificates" || k.key == "join_server.resolve_join_eui")) {
+      fix = "fix: a ChirpStack v3 that reads [[join_server.servers]] (this file has them) picks the JS by exact join_eui "
+            "(internal/backend/joinserver/joinserver.go GetClientForJoinEUI) and reads neither [[join_server.certificates]] "
+            "nor resolve_join_eui: move each certificates entry's ca_cert/tls_cert/tls_key into the [[join_server.servers]] "
+            "entry of the same join_eui; a servers entry with an empty server posts to the JoinEUI's DNS name";
+    } else if (leaf == "async_interface" || leaf == "async_interface_timeout") {
       fix = "fix: ChirpStack v4 has no async_interface/async_interface_timeout (its template shows them, its "
             "code reads async_timeout only): replace them with async_timeout = \"1s\" to use async answers";
     }
@@ -330,8 +372,84 @@ void Doctor::dns() {
   }
 }
 
+// Every server URL a join can be posted to must be one ChirpStack can post to. An empty one is
+// how ChirpStack v3 ends up logging `Post ""` for every join of the JoinEUIs that take its path.
+void Doctor::servers() {
+  const bool v3 = c_.version == ChirpStackVersion::v3;
+  for (const auto& js : c_.join_servers) {
+    if (!in_use(js)) continue;
+    // An empty server of a v3 servers entry or of v4's enabled default means the JoinEUI's DNS
+    // name (doctor/config.dns, doctor/route.*); v3's default has no such meaning.
+    if (!js.server.present() || (js.server.value.empty() && !(v3 && js.is_default) && !(!v3 && !js.is_default))) continue;
+    const std::string id = "doctor/" + js.scope + ".server";
+    const std::string title = "The server URL a join can be posted to is one ChirpStack can post to";
+    const std::string where = setting(js, "server", js.server.line);
+    const auto problem = server_url_problem(js.server.value);
+    if (!problem) {
+      add(id, Level::must, title, Verdict::pass, "an http:// or https:// URL with a host in " + where,
+          "server = \"" + js.server.value + "\"");
+      continue;
+    }
+    std::string when;
+    if (js.is_default && v3) {
+      when = c_.v3_form == V3Form::certificates
+                 ? (c_.resolve_join_eui.value_or(false)
+                        ? "every join whose JoinEUI's DNS name does not resolve falls back to it"
+                        : "resolve_join_eui is false: every join goes to it")
+                 : "every join whose JoinEUI no [[join_server.servers]] names goes to it";
+    } else if (js.is_default) {
+      when = "every join whose JoinEUI no join_eui_prefix matches goes to it";
+    } else {
+      when = "every join of JoinEUI " + js.join_eui_prefix.value + " goes to it";
+    }
+    std::string reason = "ChirpStack " + std::string(v3 ? "v3" : "v4") + " cannot post to it, and " + when + ". ";
+    if (v3) {
+      reason += "ChirpStack v3 logs for each such join: " + v3_join_error_log(problem->go_error) + ". ";
+      if (js.server.value.empty()) {
+        reason += "A `Post \"\"` in that log, whatever error follows it, means exactly this: the URL it posted to was empty. ";
+      }
+    } else {
+      reason += "ChirpStack v4 fails each such join: its HTTP client cannot build the request (" + problem->v4_error + "). ";
+    }
+    reason += "fix: set " + where + " to the Join Server's full URL, scheme included (\"https://js.example.com:8443/\")";
+    if (js.is_default && v3 && js.server.value.empty()) {
+      reason += ", or delete the key to get ChirpStack v3's default http://localhost:8003";
+    }
+    add(id, Level::must, title, Verdict::fail, "an http:// or https:// URL with a host in " + where,
+        "server = \"" + js.server.value + "\": " + problem->what, reason);
+  }
+}
+
+// The decision path of each JoinEUI of --join-eui and --devices, as the version decides it.
+void Doctor::routes() {
+  std::vector<lorawan::Eui64> euis;
+  const auto push = [&](const lorawan::Eui64& e) {
+    for (const auto& x : euis) {
+      if (x == e) return;
+    }
+    euis.push_back(e);
+  };
+  for (const auto& text : o_.join_euis) push(lorawan::Eui64::parse(text));
+  if (o_.fleet) {
+    for (const auto& d : o_.fleet->devices) push(d.join_eui);
+  }
+  const std::chrono::milliseconds deadline = o_.dns_timeout;
+  const DnsResolver resolve = o_.resolve ? o_.resolve : DnsResolver([deadline](const std::string& name) {
+    return backend::lookup_host(name, deadline);
+  });
+  for (const auto& eui : euis) {
+    const JoinRoute r = route_join_eui(c_, eui, resolve);
+    std::string path;
+    for (std::size_t i = 0; i < r.steps.size(); ++i) path += (i ? "; then " : "") + r.steps[i];
+    if (!r.tls.empty()) path += "; TLS: " + r.tls;
+    add("doctor/route." + r.join_eui, Level::must, "The Join Server a JoinEUI's JoinReq goes to, as " + form() + " decides",
+        r.failure ? Verdict::fail : Verdict::pass, "a Join Server URL ChirpStack can post the JoinReq of " + r.join_eui + " to",
+        path, r.failure.value_or(""));
+  }
+}
+
 void Doctor::live(const CsJoinServer& js) {
-  if (js.server.value.empty() || !in_use(js)) return;
+  if (js.server.value.empty() || !in_use(js) || server_url_problem(js.server.value)) return;
   TargetConfig t = default_target_config();
   t.ns.url = js.server.value;
   t.ns.timeout = o_.timeout;
@@ -438,6 +556,7 @@ void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
                                       (ans->result->description ? " (" + *ans->result->description + ")" : "")
                                 : "no Result";
   std::string fix;
+  std::string seen_detail;
   Verdict v = Verdict::fail;
   if (code == backend::ResultCode::unknown_sender) {
     fix = "fix: the JS does not know NetID " + t.ns.net_id.hex() + " (the SenderID ChirpStack sends, from " +
@@ -464,6 +583,8 @@ void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
       for (const auto& k : c_.keks) have = have || k.label == label;
       if (have) continue;
       v = Verdict::fail;
+      // Never "expected Success / actual Success": the actual says what is wrong with it.
+      seen_detail = ", but the network session keys are wrapped under KEK label \"" + label + "\", which the file lacks";
       const bool v4 = c_.version == ChirpStackVersion::v4;
       fix = "fix: the JS wraps the session keys with KEK label \"" + label + "\", which the file lacks" +
             (v4 ? " (ChirpStack v4 fails the join with \"KEK label " + label + " does not exist\")" : std::string()) +
@@ -474,8 +595,8 @@ void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
   } else {
     fix = "fix: see the JS's logs for the request with TransactionID " + std::to_string(ex.transaction_id);
   }
-  add(id, Level::must, title, v, expected, seen + (ex.http_status != 200 ? ", HTTP " + std::to_string(ex.http_status) : ""),
-      fix);
+  add(id, Level::must, title, v, expected,
+      seen + seen_detail + (ex.http_status != 200 ? ", HTTP " + std::to_string(ex.http_status) : ""), fix);
   attach();
 }
 

@@ -9,7 +9,10 @@
 //    version accepts, certificates are not expired or close to expiry; KEKs are 16/24/32 bytes
 //    of hex; join_eui_prefix syntax and order (a broader prefix before a narrower one shadows
 //    it); keys the version ignores (v4's template async_interface*; docs/checks.md#doctor); the
-//    DNS name JoinEUI resolution would use;
+//    DNS name JoinEUI resolution would use; every server URL a join can be posted to is one
+//    ChirpStack can post to (`doctor/<scope>.server`: an empty one is ChirpStack v3's `Post ""`);
+//    a file without Join Server settings; the decision path of each JoinEUI of --join-eui and
+//    --devices (`doctor/route.<JoinEUI>`, conformance/doctor_routing.hpp);
 //  - live findings (DoctorOptions::live): for every JS with an https server, the tls/ checks
 //    (conformance/tls_checks.hpp) connecting as that version does (v3: ca_cert replaces the
 //    system roots; v4: adds to them), with its client certificate, as
@@ -21,9 +24,11 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "conformance/check.hpp"
 #include "conformance/chirpstack_config.hpp"
+#include "conformance/doctor_routing.hpp"
 #include "conformance/result.hpp"
 #include "sim/fleet/fleet.hpp"
 
@@ -40,6 +45,13 @@ struct DoctorOptions {
   // without one, the probe is an unknown DevEUI that must get a clean UnknownDevEUI.
   std::optional<sim::Fleet> fleet;
   std::chrono::hours expiry_warning{24 * 30};
+  // JoinEUIs (16 hex digits) whose decision path is printed (`doctor/route.<JoinEUI>`), with the
+  // JoinEUIs of `fleet`.
+  std::vector<std::string> join_euis;
+  // DNS lookups of JoinEUI names (v3 resolve_join_eui, empty servers); default: the system
+  // resolver with dns_timeout as the deadline. Tests inject their own.
+  DnsResolver resolve;
+  std::chrono::milliseconds dns_timeout{3000};
 };
 
 struct DoctorResult {

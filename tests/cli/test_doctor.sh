@@ -108,6 +108,37 @@ run keymismatch doctor --chirpstack-config keymismatch.toml --offline
 expect_rc "a tls_key that is not the tls_cert's" 1 keymismatch
 expect_grep "the key mismatch is found" keymismatch.out '^FAIL  doctor/servers-1\.key-matches'
 
+# finding JSON: reason of finding ID in FILE contains TEXT
+json_has() {  # json_has NAME FILE ID FIELD TEXT
+  if python3 - "$2" "$3" "$4" "$5" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+found = [r for r in d["results"] if r["id"] == sys.argv[2]]
+sys.exit(0 if found and sys.argv[4] in found[0][sys.argv[3]] else 1)
+PY
+  then ok "$1"; else fail "$1: $3 $4 lacks: $5" "$(cat "$2")"; fi
+}
+
+# The report this project started from: ChirpStack v3 with an empty default server logs Post "".
+v3 "" "" | sed '/^ca_cert\|^tls_cert\|^tls_key/d' >postempty.toml
+run postempty doctor --chirpstack-config postempty.toml --offline --join-eui 0102030405060708 --json postempty.json
+expect_rc "v3 with server = \"\" in [join_server.default]" 1 postempty
+expect_grep "the empty server fails" postempty.out '^FAIL  doctor/default\.server'
+json_has "... quoting the line ChirpStack v3 logs" postempty.json doctor/default.server reason \
+  'error="join-request to join-server error: http post error: Post \"\": unsupported protocol scheme \"\""'
+json_has "... and the setting to fix, with its line" postempty.json doctor/default.server reason \
+  'fix: set server of [join_server.default] (postempty.toml:8)'
+json_has "the JoinEUI's path is printed" postempty.json doctor/route.0102030405060708 actual \
+  'resolve_join_eui is false: ChirpStack v3 uses [join_server.default] for every JoinEUI'
+
+: >empty.toml
+run empty doctor --chirpstack-config empty.toml --offline
+expect_rc "an empty file" 1 empty
+expect_grep "... is reported as empty" empty.out 'doctor/config\.join-servers'
+
+run badeui doctor --chirpstack-config good.toml --offline --join-eui 0102
+expect_rc "a --join-eui that is not 16 hex digits" 2 badeui
+
 run nofile doctor --chirpstack-config nosuch.toml
 expect_rc "a config file that does not exist" 2 nofile
 expect_grep "... is named" nofile.err 'nosuch\.toml'
@@ -140,6 +171,14 @@ v4 "$url" "$tmp/ca.pem" "$kek" | sed 's/label = "000001"/label = "ns-kek"/' >kek
 run kek4 doctor --chirpstack-config kek4.toml --devices fleet.json
 expect_rc "v4 without the KEK label the JS uses" 1 kek4
 expect_grep "ChirpStack's own error is predicted" kek4.out 'KEK label 000001 does not exist'
+
+# v3 in the [[join_server.servers]] form: read, and probed like any JS.
+v3 "https://unused.example.net/" "$tmp/ca.pem" | sed "s|^\[join_server.default\]|[[join_server.servers]]\njoin_eui = \"0000000000000001\"|; s|^server = .*|server = \"$url\"|" >servers3.toml
+run servers3 doctor --chirpstack-config servers3.toml --join-eui 0000000000000001
+expect_rc "v3 servers form against the JS" 0 servers3
+expect_grep "the form is told from the keys" servers3.out 'ChirpStack v3, \[\[join_server\.servers\]\] form'
+expect_grep "its server is probed" servers3.out '^PASS  doctor/servers-1\.probe-join'
+expect_grep "the JoinEUI goes to it" servers3.out '^PASS  doctor/route\.0000000000000001'
 
 sed 's/net_id = "000001"/net_id = "000002"/' live4.toml >netid4.toml
 run netid4 doctor --chirpstack-config netid4.toml

@@ -255,6 +255,10 @@ TEST(Doctor, ProbeJoinReqUnknownDeviceKnownDeviceAndUnknownNetId) {
   EXPECT_NE(find(r, "doctor/default.probe-join")->reason.find("add [[join_server.kek.set]] label = \"000001\""),
             std::string::npos)
       << show(r);
+  // A FAIL never reads "expected Success / actual Success".
+  EXPECT_EQ(find(r, "doctor/default.probe-join")->actual,
+            "Success, but the network session keys are wrapped under KEK label \"000001\", which the file lacks")
+      << show(r);
 }
 
 }  // namespace
