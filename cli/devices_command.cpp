@@ -15,6 +15,7 @@
 #include <random>
 
 #include "cli/commands.hpp"
+#include "conformance/scenario.hpp"
 #include "sim/fleet/fleet.hpp"
 #include "sim/secure_element/atecc608/chip_file.hpp"
 #include "sim/secure_element/factory.hpp"
@@ -29,10 +30,6 @@ using joincheck::lorawan::quote_for_error;
 // generate_fleet() allows 2^40 devices, but holds the fleet and its text in memory: a million
 // devices is some 300 MB, enough for any scenario and for the device store benchmark.
 constexpr std::uint64_t kMaxCount = 1'000'000;
-
-// Without --mac-version: every version the built-in suite has scenarios for, so that a fleet
-// generated as the README shows leaves no check skipped for want of a device.
-constexpr std::string_view kSuiteMacVersions = "1.0.2,1.0.3,1.0.4,1.1";
 
 struct GenerateOptions {
   std::string count, join_eui, seed, out, se = "software", chips;
@@ -107,16 +104,11 @@ void write_file(const std::string& out, std::string_view text, bool force) {
 int run_generate(const GenerateOptions& o) {
   const std::uint64_t count = parse_whole_number(o.count, "--count", 1, kMaxCount);
   const lorawan::Eui64 join_eui = lorawan::Eui64::parse(lorawan::strip_hex_prefix(o.join_eui), "--join-eui");
-  std::vector<std::string> version_texts = o.mac_versions;
-  if (version_texts.empty()) {
-    for (std::string_view rest = kSuiteMacVersions; !rest.empty();) {
-      const std::size_t comma = std::min(rest.find(','), rest.size());
-      version_texts.emplace_back(rest.substr(0, comma));
-      rest.remove_prefix(std::min(comma + 1, rest.size()));
-    }
-  }
+  // Without --mac-version: every version the built-in suite has devices of, so that a fleet
+  // generated as the README shows leaves no check skipped for want of a device.
   std::vector<lorawan::MacVersion> versions;
-  for (const std::string& text : version_texts) {
+  if (o.mac_versions.empty()) versions = conformance::suite_mac_versions();
+  for (const std::string& text : o.mac_versions) {
     const lorawan::MacVersion v = lorawan::parse_mac_version_or_throw(text, "--mac-version");
     if (std::find(versions.begin(), versions.end(), v) != versions.end()) {
       throw Error("--mac-version: " + quote_for_error(text) + " is given twice");
@@ -265,11 +257,15 @@ std::function<int()> add_devices_command(CLI::App& app) {
       ->required();
   gen->add_option("--join-eui", g->join_eui, "JoinEUI of every device (16 hex digits, MSB first)")
       ->required();
+  std::string suite_versions;
+  for (const auto v : conformance::suite_mac_versions()) {
+    suite_versions += (suite_versions.empty() ? "" : ",") + std::string(lorawan::to_string(v));
+  }
   gen->add_option("--mac-version", g->mac_versions,
                   "1.0, 1.0.1 ... 1.0.4 or 1.1; several (comma-separated or repeated) take turns, device i "
-                  "having the (i mod N)-th (default: " + std::string(kSuiteMacVersions) + ", what the suite needs)")
+                  "having the (i mod N)-th (default: " + suite_versions + ", what the built-in suite needs)")
       ->delimiter(',')
-      ->default_str(std::string(kSuiteMacVersions));
+      ->default_str(suite_versions);
   gen->add_option("--seed", g->seed, "0 to 2^64-1; without it a random seed is chosen and printed");
   gen->add_option("--out", g->out, "fleet file to write, FILE.json or FILE.csv")->required();
   gen->add_flag("--force", g->force, "overwrite --out (and --chips) if it exists");

@@ -4,6 +4,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <random>
 
+#include "conformance/scenario.hpp"
+
 namespace joincheck::conformance {
 
 namespace {
@@ -28,8 +30,7 @@ EmbeddedTarget::EmbeddedTarget(EmbeddedTargetOptions o) : target_(default_target
   const lorawan::Eui64 join_eui = lorawan::Eui64::parse("0000000000000001");
   std::uint64_t index = 0;
   if (o.fleet) fleet_ = *o.fleet;
-  for (auto v : {lorawan::MacVersion::v1_0_2, lorawan::MacVersion::v1_0_3, lorawan::MacVersion::v1_0_4,
-                 lorawan::MacVersion::v1_1}) {
+  for (const lorawan::MacVersion v : suite_mac_versions()) {
     for (std::size_t i = 0; i < (o.fleet ? 0 : o.devices_per_version); ++i) {
       fleet_.devices.push_back(sim::generate_device(index++, join_eui, v, o.seed));
     }

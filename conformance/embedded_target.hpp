@@ -21,7 +21,7 @@ struct EmbeddedTargetOptions {
   sim::Behaviour behaviour = sim::Behaviour::strict;
   bool async = false;  // the JS POSTs its answers to the harness's listener
   std::uint64_t seed = 1;
-  std::size_t devices_per_version = 2;  // of 1.0.2, 1.0.3, 1.0.4 and 1.1
+  std::size_t devices_per_version = 2;  // of each of suite_mac_versions()
   // The devices to provision instead of the generated ones.
   std::optional<sim::Fleet> fleet;
   // The JS's SQLite state (DevNonces, JoinNonces), kept across restarts; empty: memory only.

@@ -22,7 +22,7 @@ bool looks_like_devnonce_replay(std::optional<backend::ResultCode> result, std::
   const bool names_it = contains_ignoring_case(description, "devnonce") ||
                         contains_ignoring_case(description, "dev nonce") || contains_ignoring_case(description, "replay");
   // JoinReqFailed is also the code of other refusals: without a description it is most often a
-  // replay (The Things Stack and the strict reference JS give it for one); with one, it must say so.
+  // replay (The Things Stack answers a replay so); with a description, the description must say so.
   if (result == backend::ResultCode::join_req_failed) return description.empty() || names_it;
   return names_it;
 }

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -796,6 +797,16 @@ const std::vector<Scenario>& builtin_suite() {
     return all;
   }();
   return suite;
+}
+
+std::vector<lorawan::MacVersion> suite_mac_versions() {
+  std::set<lorawan::MacVersion> versions;
+  for (const auto& sc : builtin_suite()) {
+    for (const auto& need : sc.devices) {
+      if (!need.unknown && !need.any_version) versions.insert(need.mac_version);
+    }
+  }
+  return {versions.begin(), versions.end()};
 }
 
 }  // namespace joincheck::conformance

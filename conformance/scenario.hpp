@@ -217,5 +217,8 @@ std::vector<Scenario> load_scenarios(const std::filesystem::path& file,
                                      const Catalog& catalog = Catalog::builtin());
 // The built-in suite, in file name order (compiled in from scenarios/suite/).
 const std::vector<Scenario>& builtin_suite();
+// The MAC versions the built-in suite needs fleet devices of (1.0.2, 1.0.3, 1.0.4, 1.1), in
+// ascending order: what `devices generate` makes by default and the embedded target provisions.
+std::vector<lorawan::MacVersion> suite_mac_versions();
 
 }  // namespace joincheck::conformance
