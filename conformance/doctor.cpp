@@ -3,7 +3,6 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -11,6 +10,7 @@
 #include "backend/dns_lookup.hpp"
 #include "backend/http_client.hpp"
 #include "backend/tls_certificate.hpp"
+#include "conformance/doctor_probe.hpp"
 #include "conformance/target.hpp"
 #include "conformance/tls_checks.hpp"
 #include "conformance/validator.hpp"
@@ -495,12 +495,21 @@ std::string Doctor::net_id_hex() const {
   return "000000";  // ChirpStack's default [network] net_id
 }
 
-// One JoinReq as ChirpStack sends it to this JS: a device of the fleet under the JS's prefix
-// must join (and its keys must come under a KEK label the file has), an unknown DevEUI must get
-// UnknownDevEUI. Anything else is named with the setting that fixes it.
+// One JoinReq as ChirpStack sends it to this JS, judged as that version judges the answer
+// (conformance/doctor_probe.hpp).
 void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
   const std::string id = "doctor/" + js.scope + ".probe-join";
-  const std::string title = "A JoinReq sent as ChirpStack sends it gets a clean answer";
+  const std::string title = "A JoinReq sent as ChirpStack sends it gets an answer ChirpStack accepts";
+  ProbeInputs in;
+  in.config = &c_;
+  in.js = &js;
+  in.ns = t.ns;
+  in.server_setting = setting(js, "server", js.server.line);
+  if (js.join_eui_prefix.present()) {
+    in.prefix_setting = setting(js, c_.version == ChirpStackVersion::v4 ? "join_eui_prefix" : "join_eui",
+                                js.join_eui_prefix.line);
+  }
+  in.net_id_setting = c_.version == ChirpStackVersion::v4 ? "[network] net_id" : "[network_server] net_id";
   std::optional<sim::JoinEuiRange> range;
   if (!js.join_eui_prefix.value.empty()) {
     try {
@@ -509,95 +518,20 @@ void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
       // reported by the prefix finding
     }
   }
-  std::optional<sim::FleetDevice> device;
   if (o_.fleet) {
     for (const auto& d : o_.fleet->devices) {
       if (!range || range->contains(d.join_eui)) {
-        device = d;
+        in.device = d;
         break;
       }
     }
   }
-  const bool known = device.has_value();
-  if (!known) {
-    const lorawan::Eui64 join_eui = range ? range->prefix : lorawan::Eui64::parse("0000000000000001");
-    device = sim::generate_device(std::uint64_t{1} << 39, join_eui, lorawan::MacVersion::v1_0_3, 0x646f63746f72ULL);
+  ProbeFinding f = probe_join_server(in);
+  add(id, Level::must, title, f.verdict, f.expected, f.actual, f.reason);
+  if (f.exchange) {
+    r_.report.exchanges.push_back(trace_of(*f.exchange, "doctor probe JoinReq to " + js.table, t.ns.headers, false));
+    r_.report.results.back().trace.push_back(r_.report.exchanges.size() - 1);
   }
-  sim::Exchange ex;
-  try {
-    sim::NsClient client(t.ns);
-    sim::JoinReqFields f;
-    f.header = client.request_header(backend::MessageType::join_req, device->join_eui.hex());
-    std::array<std::uint8_t, 4> addr{0x01, 0x02, 0x03, 0x04};
-    f.dev_addr = lorawan::DevAddr(addr);
-    std::mt19937 rng(static_cast<std::uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
-    const auto dev_nonce = lorawan::DevNonce(static_cast<std::uint16_t>(rng() & 0xffff));
-    ex = client.send(sim::make_join_req(*device, dev_nonce, f));
-  } catch (const std::exception& e) {
-    add(id, Level::must, title, Verdict::error, "", "", std::string("the probe could not be sent: ") + e.what());
-    return;
-  }
-  r_.report.exchanges.push_back(trace_of(ex, "doctor probe JoinReq to " + js.table, t.ns.headers, false));
-  const std::size_t ex_index = r_.report.exchanges.size() - 1;
-  const auto attach = [&] { r_.report.results.back().trace.push_back(ex_index); };
-
-  const std::string expected = known ? "Success for device " + device->dev_eui.hex() + " (from --devices)"
-                                     : "UnknownDevEUI for the unknown DevEUI " + device->dev_eui.hex();
-  if (!ex.answered()) {
-    add(id, Level::must, title, Verdict::fail, expected,
-        ex.transport_error.empty() ? "an answer that is not TS002 JSON: " + ex.decode_error : ex.transport_error,
-        "fix: check " + setting(js, "server", js.server.line) + " (URL and path) and the JS's logs");
-    attach();
-    return;
-  }
-  const auto* ans = std::get_if<backend::JoinAns>(&ex.decoded->message);
-  const std::optional<backend::ResultCode> code = ans && ans->result ? std::optional(ans->result->code) : std::nullopt;
-  const std::string seen = code ? std::string(backend::to_string(*code)) +
-                                      (ans->result->description ? " (" + *ans->result->description + ")" : "")
-                                : "no Result";
-  std::string fix;
-  std::string seen_detail;
-  Verdict v = Verdict::fail;
-  if (code == backend::ResultCode::unknown_sender) {
-    fix = "fix: the JS does not know NetID " + t.ns.net_id.hex() + " (the SenderID ChirpStack sends, from " +
-          std::string(c_.version == ChirpStackVersion::v4 ? "[network] net_id" : "[network_server] net_id") +
-          "); register that NetID (and this NS's client certificate) on the JS, or correct net_id";
-  } else if (code == backend::ResultCode::unknown_receiver) {
-    fix = "fix: the JS does not serve JoinEUI " + device->join_eui.hex() + ": configure it on the JS" +
-          (js.join_eui_prefix.present()
-               ? ", or correct " + setting(js, c_.version == ChirpStackVersion::v4 ? "join_eui_prefix" : "join_eui",
-                                          js.join_eui_prefix.line)
-               : std::string(", or route that JoinEUI to the JS that serves it"));
-  } else if (known && code == backend::ResultCode::unknown_dev_eui) {
-    fix = "fix: provision device " + device->dev_eui.hex() + " on the JS (joincheck devices export)";
-  } else if (known && code == backend::ResultCode::mic_failed) {
-    fix = "fix: the JS holds other root keys for device " + device->dev_eui.hex() + " than --devices";
-  } else if (code == (known ? backend::ResultCode::success : backend::ResultCode::unknown_dev_eui)) {
-    v = Verdict::pass;
-    // ChirpStack unwraps the network session keys with its KEKs and fails the join on an
-    // unknown label (v3 sends a clear key on, v4 errors; both lose the session).
-    for (const auto* env : {&ans->nwk_s_key, &ans->f_nwk_s_int_key, &ans->s_nwk_s_int_key, &ans->nwk_s_enc_key}) {
-      if (!known || !*env || (*env)->is_clear() || v == Verdict::fail) continue;
-      const std::string& label = (*env)->kek_label;
-      bool have = false;
-      for (const auto& k : c_.keks) have = have || k.label == label;
-      if (have) continue;
-      v = Verdict::fail;
-      // Never "expected Success / actual Success": the actual says what is wrong with it.
-      seen_detail = ", but the network session keys are wrapped under KEK label \"" + label + "\", which the file lacks";
-      const bool v4 = c_.version == ChirpStackVersion::v4;
-      fix = "fix: the JS wraps the session keys with KEK label \"" + label + "\", which the file lacks" +
-            (v4 ? " (ChirpStack v4 fails the join with \"KEK label " + label + " does not exist\")" : std::string()) +
-            "; add " + (v4 ? "[[keks]]" : "[[join_server.kek.set]]") + " label = \"" + label + "\" with the KEK the JS uses";
-    }
-  } else if (!known && code == backend::ResultCode::success) {
-    fix = "the JS answered Success for a DevEUI that should not exist: it does not check DevEUIs";
-  } else {
-    fix = "fix: see the JS's logs for the request with TransactionID " + std::to_string(ex.transaction_id);
-  }
-  add(id, Level::must, title, v, expected,
-      seen + seen_detail + (ex.http_status != 200 ? ", HTTP " + std::to_string(ex.http_status) : ""), fix);
-  attach();
 }
 
 }  // namespace

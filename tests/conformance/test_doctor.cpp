@@ -257,8 +257,18 @@ TEST(Doctor, ProbeJoinReqUnknownDeviceKnownDeviceAndUnknownNetId) {
       << show(r);
   // A FAIL never reads "expected Success / actual Success".
   EXPECT_EQ(find(r, "doctor/default.probe-join")->actual,
-            "Success, but the network session keys are wrapped under KEK label \"000001\", which the file lacks")
+            "Success, but NwkSKey is wrapped under KEK label \"000001\", which the file lacks")
       << show(r);
+
+  // The right label with another KEK value: ChirpStack would fail to unwrap the key.
+  text = v3_file(js.url(), pki().root_ca);
+  text.replace(text.find("kek = \"000102030405060708090a0b0c0d0e0f\""), 40, "kek = \"0f0e0d0c0b0a09080706050403020100\"");
+  o.chirpstack_config = write("v3-probe-kek-value", text);
+  r = run_doctor(o);
+  ASSERT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::fail) << show(r);
+  EXPECT_NE(find(r, "doctor/default.probe-join")->actual.find("does not unwrap it"), std::string::npos) << show(r);
+  EXPECT_NE(find(r, "doctor/default.probe-join")->reason.find("unwrap key error"), std::string::npos) << show(r);
+  EXPECT_EQ(show(r).find("0f0e0d0c0b0a09080706050403020100"), std::string::npos) << "a KEK is never printed";
 }
 
 }  // namespace

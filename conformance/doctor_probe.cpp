@@ -1,0 +1,225 @@
+#include "conformance/doctor_probe.hpp"
+
+#include <array>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "backend/codec.hpp"
+#include "backend/key_envelope.hpp"
+#include "lorawan/hex.hpp"
+#include "lorawan/join_frames.hpp"
+#include "sim/join_server/join_server.hpp"
+
+namespace joincheck::conformance {
+
+namespace {
+
+std::string status_text(int status) {
+  return std::to_string(status) + (status >= 500 ? " (server error)" : status >= 400 ? " (client error)" : "");
+}
+
+// A Success body as ChirpStack reads it: MessageType is not required (v4's BasePayload is
+// #[serde(default)], v3's encoding/json ignores what is missing), so a body without one is read
+// as a JoinAns.
+std::optional<backend::JoinAns> read_join_ans(const std::string& body, std::string& error) {
+  try {
+    nlohmann::json j = nlohmann::json::parse(body);
+    if (j.is_object() && !j.contains("MessageType")) j["MessageType"] = "JoinAns";
+    backend::Decoded d = backend::decode(j.dump(), backend::DecodeMode::observing);
+    if (auto* ans = std::get_if<backend::JoinAns>(&d.message)) return *ans;
+    error = "an answer of type " + std::string(backend::to_string(backend::message_type_of(d.message)));
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ChirpStackJudgement judge_join_ans_as_chirpstack(ChirpStackVersion version, int http_status, const std::string& body,
+                                                 const std::vector<CsKek>& keks, const std::string& kek_setting) {
+  const bool v4 = version == ChirpStackVersion::v4;
+  ChirpStackJudgement j;
+  std::string error;
+  const std::optional<backend::JoinAns> ans = read_join_ans(body, error);
+  if (ans && ans->result) {
+    j.result_code = std::string(backend::to_string(ans->result->code));
+    j.description = ans->result->description.value_or("");
+  }
+  if (v4 && http_status >= 400) {
+    // reqwest's error_for_status() (chirpstack/chirpstack backend/src/lib.rs _request): the body
+    // is never read.
+    j.ns_error = "HTTP status " + std::string(http_status >= 500 ? "server" : "client") + " error (" +
+                 std::to_string(http_status) + ") for url (…)";
+    return j;
+  }
+  if (!ans) {
+    j.ns_error = v4 ? "a JSON error reading the answer (" + error + ")" : "unmarshal response error: " + error;
+    return j;
+  }
+  if (!ans->result || ans->result->code != backend::ResultCode::success) {
+    const std::string code = j.result_code.empty() ? "(none)" : j.result_code;
+    j.ns_error = v4 ? "Response error, code: " + code + ", description: \"" + j.description + "\""
+                    : "response error, code: " + code + ", description: " + j.description;
+    return j;
+  }
+  // Success: the join-accept must decode (v4 "Decode PhyPayload", v3 "unmarshal downlink
+  // phypayload error").
+  const auto& phy = ans->phy_payload;
+  if (!phy || phy->empty() || ((*phy)[0] & 0xe0) != 0x20 ||
+      (phy->size() != lorawan::kJoinAcceptSize && phy->size() != lorawan::kJoinAcceptCfListSize)) {
+    j.problem = !phy || phy->empty() ? "no PHYPayload"
+                                     : "a PHYPayload of " + std::to_string(phy->size()) +
+                                           " bytes that is not a join-accept (MHDR 0x20, 17 or 33 bytes)";
+    j.ns_error = v4 ? "Decode PhyPayload" : "unmarshal downlink phypayload error";
+    j.fix = "fix: the JS must answer Success with the encrypted join-accept in PHYPayload (TS002 1.0 §6.1, Table 5)";
+    return j;
+  }
+  // The network session keys: ChirpStack unwraps them with the KEK of their label and fails the
+  // join when it cannot (it leaves AppSKey wrapped for the application server).
+  struct Key {
+    const std::optional<backend::KeyEnvelope>* env;
+    const char* wire;
+    const char* rust;
+  };
+  const std::array<Key, 4> list{{{&ans->nwk_s_key, "NwkSKey", "nwk_s_key"},
+                                 {&ans->f_nwk_s_int_key, "FNwkSIntKey", "f_nwk_s_int_key"},
+                                 {&ans->s_nwk_s_int_key, "SNwkSIntKey", "s_nwk_s_int_key"},
+                                 {&ans->nwk_s_enc_key, "NwkSEncKey", "nwk_s_enc_key"}}};
+  for (const Key& k : list) {
+    if (!*k.env || (*k.env)->is_clear()) continue;
+    const std::string& label = (*k.env)->kek_label;
+    const CsKek* kek = nullptr;
+    for (const auto& x : keks) {
+      if (x.label == label && kek == nullptr) kek = &x;
+    }
+    if (kek == nullptr) {
+      j.problem = std::string(k.wire) + " is wrapped under KEK label \"" + label + "\", which the file lacks";
+      j.ns_error = v4 ? "Unwrap " + std::string(k.rust) + ": KEK label " + label + " does not exist"
+                      : "unknown kek label: " + label;
+      j.fix = "fix: the JS wraps the session keys with KEK label \"" + label + "\", which the file lacks; add " +
+              (v4 ? "[[keks]]" : "[[join_server.kek.set]]") + " label = \"" + label + "\" with the KEK the JS uses";
+      return j;
+    }
+    try {
+      backend::KekTable table;
+      table[label] = lorawan::from_hex(lorawan::strip_hex_prefix(kek->kek_hex), "kek", lorawan::Secrecy::secret);
+      (void)(*k.env)->unwrap(table);
+    } catch (const std::exception&) {
+      j.problem = std::string(k.wire) + " is wrapped under KEK label \"" + label +
+                  "\", but the file's KEK of that label does not unwrap it (RFC 3394 integrity check failed)";
+      j.ns_error = v4 ? "Unwrap " + std::string(k.rust) + ": <the aes-kw unwrap error>"
+                      : "unwrap key error: <the go-aes-key-wrap error>";
+      j.fix = "fix: the kek of " + kek->table + " (" + kek_setting + ":" + std::to_string(kek->line) +
+              ") is not the KEK the JS uses for label \"" + label +
+              "\"; copy the JS's KEK of that label there (the key is not shown)";
+      return j;
+    }
+  }
+  j.success = true;
+  return j;
+}
+
+ProbeFinding probe_join_server(const ProbeInputs& in) {
+  const ChirpStackConfig& c = *in.config;
+  const bool v4 = c.version == ChirpStackVersion::v4;
+  const std::string cs = v4 ? "ChirpStack v4" : "ChirpStack v3";
+  ProbeFinding f;
+  const bool known = in.device.has_value();
+  sim::FleetDevice device;
+  if (known) {
+    device = *in.device;
+  } else {
+    std::optional<sim::JoinEuiRange> range;
+    if (!in.js->join_eui_prefix.value.empty()) {
+      try {
+        range = sim::parse_join_eui_range(in.js->join_eui_prefix.value);
+      } catch (const std::exception&) {
+        // reported by the prefix finding
+      }
+    }
+    const lorawan::Eui64 join_eui = range ? range->prefix : lorawan::Eui64::parse("0000000000000001");
+    device = sim::generate_device(std::uint64_t{1} << 39, join_eui, lorawan::MacVersion::v1_0_3, 0x646f63746f72ULL);
+  }
+  f.expected = known ? "Success for device " + device.dev_eui.hex() + " (from --devices), as " + cs + " accepts it"
+                     : "UnknownDevEUI for the unknown DevEUI " + device.dev_eui.hex();
+  try {
+    sim::NsClient client(in.ns);
+    sim::JoinReqFields fields;
+    fields.header = client.request_header(backend::MessageType::join_req, device.join_eui.hex());
+    std::array<std::uint8_t, 4> addr{0x01, 0x02, 0x03, 0x04};
+    fields.dev_addr = lorawan::DevAddr(addr);
+    std::mt19937 rng(static_cast<std::uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+    const auto dev_nonce = lorawan::DevNonce(static_cast<std::uint16_t>(rng() & 0xffff));
+    f.exchange = client.send(sim::make_join_req(device, dev_nonce, fields));
+  } catch (const std::exception& e) {
+    f.verdict = Verdict::error;
+    f.reason = std::string("the probe could not be sent: ") + e.what();
+    return f;
+  }
+  const sim::Exchange& ex = *f.exchange;
+  if (ex.http_status == 0) {
+    f.verdict = Verdict::fail;
+    f.actual = ex.transport_error;
+    f.reason = "fix: check " + in.server_setting + " (URL and path) and the JS's logs";
+    return f;
+  }
+  const ChirpStackJudgement j = judge_join_ans_as_chirpstack(c.version, ex.http_status, ex.http_body, c.keks,
+                                                             c.file.string());
+  const std::string code = j.result_code.empty() ? "no Result" : j.result_code;
+  f.actual = code + (j.description.empty() ? "" : " (" + j.description + ")") +
+             (ex.http_status != 200 ? ", HTTP " + status_text(ex.http_status) : "");
+  f.verdict = Verdict::fail;
+  const auto logs = [&] { return cs + " logs: " + j.ns_error; };
+  if (j.success) {
+    f.verdict = known ? Verdict::pass : Verdict::fail;
+    if (!known) f.reason = "the JS answered Success for a DevEUI that should not exist: it does not check DevEUIs";
+    return f;
+  }
+  if (!j.problem.empty()) {
+    // Never "expected Success / actual Success": the actual says what is wrong with it.
+    f.actual = code + ", but " + j.problem + (ex.http_status != 200 ? ", HTTP " + status_text(ex.http_status) : "");
+    f.reason = cs + " fails the join: it logs \"" + j.ns_error + "\". " + j.fix;
+    return f;
+  }
+  if (v4 && ex.http_status >= 400) {
+    f.actual += ": " + cs + " rejects any 4xx/5xx answer whatever its body";
+    if (!known && j.result_code == "UnknownDevEUI") {
+      // The join fails either way for an unknown device; only the log loses the ResultCode.
+      f.verdict = Verdict::pass;
+      f.reason = cs + " logs only \"" + j.ns_error + "\" for it, not the ResultCode: answer HTTP 200 with the "
+                 "Result to let operators see why a join fails";
+      return f;
+    }
+    f.reason = cs + " calls error_for_status() on the answer (chirpstack/chirpstack backend/src/lib.rs) and fails the "
+               "join with \"" + j.ns_error + "\", never reading the body. fix: the JS must answer HTTP 200 (TS002 1.0 "
+               "§7: the Result is in the body)";
+    return f;
+  }
+  const std::string net_id = in.ns.net_id.hex();
+  if (j.result_code == "UnknownSender") {
+    f.reason = "fix: the JS does not know NetID " + net_id + " (the SenderID " + cs + " sends, from " +
+               in.net_id_setting + "); register that NetID (and this NS's client certificate) on the JS, or correct "
+               "net_id. " + logs();
+  } else if (j.result_code == "UnknownReceiver" || j.result_code == "UnkownReceiver") {
+    f.reason = "fix: the JS does not serve JoinEUI " + device.join_eui.hex() + ": configure it on the JS" +
+               (in.prefix_setting.empty() ? std::string(", or route that JoinEUI to the JS that serves it")
+                                          : ", or correct " + in.prefix_setting) +
+               ". " + logs();
+  } else if (j.result_code == "UnknownDevEUI") {
+    if (!known) {
+      f.verdict = Verdict::pass;
+      return f;
+    }
+    f.reason = "fix: provision device " + device.dev_eui.hex() + " on the JS (joincheck devices export). " + logs();
+  } else if (known && j.result_code == "MICFailed") {
+    f.reason = "fix: the JS holds other root keys for device " + device.dev_eui.hex() + " than --devices. " + logs();
+  } else {
+    f.reason = logs() + ". fix: see the JS's logs for the request with TransactionID " +
+               std::to_string(ex.transaction_id);
+  }
+  return f;
+}
+
+}  // namespace joincheck::conformance

@@ -1,0 +1,63 @@
+#pragma once
+// The live probe of `joincheck doctor` (conformance/doctor.hpp): one JoinReq sent to a Join
+// Server as ChirpStack sends it, and its answer judged as that ChirpStack version judges it
+// (docs/doctor.md#probe-join):
+//  - HTTP status: ChirpStack v4 calls reqwest's error_for_status() on the answer and so fails
+//    any 4xx/5xx whatever its body (chirpstack/chirpstack backend/src/lib.rs); ChirpStack v3
+//    decodes the body whatever the status (brocaar/chirpstack-network-server
+//    internal/backend/joinserver/client.go JoinReq, brocaar/lorawan backend/client.go request);
+//  - neither requires MessageType nor a Content-Type in the answer (v4: BasePayload is
+//    #[serde(default)]; v3: encoding/json);
+//  - a Success must carry a PHYPayload that decodes as a join-accept (v4 "Decode PhyPayload",
+//    chirpstack/src/uplink/join.rs; v3 "unmarshal downlink phypayload error",
+//    internal/uplink/join/join.go);
+//  - every wrapped network session key must unwrap with the file's KEK of its label (v4
+//    chirpstack/src/backend/keywrap.rs "KEK label X does not exist"; v3
+//    internal/uplink/join/key_wrap.go "unknown kek label: X").
+
+#include <optional>
+#include <string>
+
+#include "conformance/chirpstack_config.hpp"
+#include "conformance/result.hpp"
+#include "sim/network_server/ns_client.hpp"
+
+namespace joincheck::conformance {
+
+// What the probe found, for the finding `doctor/<scope>.probe-join`.
+struct ProbeFinding {
+  Verdict verdict = Verdict::error;
+  std::string expected;
+  std::string actual;
+  std::string reason;
+  std::optional<sim::Exchange> exchange;  // the JoinReq and its answer, when it was sent
+};
+
+struct ProbeInputs {
+  const ChirpStackConfig* config = nullptr;
+  const CsJoinServer* js = nullptr;
+  sim::NsClientOptions ns;      // URL, TLS material, NetID, timeout of this JS
+  std::string server_setting;   // "server of [join_server.default] (file:line)"
+  std::string prefix_setting;   // the join_eui_prefix / join_eui setting, "" when none
+  std::string net_id_setting;   // "[network] net_id" or "[network_server] net_id"
+  // A device the JS knows (under the JS's prefix), or nullopt for an unknown DevEUI.
+  std::optional<sim::FleetDevice> device;
+};
+
+ProbeFinding probe_join_server(const ProbeInputs& in);
+
+// The answer to a JoinReq as `version` judges it, from the HTTP status and body alone (no
+// network): nullopt when ChirpStack accepts it as a Success with usable keys, else what it logs
+// and why. `keks`: the file's KEKs. Exposed for tests.
+struct ChirpStackJudgement {
+  bool success = false;           // ChirpStack goes on with the join
+  std::string result_code;        // the ResultCode it read, "" when it read none
+  std::string description;        // Result.Description, when any
+  std::string ns_error;           // what ChirpStack logs when !success
+  std::string problem;            // what is wrong with a Success answer ChirpStack cannot use
+  std::string fix;                // the setting or JS change that fixes `problem`
+};
+ChirpStackJudgement judge_join_ans_as_chirpstack(ChirpStackVersion version, int http_status, const std::string& body,
+                                                 const std::vector<CsKek>& keks, const std::string& kek_setting);
+
+}  // namespace joincheck::conformance
