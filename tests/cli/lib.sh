@@ -31,3 +31,17 @@ expect_no_grep() {  # expect_no_grep WHAT FILE ERE
 expect_eq() {  # expect_eq WHAT ACTUAL WANT
   if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got \"$2\", expected \"$3\""; fi
 }
+
+# enter_temp_dir NAME: a fresh folder as the current directory, removed at exit together with the
+# background process whose PID is in $js_pid (a serve-js or stand-in the script started).
+js_pid=""
+enter_temp_dir() {
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/joincheck-$1.XXXXXX")
+  trap cleanup_temp_dir EXIT
+  cd "$tmp" || exit 1
+}
+# shellcheck disable=SC2317  # called from the EXIT trap
+cleanup_temp_dir() {
+  if [ -n "$js_pid" ] && kill -0 "$js_pid" 2>/dev/null; then kill "$js_pid"; wait "$js_pid" 2>/dev/null || true; fi
+  rm -rf "$tmp"
+}

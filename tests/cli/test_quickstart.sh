@@ -11,17 +11,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 readme=$here/../../README.md
 python_dir=$(cd "$(dirname "$bin")/../bindings/python" 2>/dev/null && pwd || true)
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/joincheck-quickstart.XXXXXX")
-js_pid=""
-# shellcheck disable=SC2317  # called from the EXIT trap
-cleanup() {
-  if [ -n "$js_pid" ] && kill -0 "$js_pid" 2>/dev/null; then kill "$js_pid"; wait "$js_pid" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-cd "$tmp"
 # shellcheck source=tests/cli/lib.sh
 source "$here/lib.sh"
+enter_temp_dir quickstart
 
 sed -n '/^<!-- quickstart/,/^<!-- \/quickstart -->/p' "$readme" | sed -n '/^```sh$/,/^```$/p' | grep -v '^```' >block.sh
 if [ "$(grep -c '^joincheck ' block.sh)" -ge 3 ]; then ok "README has a quick start block of joincheck commands"

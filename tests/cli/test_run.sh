@@ -12,18 +12,9 @@ xsd=$here/../reports/schema/jenkins-xunit-junit-10.xsd
 command -v xmllint >/dev/null || { echo "xmllint is needed (apt-get install libxml2-utils)"; exit 1; }
 command -v python3 >/dev/null || { echo "python3 is needed"; exit 1; }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/joincheck-run.XXXXXX")
-js_pid=""
-# shellcheck disable=SC2317  # called from the EXIT trap
-cleanup() {
-  if [ -n "$js_pid" ] && kill -0 "$js_pid" 2>/dev/null; then kill "$js_pid"; wait "$js_pid" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-cd "$tmp"
-
 # shellcheck source=tests/cli/lib.sh
 source "$here/lib.sh"
+enter_temp_dir run
 expect_valid_junit() {  # expect_valid_junit WHAT FILE
   local out
   if [ ! -s "$2" ]; then fail "$1: $2 was not written"; return; fi

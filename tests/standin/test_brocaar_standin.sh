@@ -11,17 +11,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 command -v python3 >/dev/null || { echo "python3 is needed"; exit 1; }
 python3 -c 'import cryptography' 2>/dev/null || { echo "python3-cryptography is needed"; exit 1; }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/joincheck-standin.XXXXXX")
-js_pid=""
-# shellcheck disable=SC2317  # called from the EXIT trap
-cleanup() {
-  if [ -n "$js_pid" ] && kill -0 "$js_pid" 2>/dev/null; then kill "$js_pid"; wait "$js_pid" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-cd "$tmp"
 # shellcheck source=tests/cli/lib.sh
 source "$here/../cli/lib.sh"
+enter_temp_dir standin
 
 # A LoRaWAN 1.0.2/1.0.3/1.0.4/1.1 fleet, two devices each.
 "$bin" devices generate --count 8 --join-eui 0000000000000001 --mac-version 1.0.2,1.0.3,1.0.4,1.1 --seed 1 \
