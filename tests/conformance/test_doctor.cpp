@@ -10,6 +10,7 @@
 
 #include "backend/test_pki.hpp"
 #include "conformance/doctor.hpp"
+#include "doctor_support.hpp"
 #include "sim/join_server/service.hpp"
 
 namespace joincheck::conformance {
@@ -36,21 +37,8 @@ DoctorResult doctor(const fs::path& file, bool live = false) {
   return run_doctor(o);
 }
 
-const CheckResult* find(const DoctorResult& r, const std::string& id) {
-  for (const auto& res : r.report.results) {
-    if (res.check.id == id) return &res;
-  }
-  return nullptr;
-}
-
-std::string show(const DoctorResult& r) {
-  std::string s;
-  for (const auto& res : r.report.results) {
-    s += std::string(to_string(res.verdict)) + " " + res.check.id + "\n  expected: " + res.expected +
-         "\n  actual: " + res.actual + "\n  reason: " + res.reason + "\n";
-  }
-  return s;
-}
+using test_support::find;
+using test_support::show;
 
 Verdict verdict(const DoctorResult& r, const std::string& id) {
   const CheckResult* res = find(r, id);

@@ -14,6 +14,7 @@
 #include "backend/dns_lookup.hpp"
 #include "backend/test_pki.hpp"
 #include "conformance/doctor.hpp"
+#include "doctor_support.hpp"
 #include "sim/join_server/service.hpp"
 
 namespace joincheck::conformance {
@@ -54,21 +55,8 @@ DoctorResult doctor(const fs::path& file, std::vector<std::string> join_euis = {
   return run_doctor(o);
 }
 
-const CheckResult* find(const DoctorResult& r, const std::string& id) {
-  for (const auto& res : r.report.results) {
-    if (res.check.id == id) return &res;
-  }
-  return nullptr;
-}
-
-std::string show(const DoctorResult& r) {
-  std::string s;
-  for (const auto& res : r.report.results) {
-    s += std::string(to_string(res.verdict)) + " " + res.check.id + "\n  expected: " + res.expected +
-         "\n  actual: " + res.actual + "\n  reason: " + res.reason + "\n";
-  }
-  return s;
-}
+using test_support::find;
+using test_support::show;
 
 // Asserts the finding exists with the verdict and returns it.
 const CheckResult& finding(const DoctorResult& r, const std::string& id, Verdict v) {
