@@ -88,6 +88,12 @@ def harness_from_options(config: pytest.Config) -> joincheck.Harness:
 def pytest_configure(config: pytest.Config) -> None:
     """Checks the options before any test runs: a bad file is a usage error, not N failing tests."""
     s = _settings(config)
+    # Given but empty (`--joincheck-target "$JS_URL"` with the variable unset) is a usage error:
+    # it must never fall back to the reference JS and pass.
+    for name, value in s.items():
+        if value is not None and not value.strip():
+            raise pytest.UsageError(f"joincheck: --joincheck-{name}: expected a value, got an empty one "
+                                    "(is a shell variable unset?)")
     if not any(v for k, v in s.items() if k != "state"):
         return
     try:

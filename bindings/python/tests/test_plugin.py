@@ -89,6 +89,11 @@ def test_bad_options_are_usage_errors(pytester):
     result.stderr.fnmatch_lines(["*joincheck: <python>:*url*"])
     result = pytester.runpytest_subprocess("--joincheck-profile", "nosuchprofile")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+    # An unset variable never falls back to the reference JS.
+    for option in ("--joincheck-target", "--joincheck-config", "--joincheck-devices", "--joincheck-state"):
+        result = pytester.runpytest_subprocess(option, "")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR, option
+        result.stderr.fnmatch_lines([f"*joincheck: {option}: expected a value, got an empty one*"])
 
 
 def test_the_options_are_in_pytest_help(pytester):
