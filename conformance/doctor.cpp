@@ -101,6 +101,21 @@ class Doctor {
 
 DoctorResult Doctor::go() {
   const auto t0 = std::chrono::steady_clock::now();
+  if (o_.probe_device) {
+    const std::string why = "a probe JoinReq with a real device uses up one of its DevNonces";
+    if (!o_.fleet) throw sim::ConfigError("--probe-device: expected --devices with the device to probe, got none");
+    if (o_.device_counters == nullptr) {
+      throw sim::ConfigError("--probe-device: expected --state FILE, got none: " + why +
+                             " (a LoRaWAN 1.0.4/1.1 JS then refuses every lower one), and the state file keeps the "
+                             "device's counter so that the DevNonce is not used again");
+    }
+    if (!o_.probe_device->empty()) {
+      const lorawan::Eui64 eui = lorawan::Eui64::parse(*o_.probe_device, "--probe-device");
+      bool found = false;
+      for (const auto& d : o_.fleet->devices) found = found || d.dev_eui == eui;
+      if (!found) throw sim::ConfigError("--probe-device: expected a DevEUI of --devices, got " + eui.hex() + ", which it lacks");
+    }
+  }
   c_ = load_chirpstack_config(o_.chirpstack_config);
   r_.report.target = c_.file.string();
   r_.report.profile = std::string(to_string(c_.version));
@@ -520,9 +535,12 @@ void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
   }
   if (o_.fleet) {
     for (const auto& d : o_.fleet->devices) {
-      if (!range || range->contains(d.join_eui)) {
+      in.known_dev_euis.push_back(d.dev_eui);
+      if (range && !range->contains(d.join_eui)) continue;
+      if (!in.join_eui) in.join_eui = d.join_eui;
+      if (o_.probe_device && !in.device && (o_.probe_device->empty() || lorawan::Eui64::parse(*o_.probe_device) == d.dev_eui)) {
         in.device = d;
-        break;
+        in.counters = &(*o_.device_counters)[d.dev_eui.hex()];
       }
     }
   }

@@ -11,6 +11,8 @@
 #include "backend/test_pki.hpp"
 #include "conformance/doctor.hpp"
 #include "doctor_support.hpp"
+#include "sim/device/counters_file.hpp"
+#include "sim/join_server/config.hpp"
 #include "sim/join_server/service.hpp"
 
 namespace joincheck::conformance {
@@ -220,12 +222,26 @@ TEST(Doctor, ProbeJoinReqUnknownDeviceKnownDeviceAndUnknownNetId) {
   EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::pass) << show(r);
   EXPECT_NE(find(r, "doctor/default.probe-join")->actual.find("UnknownDevEUI"), std::string::npos) << show(r);
 
+  // --devices alone: its JoinEUI, but still an unknown DevEUI (no DevNonce of a real device used).
   DoctorOptions o;
   o.chirpstack_config = file;
   o.fleet = fleet;
   r = run_doctor(o);
   EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::pass) << show(r);
+  EXPECT_NE(find(r, "doctor/default.probe-join")->expected.find("UnknownDevEUI for the unknown DevEUI"), std::string::npos)
+      << show(r);
+  EXPECT_EQ(find(r, "doctor/default.probe-join")->expected.find(fleet.devices[0].dev_eui.hex()), std::string::npos)
+      << show(r);
+
+  // --probe-device: the device joins, with the DevNonce its state gives.
+  sim::DeviceCountersMap counters;
+  o.probe_device = "";
+  o.device_counters = &counters;
+  r = run_doctor(o);
+  EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::pass) << show(r);
   EXPECT_NE(find(r, "doctor/default.probe-join")->actual.find("Success"), std::string::npos) << show(r);
+  EXPECT_NE(find(r, "doctor/default.probe-join")->reason.find("the probe used DevNonce"), std::string::npos) << show(r);
+  ASSERT_EQ(counters.count(fleet.devices[0].dev_eui.hex()), 1u);
 
   // The NS's NetID is not the one the JS knows: UnknownSender, with the setting to change.
   std::string text = v3_file(js.url(), pki().root_ca);
@@ -322,6 +338,53 @@ TEST(Doctor, FindingsCiteAPrimarySourceAndTheProjectDoc) {
     EXPECT_NE(res.check.spec.find("docs/checks.md#doctor"), std::string::npos) << res.check.spec;
     EXPECT_EQ(res.check.spec.find("backend-interfaces"), std::string::npos) << res.check.spec;
   }
+}
+
+}  // namespace
+}  // namespace joincheck::conformance
+
+namespace joincheck::conformance {
+namespace {
+
+// Probe safety (issue 17): a probe with a real device uses up one of its DevNonces, so it needs
+// the --state counters, continues from them and says what it cost.
+TEST(Doctor, ProbeDeviceNeedsStateAndContinuesItsDevNonceCounter) {
+  sim::JoinServerServiceOptions options = https_js();
+  const sim::Fleet fleet = sim::generate_fleet(2, lorawan::Eui64::parse("0000000000000001"), lorawan::MacVersion::v1_0_4, 7);
+  options.fleets.push_back(fleet);
+  sim::JoinServerService js(options);
+  DoctorOptions o;
+  o.chirpstack_config = write("v3-probe-device", v3_file(js.url(), pki().root_ca));
+  o.timeout = 3000ms;
+  o.fleet = fleet;
+  o.probe_device = fleet.devices[1].dev_eui.hex();
+  try {
+    (void)run_doctor(o);
+    ADD_FAILURE() << "--probe-device without --state must be refused";
+  } catch (const sim::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("expected --state FILE"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("DevNonce"), std::string::npos) << e.what();
+  }
+
+  sim::DeviceCountersMap counters;
+  counters[fleet.devices[1].dev_eui.hex()].next_dev_nonce = 41;  // a state file from earlier runs
+  o.device_counters = &counters;
+  DoctorResult r = run_doctor(o);
+  ASSERT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::pass) << show(r);
+  const std::string cost = "the probe used DevNonce 41 of device " + fleet.devices[1].dev_eui.hex() +
+                           "; the state file now continues from 42";
+  EXPECT_NE(find(r, "doctor/default.probe-join")->reason.find(cost), std::string::npos) << show(r);
+  EXPECT_EQ(counters[fleet.devices[1].dev_eui.hex()].next_dev_nonce, 42u);
+  EXPECT_TRUE(counters[fleet.devices[1].dev_eui.hex()].last_join_nonce.has_value()) << "the accepted JoinNonce is kept";
+  EXPECT_EQ(counters.count(fleet.devices[0].dev_eui.hex()), 0u) << "only the named device is probed";
+
+  // The next probe continues: the JS (1.0.4 rules) accepts DevNonce 42.
+  r = run_doctor(o);
+  EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::pass) << show(r);
+  EXPECT_EQ(counters[fleet.devices[1].dev_eui.hex()].next_dev_nonce, 43u);
+
+  o.probe_device = "0101010101010101";
+  EXPECT_THROW((void)run_doctor(o), sim::ConfigError) << "a DevEUI --devices lacks";
 }
 
 }  // namespace
