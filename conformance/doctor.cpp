@@ -10,6 +10,7 @@
 #include "backend/dns_lookup.hpp"
 #include "backend/http_client.hpp"
 #include "backend/tls_certificate.hpp"
+#include "backend/tls_probe.hpp"
 #include "conformance/doctor_probe.hpp"
 #include "conformance/target.hpp"
 #include "conformance/tls_checks.hpp"
@@ -29,6 +30,10 @@ std::string doctor_reference(std::string_view id) {
   const std::string doc = "docs/checks.md#doctor";
   for (const std::string_view tail : {".ca-cert", ".tls-cert", ".tls-pair", ".tls-key", ".key-matches", ".tls"}) {
     if (id.ends_with(tail)) return "TS002 1.0 §3, §20; RFC 5280 §6; chirpstack/chirpstack backend/src/lib.rs; " + doc;
+  }
+  if (id.ends_with(".reach")) {
+    return "TS002 1.0 §20; chirpstack/chirpstack backend/src/lib.rs; brocaar/chirpstack-network-server "
+           "internal/backend/joinserver/client.go; docs/doctor.md; " + doc;
   }
   if (id.starts_with("doctor/kek-")) {
     return "TS002 1.0 §21; RFC 3394; chirpstack/chirpstack chirpstack/src/backend/keywrap.rs; " + doc;
@@ -82,6 +87,8 @@ class Doctor {
   void keks();
   void dns();
   void live(const CsJoinServer& js);
+  bool reach(const CsJoinServer& js, const TargetConfig& t);
+  void not_run(const CsJoinServer& js, const std::string& cause, bool tls);
   // v4 uses [join_server.default] only with enabled = true (its default is false).
   bool in_use(const CsJoinServer& js) const {
     if (js.certificates_only) return false;
@@ -474,6 +481,7 @@ void Doctor::live(const CsJoinServer& js) {
   t.ns.tls.cert_file = js.tls_cert.value;
   t.ns.tls.key_file = js.tls_key.value;
   t.ns.tls.ca_adds_to_system_roots = c_.version == ChirpStackVersion::v4;
+  if (!reach(js, t)) return;
   if (!tls_checks_apply(t)) {
     add("doctor/" + js.scope + ".tls", Level::should, "The NS reaches the JS over TLS", Verdict::fail, "an https:// server",
         js.server.value, "fix: TS002 asks for mutual authentication and confidentiality; serve the JS over https and set " +
@@ -502,6 +510,73 @@ void Doctor::live(const CsJoinServer& js) {
     if (j.exchange) r_.report.results.back().trace.push_back(r_.report.exchanges.size() - 1);
   }
   probe(js, t);
+}
+
+// One diagnosis per cause: before the TLS checks and the probe, one connection to the JS's port
+// (a TLS handshake without client certificate, deadline --timeout). A port nobody listens on is one
+// FAIL, and an http:// URL whose port answers the handshake is one FAIL ("this port speaks TLS");
+// the findings that would fail for the same cause are listed as not run.
+bool Doctor::reach(const CsJoinServer& js, const TargetConfig& t) {
+  const std::string id = "doctor/" + js.scope + ".reach";
+  const std::string title = "The JS's port accepts a connection, in the protocol of the URL's scheme";
+  const std::string where = setting(js, "server", js.server.line);
+  const std::string& url = js.server.value;
+  const bool https = tls_checks_apply(t);
+  backend::TlsProbeOptions p;
+  p.url = https ? url : "https://" + url.substr(url.find("://") + 3);
+  // A TLS server answers a ClientHello at once; a plain HTTP server may wait for the end of a
+  // request line that never comes, so on http:// the handshake gets a shorter deadline.
+  p.timeout = https ? o_.timeout : std::min(o_.timeout, std::chrono::milliseconds(1500));
+  p.tls.verify_peer = false;
+  p.tls.verify_hostname = false;
+  p.tls.min_version = backend::TlsVersion::tls1_2;
+  backend::TlsProbeResult res;
+  try {
+    res = backend::probe_tls(p);
+  } catch (const std::exception&) {
+    return true;  // the TLS checks and the probe say what is wrong
+  }
+  const std::string deadline = std::to_string(p.timeout.count()) + " ms";
+  if (!res.connected) {
+    std::string peer = url.substr(url.find("://") + 3);
+    peer = peer.substr(0, peer.find('/'));
+    const std::string seen = peer + ": " + (res.timed_out ? "no connection within " + deadline +
+                                                                (res.error.empty() ? "" : " (" + res.error + ")")
+                                                          : res.error);
+    add(id, Level::must, title, Verdict::fail, "a TCP connection to the host and port of " + url + " within " + deadline,
+        seen,
+        "ChirpStack fails every join sent to this JS the same way, at the connection, before any TLS or JoinReq. fix: "
+        "start the JS or open the port, or correct the host and port of " + where);
+    not_run(js, id, https);
+    return false;
+  }
+  const bool speaks_tls = res.handshake_ok || !res.session.peer_chain.empty();
+  if (!https && speaks_tls) {
+    std::string cert;
+    if (!res.session.peer_chain.empty()) cert = ", certificate " + backend::to_string(backend::describe(res.session.peer_chain.front()));
+    add(id, Level::must, title, Verdict::fail, "plain HTTP on " + (res.peer.empty() ? url : res.peer) + " (server = "" + url + "")",
+        "this port speaks TLS: it answered a TLS handshake (" + (res.session.version.empty() ? std::string("TLS") : res.session.version) + cert + ")",
+        "ChirpStack sends its plain HTTP JoinReq to a TLS port and gets no HTTP answer, for every join. fix: this port "
+        "speaks TLS: use https:// in " + where + ", with ca_cert (and tls_cert/tls_key when the JS asks for a client certificate)");
+    not_run(js, id, false);
+    return false;
+  }
+  add(id, Level::must, title, Verdict::pass, "a TCP connection to the host and port of " + url + " within " + deadline,
+      "connected to " + res.peer + (https ? "" : " (plain HTTP: the port does not answer a TLS handshake)"));
+  return true;
+}
+
+// The findings a failed `cause` makes pointless: listed as not run (skip, never pass).
+void Doctor::not_run(const CsJoinServer& js, const std::string& cause, bool tls) {
+  const std::string reason = "not run: " + cause + " failed";
+  if (tls) {
+    for (const auto& info : Catalog::builtin().checks()) {
+      if (!info.id.starts_with("tls/")) continue;
+      add("doctor/" + js.scope + ".tls-" + info.id.substr(4), info.level, info.title, Verdict::skip, "", "", reason);
+    }
+  }
+  add("doctor/" + js.scope + ".probe-join", Level::must, "A JoinReq sent as ChirpStack sends it gets an answer ChirpStack accepts",
+      Verdict::skip, "", "", reason);
 }
 
 std::string Doctor::net_id_hex() const {

@@ -205,5 +205,18 @@ run netid4 doctor --chirpstack-config netid4.toml
 expect_rc "v4 with a NetID the JS does not know" 1 netid4
 expect_grep "UnknownSender is explained" netid4.out '\[network\] net_id'
 
+echo "# one diagnosis per cause"
+v4 "https://127.0.0.1:1" "$tmp/ca.pem" "$kek" >refused.toml
+run refused doctor --chirpstack-config refused.toml --timeout 2000
+expect_rc "a JS port nobody listens on" 1 refused
+expect_grep "... is one FAIL naming the peer" refused.out '^FAIL  doctor/servers-1\.reach'
+expect_grep "... the probe is not run because of it" refused.out '^SKIP  doctor/servers-1\.probe-join .*not run: doctor/servers-1\.reach failed'
+if [ "$(grep -E '^(FAIL|ERROR) ' refused.out | awk '{print $2}' | sort -u | wc -l)" -eq 1 ]; then ok "... and nothing else fails for it"; else fail "... and nothing else fails for it" "$(grep -E '^(FAIL|ERROR) ' refused.out)"; fi
+
+v4 "${url/https:/http:}" "$tmp/ca.pem" "$kek" >httptls.toml
+run httptls doctor --chirpstack-config httptls.toml
+expect_rc "an http:// URL on the JS's TLS port" 1 httptls
+expect_grep "... says the port speaks TLS" httptls.out 'this port speaks TLS: use https://'
+
 if [ "$failures" -gt 0 ]; then echo "$failures check(s) failed"; exit 1; fi
 echo "all doctor checks passed"

@@ -389,3 +389,54 @@ TEST(Doctor, ProbeDeviceNeedsStateAndContinuesItsDevNonceCounter) {
 
 }  // namespace
 }  // namespace joincheck::conformance
+
+namespace joincheck::conformance {
+namespace {
+
+// One diagnosis per cause (issue 17): a refused port is one FAIL, the TLS checks and the probe
+// that would fail for the same reason are listed as not run, never as errors or passes.
+TEST(Doctor, RefusedPortIsOneFailAndTheRestIsNotRun) {
+  const DoctorResult r = doctor(write("v4-refused", v4_file("https://127.0.0.1:1")), true);
+  ASSERT_EQ(verdict(r, "doctor/servers-1.reach"), Verdict::fail) << show(r);
+  EXPECT_NE(find(r, "doctor/servers-1.reach")->actual.find("127.0.0.1:1: "), std::string::npos) << show(r);
+  EXPECT_NE(find(r, "doctor/servers-1.reach")->reason.find("server of [[join_server.servers]] #1"), std::string::npos)
+      << show(r);
+  EXPECT_EQ(verdict(r, "doctor/servers-1.probe-join"), Verdict::skip) << show(r);
+  EXPECT_EQ(verdict(r, "doctor/servers-1.tls-server-chain"), Verdict::skip) << show(r);
+  EXPECT_EQ(find(r, "doctor/servers-1.probe-join")->reason, "not run: doctor/servers-1.reach failed");
+  std::size_t live_failures = 0;
+  for (const auto& res : r.report.results) {
+    if (res.check.id.starts_with("doctor/servers-1.") && (res.verdict == Verdict::fail || res.verdict == Verdict::error) &&
+        res.check.id.find("cert") == std::string::npos) {
+      ++live_failures;
+    }
+  }
+  EXPECT_EQ(live_failures, 1u) << show(r);
+  EXPECT_EQ(r.report.counts().error, 0u) << show(r);
+}
+
+// An http:// URL on a TLS port: "this port speaks TLS", once; on a plain port the probe runs.
+TEST(Doctor, HttpUrlOnATlsPortSaysThePortSpeaksTls) {
+  sim::JoinServerService tls_js(https_js());
+  std::string url = tls_js.url();
+  url.replace(0, 5, "http");
+  DoctorResult r = doctor(write("v3-http-on-tls", v3_file(url, pki().root_ca)), true);
+  ASSERT_EQ(verdict(r, "doctor/default.reach"), Verdict::fail) << show(r);
+  EXPECT_NE(find(r, "doctor/default.reach")->actual.find("this port speaks TLS"), std::string::npos) << show(r);
+  EXPECT_NE(find(r, "doctor/default.reach")->reason.find("use https:// in server of [join_server.default]"),
+            std::string::npos)
+      << show(r);
+  EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::skip) << show(r);
+  EXPECT_EQ(find(r, "doctor/default.tls"), nullptr) << "the same cause is not reported twice\n" << show(r);
+
+  sim::JoinServerServiceOptions plain = https_js();
+  plain.http.tls.reset();
+  sim::JoinServerService plain_js(plain);
+  r = doctor(write("v3-http-plain", v3_file(plain_js.url(), pki().root_ca)), true);
+  EXPECT_EQ(verdict(r, "doctor/default.reach"), Verdict::pass) << show(r);
+  EXPECT_NE(find(r, "doctor/default.reach")->actual.find("plain HTTP"), std::string::npos) << show(r);
+  EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::pass) << show(r);
+}
+
+}  // namespace
+}  // namespace joincheck::conformance
