@@ -102,6 +102,7 @@ class Doctor {
   std::string net_id_hex() const;
 
   const DoctorOptions& o_;
+  std::vector<std::string> acceptable_client_cas_;  // of the JS reach() last connected to
   ChirpStackConfig c_;
   DoctorResult r_;
 };
@@ -522,6 +523,7 @@ bool Doctor::reach(const CsJoinServer& js, const TargetConfig& t) {
   const std::string where = setting(js, "server", js.server.line);
   const std::string& url = js.server.value;
   const bool https = tls_checks_apply(t);
+  acceptable_client_cas_.clear();
   backend::TlsProbeOptions p;
   p.url = https ? url : "https://" + url.substr(url.find("://") + 3);
   // A TLS server answers a ClientHello at once; a plain HTTP server may wait for the end of a
@@ -550,6 +552,7 @@ bool Doctor::reach(const CsJoinServer& js, const TargetConfig& t) {
     not_run(js, id, https);
     return false;
   }
+  acceptable_client_cas_ = res.acceptable_client_cas;
   const bool speaks_tls = res.handshake_ok || !res.session.peer_chain.empty();
   if (!https && speaks_tls) {
     std::string cert;
@@ -617,6 +620,23 @@ void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
         in.device = d;
         in.counters = &(*o_.device_counters)[d.dev_eui.hex()];
       }
+    }
+  }
+  in.acceptable_client_cas = acceptable_client_cas_;
+  if (!js.tls_cert.value.empty()) {
+    in.tls_cert_setting = setting(js, "tls_cert", js.tls_cert.line);
+    try {
+      const auto certs = backend::load_certificates(js.tls_cert.value);
+      if (!certs.empty()) {
+        in.client_cert_subject = certs.front().subject();
+        in.client_cert_issuer = certs.front().issuer();
+      }
+      for (const auto& cert : certs) {
+        in.client_cert_chain_names.push_back(cert.subject());
+        in.client_cert_chain_names.push_back(cert.issuer());
+      }
+    } catch (const std::exception&) {
+      // reported by the tls-cert finding
     }
   }
   ProbeFinding f = probe_join_server(in);

@@ -1,5 +1,6 @@
 #include "conformance/doctor_probe.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -168,7 +169,23 @@ void judge_probe(const ProbeInputs& in, const sim::FleetDevice& device, bool kno
     return;
   }
   const std::string net_id = in.ns.net_id.hex();
-  if (j.result_code == "UnknownSender") {
+  if (j.result_code == "UnknownSender" && !in.client_cert_issuer.empty() &&
+      ((!in.acceptable_client_cas.empty() &&
+        std::find_first_of(in.client_cert_chain_names.begin(), in.client_cert_chain_names.end(),
+                           in.acceptable_client_cas.begin(), in.acceptable_client_cas.end()) ==
+            in.client_cert_chain_names.end()) ||
+       j.description.find("certificate") != std::string::npos)) {
+    // The JS took the handshake but not the certificate: registering the NetID would not help.
+    std::string cas;
+    for (const auto& ca : in.acceptable_client_cas) cas += (cas.empty() ? "" : "; ") + ca;
+    f.reason = "the likely cause is the client certificate, not the NetID: " + in.tls_cert_setting + " is '" +
+               in.client_cert_subject + "', issued by '" + in.client_cert_issuer + "'" +
+               (cas.empty() ? std::string()
+                            : ", a CA the JS does not name among the client CAs it accepts (" + cas + ")") +
+               (j.description.empty() ? std::string() : "; the JS says: " + j.description) +
+               ". fix: give the NS a client certificate for NetID " + net_id + " from a CA the JS trusts (or make the "
+               "JS trust '" + in.client_cert_issuer + "' for NetID " + net_id + "). " + logs();
+  } else if (j.result_code == "UnknownSender") {
     f.reason = "fix: the JS does not know NetID " + net_id + " (the SenderID " + cs + " sends, from " +
                in.net_id_setting + "); register that NetID (and this NS's client certificate) on the JS, or correct "
                "net_id. " + logs();

@@ -55,6 +55,15 @@ struct ProbeInputs {
   std::optional<lorawan::Eui64> join_eui;
   // DevEUIs the unknown-DevEUI probe must not use (those of --devices).
   std::vector<lorawan::Eui64> known_dev_euis;
+  // What tells an UnknownSender caused by the client certificate from one caused by the NetID:
+  // the tls_cert setting and its certificate's subject and issuer (RFC 2253, "" without one), the
+  // names in its chain (a leaf from an intermediate chains to the root the JS names), and
+  // the CAs the JS's CertificateRequest names as acceptable (empty when it names none).
+  std::string tls_cert_setting;
+  std::string client_cert_subject;
+  std::string client_cert_issuer;
+  std::vector<std::string> client_cert_chain_names;  // subject and issuer of every certificate of the file
+  std::vector<std::string> acceptable_client_cas;
 };
 
 ProbeFinding probe_join_server(const ProbeInputs& in);

@@ -440,3 +440,34 @@ TEST(Doctor, HttpUrlOnATlsPortSaysThePortSpeaksTls) {
 
 }  // namespace
 }  // namespace joincheck::conformance
+
+namespace joincheck::conformance {
+namespace {
+
+// UnknownSender for a client certificate from a CA the JS does not trust names the certificate
+// as the likely cause, not "register the NetID" (issue 17).
+TEST(Doctor, UnknownSenderForAnUntrustedClientCertificateBlamesTheCertificate) {
+  sim::JoinServerServiceOptions options = https_js();
+  options.http.tls->client_cert = backend::ClientCertMode::request;  // the handshake takes any certificate
+  options.js.net_ids.front().client_ca_file = pki().root_ca.string();  // NetID 000001: this CA only
+  sim::JoinServerService js(options);
+  std::string text = v3_file(js.url(), pki().root_ca);
+  text.replace(text.find(pki().client_cert.string()), pki().client_cert.string().size(), pki().other_client_cert.string());
+  text.replace(text.find(pki().client_key.string()), pki().client_key.string().size(), pki().other_client_key.string());
+  DoctorResult r = doctor(write("v3-untrusted-client-cert", text), true);
+  ASSERT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::fail) << show(r);
+  const std::string& reason = find(r, "doctor/default.probe-join")->reason;
+  EXPECT_NE(reason.find("the likely cause is the client certificate, not the NetID"), std::string::npos) << show(r);
+  EXPECT_NE(reason.find("tls_cert of [join_server.default] ("), std::string::npos) << show(r);
+  EXPECT_EQ(reason.find("register that NetID"), std::string::npos) << show(r);
+
+  // The trusted certificate with a NetID the JS does not know: the NetID is the cause.
+  text = v3_file(js.url(), pki().root_ca);
+  text.replace(text.find("net_id = \"000001\""), 17, "net_id = \"000002\"");
+  r = doctor(write("v3-unknown-netid-trusted-cert", text), true);
+  ASSERT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::fail) << show(r);
+  EXPECT_NE(find(r, "doctor/default.probe-join")->reason.find("register that NetID"), std::string::npos) << show(r);
+}
+
+}  // namespace
+}  // namespace joincheck::conformance
