@@ -103,6 +103,7 @@ class Doctor {
 
   const DoctorOptions& o_;
   std::vector<std::string> acceptable_client_cas_;  // of the JS reach() last connected to
+  bool probe_device_used_ = false;
   ChirpStackConfig c_;
   DoctorResult r_;
 };
@@ -140,6 +141,13 @@ DoctorResult Doctor::go() {
   routes();
   if (o_.live) {
     for (const auto& js : c_.join_servers) live(js);
+    if (o_.probe_device && !probe_device_used_) {
+      add("doctor/config.probe-device", Level::should, "The --probe-device device is probed by a Join Server",
+          Verdict::fail, "a JS ChirpStack posts to whose prefix holds the device of --probe-device",
+          "no probe used " + (o_.probe_device->empty() ? std::string("a device of --devices") : "device " + *o_.probe_device) +
+              " (its DevNonce is untouched): no JS that doctor probed has its JoinEUI under its prefix, or none was reachable",
+          "fix: check the device's JoinEUI against join_eui_prefix / join_eui (see doctor/route.<JoinEUI>)");
+    }
   }
   r_.report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   return std::move(r_);
@@ -619,6 +627,7 @@ void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
       if (o_.probe_device && !in.device && (o_.probe_device->empty() || lorawan::Eui64::parse(*o_.probe_device) == d.dev_eui)) {
         in.device = d;
         in.counters = &(*o_.device_counters)[d.dev_eui.hex()];
+        probe_device_used_ = true;
       }
     }
   }

@@ -218,5 +218,22 @@ run httptls doctor --chirpstack-config httptls.toml
 expect_rc "an http:// URL on the JS's TLS port" 1 httptls
 expect_grep "... says the port speaks TLS" httptls.out 'this port speaks TLS: use https://'
 
+# A JS that takes any certificate in the handshake and checks it per NetID afterwards.
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=000001" \
+  -keyout other-ns.key -out other-ns.csr 2>/dev/null
+openssl x509 -req -in other-ns.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial -days 30 -out other-ns.pem 2>/dev/null
+kill "$js_pid" 2>/dev/null; wait "$js_pid" 2>/dev/null || true
+"$bin" serve-js --listen 127.0.0.1:0 --devices fleet.json --quiet --tls-cert js.pem --tls-key js.key --request-client-cert \
+  --client-ca "000001=$tmp/ca.pem" --ns 000001 --kek "000001=$kek" --join-eui 0000000000000000/0 2>js2.log &
+js_pid=$!
+for _ in $(seq 100); do grep -q 'listening on' js2.log && break; kill -0 "$js_pid" 2>/dev/null || break; sleep 0.1; done
+url2=$(sed -n 's/.*listening on \(https:[^ ]*\) .*/\1/p' js2.log)
+[ -n "$url2" ] || { echo "serve-js did not start:"; cat js2.log; exit 1; }
+v3 "$url2" "$tmp/ca.pem" | sed "s|$tmp/ns.pem|$tmp/other-ns.pem|; s|$tmp/ns.key|$tmp/other-ns.key|" >othercert3.toml
+run othercert3 doctor --chirpstack-config othercert3.toml --json othercert3.json
+expect_rc "v3 with a client certificate from a CA the JS does not trust" 1 othercert3
+json_has "... UnknownSender blames the certificate, not the NetID" othercert3.json doctor/default.probe-join reason \
+  'the likely cause is the client certificate, not the NetID'
+
 if [ "$failures" -gt 0 ]; then echo "$failures check(s) failed"; exit 1; fi
 echo "all doctor checks passed"

@@ -385,6 +385,17 @@ TEST(Doctor, ProbeDeviceNeedsStateAndContinuesItsDevNonceCounter) {
 
   o.probe_device = "0101010101010101";
   EXPECT_THROW((void)run_doctor(o), sim::ConfigError) << "a DevEUI --devices lacks";
+
+  // A device under no probed JS's prefix: said, not silently skipped.
+  sim::Fleet elsewhere = sim::generate_fleet(1, lorawan::Eui64::parse("0000000000000001"), lorawan::MacVersion::v1_0_4, 8);
+  o.fleet = elsewhere;
+  o.probe_device = elsewhere.devices[0].dev_eui.hex();
+  std::string text = v3_file(js.url(), pki().root_ca);
+  text.replace(text.find("[join_server.default]\n"), 22, "[[join_server.servers]]\njoin_eui = \"0102030405060708\"\n");
+  o.chirpstack_config = write("v3-probe-device-elsewhere", text);
+  r = run_doctor(o);
+  ASSERT_EQ(verdict(r, "doctor/config.probe-device"), Verdict::warn) << show(r);
+  EXPECT_EQ(counters.count(elsewhere.devices[0].dev_eui.hex()), 0u) << show(r);
 }
 
 }  // namespace
