@@ -572,6 +572,19 @@ bool Doctor::reach(const CsJoinServer& js, const TargetConfig& t) {
     not_run(js, id, false);
     return false;
   }
+  // An https:// URL on a plain port: OpenSSL reads the plain answer as a record of an unknown
+  // version, or a length no record has.
+  if (https && !speaks_tls && !res.timed_out &&
+      (res.error.find("wrong version number") != std::string::npos ||
+       res.error.find("packet length too long") != std::string::npos)) {
+    add(id, Level::must, title, Verdict::fail, "a TLS handshake on " + res.peer + " (server = \"" + url + "\")",
+        "this port does not speak TLS: it answered the ClientHello with something that is not a TLS record (" +
+            res.error + ")",
+        "ChirpStack's TLS handshake fails the same way for every join. fix: this port does not speak TLS: point " +
+            where + " at the JS's TLS port, or serve the JS over TLS (http:// would work but TS002 asks for TLS)");
+    not_run(js, id, true);
+    return false;
+  }
   add(id, Level::must, title, Verdict::pass, "a TCP connection to the host and port of " + url + " within " + deadline,
       "connected to " + res.peer + (https ? "" : " (plain HTTP: the port does not answer a TLS handshake)"));
   return true;

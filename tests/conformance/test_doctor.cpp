@@ -447,6 +447,15 @@ TEST(Doctor, HttpUrlOnATlsPortSaysThePortSpeaksTls) {
   EXPECT_EQ(verdict(r, "doctor/default.reach"), Verdict::pass) << show(r);
   EXPECT_NE(find(r, "doctor/default.reach")->actual.find("plain HTTP"), std::string::npos) << show(r);
   EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::pass) << show(r);
+
+  // The other way round: https:// on the plain port is one FAIL, the TLS checks not run.
+  url = plain_js.url();
+  url.replace(0, 4, "https");
+  r = doctor(write("v3-https-on-plain", v3_file(url, pki().root_ca)), true);
+  ASSERT_EQ(verdict(r, "doctor/default.reach"), Verdict::fail) << show(r);
+  EXPECT_NE(find(r, "doctor/default.reach")->actual.find("this port does not speak TLS"), std::string::npos) << show(r);
+  EXPECT_EQ(verdict(r, "doctor/default.tls-server-chain"), Verdict::skip) << show(r);
+  EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::skip) << show(r);
 }
 
 }  // namespace
