@@ -10,6 +10,7 @@
 #include "backend/dns_lookup.hpp"
 #include "backend/http_client.hpp"
 #include "backend/tls_certificate.hpp"
+#include "backend/tls_probe.hpp"
 #include "conformance/doctor_probe.hpp"
 #include "conformance/target.hpp"
 #include "conformance/tls_checks.hpp"
@@ -29,6 +30,10 @@ std::string doctor_reference(std::string_view id) {
   const std::string doc = "docs/checks.md#doctor";
   for (const std::string_view tail : {".ca-cert", ".tls-cert", ".tls-pair", ".tls-key", ".key-matches", ".tls"}) {
     if (id.ends_with(tail)) return "TS002 1.0 §3, §20; RFC 5280 §6; chirpstack/chirpstack backend/src/lib.rs; " + doc;
+  }
+  if (id.ends_with(".reach")) {
+    return "TS002 1.0 §20; chirpstack/chirpstack backend/src/lib.rs; brocaar/chirpstack-network-server "
+           "internal/backend/joinserver/client.go; docs/doctor.md; " + doc;
   }
   if (id.starts_with("doctor/kek-")) {
     return "TS002 1.0 §21; RFC 3394; chirpstack/chirpstack chirpstack/src/backend/keywrap.rs; " + doc;
@@ -82,6 +87,8 @@ class Doctor {
   void keks();
   void dns();
   void live(const CsJoinServer& js);
+  bool reach(const CsJoinServer& js, const TargetConfig& t);
+  void not_run(const CsJoinServer& js, const std::string& cause, bool tls);
   // v4 uses [join_server.default] only with enabled = true (its default is false).
   bool in_use(const CsJoinServer& js) const {
     if (js.certificates_only) return false;
@@ -95,12 +102,29 @@ class Doctor {
   std::string net_id_hex() const;
 
   const DoctorOptions& o_;
+  std::vector<std::string> acceptable_client_cas_;  // of the JS reach() last connected to
+  bool probe_device_used_ = false;
   ChirpStackConfig c_;
   DoctorResult r_;
 };
 
 DoctorResult Doctor::go() {
   const auto t0 = std::chrono::steady_clock::now();
+  if (o_.probe_device) {
+    const std::string why = "a probe JoinReq with a real device uses up one of its DevNonces";
+    if (!o_.fleet) throw sim::ConfigError("--probe-device: expected --devices with the device to probe, got none");
+    if (o_.device_counters == nullptr) {
+      throw sim::ConfigError("--probe-device: expected --state FILE, got none: " + why +
+                             " (a LoRaWAN 1.0.4/1.1 JS then refuses every lower one), and the state file keeps the "
+                             "device's counter so that the DevNonce is not used again");
+    }
+    if (!o_.probe_device->empty()) {
+      const lorawan::Eui64 eui = lorawan::Eui64::parse(*o_.probe_device, "--probe-device");
+      bool found = false;
+      for (const auto& d : o_.fleet->devices) found = found || d.dev_eui == eui;
+      if (!found) throw sim::ConfigError("--probe-device: expected a DevEUI of --devices, got " + eui.hex() + ", which it lacks");
+    }
+  }
   c_ = load_chirpstack_config(o_.chirpstack_config);
   r_.report.target = c_.file.string();
   r_.report.profile = std::string(to_string(c_.version));
@@ -117,6 +141,13 @@ DoctorResult Doctor::go() {
   routes();
   if (o_.live) {
     for (const auto& js : c_.join_servers) live(js);
+    if (o_.probe_device && !probe_device_used_) {
+      add("doctor/config.probe-device", Level::should, "The --probe-device device is probed by a Join Server",
+          Verdict::fail, "a JS ChirpStack posts to whose prefix holds the device of --probe-device",
+          "no probe used " + (o_.probe_device->empty() ? std::string("a device of --devices") : "device " + *o_.probe_device) +
+              " (its DevNonce is untouched): no JS that doctor probed has its JoinEUI under its prefix, or none was reachable",
+          "fix: check the device's JoinEUI against join_eui_prefix / join_eui (see doctor/route.<JoinEUI>)");
+    }
   }
   r_.report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   return std::move(r_);
@@ -459,6 +490,7 @@ void Doctor::live(const CsJoinServer& js) {
   t.ns.tls.cert_file = js.tls_cert.value;
   t.ns.tls.key_file = js.tls_key.value;
   t.ns.tls.ca_adds_to_system_roots = c_.version == ChirpStackVersion::v4;
+  if (!reach(js, t)) return;
   if (!tls_checks_apply(t)) {
     add("doctor/" + js.scope + ".tls", Level::should, "The NS reaches the JS over TLS", Verdict::fail, "an https:// server",
         js.server.value, "fix: TS002 asks for mutual authentication and confidentiality; serve the JS over https and set " +
@@ -487,6 +519,88 @@ void Doctor::live(const CsJoinServer& js) {
     if (j.exchange) r_.report.results.back().trace.push_back(r_.report.exchanges.size() - 1);
   }
   probe(js, t);
+}
+
+// One diagnosis per cause: before the TLS checks and the probe, one connection to the JS's port
+// (a TLS handshake without client certificate, deadline --timeout). A port nobody listens on is one
+// FAIL, and an http:// URL whose port answers the handshake is one FAIL ("this port speaks TLS");
+// the findings that would fail for the same cause are listed as not run.
+bool Doctor::reach(const CsJoinServer& js, const TargetConfig& t) {
+  const std::string id = "doctor/" + js.scope + ".reach";
+  const std::string title = "The JS's port accepts a connection, in the protocol of the URL's scheme";
+  const std::string where = setting(js, "server", js.server.line);
+  const std::string& url = js.server.value;
+  const bool https = tls_checks_apply(t);
+  acceptable_client_cas_.clear();
+  backend::TlsProbeOptions p;
+  p.url = https ? url : "https://" + url.substr(url.find("://") + 3);
+  // A TLS server answers a ClientHello at once; a plain HTTP server may wait for the end of a
+  // request line that never comes, so on http:// the handshake gets a shorter deadline.
+  p.timeout = https ? o_.timeout : std::min(o_.timeout, std::chrono::milliseconds(1500));
+  p.tls.verify_peer = false;
+  p.tls.verify_hostname = false;
+  p.tls.min_version = backend::TlsVersion::tls1_2;
+  backend::TlsProbeResult res;
+  try {
+    res = backend::probe_tls(p);
+  } catch (const std::exception&) {
+    return true;  // the TLS checks and the probe say what is wrong
+  }
+  const std::string deadline = std::to_string(p.timeout.count()) + " ms";
+  if (!res.connected) {
+    std::string peer = url.substr(url.find("://") + 3);
+    peer = peer.substr(0, peer.find('/'));
+    const std::string seen = peer + ": " + (res.timed_out ? "no connection within " + deadline +
+                                                                (res.error.empty() ? "" : " (" + res.error + ")")
+                                                          : res.error);
+    add(id, Level::must, title, Verdict::fail, "a TCP connection to the host and port of " + url + " within " + deadline,
+        seen,
+        "ChirpStack fails every join sent to this JS the same way, at the connection, before any TLS or JoinReq. fix: "
+        "start the JS or open the port, or correct the host and port of " + where);
+    not_run(js, id, https);
+    return false;
+  }
+  acceptable_client_cas_ = res.acceptable_client_cas;
+  const bool speaks_tls = res.handshake_ok || !res.session.peer_chain.empty();
+  if (!https && speaks_tls) {
+    std::string cert;
+    if (!res.session.peer_chain.empty()) cert = ", certificate " + backend::to_string(backend::describe(res.session.peer_chain.front()));
+    add(id, Level::must, title, Verdict::fail, "plain HTTP on " + (res.peer.empty() ? url : res.peer) + " (server = "" + url + "")",
+        "this port speaks TLS: it answered a TLS handshake (" + (res.session.version.empty() ? std::string("TLS") : res.session.version) + cert + ")",
+        "ChirpStack sends its plain HTTP JoinReq to a TLS port and gets no HTTP answer, for every join. fix: this port "
+        "speaks TLS: use https:// in " + where + ", with ca_cert (and tls_cert/tls_key when the JS asks for a client certificate)");
+    not_run(js, id, false);
+    return false;
+  }
+  // An https:// URL on a plain port: OpenSSL reads the plain answer as a record of an unknown
+  // version, or a length no record has.
+  if (https && !speaks_tls && !res.timed_out &&
+      (res.error.find("wrong version number") != std::string::npos ||
+       res.error.find("packet length too long") != std::string::npos)) {
+    add(id, Level::must, title, Verdict::fail, "a TLS handshake on " + res.peer + " (server = \"" + url + "\")",
+        "this port does not speak TLS: it answered the ClientHello with something that is not a TLS record (" +
+            res.error + ")",
+        "ChirpStack's TLS handshake fails the same way for every join. fix: this port does not speak TLS: point " +
+            where + " at the JS's TLS port, or serve the JS over TLS (http:// would work but TS002 asks for TLS)");
+    not_run(js, id, true);
+    return false;
+  }
+  add(id, Level::must, title, Verdict::pass, "a TCP connection to the host and port of " + url + " within " + deadline,
+      "connected to " + res.peer + (https ? "" : " (plain HTTP: the port does not answer a TLS handshake)"));
+  return true;
+}
+
+// The findings a failed `cause` makes pointless: listed as not run (skip, never pass).
+void Doctor::not_run(const CsJoinServer& js, const std::string& cause, bool tls) {
+  const std::string reason = "not run: " + cause + " failed";
+  if (tls) {
+    for (const auto& info : Catalog::builtin().checks()) {
+      if (!info.id.starts_with("tls/")) continue;
+      add("doctor/" + js.scope + ".tls-" + info.id.substr(4), info.level, info.title, Verdict::skip, "", "", reason);
+    }
+  }
+  add("doctor/" + js.scope + ".probe-join", Level::must, "A JoinReq sent as ChirpStack sends it gets an answer ChirpStack accepts",
+      Verdict::skip, "", "", reason);
 }
 
 std::string Doctor::net_id_hex() const {
@@ -520,10 +634,31 @@ void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
   }
   if (o_.fleet) {
     for (const auto& d : o_.fleet->devices) {
-      if (!range || range->contains(d.join_eui)) {
+      in.known_dev_euis.push_back(d.dev_eui);
+      if (range && !range->contains(d.join_eui)) continue;
+      if (!in.join_eui) in.join_eui = d.join_eui;
+      if (o_.probe_device && !in.device && (o_.probe_device->empty() || lorawan::Eui64::parse(*o_.probe_device) == d.dev_eui)) {
         in.device = d;
-        break;
+        in.counters = &(*o_.device_counters)[d.dev_eui.hex()];
+        probe_device_used_ = true;
       }
+    }
+  }
+  in.acceptable_client_cas = acceptable_client_cas_;
+  if (!js.tls_cert.value.empty()) {
+    in.tls_cert_setting = setting(js, "tls_cert", js.tls_cert.line);
+    try {
+      const auto certs = backend::load_certificates(js.tls_cert.value);
+      if (!certs.empty()) {
+        in.client_cert_subject = certs.front().subject();
+        in.client_cert_issuer = certs.front().issuer();
+      }
+      for (const auto& cert : certs) {
+        in.client_cert_chain_names.push_back(cert.subject());
+        in.client_cert_chain_names.push_back(cert.issuer());
+      }
+    } catch (const std::exception&) {
+      // reported by the tls-cert finding
     }
   }
   ProbeFinding f = probe_join_server(in);

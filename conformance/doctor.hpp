@@ -17,8 +17,8 @@
 //    (conformance/tls_checks.hpp) connecting as that version does (v3: ca_cert replaces the
 //    system roots; v4: adds to them), with its client certificate, as
 //    `doctor/<scope>.tls-<check>`, then a probe JoinReq sent as ChirpStack would send it
-//    (`doctor/<scope>.probe-join`): a device of --devices must join, an unknown DevEUI must get
-//    UnknownDevEUI; UnknownSender, a wrong KEK label and transport errors are named with their fix.
+//    (`doctor/<scope>.probe-join`): an unknown DevEUI must get UnknownDevEUI; with
+//    probe_device (--probe-device, which costs a DevNonce and needs --state) that device must join; UnknownSender, a wrong KEK label and transport errors are named with their fix.
 
 #include <chrono>
 #include <filesystem>
@@ -30,6 +30,7 @@
 #include "conformance/chirpstack_config.hpp"
 #include "conformance/doctor_routing.hpp"
 #include "conformance/result.hpp"
+#include "sim/device/counters_file.hpp"
 #include "sim/fleet/fleet.hpp"
 
 namespace joincheck::conformance {
@@ -41,9 +42,16 @@ struct DoctorOptions {
   // SenderID of the probes: this, else the file's [network] net_id (v3: [network_server]),
   // else ChirpStack's default 000000.
   std::optional<std::string> net_id;
-  // Devices the JSs know: a probe JoinReq for one of them (under the JS's prefix) must succeed;
-  // without one, the probe is an unknown DevEUI that must get a clean UnknownDevEUI.
+  // Devices the JSs know: their JoinEUIs are routed (doctor/route.*) and give the JoinEUI of
+  // each JS's probe. The probe is an unknown DevEUI that must get a clean UnknownDevEUI, unless
+  // probe_device is set.
   std::optional<sim::Fleet> fleet;
+  // Probe with a device of `fleet` (it must join) instead of an unknown DevEUI. It uses up one
+  // of the device's DevNonces (a LoRaWAN 1.0.4/1.1 JS then refuses every lower one), so it needs
+  // device_counters (the --state file, sim/device/counters_file.hpp), read before and updated
+  // here. "": the first device under each JS's prefix; else that device's DevEUI.
+  std::optional<std::string> probe_device;
+  sim::DeviceCountersMap* device_counters = nullptr;
   std::chrono::hours expiry_warning{24 * 30};
   // JoinEUIs (16 hex digits) whose decision path is printed (`doctor/route.<JoinEUI>`), with the
   // JoinEUIs of `fleet`.
@@ -59,7 +67,8 @@ struct DoctorResult {
   RunReport report;
 };
 
-// Throws sim::ConfigError when the file cannot be read as TOML (exit code 2).
+// Throws sim::ConfigError when the file cannot be read as TOML, or when probe_device is set
+// without fleet, without device_counters, or names a DevEUI fleet lacks (exit code 2).
 DoctorResult run_doctor(const DoctorOptions& options);
 
 }  // namespace joincheck::conformance

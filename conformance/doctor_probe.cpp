@@ -1,5 +1,6 @@
 #include "conformance/doctor_probe.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -121,6 +122,94 @@ ChirpStackJudgement judge_join_ans_as_chirpstack(ChirpStackVersion version, int 
   return j;
 }
 
+namespace {
+
+// The probe's answer as ChirpStack judges it, into f.
+void judge_probe(const ProbeInputs& in, const sim::FleetDevice& device, bool known, ProbeFinding& f) {
+  const ChirpStackConfig& c = *in.config;
+  const bool v4 = c.version == ChirpStackVersion::v4;
+  const std::string cs = v4 ? "ChirpStack v4" : "ChirpStack v3";
+  const sim::Exchange& ex = *f.exchange;
+  if (ex.http_status == 0) {
+    f.verdict = Verdict::fail;
+    f.actual = ex.transport_error;
+    f.reason = "fix: check " + in.server_setting + " (URL and path) and the JS's logs";
+    return;
+  }
+  const ChirpStackJudgement j = judge_join_ans_as_chirpstack(c.version, ex.http_status, ex.http_body, c.keks,
+                                                             c.file.string());
+  const std::string code = j.result_code.empty() ? "no Result" : j.result_code;
+  f.actual = code + (j.description.empty() ? "" : " (" + j.description + ")") +
+             (ex.http_status != 200 ? ", HTTP " + status_text(ex.http_status) : "");
+  f.verdict = Verdict::fail;
+  const auto logs = [&] { return cs + " logs: " + j.ns_error; };
+  if (j.success) {
+    f.verdict = known ? Verdict::pass : Verdict::fail;
+    if (!known) f.reason = "the JS answered Success for a DevEUI that should not exist: it does not check DevEUIs";
+    return;
+  }
+  if (!j.problem.empty()) {
+    // Never "expected Success / actual Success": the actual says what is wrong with it.
+    f.actual = code + ", but " + j.problem + (ex.http_status != 200 ? ", HTTP " + status_text(ex.http_status) : "");
+    f.reason = cs + " fails the join: it logs \"" + j.ns_error + "\". " + j.fix;
+    return;
+  }
+  if (v4 && ex.http_status >= 400) {
+    f.actual += ": " + cs + " rejects any 4xx/5xx answer whatever its body";
+    if (!known && j.result_code == "UnknownDevEUI") {
+      // The join fails either way for an unknown device; only the log loses the ResultCode.
+      f.verdict = Verdict::pass;
+      f.reason = cs + " logs only \"" + j.ns_error + "\" for it, not the ResultCode: answer HTTP 200 with the "
+                 "Result to let operators see why a join fails";
+      return;
+    }
+    f.reason = cs + " calls error_for_status() on the answer (chirpstack/chirpstack backend/src/lib.rs) and fails the "
+               "join with \"" + j.ns_error + "\", never reading the body. fix: the JS must answer HTTP 200 (TS002 1.0 "
+               "§7: the Result is in the body)";
+    return;
+  }
+  const std::string net_id = in.ns.net_id.hex();
+  if (j.result_code == "UnknownSender" && !in.client_cert_issuer.empty() &&
+      ((!in.acceptable_client_cas.empty() &&
+        std::find_first_of(in.client_cert_chain_names.begin(), in.client_cert_chain_names.end(),
+                           in.acceptable_client_cas.begin(), in.acceptable_client_cas.end()) ==
+            in.client_cert_chain_names.end()) ||
+       j.description.find("certificate") != std::string::npos)) {
+    // The JS took the handshake but not the certificate: registering the NetID would not help.
+    std::string cas;
+    for (const auto& ca : in.acceptable_client_cas) cas += (cas.empty() ? "" : "; ") + ca;
+    f.reason = "the likely cause is the client certificate, not the NetID: " + in.tls_cert_setting + " is '" +
+               in.client_cert_subject + "', issued by '" + in.client_cert_issuer + "'" +
+               (cas.empty() ? std::string()
+                            : ", a CA the JS does not name among the client CAs it accepts (" + cas + ")") +
+               (j.description.empty() ? std::string() : "; the JS says: " + j.description) +
+               ". fix: give the NS a client certificate for NetID " + net_id + " from a CA the JS trusts (or make the "
+               "JS trust '" + in.client_cert_issuer + "' for NetID " + net_id + "). " + logs();
+  } else if (j.result_code == "UnknownSender") {
+    f.reason = "fix: the JS does not know NetID " + net_id + " (the SenderID " + cs + " sends, from " +
+               in.net_id_setting + "); register that NetID (and this NS's client certificate) on the JS, or correct "
+               "net_id. " + logs();
+  } else if (j.result_code == "UnknownReceiver" || j.result_code == "UnkownReceiver") {
+    f.reason = "fix: the JS does not serve JoinEUI " + device.join_eui.hex() + ": configure it on the JS" +
+               (in.prefix_setting.empty() ? std::string(", or route that JoinEUI to the JS that serves it")
+                                          : ", or correct " + in.prefix_setting) +
+               ". " + logs();
+  } else if (j.result_code == "UnknownDevEUI") {
+    if (!known) {
+      f.verdict = Verdict::pass;
+      return;
+    }
+    f.reason = "fix: provision device " + device.dev_eui.hex() + " on the JS (joincheck devices export). " + logs();
+  } else if (known && j.result_code == "MICFailed") {
+    f.reason = "fix: the JS holds other root keys for device " + device.dev_eui.hex() + " than --devices. " + logs();
+  } else {
+    f.reason = logs() + ". fix: see the JS's logs for the request with TransactionID " +
+               std::to_string(ex.transaction_id);
+  }
+}
+
+}  // namespace
+
 ProbeFinding probe_join_server(const ProbeInputs& in) {
   const ChirpStackConfig& c = *in.config;
   const bool v4 = c.version == ChirpStackVersion::v4;
@@ -139,86 +228,72 @@ ProbeFinding probe_join_server(const ProbeInputs& in) {
         // reported by the prefix finding
       }
     }
-    const lorawan::Eui64 join_eui = range ? range->prefix : lorawan::Eui64::parse("0000000000000001");
-    device = sim::generate_device(std::uint64_t{1} << 39, join_eui, lorawan::MacVersion::v1_0_3, 0x646f63746f72ULL);
+    const lorawan::Eui64 join_eui =
+        in.join_eui ? *in.join_eui : range ? range->prefix : lorawan::Eui64::parse("0000000000000001");
+    // A DevEUI no device of --devices has.
+    for (std::uint64_t n = std::uint64_t{1} << 39;; ++n) {
+      device = sim::generate_device(n, join_eui, lorawan::MacVersion::v1_0_3, 0x646f63746f72ULL);
+      bool taken = false;
+      for (const auto& e : in.known_dev_euis) taken = taken || e == device.dev_eui;
+      if (!taken) break;
+    }
   }
-  f.expected = known ? "Success for device " + device.dev_eui.hex() + " (from --devices), as " + cs + " accepts it"
+  f.expected = known ? "Success for device " + device.dev_eui.hex() + " (--probe-device), as " + cs + " accepts it"
                      : "UnknownDevEUI for the unknown DevEUI " + device.dev_eui.hex();
+  std::optional<sim::SimDevice> sim_device;
   try {
     sim::NsClient client(in.ns);
     sim::JoinReqFields fields;
     fields.header = client.request_header(backend::MessageType::join_req, device.join_eui.hex());
     std::array<std::uint8_t, 4> addr{0x01, 0x02, 0x03, 0x04};
     fields.dev_addr = lorawan::DevAddr(addr);
-    std::mt19937 rng(static_cast<std::uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
-    const auto dev_nonce = lorawan::DevNonce(static_cast<std::uint16_t>(rng() & 0xffff));
+    lorawan::DevNonce dev_nonce;
+    if (known) {
+      if (in.counters == nullptr) {
+        throw lorawan::Error("a probe with device " + device.dev_eui.hex() +
+                             " needs its DevNonce counter (--state): none was given");
+      }
+      // The device's own DevNonce, continuing from the state file; the file is updated before
+      // the JoinReq leaves, since the JS may count it even when no answer comes back.
+      sim_device.emplace(device);
+      sim_device->restore(*in.counters);
+      (void)sim_device->make_join_request();
+      dev_nonce = *sim_device->last_dev_nonce();
+      *in.counters = sim_device->counters();
+      const unsigned n = dev_nonce.value();
+      const sim::DevNoncePolicy policy = sim::effective_dev_nonce_policy(device);
+      f.cost = "the probe used DevNonce " + std::to_string(n) + " of device " + device.dev_eui.hex();
+      if (policy == sim::DevNoncePolicy::counter) {
+        f.cost += "; the state file now continues from " + std::to_string(n + 1);
+      } else if (policy == sim::DevNoncePolicy::random) {
+        f.cost += " (random policy); the state file keeps it among the recent DevNonces, which are not drawn again";
+      } else {
+        f.cost += " (fixed policy: the JS refuses it as a replay from now on)";
+      }
+    } else {
+      std::mt19937 rng(static_cast<std::uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+      dev_nonce = lorawan::DevNonce(static_cast<std::uint16_t>(rng() & 0xffff));
+    }
     f.exchange = client.send(sim::make_join_req(device, dev_nonce, fields));
   } catch (const std::exception& e) {
     f.verdict = Verdict::error;
-    f.reason = std::string("the probe could not be sent: ") + e.what();
+    f.reason = std::string("the probe could not be sent: ") + e.what() + (f.cost.empty() ? "" : ". " + f.cost);
     return f;
   }
-  const sim::Exchange& ex = *f.exchange;
-  if (ex.http_status == 0) {
-    f.verdict = Verdict::fail;
-    f.actual = ex.transport_error;
-    f.reason = "fix: check " + in.server_setting + " (URL and path) and the JS's logs";
-    return f;
-  }
-  const ChirpStackJudgement j = judge_join_ans_as_chirpstack(c.version, ex.http_status, ex.http_body, c.keks,
-                                                             c.file.string());
-  const std::string code = j.result_code.empty() ? "no Result" : j.result_code;
-  f.actual = code + (j.description.empty() ? "" : " (" + j.description + ")") +
-             (ex.http_status != 200 ? ", HTTP " + status_text(ex.http_status) : "");
-  f.verdict = Verdict::fail;
-  const auto logs = [&] { return cs + " logs: " + j.ns_error; };
-  if (j.success) {
-    f.verdict = known ? Verdict::pass : Verdict::fail;
-    if (!known) f.reason = "the JS answered Success for a DevEUI that should not exist: it does not check DevEUIs";
-    return f;
-  }
-  if (!j.problem.empty()) {
-    // Never "expected Success / actual Success": the actual says what is wrong with it.
-    f.actual = code + ", but " + j.problem + (ex.http_status != 200 ? ", HTTP " + status_text(ex.http_status) : "");
-    f.reason = cs + " fails the join: it logs \"" + j.ns_error + "\". " + j.fix;
-    return f;
-  }
-  if (v4 && ex.http_status >= 400) {
-    f.actual += ": " + cs + " rejects any 4xx/5xx answer whatever its body";
-    if (!known && j.result_code == "UnknownDevEUI") {
-      // The join fails either way for an unknown device; only the log loses the ResultCode.
-      f.verdict = Verdict::pass;
-      f.reason = cs + " logs only \"" + j.ns_error + "\" for it, not the ResultCode: answer HTTP 200 with the "
-                 "Result to let operators see why a join fails";
-      return f;
+  // The JoinNonce of an accepted join, so that a later `joincheck run --state` judges the next one.
+  if (sim_device && f.exchange->http_status == 200) {
+    try {
+      const auto j = nlohmann::json::parse(f.exchange->http_body);
+      if (j.contains("PHYPayload") && j["PHYPayload"].is_string()) {
+        (void)sim_device->accept(lorawan::from_hex(j["PHYPayload"].get<std::string>(), "PHYPayload"));
+        *in.counters = sim_device->counters();
+      }
+    } catch (const std::exception&) {
+      // judged below
     }
-    f.reason = cs + " calls error_for_status() on the answer (chirpstack/chirpstack backend/src/lib.rs) and fails the "
-               "join with \"" + j.ns_error + "\", never reading the body. fix: the JS must answer HTTP 200 (TS002 1.0 "
-               "§7: the Result is in the body)";
-    return f;
   }
-  const std::string net_id = in.ns.net_id.hex();
-  if (j.result_code == "UnknownSender") {
-    f.reason = "fix: the JS does not know NetID " + net_id + " (the SenderID " + cs + " sends, from " +
-               in.net_id_setting + "); register that NetID (and this NS's client certificate) on the JS, or correct "
-               "net_id. " + logs();
-  } else if (j.result_code == "UnknownReceiver" || j.result_code == "UnkownReceiver") {
-    f.reason = "fix: the JS does not serve JoinEUI " + device.join_eui.hex() + ": configure it on the JS" +
-               (in.prefix_setting.empty() ? std::string(", or route that JoinEUI to the JS that serves it")
-                                          : ", or correct " + in.prefix_setting) +
-               ". " + logs();
-  } else if (j.result_code == "UnknownDevEUI") {
-    if (!known) {
-      f.verdict = Verdict::pass;
-      return f;
-    }
-    f.reason = "fix: provision device " + device.dev_eui.hex() + " on the JS (joincheck devices export). " + logs();
-  } else if (known && j.result_code == "MICFailed") {
-    f.reason = "fix: the JS holds other root keys for device " + device.dev_eui.hex() + " than --devices. " + logs();
-  } else {
-    f.reason = logs() + ". fix: see the JS's logs for the request with TransactionID " +
-               std::to_string(ex.transaction_id);
-  }
+  judge_probe(in, device, known, f);
+  if (!f.cost.empty()) f.reason += (f.reason.empty() ? "" : f.reason.back() == '.' ? " " : ". ") + f.cost;
   return f;
 }
 

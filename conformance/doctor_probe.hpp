@@ -20,6 +20,7 @@
 
 #include "conformance/chirpstack_config.hpp"
 #include "conformance/result.hpp"
+#include "sim/device/device.hpp"
 #include "sim/network_server/ns_client.hpp"
 
 namespace joincheck::conformance {
@@ -31,6 +32,9 @@ struct ProbeFinding {
   std::string actual;
   std::string reason;
   std::optional<sim::Exchange> exchange;  // the JoinReq and its answer, when it was sent
+  // What the probe cost a real device ("used DevNonce N of device X; ..."), "" for an unknown
+  // DevEUI; also at the end of `reason`.
+  std::string cost;
 };
 
 struct ProbeInputs {
@@ -40,8 +44,26 @@ struct ProbeInputs {
   std::string server_setting;   // "server of [join_server.default] (file:line)"
   std::string prefix_setting;   // the join_eui_prefix / join_eui setting, "" when none
   std::string net_id_setting;   // "[network] net_id" or "[network_server] net_id"
-  // A device the JS knows (under the JS's prefix), or nullopt for an unknown DevEUI.
+  // A device the JS knows (under the JS's prefix), or nullopt for an unknown DevEUI. A probe
+  // with a device uses up one of its DevNonces (a LoRaWAN 1.0.4/1.1 JS then refuses every lower
+  // one), so it needs `counters`: the device's entry of the --state file, read before (the
+  // DevNonce continues from it) and updated here before the JoinReq is sent.
   std::optional<sim::FleetDevice> device;
+  sim::SimDevice::Counters* counters = nullptr;
+  // The JoinEUI of the unknown-DevEUI probe (a JoinEUI of --devices under the JS's prefix);
+  // default: the prefix itself, else 0000000000000001.
+  std::optional<lorawan::Eui64> join_eui;
+  // DevEUIs the unknown-DevEUI probe must not use (those of --devices).
+  std::vector<lorawan::Eui64> known_dev_euis;
+  // What tells an UnknownSender caused by the client certificate from one caused by the NetID:
+  // the tls_cert setting and its certificate's subject and issuer (RFC 2253, "" without one), the
+  // names in its chain (a leaf from an intermediate chains to the root the JS names), and
+  // the CAs the JS's CertificateRequest names as acceptable (empty when it names none).
+  std::string tls_cert_setting;
+  std::string client_cert_subject;
+  std::string client_cert_issuer;
+  std::vector<std::string> client_cert_chain_names;  // subject and issuer of every certificate of the file
+  std::vector<std::string> acceptable_client_cas;
 };
 
 ProbeFinding probe_join_server(const ProbeInputs& in);

@@ -144,7 +144,7 @@ expect_rc "a config file that does not exist" 2 nofile
 expect_grep "... is named" nofile.err 'nosuch\.toml'
 
 echo "# live findings against the reference JS over mutual TLS"
-"$bin" devices generate --count 2 --join-eui 0000000000000001 --mac-version 1.0.3 --seed 9 --out fleet.json 2>/dev/null
+"$bin" devices generate --count 2 --join-eui 0000000000000001 --mac-version 1.0.4 --seed 9 --out fleet.json 2>/dev/null
 "$bin" serve-js --listen 127.0.0.1:0 --devices fleet.json --quiet --tls-cert js.pem --tls-key js.key \
   --client-ca "000001=$tmp/ca.pem" --ns 000001 --kek "000001=$kek" --join-eui 0000000000000000/0 2>js.log &
 js_pid=$!
@@ -158,8 +158,28 @@ expect_rc "v4 against the JS: everything fine" 0 live4
 expect_grep "the JS's chain verifies" live4.out '^PASS  doctor/servers-1\.tls-server-chain'
 expect_grep "an unknown DevEUI gets UnknownDevEUI" live4.out '^PASS  doctor/servers-1\.probe-join'
 
-run live4dev doctor --chirpstack-config live4.toml --devices fleet.json
-expect_rc "v4 with --devices: the device joins" 0 live4dev
+run live4dev doctor --chirpstack-config live4.toml --devices fleet.json --json live4dev.json
+expect_rc "v4 with --devices" 0 live4dev
+json_has "... still probes with an unknown DevEUI (no DevNonce of a device used)" live4dev.json doctor/servers-1.probe-join \
+  expected 'UnknownDevEUI for the unknown DevEUI'
+
+# Probe safety: a real device only with --probe-device, and only with a --state file.
+dev=$(python3 -c 'import json; print(json.load(open("fleet.json"))["devices"][1]["DevEUI"].lower())')
+run nostate doctor --chirpstack-config live4.toml --devices fleet.json --probe-device "$dev"
+expect_rc "--probe-device without --state" 2 nostate
+expect_grep "... says why the state file is needed" nostate.err 'expected --state FILE.*uses up one of its DevNonces'
+run probedev doctor --chirpstack-config live4.toml --devices fleet.json --probe-device "$dev" --state state.json --json probedev.json
+expect_rc "--probe-device DEVEUI --state: the device joins" 0 probedev
+json_has "... and the finding states the DevNonce it cost" probedev.json doctor/servers-1.probe-join reason \
+  "the probe used DevNonce 0 of device $dev; the state file now continues from 1"
+if python3 -c "import json,sys; d=json.load(open('state.json'))['devices']; sys.exit(0 if d['$dev']['DevNonceNext'] == 1 else 1)"; then
+  ok "... and the state file continues from 1"
+else
+  fail "... and the state file continues from 1" "$(cat state.json)"
+fi
+run probedev2 doctor --chirpstack-config live4.toml --devices fleet.json --probe-device "$dev" --state state.json --json probedev2.json
+expect_rc "a second probe continues the counter" 0 probedev2
+json_has "... from DevNonce 1" probedev2.json doctor/servers-1.probe-join reason "the probe used DevNonce 1 of device $dev"
 
 v3 "$url" "$tmp/other-ca.pem" >live3.toml
 run live3 doctor --chirpstack-config live3.toml
@@ -168,7 +188,7 @@ expect_grep "the untrusted chain is diagnosed" live3.out 'CN=doctor test CA'
 expect_grep "... with the setting to change" live3.out 'ca_cert of \[join_server\.default\]'
 
 v4 "$url" "$tmp/ca.pem" "$kek" | sed 's/label = "000001"/label = "ns-kek"/' >kek4.toml
-run kek4 doctor --chirpstack-config kek4.toml --devices fleet.json
+run kek4 doctor --chirpstack-config kek4.toml --devices fleet.json --probe-device "$dev" --state state.json
 expect_rc "v4 without the KEK label the JS uses" 1 kek4
 expect_grep "ChirpStack's own error is predicted" kek4.out 'KEK label 000001 does not exist'
 
@@ -184,6 +204,36 @@ sed 's/net_id = "000001"/net_id = "000002"/' live4.toml >netid4.toml
 run netid4 doctor --chirpstack-config netid4.toml
 expect_rc "v4 with a NetID the JS does not know" 1 netid4
 expect_grep "UnknownSender is explained" netid4.out '\[network\] net_id'
+
+echo "# one diagnosis per cause"
+v4 "https://127.0.0.1:1" "$tmp/ca.pem" "$kek" >refused.toml
+run refused doctor --chirpstack-config refused.toml --timeout 2000
+expect_rc "a JS port nobody listens on" 1 refused
+expect_grep "... is one FAIL naming the peer" refused.out '^FAIL  doctor/servers-1\.reach'
+expect_grep "... the probe is not run because of it" refused.out '^SKIP  doctor/servers-1\.probe-join .*not run: doctor/servers-1\.reach failed'
+if [ "$(grep -E '^(FAIL|ERROR) ' refused.out | awk '{print $2}' | sort -u | wc -l)" -eq 1 ]; then ok "... and nothing else fails for it"; else fail "... and nothing else fails for it" "$(grep -E '^(FAIL|ERROR) ' refused.out)"; fi
+
+v4 "${url/https:/http:}" "$tmp/ca.pem" "$kek" >httptls.toml
+run httptls doctor --chirpstack-config httptls.toml
+expect_rc "an http:// URL on the JS's TLS port" 1 httptls
+expect_grep "... says the port speaks TLS" httptls.out 'this port speaks TLS: use https://'
+
+# A JS that takes any certificate in the handshake and checks it per NetID afterwards.
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=000001" \
+  -keyout other-ns.key -out other-ns.csr 2>/dev/null
+openssl x509 -req -in other-ns.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial -days 30 -out other-ns.pem 2>/dev/null
+kill "$js_pid" 2>/dev/null; wait "$js_pid" 2>/dev/null || true
+"$bin" serve-js --listen 127.0.0.1:0 --devices fleet.json --quiet --tls-cert js.pem --tls-key js.key --request-client-cert \
+  --client-ca "000001=$tmp/ca.pem" --ns 000001 --kek "000001=$kek" --join-eui 0000000000000000/0 2>js2.log &
+js_pid=$!
+for _ in $(seq 100); do grep -q 'listening on' js2.log && break; kill -0 "$js_pid" 2>/dev/null || break; sleep 0.1; done
+url2=$(sed -n 's/.*listening on \(https:[^ ]*\) .*/\1/p' js2.log)
+[ -n "$url2" ] || { echo "serve-js did not start:"; cat js2.log; exit 1; }
+v3 "$url2" "$tmp/ca.pem" | sed "s|$tmp/ns.pem|$tmp/other-ns.pem|; s|$tmp/ns.key|$tmp/other-ns.key|" >othercert3.toml
+run othercert3 doctor --chirpstack-config othercert3.toml --json othercert3.json
+expect_rc "v3 with a client certificate from a CA the JS does not trust" 1 othercert3
+json_has "... UnknownSender blames the certificate, not the NetID" othercert3.json doctor/default.probe-join reason \
+  'the likely cause is the client certificate, not the NetID'
 
 if [ "$failures" -gt 0 ]; then echo "$failures check(s) failed"; exit 1; fi
 echo "all doctor checks passed"

@@ -11,6 +11,8 @@
 #include "backend/test_pki.hpp"
 #include "conformance/doctor.hpp"
 #include "doctor_support.hpp"
+#include "sim/device/counters_file.hpp"
+#include "sim/join_server/config.hpp"
 #include "sim/join_server/service.hpp"
 
 namespace joincheck::conformance {
@@ -220,12 +222,26 @@ TEST(Doctor, ProbeJoinReqUnknownDeviceKnownDeviceAndUnknownNetId) {
   EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::pass) << show(r);
   EXPECT_NE(find(r, "doctor/default.probe-join")->actual.find("UnknownDevEUI"), std::string::npos) << show(r);
 
+  // --devices alone: its JoinEUI, but still an unknown DevEUI (no DevNonce of a real device used).
   DoctorOptions o;
   o.chirpstack_config = file;
   o.fleet = fleet;
   r = run_doctor(o);
   EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::pass) << show(r);
+  EXPECT_NE(find(r, "doctor/default.probe-join")->expected.find("UnknownDevEUI for the unknown DevEUI"), std::string::npos)
+      << show(r);
+  EXPECT_EQ(find(r, "doctor/default.probe-join")->expected.find(fleet.devices[0].dev_eui.hex()), std::string::npos)
+      << show(r);
+
+  // --probe-device: the device joins, with the DevNonce its state gives.
+  sim::DeviceCountersMap counters;
+  o.probe_device = "";
+  o.device_counters = &counters;
+  r = run_doctor(o);
+  EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::pass) << show(r);
   EXPECT_NE(find(r, "doctor/default.probe-join")->actual.find("Success"), std::string::npos) << show(r);
+  EXPECT_NE(find(r, "doctor/default.probe-join")->reason.find("the probe used DevNonce"), std::string::npos) << show(r);
+  ASSERT_EQ(counters.count(fleet.devices[0].dev_eui.hex()), 1u);
 
   // The NS's NetID is not the one the JS knows: UnknownSender, with the setting to change.
   std::string text = v3_file(js.url(), pki().root_ca);
@@ -322,6 +338,155 @@ TEST(Doctor, FindingsCiteAPrimarySourceAndTheProjectDoc) {
     EXPECT_NE(res.check.spec.find("docs/checks.md#doctor"), std::string::npos) << res.check.spec;
     EXPECT_EQ(res.check.spec.find("backend-interfaces"), std::string::npos) << res.check.spec;
   }
+}
+
+}  // namespace
+}  // namespace joincheck::conformance
+
+namespace joincheck::conformance {
+namespace {
+
+// Probe safety (issue 17): a probe with a real device uses up one of its DevNonces, so it needs
+// the --state counters, continues from them and says what it cost.
+TEST(Doctor, ProbeDeviceNeedsStateAndContinuesItsDevNonceCounter) {
+  sim::JoinServerServiceOptions options = https_js();
+  const sim::Fleet fleet = sim::generate_fleet(2, lorawan::Eui64::parse("0000000000000001"), lorawan::MacVersion::v1_0_4, 7);
+  options.fleets.push_back(fleet);
+  sim::JoinServerService js(options);
+  DoctorOptions o;
+  o.chirpstack_config = write("v3-probe-device", v3_file(js.url(), pki().root_ca));
+  o.timeout = 3000ms;
+  o.fleet = fleet;
+  o.probe_device = fleet.devices[1].dev_eui.hex();
+  try {
+    (void)run_doctor(o);
+    ADD_FAILURE() << "--probe-device without --state must be refused";
+  } catch (const sim::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("expected --state FILE"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("DevNonce"), std::string::npos) << e.what();
+  }
+
+  sim::DeviceCountersMap counters;
+  counters[fleet.devices[1].dev_eui.hex()].next_dev_nonce = 41;  // a state file from earlier runs
+  o.device_counters = &counters;
+  DoctorResult r = run_doctor(o);
+  ASSERT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::pass) << show(r);
+  const std::string cost = "the probe used DevNonce 41 of device " + fleet.devices[1].dev_eui.hex() +
+                           "; the state file now continues from 42";
+  EXPECT_NE(find(r, "doctor/default.probe-join")->reason.find(cost), std::string::npos) << show(r);
+  EXPECT_EQ(counters[fleet.devices[1].dev_eui.hex()].next_dev_nonce, 42u);
+  EXPECT_TRUE(counters[fleet.devices[1].dev_eui.hex()].last_join_nonce.has_value()) << "the accepted JoinNonce is kept";
+  EXPECT_EQ(counters.count(fleet.devices[0].dev_eui.hex()), 0u) << "only the named device is probed";
+
+  // The next probe continues: the JS (1.0.4 rules) accepts DevNonce 42.
+  r = run_doctor(o);
+  EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::pass) << show(r);
+  EXPECT_EQ(counters[fleet.devices[1].dev_eui.hex()].next_dev_nonce, 43u);
+
+  o.probe_device = "0101010101010101";
+  EXPECT_THROW((void)run_doctor(o), sim::ConfigError) << "a DevEUI --devices lacks";
+
+  // A device under no probed JS's prefix: said, not silently skipped.
+  sim::Fleet elsewhere = sim::generate_fleet(1, lorawan::Eui64::parse("0000000000000001"), lorawan::MacVersion::v1_0_4, 8);
+  o.fleet = elsewhere;
+  o.probe_device = elsewhere.devices[0].dev_eui.hex();
+  std::string text = v3_file(js.url(), pki().root_ca);
+  text.replace(text.find("[join_server.default]\n"), 22, "[[join_server.servers]]\njoin_eui = \"0102030405060708\"\n");
+  o.chirpstack_config = write("v3-probe-device-elsewhere", text);
+  r = run_doctor(o);
+  ASSERT_EQ(verdict(r, "doctor/config.probe-device"), Verdict::warn) << show(r);
+  EXPECT_EQ(counters.count(elsewhere.devices[0].dev_eui.hex()), 0u) << show(r);
+}
+
+}  // namespace
+}  // namespace joincheck::conformance
+
+namespace joincheck::conformance {
+namespace {
+
+// One diagnosis per cause (issue 17): a refused port is one FAIL, the TLS checks and the probe
+// that would fail for the same reason are listed as not run, never as errors or passes.
+TEST(Doctor, RefusedPortIsOneFailAndTheRestIsNotRun) {
+  const DoctorResult r = doctor(write("v4-refused", v4_file("https://127.0.0.1:1")), true);
+  ASSERT_EQ(verdict(r, "doctor/servers-1.reach"), Verdict::fail) << show(r);
+  EXPECT_NE(find(r, "doctor/servers-1.reach")->actual.find("127.0.0.1:1: "), std::string::npos) << show(r);
+  EXPECT_NE(find(r, "doctor/servers-1.reach")->reason.find("server of [[join_server.servers]] #1"), std::string::npos)
+      << show(r);
+  EXPECT_EQ(verdict(r, "doctor/servers-1.probe-join"), Verdict::skip) << show(r);
+  EXPECT_EQ(verdict(r, "doctor/servers-1.tls-server-chain"), Verdict::skip) << show(r);
+  EXPECT_EQ(find(r, "doctor/servers-1.probe-join")->reason, "not run: doctor/servers-1.reach failed");
+  std::size_t live_failures = 0;
+  for (const auto& res : r.report.results) {
+    if (res.check.id.starts_with("doctor/servers-1.") && (res.verdict == Verdict::fail || res.verdict == Verdict::error) &&
+        res.check.id.find("cert") == std::string::npos) {
+      ++live_failures;
+    }
+  }
+  EXPECT_EQ(live_failures, 1u) << show(r);
+  EXPECT_EQ(r.report.counts().error, 0u) << show(r);
+}
+
+// An http:// URL on a TLS port: "this port speaks TLS", once; on a plain port the probe runs.
+TEST(Doctor, HttpUrlOnATlsPortSaysThePortSpeaksTls) {
+  sim::JoinServerService tls_js(https_js());
+  std::string url = tls_js.url();
+  url.replace(0, 5, "http");
+  DoctorResult r = doctor(write("v3-http-on-tls", v3_file(url, pki().root_ca)), true);
+  ASSERT_EQ(verdict(r, "doctor/default.reach"), Verdict::fail) << show(r);
+  EXPECT_NE(find(r, "doctor/default.reach")->actual.find("this port speaks TLS"), std::string::npos) << show(r);
+  EXPECT_NE(find(r, "doctor/default.reach")->reason.find("use https:// in server of [join_server.default]"),
+            std::string::npos)
+      << show(r);
+  EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::skip) << show(r);
+  EXPECT_EQ(find(r, "doctor/default.tls"), nullptr) << "the same cause is not reported twice\n" << show(r);
+
+  sim::JoinServerServiceOptions plain = https_js();
+  plain.http.tls.reset();
+  sim::JoinServerService plain_js(plain);
+  r = doctor(write("v3-http-plain", v3_file(plain_js.url(), pki().root_ca)), true);
+  EXPECT_EQ(verdict(r, "doctor/default.reach"), Verdict::pass) << show(r);
+  EXPECT_NE(find(r, "doctor/default.reach")->actual.find("plain HTTP"), std::string::npos) << show(r);
+  EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::pass) << show(r);
+
+  // The other way round: https:// on the plain port is one FAIL, the TLS checks not run.
+  url = plain_js.url();
+  url.replace(0, 4, "https");
+  r = doctor(write("v3-https-on-plain", v3_file(url, pki().root_ca)), true);
+  ASSERT_EQ(verdict(r, "doctor/default.reach"), Verdict::fail) << show(r);
+  EXPECT_NE(find(r, "doctor/default.reach")->actual.find("this port does not speak TLS"), std::string::npos) << show(r);
+  EXPECT_EQ(verdict(r, "doctor/default.tls-server-chain"), Verdict::skip) << show(r);
+  EXPECT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::skip) << show(r);
+}
+
+}  // namespace
+}  // namespace joincheck::conformance
+
+namespace joincheck::conformance {
+namespace {
+
+// UnknownSender for a client certificate from a CA the JS does not trust names the certificate
+// as the likely cause, not "register the NetID" (issue 17).
+TEST(Doctor, UnknownSenderForAnUntrustedClientCertificateBlamesTheCertificate) {
+  sim::JoinServerServiceOptions options = https_js();
+  options.http.tls->client_cert = backend::ClientCertMode::request;  // the handshake takes any certificate
+  options.js.net_ids.front().client_ca_file = pki().root_ca.string();  // NetID 000001: this CA only
+  sim::JoinServerService js(options);
+  std::string text = v3_file(js.url(), pki().root_ca);
+  text.replace(text.find(pki().client_cert.string()), pki().client_cert.string().size(), pki().other_client_cert.string());
+  text.replace(text.find(pki().client_key.string()), pki().client_key.string().size(), pki().other_client_key.string());
+  DoctorResult r = doctor(write("v3-untrusted-client-cert", text), true);
+  ASSERT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::fail) << show(r);
+  const std::string& reason = find(r, "doctor/default.probe-join")->reason;
+  EXPECT_NE(reason.find("the likely cause is the client certificate, not the NetID"), std::string::npos) << show(r);
+  EXPECT_NE(reason.find("tls_cert of [join_server.default] ("), std::string::npos) << show(r);
+  EXPECT_EQ(reason.find("register that NetID"), std::string::npos) << show(r);
+
+  // The trusted certificate with a NetID the JS does not know: the NetID is the cause.
+  text = v3_file(js.url(), pki().root_ca);
+  text.replace(text.find("net_id = \"000001\""), 17, "net_id = \"000002\"");
+  r = doctor(write("v3-unknown-netid-trusted-cert", text), true);
+  ASSERT_EQ(verdict(r, "doctor/default.probe-join"), Verdict::fail) << show(r);
+  EXPECT_NE(find(r, "doctor/default.probe-join")->reason.find("register that NetID"), std::string::npos) << show(r);
 }
 
 }  // namespace

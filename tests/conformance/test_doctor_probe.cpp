@@ -130,6 +130,9 @@ TEST(DoctorProbe, LiveHttp400WithSuccessBodyPerVersion) {
     o.chirpstack_config = file;
     o.timeout = 3000ms;
     o.fleet = fleet;
+    sim::DeviceCountersMap counters;  // a stand-in JS: the DevNonce it uses is of no consequence
+    o.probe_device = "";
+    o.device_counters = &counters;
     const DoctorResult r = run_doctor(o);
     for (const auto& res : r.report.results) {
       if (res.check.id == "doctor/default.probe-join") return res;
