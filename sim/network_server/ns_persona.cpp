@@ -43,7 +43,8 @@ lorawan::CfList stock_eu868_cf_list() {
   std::array<std::uint8_t, 16> b{};
   std::size_t i = 0;
   for (std::uint32_t mhz_x10 : {8671u, 8673u, 8675u, 8677u, 8679u}) {
-    const std::uint32_t f = mhz_x10 * 1000u;  // frequency / 100 (LoRaWAN 1.0.3 §4.3.1.6), 24 bits LE
+    const std::uint32_t f =
+        mhz_x10 * 1000u;  // frequency / 100 (LoRaWAN 1.0.3 §4.3.1.6), 24 bits LE
     b[i++] = static_cast<std::uint8_t>(f & 0xff);
     b[i++] = static_cast<std::uint8_t>((f >> 8) & 0xff);
     b[i++] = static_cast<std::uint8_t>((f >> 16) & 0xff);
@@ -58,7 +59,8 @@ template <class Req>
 void shape(NsPersona persona, Req& req, const lorawan::NetId& net_id, std::uint32_t random) {
   if (persona == NsPersona::plain) return;
   shape_header(persona, req.header);
-  const lorawan::MacVersion version = req.mac_version ? req.mac_version->version : lorawan::MacVersion::v1_0_3;
+  const lorawan::MacVersion version =
+      req.mac_version ? req.mac_version->version : lorawan::MacVersion::v1_0_3;
   backend::MacVersionField mv;
   mv.version = version;
   // ChirpStack writes a device profile's MACVersion in three parts: "1.1.0", not TS002's "1.1".
@@ -73,10 +75,12 @@ void shape(NsPersona persona, Req& req, const lorawan::NetId& net_id, std::uint3
 
 }  // namespace
 
-void shape_join_req(NsPersona persona, backend::JoinReq& req, const lorawan::NetId& net_id, std::uint32_t random) {
+void shape_join_req(NsPersona persona, backend::JoinReq& req, const lorawan::NetId& net_id,
+                    std::uint32_t random) {
   shape(persona, req, net_id, random);
 }
-void shape_join_req(NsPersona persona, backend::RejoinReq& req, const lorawan::NetId& net_id, std::uint32_t random) {
+void shape_join_req(NsPersona persona, backend::RejoinReq& req, const lorawan::NetId& net_id,
+                    std::uint32_t random) {
   shape(persona, req, net_id, random);
 }
 

@@ -4,29 +4,22 @@
 // --ns-like chirpstack-v4`, `ns_like` under [ns] in the target file). `plain` is joincheck's own
 // TS002 NS: ProtocolVersion from the target, a SenderToken, "1.1" for LoRaWAN 1.1, no CFList.
 //
-// What each persona sends, and where it was read (docs/ns-personas.md has the same table):
-//
-//   field            chirpstack-v4                                chirpstack-v3
-//   ProtocolVersion  "1.0" (chirpstack/chirpstack                 "1.0" (brocaar/lorawan backend/backend.go
-//                    backend/src/lib.rs PROTOCOL_VERSION)         ProtocolVersion1_0, the only one defined)
-//   SenderToken      none (lib.rs: skipped when empty;            none (backend.go: omitempty; the v3 NS is
-//                    uplink/join.rs never sets it)                 not read here: unverified that it sets none)
-//   SenderNSID       none (BasePayload has no such field)         none (BasePayload has no such field)
-//   VSExtension      none (BasePayload has no such field)         {} (backend.go: a struct field with
-//                                                                  omitempty, which encoding/json never omits)
-//   MACVersion       the device profile's, "1.1.0" for 1.1        "1.1.0" for 1.1 (unverified here: taken from
-//                    (uplink/join.rs: dp.mac_version.to_string(); the issue; the v3 device profile stores the
-//                    the Display text of lrwn's MacVersion was     string)
-//                    not read: unverified)
-//   DevAddr          random with the NetID's DevAddr prefix       the same (unverified here: the v3 storage
-//                    (chirpstack/src/devaddr.rs)                   code was not read)
-//   DLSettings       OptNeg | rx1_dr_offset | rx2_dr of the       the same, from the network settings
-//                    region file: 0 and 0 in stock EU868           (unverified here)
-//                    (configuration/region_eu868.toml; join.rs)
-//   RxDelay          rx1_delay of the region file: 1              1 (unverified here)
-//   CFList           the region's extra channels: stock EU868     the same (unverified here)
-//                    has five, 867.1 .. 867.9 MHz (join.rs
-//                    get_cf_list; region_eu868.toml)
+// What each persona sends, and where it was read (docs/ns-personas.md has it as a table):
+//  - ProtocolVersion "1.0": v4 chirpstack/chirpstack backend/src/lib.rs PROTOCOL_VERSION; v3
+//    brocaar/lorawan backend/backend.go ProtocolVersion1_0, the only version it defines.
+//  - No SenderToken: v4 lib.rs skips it when empty and uplink/join.rs never sets it; v3
+//    backend.go has it omitempty (the v3 NS itself was not read: unverified that it sets none).
+//  - No SenderNSID: neither BasePayload has such a field.
+//  - VSExtension: none for v4 (no such field); {} for v3 (backend.go: a struct field with
+//    omitempty, which Go's encoding/json never omits).
+//  - MACVersion "1.1.0" for a 1.1 device: v4 uplink/join.rs sends dp.mac_version.to_string()
+//    (the Display text of lrwn's MacVersion was not read: unverified); v3 taken from the issue
+//    (unverified here).
+//  - DevAddr: random with the NetID's DevAddr prefix (v4 chirpstack/src/devaddr.rs; v3
+//    unverified here).
+//  - DLSettings: OptNeg | rx1_dr_offset | rx2_dr, RxDelay: rx1_delay, CFList: the region's extra
+//    channels (v4 uplink/join.rs get_join_accept_from_js; stock configuration/region_eu868.toml:
+//    0, 0, 1 and five channels 867.1 .. 867.9 MHz). v3: the same values assumed (unverified here).
 //
 // Only EU868 is shaped (the region joincheck's runner uses). The JS timeout (v4: 5 s,
 // backend/src/lib.rs; v3: none) is NsClientOptions::timeout, not set by the persona.
@@ -61,8 +54,10 @@ void shape_header(NsPersona persona, backend::Header& header);
 // spelling, a DevAddr under `net_id` from `random` (dev_addr_for(net_id, random)), DLSettings
 // (OptNeg from the MACVersion), RxDelay and CFList of the stock EU868 configuration. `plain`
 // changes nothing.
-void shape_join_req(NsPersona persona, backend::JoinReq& req, const lorawan::NetId& net_id, std::uint32_t random);
-void shape_join_req(NsPersona persona, backend::RejoinReq& req, const lorawan::NetId& net_id, std::uint32_t random);
+void shape_join_req(NsPersona persona, backend::JoinReq& req, const lorawan::NetId& net_id,
+                    std::uint32_t random);
+void shape_join_req(NsPersona persona, backend::RejoinReq& req, const lorawan::NetId& net_id,
+                    std::uint32_t random);
 
 // The CFList of ChirpStack's stock EU868 region file: 867.1, 867.3, 867.5, 867.7, 867.9 MHz,
 // CFListType 0.

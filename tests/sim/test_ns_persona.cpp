@@ -59,11 +59,13 @@ TEST(NsPersona, PlainChangesNothing) {
 TEST(NsPersona, ChirpStackV4JoinReqOfA11Device) {
   JoinReq r = plain_join_req(MacVersion::v1_1);
   shape_join_req(NsPersona::chirpstack_v4, r, lorawan::NetId::parse("000001"), 1);
-  EXPECT_EQ(backend::encode(r),
-            std::string(R"({"ProtocolVersion":"1.0","SenderID":"000001","ReceiverID":"0000000000000002",)") +
-                R"("TransactionID":7,"MessageType":"JoinReq","MACVersion":"1.1.0","PHYPayload":"0001",)" +
-                R"("DevEUI":"0000000000000003","DevAddr":"02000001","DLSettings":"80","RxDelay":1,)" +
-                R"("CFList":")" + kStockEu868CfList + R"("})");
+  EXPECT_EQ(
+      backend::encode(r),
+      std::string(
+          R"({"ProtocolVersion":"1.0","SenderID":"000001","ReceiverID":"0000000000000002",)") +
+          R"("TransactionID":7,"MessageType":"JoinReq","MACVersion":"1.1.0","PHYPayload":"0001",)" +
+          R"("DevEUI":"0000000000000003","DevAddr":"02000001","DLSettings":"80","RxDelay":1,)" +
+          R"("CFList":")" + kStockEu868CfList + R"("})");
 }
 
 TEST(NsPersona, ChirpStackV4JoinReqOfA103Device) {
@@ -81,11 +83,13 @@ TEST(NsPersona, ChirpStackV4JoinReqOfA103Device) {
 TEST(NsPersona, ChirpStackV3AlwaysSendsAnEmptyVsExtension) {
   JoinReq r = plain_join_req(MacVersion::v1_1);
   shape_join_req(NsPersona::chirpstack_v3, r, lorawan::NetId::parse("000001"), 1);
-  EXPECT_EQ(backend::encode(r),
-            std::string(R"({"ProtocolVersion":"1.0","SenderID":"000001","ReceiverID":"0000000000000002",)") +
-                R"("TransactionID":7,"MessageType":"JoinReq","VSExtension":{},"MACVersion":"1.1.0",)" +
-                R"("PHYPayload":"0001","DevEUI":"0000000000000003","DevAddr":"02000001","DLSettings":"80",)" +
-                R"("RxDelay":1,"CFList":")" + kStockEu868CfList + R"("})");
+  EXPECT_EQ(
+      backend::encode(r),
+      std::string(
+          R"({"ProtocolVersion":"1.0","SenderID":"000001","ReceiverID":"0000000000000002",)") +
+          R"("TransactionID":7,"MessageType":"JoinReq","VSExtension":{},"MACVersion":"1.1.0",)" +
+          R"("PHYPayload":"0001","DevEUI":"0000000000000003","DevAddr":"02000001","DLSettings":"80",)" +
+          R"("RxDelay":1,"CFList":")" + kStockEu868CfList + R"("})");
 }
 
 TEST(NsPersona, DevAddrCarriesTheNetIdPrefix) {
@@ -105,7 +109,8 @@ TEST(NsPersona, RequestHeaderOfTheClientIsShaped) {
   o.sender_token = lorawan::Bytes{0x01};
   o.ns_like = NsPersona::chirpstack_v4;
   NsClient client(o);
-  const backend::Header h = client.request_header(backend::MessageType::app_s_key_req, "0000000000000002");
+  const backend::Header h =
+      client.request_header(backend::MessageType::app_s_key_req, "0000000000000002");
   EXPECT_EQ(h.protocol_version, backend::ProtocolVersion::v1_0);
   EXPECT_FALSE(h.sender_token);
   EXPECT_FALSE(h.sender_ns_id);
