@@ -40,6 +40,7 @@ struct RunArgs {
   int timeout_ms = 0;
   std::vector<std::string> faults;
   std::string behave_like;
+  std::string ns_like;
   bool async = false;
   std::string state;
   bool via_gateway = false;
@@ -96,6 +97,15 @@ int run(const RunArgs& a) {
     }
     if (!a.target.empty()) ro.target.ns.url = conformance::checked_target_url(a.target, "--target");
     if (a.timeout_ms > 0) ro.target.ns.timeout = std::chrono::milliseconds(a.timeout_ms);
+    if (!a.ns_like.empty()) {
+      const auto p = sim::parse_ns_persona(a.ns_like);
+      if (!p) {
+        std::cerr << "joincheck run: --ns-like: expected " << sim::ns_persona_names() << ", got \"" << a.ns_like << "\"\n";
+        return kExitUsage;
+      }
+      ro.target.ns.ns_like = *p;
+    }
+    const sim::NsPersona ns_like = ro.target.ns.ns_like;
 
     std::string profile = a.profile;
     if (profile.empty() && ro.target.profile) profile = *ro.target.profile;
@@ -143,6 +153,7 @@ int run(const RunArgs& a) {
       const auto timeout = ro.target.ns.timeout;
       ro.target = embedded->target();
       ro.target.ns.timeout = timeout;
+      ro.target.ns.ns_like = ns_like;
       ro.fleet = embedded->fleet();
       ro.target_label = embedded->label();
     } else if (!fleet_file) {
@@ -281,6 +292,8 @@ std::function<int()> add_run_command(CLI::App& app) {
   cmd->add_option("--timeout", a->timeout_ms, "deadline of one exchange in milliseconds (default 5000)");
   cmd->add_option("--fault", a->faults, "embedded JS only: switch on a fault (joincheck serve-js --list-faults)");
   cmd->add_option("--behave-like", a->behave_like, "embedded JS only: strict, brocaar or tts");
+  cmd->add_option("--ns-like", a->ns_like,
+                  "send the requests the way this NS does: plain (default, TS002), chirpstack-v3 or chirpstack-v4");
   cmd->add_flag("--embedded-async", a->async, "embedded JS only: answers are POSTed asynchronously");
   cmd->add_flag("--via-gateway", a->via_gateway,
                 "joins travel device -> simulated gateway -> joincheck's NS -> JS and back, and the "

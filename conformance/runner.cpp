@@ -53,8 +53,12 @@ class Recorder {
 
   bool selected(const std::string& id) const { return selected_.count(id) != 0; }
 
+  // Checks the NS persona makes inapplicable: never judged, whatever a step sent.
+  void set_not_applicable(std::map<std::string, std::string> reasons) { not_applicable_ = std::move(reasons); }
+
   void record(const std::string& id, Evaluation e) {
     if (!selected(id)) return;
+    if (not_applicable_.count(id) != 0) return;
     const CheckInfo* info = catalog_.find(id);
     if (info == nullptr) throw std::logic_error("the harness judged check \"" + id + "\", which is not in the catalog");
     Accum& a = accum_[id];
@@ -116,7 +120,19 @@ class Recorder {
   std::set<std::string> selected_;
   std::map<std::string, Accum> accum_;
   std::set<std::string> emitted_;
+  std::map<std::string, std::string> not_applicable_;
 };
+
+// The checks whose point an NS persona contradicts (sim/network_server/ns_persona.hpp), with the
+// reason: a JS is not judged on what that NS never sends. A skip, never a pass.
+std::map<std::string, std::string> persona_not_applicable(sim::NsPersona persona) {
+  if (persona == sim::NsPersona::plain) return {};
+  const std::string name(sim::to_string(persona));
+  return {
+      {"header/receiver-token-echo", name + " sends no SenderToken"},
+      {"header/receiver-nsid-echo", name + " sends ProtocolVersion \"1.0\" only, with no SenderNSID"},
+  };
+}
 
 struct DeviceState {
   sim::FleetDevice fleet_device;
@@ -385,6 +401,8 @@ bool Run::cancel_requested() {
 }
 
 std::string Run::never_reason(const std::string& id) const {
+  const auto persona_skips = persona_not_applicable(o_.target.ns.ns_like);
+  if (auto it = persona_skips.find(id); it != persona_skips.end()) return it->second;
   if (!report_.setup_error.empty()) return "not judged: " + report_.setup_error;
   if (!report_.stopped_early.empty()) return "not judged: " + report_.stopped_early;
   const std::string group(std::string_view(id).substr(0, id.find('/')));
@@ -406,7 +424,11 @@ RunReport Run::go() {
   report_.started_at = iso8601_utc(std::chrono::system_clock::now());
   report_.target = o_.target_label.empty() ? o_.target.ns.url : o_.target_label;
   report_.profile = o_.profile.name;
-  report_.protocol_version = std::string(backend::to_string(o_.target.ns.protocol_version));
+  // A persona sends its own ProtocolVersion (sim::shape_header).
+  backend::Header sent_header;
+  sent_header.protocol_version = o_.target.ns.protocol_version;
+  sim::shape_header(o_.target.ns.ns_like, sent_header);
+  report_.protocol_version = std::string(backend::to_string(sent_header.protocol_version));
   {
     std::set<std::string> versions;
     for (const auto& d : o_.fleet.devices) versions.insert(std::string(lorawan::to_string(d.mac_version)));
@@ -414,6 +436,7 @@ RunReport Run::go() {
   }
   const auto ids = selected_checks(o_);
   rec_ = std::make_unique<Recorder>(o_.catalog, o_.profile, std::set<std::string>(ids.begin(), ids.end()));
+  rec_->set_not_applicable(persona_not_applicable(o_.target.ns.ns_like));
 
   vs_.keks = &o_.target.ns.keks;
   vs_.has_as_kek = o_.target.capabilities.count(Capability::as_kek) != 0;
@@ -720,9 +743,23 @@ Run::Built Run::build(const Step& step, DeviceState* ds) {
         phy = step.phy_payload;
         break;
     }
+    // The NS persona's JoinReq (sim/network_server/ns_persona.hpp): its body fields are the
+    // defaults here; a field the step sets explicitly wins over the persona. (Its header fields
+    // came with request_header() above, before the step's header modifiers.)
+    const sim::NsPersona persona = ns.ns_like;
+    backend::JoinReq shaped;
+    if (persona != sim::NsPersona::plain) {
+      backend::MacVersionField mv;
+      mv.version = meant;
+      shaped.mac_version = mv;
+      sim::shape_join_req(persona, shaped, ns.net_id, random_u32());
+      if (!step.mac_version) spelling = shaped.mac_version->text;
+    }
     lorawan::DevAddr dev_addr;
     if (step.dev_addr) {
       dev_addr = *step.dev_addr;
+    } else if (shaped.dev_addr) {
+      dev_addr = *shaped.dev_addr;
     } else {
       std::array<std::uint8_t, 4> a{};
       for (auto& x : a) x = static_cast<std::uint8_t>(rng_());
@@ -730,11 +767,11 @@ Run::Built Run::build(const Step& step, DeviceState* ds) {
     }
     const bool opt_neg = step.opt_neg.value_or(lorawan::is_1_1(meant));
     sent.inconsistent = step.opt_neg.has_value() && *step.opt_neg != lorawan::is_1_1(meant);
-    std::uint8_t dl = step.dl_settings.value_or(kDefaultDlSettings);
+    std::uint8_t dl = step.dl_settings.value_or(shaped.dl_settings.value_or(kDefaultDlSettings));
     if (!step.dl_settings) dl = static_cast<std::uint8_t>((dl & 0x7f) | (opt_neg ? 0x80 : 0x00));
     else if (step.opt_neg) dl = static_cast<std::uint8_t>((dl & 0x7f) | (opt_neg ? 0x80 : 0x00));
-    const std::uint8_t rx_delay = step.rx_delay.value_or(kDefaultRxDelay);
-    const std::optional<lorawan::CfList> cf_list = step.cf_list_set ? step.cf_list : std::nullopt;
+    const std::uint8_t rx_delay = step.rx_delay.value_or(shaped.rx_delay.value_or(kDefaultRxDelay));
+    const std::optional<lorawan::CfList> cf_list = step.cf_list_set ? step.cf_list : shaped.cf_list;
 
     auto fill = [&](auto& req) {
       req.header = h;

@@ -195,7 +195,7 @@ void read_headers(const toml::table& t, const Where& w, std::vector<backend::Htt
 }
 
 void read_ns(const toml::table& t, const Where& w, TargetConfig& c) {
-  check_keys(t, w, {"net_id", "ns_id", "protocol_version", "sender_token", "unknown_net_id"});
+  check_keys(t, w, {"net_id", "ns_id", "ns_like", "protocol_version", "sender_token", "unknown_net_id"});
   for (const auto& [key, node] : t) {
     const Where kw = w.child(key.str());
     if (key == "net_id") {
@@ -221,6 +221,14 @@ void read_ns(const toml::table& t, const Where& w, TargetConfig& c) {
           return lorawan::from_hex(lorawan::strip_hex_prefix(v), "SenderToken");
         });
       }
+    } else if (key == "ns_like") {
+      const std::string v = get_string(node, kw);
+      const auto persona = sim::parse_ns_persona(v);
+      if (!persona) {
+        throw ConfigError(kw.at(node) + ": expected one of " + sim::ns_persona_names() + ", got " +
+                          lorawan::quote_for_error(v));
+      }
+      c.ns.ns_like = *persona;
     } else if (key == "unknown_net_id") {
       const std::string v = get_string(node, kw);
       c.unknown_net_id =

@@ -43,6 +43,8 @@
 //   ns_id = "0000000000000001"            # SenderNSID (sent under ProtocolVersion 1.1 only)
 //   protocol_version = "1.0"              # "1.0" or "1.1"
 //   sender_token = "6a6f696e636865636b"   # hex; "" sends no SenderToken
+//   ns_like = "chirpstack-v4"             # plain (default), chirpstack-v3, chirpstack-v4: send the
+//                                         # requests that NS's way (sim/network_server/ns_persona.hpp)
 //   unknown_net_id = "ffff01"             # a NetID the JS must not serve (UnknownSender checks)
 //
 //   [[kek]]                               # KEKs shared with the JS, by label (repeatable)

@@ -338,6 +338,7 @@ backend::Header NsClient::request_header(backend::MessageType type, std::string 
   h.transaction_id = 0;
   h.sender_token = o.sender_token;
   if (o.protocol_version == backend::ProtocolVersion::v1_1) h.sender_ns_id = o.ns_id;
+  shape_header(o.ns_like, h);
   return h;
 }
 

@@ -28,6 +28,7 @@
 #include "backend/tls_context.hpp"
 #include "lorawan/types.hpp"
 #include "sim/fleet/fleet.hpp"
+#include "sim/network_server/ns_persona.hpp"
 
 namespace joincheck::sim {
 
@@ -46,6 +47,9 @@ struct NsClientOptions {
   lorawan::NetId net_id;                // SenderID
   std::optional<lorawan::Eui64> ns_id;  // SenderNSID, sent under ProtocolVersion 1.1 only
   std::optional<lorawan::Bytes> sender_token;
+  // The NS whose request shapes are imitated (sim/network_server/ns_persona.hpp): its header
+  // fields override the four above in request_header().
+  NsPersona ns_like = NsPersona::plain;
 
   // KEKs this NS shares with JSs, by label, to unwrap the session keys of answers.
   backend::KekTable keks;

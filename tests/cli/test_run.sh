@@ -81,6 +81,18 @@ jc tts_strict run --behave-like tts
 expect_rc "--behave-like tts under the strict profile" tts_strict 1
 expect_grep "--behave-like tts under the strict profile: FAIL lines" tts_strict.out '^FAIL  '
 
+# NS personas: the strict reference JS works with what ChirpStack v4 sends (the checks it makes
+# inapplicable are skipped with the reason); a JS refusing MACVersion "1.1.0" does not.
+jc ns_v4 run --ns-like chirpstack-v4
+expect_rc "--ns-like chirpstack-v4" ns_v4 0
+expect_grep "--ns-like chirpstack-v4: receiver-token-echo skipped with the reason" ns_v4.out '^SKIP +header/receiver-token-echo.*chirpstack-v4 sends no SenderToken'
+jc ns_v4_tts run --ns-like chirpstack-v4 --behave-like tts --profile tts
+expect_rc "--ns-like chirpstack-v4 --behave-like tts --profile tts" ns_v4_tts 1
+expect_grep "--ns-like chirpstack-v4 --behave-like tts: a 1.1 join fails" ns_v4_tts.out '^FAIL +join/success-1.1'
+jc ns_bad run --ns-like chirpstack
+expect_rc "--ns-like chirpstack (unknown)" ns_bad 2
+expect_grep "--ns-like chirpstack: names the choices" ns_bad.err 'expected plain, chirpstack-v3, chirpstack-v4, got "chirpstack"'
+
 jc lifetime run --fault no-lifetime
 expect_rc "--fault no-lifetime (a SHOULD: warn only)" lifetime 0
 expect_grep "--fault no-lifetime: WARN answer/lifetime" lifetime.out '^WARN  answer/lifetime '

@@ -526,3 +526,81 @@ TEST(SuiteProof, ASecondRunAgainstTheSameJsPassesWithTheFleetState) {
 
 }  // namespace
 }  // namespace joincheck::conformance
+
+namespace joincheck::conformance {
+namespace {
+
+// NS personas (`joincheck run --ns-like`): the suite sent the way ChirpStack sends it.
+RunReport run_suite_as(EmbeddedTarget& target, sim::NsPersona persona, const std::string& profile = "strict") {
+  RunOptions o;
+  o.target = target.target();
+  o.target.ns.ns_like = persona;
+  o.fleet = target.fleet();
+  o.scenarios = builtin_suite();
+  o.profile = resolve_profile(profile);
+  return run_scenarios(o);
+}
+
+class NsPersonaSuite : public ::testing::TestWithParam<sim::NsPersona> {};
+
+// The strict reference JS works with what each persona sends: every check passes but the ones
+// the persona makes inapplicable, which are skipped with the persona's reason (never passed).
+TEST_P(NsPersonaSuite, StrictReferenceJsPassesWithOnlyInapplicableChecksSkipped) {
+  const sim::NsPersona persona = GetParam();
+  const std::string name(sim::to_string(persona));
+  EmbeddedTarget target;
+  const RunReport report = run_suite_as(target, persona);
+  EXPECT_TRUE(report.setup_error.empty()) << report.setup_error;
+  EXPECT_EQ(report.counts().fail, 0u) << failures(report);
+  EXPECT_EQ(report.counts().error, 0u) << failures(report);
+  EXPECT_EQ(report.counts().warn, 0u) << failures(report);
+  EXPECT_EQ(report.exit_code(true), exit_ok);
+  EXPECT_EQ(report.protocol_version, "1.0");
+  const std::map<std::string, std::string> inapplicable = {
+      {"header/receiver-token-echo", name + " sends no SenderToken"},
+      {"header/receiver-nsid-echo", name + " sends ProtocolVersion \"1.0\" only, with no SenderNSID"},
+  };
+  for (const auto& r : report.results) {
+    if (auto it = inapplicable.find(r.check.id); it != inapplicable.end()) {
+      EXPECT_EQ(r.verdict, Verdict::skip) << describe(r);
+      EXPECT_EQ(r.reason, it->second) << describe(r);
+    } else if (r.check.group() == "async" || r.check.group() == "tls" || r.check.group() == "air") {
+      EXPECT_EQ(r.verdict, Verdict::skip) << describe(r);
+    } else {
+      EXPECT_EQ(r.verdict, Verdict::pass) << describe(r);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Personas, NsPersonaSuite,
+                         ::testing::Values(sim::NsPersona::chirpstack_v3, sim::NsPersona::chirpstack_v4),
+                         [](const ::testing::TestParamInfo<sim::NsPersona>& param_info) {
+                           std::string s(sim::to_string(param_info.param));
+                           for (auto& c : s) if (c == '-') c = '_';
+                           return s;
+                         });
+
+// "Does my JS work with what ChirpStack v4 sends?" gets a real answer: a JS that refuses the
+// MACVersion "1.1.0" (as The Things Stack does, MalformedRequest) passes under its own profile
+// with the plain NS, and fails the 1.1 joins when they are sent the way ChirpStack v4 sends them.
+TEST(NsPersonaProof, JsRefusingMacVersion110FailsUnderChirpStackV4) {
+  EmbeddedTargetOptions eo;
+  eo.behaviour = sim::Behaviour::tts;
+  EmbeddedTarget plain_target(eo);
+  const RunReport plain = run_suite_as(plain_target, sim::NsPersona::plain, "tts");
+  EXPECT_EQ(plain.exit_code(false), exit_ok) << failures(plain);
+
+  EmbeddedTarget v4_target(eo);
+  const RunReport v4 = run_suite_as(v4_target, sim::NsPersona::chirpstack_v4, "tts");
+  EXPECT_EQ(v4.exit_code(false), exit_failed);
+  std::set<std::string> failed;
+  for (const auto& r : v4.results) {
+    if (r.verdict == Verdict::fail) failed.insert(r.check.id);
+  }
+  EXPECT_TRUE(failed.count("join/success-1.1") != 0) << failures(v4);
+  // The failure names what was sent: MACVersion "1.1.0".
+  EXPECT_NE(failures(v4).find("1.1.0"), std::string::npos) << failures(v4);
+}
+
+}  // namespace
+}  // namespace joincheck::conformance

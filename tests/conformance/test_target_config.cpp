@@ -197,6 +197,9 @@ TEST(TargetConfig, SmallerForms) {
   EXPECT_EQ(load("profile = \"p.toml\"\n").profile, (dir / "p.toml").string());
   // "" sends no SenderToken.
   EXPECT_FALSE(load("[ns]\nsender_token = \"\"\n").ns.sender_token.has_value());
+  // An NS persona (sim/network_server/ns_persona.hpp); plain by default.
+  EXPECT_EQ(load("[ns]\nns_like = \"chirpstack-v4\"\n").ns.ns_like, sim::NsPersona::chirpstack_v4);
+  EXPECT_EQ(load("").ns.ns_like, sim::NsPersona::plain);
   // An HTTPS listener without client certificates; a plain one has no TLS.
   const TargetConfig https =
       load("[async]\nlisten = \":8444\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n");
@@ -246,6 +249,9 @@ TEST(TargetConfig, BadValuesNameFileLineKeyExpectedAndSeen) {
                          "NetID: expected 6 hex digits (3 bytes), got 4 characters \"0001\"");
   e = error_of(dir, "url = \"http://js\"\n[ns]\nnet_id = \"00000g\"\n");
   EXPECT_CONTAINS(e, at(dir, 3, "ns.net_id") + "NetID: expected hex digits");
+  e = error_of(dir, "url = \"http://js\"\n[ns]\nns_like = \"chirpstack\"\n");
+  EXPECT_CONTAINS(e, at(dir, 3, "ns.ns_like") +
+                         "expected one of plain, chirpstack-v3, chirpstack-v4, got \"chirpstack\"");
   e = error_of(dir, "url = \"http://js\"\n[ns]\nprotocol_version = \"2.0\"\n");
   EXPECT_CONTAINS(e,
                   at(dir, 3, "ns.protocol_version") + "expected \"1.0\" or \"1.1\", got \"2.0\"");
