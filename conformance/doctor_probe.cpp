@@ -11,6 +11,7 @@
 #include "lorawan/hex.hpp"
 #include "lorawan/join_frames.hpp"
 #include "sim/join_server/join_server.hpp"
+#include "sim/network_server/ns_persona.hpp"
 
 namespace joincheck::conformance {
 
@@ -242,7 +243,11 @@ ProbeFinding probe_join_server(const ProbeInputs& in) {
                      : "UnknownDevEUI for the unknown DevEUI " + device.dev_eui.hex();
   std::optional<sim::SimDevice> sim_device;
   try {
-    sim::NsClient client(in.ns);
+    // The JoinReq as that ChirpStack version sends it: the same persona code `joincheck run
+    // --ns-like` uses (header, MACVersion spelling, DevAddr under the NetID, region settings).
+    sim::NsClientOptions ns = in.ns;
+    ns.ns_like = v4 ? sim::NsPersona::chirpstack_v4 : sim::NsPersona::chirpstack_v3;
+    sim::NsClient client(ns);
     sim::JoinReqFields fields;
     fields.header = client.request_header(backend::MessageType::join_req, device.join_eui.hex());
     std::array<std::uint8_t, 4> addr{0x01, 0x02, 0x03, 0x04};
@@ -274,7 +279,10 @@ ProbeFinding probe_join_server(const ProbeInputs& in) {
       std::mt19937 rng(static_cast<std::uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
       dev_nonce = lorawan::DevNonce(static_cast<std::uint16_t>(rng() & 0xffff));
     }
-    f.exchange = client.send(sim::make_join_req(device, dev_nonce, fields));
+    backend::JoinReq req = sim::make_join_req(device, dev_nonce, fields);
+    std::mt19937 addr_rng(static_cast<std::uint32_t>(dev_nonce.value()) ^ 0x646f6374U);
+    sim::shape_join_req(ns.ns_like, req, ns.net_id, static_cast<std::uint32_t>(addr_rng()));
+    f.exchange = client.send(req);
   } catch (const std::exception& e) {
     f.verdict = Verdict::error;
     f.reason = std::string("the probe could not be sent: ") + e.what() + (f.cost.empty() ? "" : ". " + f.cost);
