@@ -3,7 +3,13 @@ PRESET ?= default
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build demo test bench format clean
+# Seconds each libFuzzer target runs in `make fuzz`.
+FUZZ_SECONDS ?= 30
+# The GoogleTest suites that run threads: the HTTP(S) server's workers and client, the NS client's
+# async listener, the reference JS's service and its store's committer, the NS and gateway.
+TSAN_TESTS ?= ^(HttpServer|HttpClient|TlsTransport|NsClient|JoinServer|JoinServerTls|JoinServerRobustness|DeviceStoreConcurrency|DeviceStoreCommit|DeviceStoreDurability|NetworkServer|SimGateway|AirLink)\.
+
+.PHONY: all deps configure build demo test test-asan test-tsan fuzz bench format clean
 
 all: build
 
@@ -22,6 +28,25 @@ demo: build
 
 test: build
 	@ctest --preset $(PRESET) -j $(JOBS)
+
+# The unit and command-line tests under AddressSanitizer and UBSan (clang, build-debug/).
+test-asan: deps
+	@cmake --preset debug >/dev/null
+	@cmake --build --preset debug -j $(JOBS)
+	@ctest --preset debug -j $(JOBS)
+
+# The tests that use threads (the JS's workers and committer, the HTTP server, async listeners)
+# under ThreadSanitizer (clang, build-tsan/).
+test-tsan: deps
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j $(JOBS) --target test_backend test_sim
+	@ctest --preset tsan -j $(JOBS) -R '$(TSAN_TESTS)'
+
+# Every libFuzzer target of fuzz/ for FUZZ_SECONDS each, from its seed corpus (build-debug/).
+fuzz: deps
+	@cmake --preset debug >/dev/null
+	@cmake --build --preset debug -j $(JOBS) --target fuzzers
+	@scripts/fuzz --seconds $(FUZZ_SECONDS) build-debug/fuzz
 
 bench: build
 	@$(BUILD_DIR)/bench/bench_join --benchmark_min_time=1

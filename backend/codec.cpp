@@ -176,7 +176,8 @@ class Reader {
     if (++counts_[kind] > kMaxObservationsPerKind) return;
     std::string text = detail;
     if (!outcome.empty()) text += " (" + std::string(outcome) + ")";
-    observations_.push_back(Observation{kind, std::move(shown_path), std::move(text)});
+    observations_.push_back(
+        Observation{kind, std::move(shown_path), std::move(text), std::string(outcome)});
   }
 
   // `n` observations of `kind` that were counted but not listed elsewhere (the duplicate keys
@@ -204,7 +205,8 @@ class Reader {
       observations_.push_back(
           Observation{kind, "",
                       "... " + std::to_string(more) + " more " + std::string(to_string(kind)) +
-                          (more == 1 ? " observation" : " observations") + " (not listed)"});
+                          (more == 1 ? " observation" : " observations") + " (not listed)",
+                      "not listed"});
     }
     counts_.clear();
     return std::move(observations_);
@@ -880,10 +882,14 @@ M decode_message(Reader& r, const json& body) {
 
 ParsedJson parse_body(std::string_view body) {
   try {
-    return parse_json_with_duplicates(body, kMaxJsonDepth);
+    return parse_json_with_duplicates(body, kMaxJsonDepth, kMaxMessageValues);
   } catch (const JsonTooDeep& e) {
     throw CodecError("", "body: nesting deeper than " + std::to_string(e.max_depth) +
                              " levels at byte " + std::to_string(e.byte));
+  } catch (const JsonTooLarge& e) {
+    throw CodecError("", "body: more than " + std::to_string(e.max_values) +
+                             " JSON values (a TS002 message holds a few dozen); refused at byte " +
+                             std::to_string(e.byte) + " without reading the rest");
   } catch (const json::parse_error& e) {
     throw CodecError("", "body: not valid JSON (at byte " + std::to_string(e.byte) +
                              "): " + parse_error_reason(e));
@@ -919,6 +925,15 @@ Decoded decode_as_type(Reader& r, const json& body) {
 }
 
 }  // namespace
+
+std::string Observation::problem() const {
+  const std::string suffix = " (" + outcome + ")";
+  if (!outcome.empty() && detail.size() >= suffix.size() &&
+      detail.compare(detail.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    return detail.substr(0, detail.size() - suffix.size());
+  }
+  return detail;
+}
 
 std::string_view to_string(ObservationKind kind) {
   switch (kind) {

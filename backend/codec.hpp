@@ -74,6 +74,13 @@ struct Observation {
   std::string path;
   // What was expected and what was seen, and what the codec did about it.
   std::string detail;
+  // What the codec did about it ("treated as absent", "ignored"), also at the end of `detail` in
+  // parentheses; empty when it did nothing.
+  std::string outcome;
+
+  // `detail` without the outcome: what was expected and what was seen, for a peer that refuses
+  // the message rather than reading past the problem.
+  std::string problem() const;
 
   friend bool operator==(const Observation&, const Observation&) = default;
 };

@@ -33,14 +33,47 @@ std::size_t byte_of_level(std::string_view text, std::size_t level) {
   return text.size();
 }
 
+// The 1-based offset at which the `n`th value (1-based) starts, keys not counted; the text before
+// it is valid JSON, so a string followed by ':' is a key and everything else that starts a token
+// (a bracket, a string, a digit or '-', a letter of true/false/null) starts a value.
+std::size_t byte_of_value(std::string_view text, std::size_t n) {
+  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  std::size_t seen = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (is_space(c) || c == ',' || c == ':' || c == '}' || c == ']') {
+      ++i;
+      continue;
+    }
+    const std::size_t start = i;
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      ++i;
+      std::size_t j = i;
+      while (j < text.size() && is_space(text[j])) ++j;
+      if (j < text.size() && text[j] == ':') continue;  // a key
+    } else if (c == '{' || c == '[') {
+      ++i;
+    } else {  // a number or a literal: up to the next delimiter
+      while (i < text.size() && !is_space(text[i]) && text[i] != ',' && text[i] != '}' && text[i] != ']') ++i;
+    }
+    if (++seen == n) return start + 1;
+  }
+  return text.size();
+}
+
 // Builds the DOM with nlohmann's own SAX DOM builder and, alongside, keeps the keys of every open
 // object to spot a repeated one. The path of the innermost open container is kept in one string,
 // each container appending its segment and cutting it off again when it closes, so a duplicate's
 // path costs no walk over the enclosing containers.
 class DomWithDuplicates {
  public:
-  DomWithDuplicates(json& result, std::string_view text, std::size_t max_depth)
-      : dom_(result, true), text_(text), max_depth_(max_depth) {}
+  DomWithDuplicates(json& result, std::string_view text, std::size_t max_depth,
+                    std::size_t max_values)
+      : dom_(result, true), text_(text), max_depth_(max_depth), max_values_(max_values) {}
   using number_integer_t = json::number_integer_t;
   using number_unsigned_t = json::number_unsigned_t;
   using number_float_t = json::number_float_t;
@@ -95,8 +128,11 @@ class DomWithDuplicates {
     std::size_t elements;     // arrays: elements started so far
     std::size_t path_before;  // size of path_ before this container's segment
   };
-  // A value starts: it is the next element of an enclosing array.
+  // A value starts: it is counted, and it is the next element of an enclosing array.
   void value() {
+    if (++values_ > max_values_) {
+      throw JsonTooLarge(max_values_, byte_of_value(text_, max_values_ + 1));
+    }
     if (!frames_.empty() && !frames_.back().is_object) ++frames_.back().elements;
   }
   void push(bool is_object) {
@@ -125,6 +161,8 @@ class DomWithDuplicates {
   nlohmann::detail::json_sax_dom_parser<json> dom_;
   std::string_view text_;
   std::size_t max_depth_;
+  std::size_t max_values_;
+  std::size_t values_ = 0;
   std::vector<Frame> frames_;
   std::string path_;  // of the innermost open container: "", "Result", "devices[3]"
   std::vector<DuplicateKey> found_;
@@ -136,7 +174,17 @@ std::string too_deep_message(std::size_t max_depth, std::size_t byte) {
          std::to_string(byte);
 }
 
+std::string too_large_message(std::size_t max_values, std::size_t byte) {
+  return "more than " + std::to_string(max_values) + " values (the limit) at byte " +
+         std::to_string(byte);
+}
+
 }  // namespace
+
+JsonTooLarge::JsonTooLarge(std::size_t limit, std::size_t at_byte)
+    : nlohmann::json::exception(0, too_large_message(limit, at_byte).c_str()),
+      max_values(limit),
+      byte(at_byte) {}
 
 JsonTooDeep::JsonTooDeep(std::size_t limit, std::size_t at_byte)
     : nlohmann::json::exception(0, too_deep_message(limit, at_byte).c_str()),
@@ -168,13 +216,31 @@ std::string truncate_utf8(std::string_view text, std::size_t max_bytes) {
   return std::string(text.substr(0, end)) + "\u2026";
 }
 
-ParsedJson parse_json_with_duplicates(std::string_view json_text, std::size_t max_depth) {
+std::string cut_utf8(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  std::size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0u) == 0x80u) --end;
+  std::string out(text.substr(0, end));
+  out += "... (" + std::to_string(text.size() - end) + " more bytes)";
+  return out;
+}
+
+ParsedJson parse_json_with_duplicates(std::string_view json_text, std::size_t max_depth,
+                                      std::size_t max_values) {
   ParsedJson out;
-  DomWithDuplicates handler(out.value, json_text, max_depth);
+  DomWithDuplicates handler(out.value, json_text, max_depth, max_values);
   json::sax_parse(json_text.begin(), json_text.end(), &handler);
   out.duplicates = handler.take();
   out.unlisted_duplicates = handler.unlisted();
   return out;
+}
+
+std::optional<nlohmann::json> parse_peer_json(std::string_view text) {
+  try {
+    return parse_json_with_duplicates(text, kMaxJsonDepth, kMaxMessageValues).value;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
 }
 
 std::string json_type_name(const nlohmann::json& v) {

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "lorawan/hex.hpp"
 #include "sim/join_server/config.hpp"
 
 namespace joincheck::cli {
@@ -139,7 +140,8 @@ int run(const ServeOptions& o) {
     opts.fleets.push_back(std::move(load.fleet));
   }
   if (!o.quiet) {
-    opts.log = [](std::string_view line) {
+    opts.log = [](std::string_view text) {
+      const std::string line = lorawan::escape_control(text);  // a peer's NUL or newline stays visible
       std::fwrite(line.data(), 1, line.size(), stderr);
       std::fputc('\n', stderr);
     };

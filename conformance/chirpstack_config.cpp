@@ -223,12 +223,7 @@ ChirpStackConfig load_chirpstack_config(const std::filesystem::path& file) {
 }
 
 ChirpStackConfig parse_chirpstack_config(std::string_view toml_text, const std::filesystem::path& source) {
-  try {
-    return from_table(toml::parse(toml_text, source.string()), source);
-  } catch (const toml::parse_error& e) {
-    throw sim::ConfigError(source.string() + ":" + std::to_string(e.source().begin.line) + ":" +
-                           std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
-  }
+  return from_table(sim::toml_config::parse_text(toml_text, source), source);
 }
 
 std::string join_eui_dns_name(std::string_view join_eui_hex, std::string_view suffix) {

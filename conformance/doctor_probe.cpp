@@ -7,6 +7,7 @@
 #include <random>
 
 #include "backend/codec.hpp"
+#include "backend/json_duplicates.hpp"
 #include "backend/key_envelope.hpp"
 #include "lorawan/hex.hpp"
 #include "lorawan/join_frames.hpp"
@@ -26,9 +27,12 @@ std::string status_text(int status) {
 // as a JoinAns.
 std::optional<backend::JoinAns> read_join_ans(const std::string& body, std::string& error) {
   try {
-    nlohmann::json j = nlohmann::json::parse(body);
-    if (j.is_object() && !j.contains("MessageType")) j["MessageType"] = "JoinAns";
-    backend::Decoded d = backend::decode(j.dump(), backend::DecodeMode::observing);
+    // A body that is no JSON object within a message's limits goes to the codec as it is, which
+    // says what is wrong with it.
+    std::optional<nlohmann::json> j = backend::parse_peer_json(body);
+    const bool typeless = j && j->is_object() && !j->contains("MessageType");
+    if (typeless) (*j)["MessageType"] = "JoinAns";
+    backend::Decoded d = backend::decode(typeless ? j->dump() : body, backend::DecodeMode::observing);
     if (auto* ans = std::get_if<backend::JoinAns>(&d.message)) return *ans;
     error = "an answer of type " + std::string(backend::to_string(backend::message_type_of(d.message)));
   } catch (const std::exception& e) {
@@ -291,9 +295,9 @@ ProbeFinding probe_join_server(const ProbeInputs& in) {
   // The JoinNonce of an accepted join, so that a later `joincheck run --state` judges the next one.
   if (sim_device && f.exchange->http_status == 200) {
     try {
-      const auto j = nlohmann::json::parse(f.exchange->http_body);
-      if (j.contains("PHYPayload") && j["PHYPayload"].is_string()) {
-        (void)sim_device->accept(lorawan::from_hex(j["PHYPayload"].get<std::string>(), "PHYPayload"));
+      const auto j = backend::parse_peer_json(f.exchange->http_body);
+      if (j && j->is_object() && j->contains("PHYPayload") && (*j)["PHYPayload"].is_string()) {
+        (void)sim_device->accept(lorawan::from_hex((*j)["PHYPayload"].get<std::string>(), "PHYPayload"));
         *in.counters = sim_device->counters();
       }
     } catch (const std::exception&) {

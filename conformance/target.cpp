@@ -469,15 +469,7 @@ TargetConfig load_target_config(const std::filesystem::path& file) {
 }
 
 TargetConfig parse_target_config(std::string_view toml_text, const std::filesystem::path& source) {
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, source.string());
-  } catch (const toml::parse_error& e) {
-    throw ConfigError(source.string() + ":" + std::to_string(e.source().begin.line) + ":" +
-                      std::to_string(e.source().begin.column) + ": " +
-                      std::string(e.description()));
-  }
-  return from_table(root, source);
+  return from_table(sim::toml_config::parse_text(toml_text, source), source);
 }
 
 std::string checked_target_url(const std::string& url, const std::string& where) {

@@ -368,7 +368,7 @@ Judge::ClientProbe Judge::client_probe(const std::string& label, const TlsProbeI
     x.http_status = r.status;
     x.http_reason = r.reason;
     for (const auto& h : r.headers.all()) x.response_headers.emplace_back(h.name, h.value);
-    x.response_body = redact_keys(r.body, in_.reveal_keys);
+    x.response_body = body_for_trace(r.body, in_.reveal_keys);
     // The codec, not a second JSON reader: it bounds what a hostile body can cost.
     std::string code;
     try {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "backend/json_duplicates.hpp"
 #include "lorawan/hex.hpp"
 
 namespace joincheck::conformance {
@@ -78,12 +79,16 @@ TraceExchange trace_of(const sim::Exchange& ex, const std::string& label,
   t.http_status = ex.http_status;
   t.http_reason = ex.http_reason;
   for (const auto& f : ex.http_headers.all()) t.response_headers.emplace_back(f.name, f.value);
-  t.response_body = redact_keys(ex.http_body, reveal);
-  if (ex.async_answer) t.async_answer_body = redact_keys(ex.async_answer->body, reveal);
+  t.response_body = body_for_trace(ex.http_body, reveal);
+  if (ex.async_answer) t.async_answer_body = body_for_trace(ex.async_answer->body, reveal);
   t.transport_error = ex.transport_error;
   const auto elapsed = ex.answer_elapsed.count() != 0 ? ex.answer_elapsed : ex.total_elapsed;
   t.elapsed_ms = static_cast<double>(elapsed.count()) / 1000.0;
   return t;
+}
+
+std::string body_for_trace(const std::string& text, bool reveal) {
+  return backend::cut_utf8(redact_keys(text, reveal), kMaxTraceBodyBytes);
 }
 
 std::string redact_keys(const std::string& text, bool reveal) {

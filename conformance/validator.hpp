@@ -117,4 +117,12 @@ std::string show_device_key(const sim::SessionKeyCheck& key, bool reveal);
 // `reveal`. One linear pass; text that is not JSON is scanned the same way.
 std::string redact_keys(const std::string& text, bool reveal);
 
+// At most this much of a peer's body is kept in a trace (and so in the JSON, JUnit and Python
+// reports): a hostile JS answering 4 MiB to every exchange would otherwise hold hundreds of MB
+// and write reports as large. TS002 answers are under 2 KiB.
+inline constexpr std::size_t kMaxTraceBodyBytes = 64 * 1024;
+// A peer's body as a trace keeps it: redact_keys() on the whole text, then cut to
+// kMaxTraceBodyBytes with "... (N more bytes)".
+std::string body_for_trace(const std::string& text, bool reveal);
+
 }  // namespace joincheck::conformance

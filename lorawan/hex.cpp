@@ -28,12 +28,37 @@ std::string quote_for_error(std::string_view text) {
   constexpr std::size_t kMax = 80;
   std::string out = "\"";
   if (text.size() <= kMax) {
-    out.append(text);
+    out += escape_control(text);
   } else {
-    out.append(text.substr(0, kMax));
-    out.append("...");
+    std::size_t end = kMax;  // back off over UTF-8 continuation bytes (10xxxxxx)
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0u) == 0x80u) --end;
+    out += escape_control(text.substr(0, end));
+    out += "...";
   }
   out.push_back('"');
+  return out;
+}
+
+std::string escape_control(std::string_view text) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += digits[u >> 4];
+      out += digits[u & 0x0f];
+    } else {
+      out += c;
+    }
+  }
   return out;
 }
 
@@ -71,7 +96,7 @@ Bytes from_hex(std::string_view text, std::string_view field, Secrecy secrecy) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (hex_value(text[i]) < 0) {
       const std::string seen =
-          secrecy == Secrecy::quote ? "'" + std::string(1, text[i]) + "'" : "a non-hex character";
+          secrecy == Secrecy::quote ? "'" + escape_control(text.substr(i, 1)) + "'" : "a non-hex character";
       throw Error(std::string(field) + ": expected hex digits (0-9, a-f), found " + seen +
                   " at position " + std::to_string(i) + shown(text, secrecy));
     }
@@ -134,8 +159,8 @@ Bytes from_base64(std::string_view text, std::string_view field) {
     const int v = base64_value(text[i]);
     if (v < 0) {
       throw Error(std::string(field) + ": expected base64 characters, found '" +
-                  std::string(1, text[i]) + "' at position " + std::to_string(i) + " in " +
-                  quote_for_error(text));
+                  escape_control(text.substr(i, 1)) + "' at position " + std::to_string(i) +
+                  " in " + quote_for_error(text));
     }
     acc = (acc << 6) | unsigned(v);
     bits += 6;

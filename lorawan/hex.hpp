@@ -36,7 +36,15 @@ std::string to_base64(ByteSpan bytes);
 // Standard alphabet with padding (padding optional); throws Error naming `field`.
 Bytes from_base64(std::string_view text, std::string_view field);
 
-// Quotes text for an error message, shortening it when long.
+// Quotes text for an error message, shortening it when long (at a UTF-8 character boundary),
+// its control characters escaped (escape_control): a peer's NUL would otherwise cut the
+// message short wherever it is read as a C string (std::exception::what()), and its newline
+// would forge a log line.
 std::string quote_for_error(std::string_view text);
+
+// `text` on one line and without control characters, for logs and error messages: newline,
+// carriage return and tab as \n, \r, \t, every other byte below 0x20 and DEL as \xNN; the
+// rest (UTF-8 included) as it is.
+std::string escape_control(std::string_view text);
 
 }  // namespace joincheck::lorawan

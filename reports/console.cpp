@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <ostream>
 
+#include "backend/json_duplicates.hpp"
+
 namespace joincheck::reports {
 
 using conformance::CheckResult;
@@ -17,7 +19,7 @@ using conformance::Verdict;
 namespace {
 
 // Bodies beyond this are cut in text output: a hostile peer must not turn a CI log into
-// megabytes. The JSON report keeps them whole.
+// megabytes. The JSON report keeps more (conformance::kMaxTraceBodyBytes).
 constexpr std::size_t max_body_text = 16 * 1024;
 
 void append_hex_byte(std::string& out, unsigned char byte) {
@@ -25,18 +27,6 @@ void append_hex_byte(std::string& out, unsigned char byte) {
   out += "\\x";
   out += digits[byte >> 4];
   out += digits[byte & 0x0f];
-}
-
-// Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence; says what was cut.
-std::string cut(std::string_view text, std::size_t limit) {
-  if (text.size() <= limit) return std::string(text);
-  std::size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) --end;
-  std::string out(text.substr(0, end));
-  out += "... (";
-  out += std::to_string(text.size() - end);
-  out += " more bytes)";
-  return out;
 }
 
 // Appends `text` as lines, each prefixed by `prefix`; continuation lines of a multi-line value
@@ -73,7 +63,7 @@ void append_body(std::string& out, std::string_view prefix, std::string_view bod
     out += "(empty body)\n";
     return;
   }
-  append_lines(out, prefix, printable(cut(body, max_body_text)));
+  append_lines(out, prefix, printable(backend::cut_utf8(body, max_body_text)));
 }
 
 // "12.345": locale-independent, at most 3 decimals.

@@ -22,7 +22,7 @@ std::string printable(std::string_view text);
 
 // One exchange of the trace, as lines prefixed by `indent`: label, URL, request headers and body
 // (`> `), status, response headers and body (`< `), async answer, transport error, elapsed time,
-// notes. Bodies longer than 16 KiB are cut (the JSON report keeps them whole). Already printable.
+// notes. Bodies longer than 16 KiB are cut (the JSON report keeps up to 64 KiB). Already printable.
 std::string exchange_text(const conformance::TraceExchange& exchange, std::size_t index,
                           std::string_view indent = "");
 

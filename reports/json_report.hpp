@@ -17,7 +17,8 @@
 //                                  (only on an exchange whose join-accept the device decrypted)}]}
 //
 // Levels are "MUST"/"SHOULD"/"INFO", verdicts "pass"/"fail"/"warn"/"skip"/"error"; a result's
-// "trace" indexes "exchanges". Bodies are kept whole.
+// "trace" indexes "exchanges". A peer's body is kept up to 64 KiB (conformance::kMaxTraceBodyBytes),
+// the rest cut and said so: "... (N more bytes)".
 
 #include <filesystem>
 #include <nlohmann/json.hpp>

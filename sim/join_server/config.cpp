@@ -28,6 +28,15 @@ toml::table parse_file(const std::filesystem::path& file) {
   }
 }
 
+toml::table parse_text(std::string_view text, const std::filesystem::path& source) {
+  try {
+    return toml::parse(text, source.string());
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(source.string() + ":" + std::to_string(e.source().begin.line) + ":" +
+                      std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
+  }
+}
+
 std::string type_name(const toml::node& n) {
   switch (n.type()) {
     case toml::node_type::string: return "a string";
@@ -197,9 +206,11 @@ void finalize_serve_js_options(JoinServerServiceOptions& o) {
   }
 }
 
-ServeJsFileSettings load_serve_js_config(const std::filesystem::path& file, JoinServerServiceOptions& o) {
+namespace {
+
+ServeJsFileSettings serve_js_config_from(const toml::table& root, const std::filesystem::path& file,
+                                         JoinServerServiceOptions& o) {
   using namespace toml_config;
-  const toml::table root = toml_config::parse_file(file);
   const std::filesystem::path base = file.parent_path();
   const Where top{file.string(), ""};
   check_keys(root, top,
@@ -330,6 +341,17 @@ ServeJsFileSettings load_serve_js_config(const std::filesystem::path& file, Join
     }
   }
   return out;
+}
+
+}  // namespace
+
+ServeJsFileSettings load_serve_js_config(const std::filesystem::path& file, JoinServerServiceOptions& o) {
+  return serve_js_config_from(toml_config::parse_file(file), file, o);
+}
+
+ServeJsFileSettings parse_serve_js_config(std::string_view toml_text, const std::filesystem::path& source,
+                                          JoinServerServiceOptions& o) {
+  return serve_js_config_from(toml_config::parse_text(toml_text, source), source, o);
 }
 
 }  // namespace joincheck::sim

@@ -43,6 +43,8 @@ struct Where {
 
 // Parses `file`; a syntax error names the file, the line and the column. Throws ConfigError.
 toml::table parse_file(const std::filesystem::path& file);
+// Parses `text` read from `source` (named in errors) the same way. Throws ConfigError.
+toml::table parse_text(std::string_view text, const std::filesystem::path& source);
 
 std::string type_name(const toml::node& n);  // "a string", "an integer", ...
 std::string get_string(const toml::node& n, const Where& w);
@@ -99,6 +101,10 @@ struct ServeJsFileSettings {
 // resolve_keks() once command-line KEKs are known. Throws ConfigError.
 ServeJsFileSettings load_serve_js_config(const std::filesystem::path& file,
                                          JoinServerServiceOptions& options);
+// The same for `toml_text` read from `source` (named in errors; relative paths are relative to
+// its folder).
+ServeJsFileSettings parse_serve_js_config(std::string_view toml_text, const std::filesystem::path& source,
+                                          JoinServerServiceOptions& options);
 
 // "LABEL=HEX" (16, 24 or 32 bytes). Throws ConfigError.
 std::pair<std::string, lorawan::Bytes> parse_kek(std::string_view text);

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "backend/json_duplicates.hpp"
 #include "lorawan/crypto.hpp"
 #include "lorawan/join_frames.hpp"
 
@@ -120,8 +121,9 @@ JsAnswer bare_result(int status, std::string description, bool text_plain, std::
 // The first hex field Go's encoding/hex refuses (a 0x prefix included), with Go's message, as
 // brocaar's JSON unmarshalling reports it; empty when every hex field decodes.
 std::string go_hex_error(std::string_view body) {
-  const auto j = nlohmann::json::parse(body, nullptr, false);
-  if (!j.is_object()) return {};
+  const auto parsed = backend::parse_peer_json(body);
+  if (!parsed || !parsed->is_object()) return {};
+  const nlohmann::json& j = *parsed;
   for (const char* field : {"SenderID", "ReceiverID", "DevEUI", "PHYPayload", "DevAddr", "DLSettings", "CFList",
                             "SenderToken"}) {
     const auto it = j.find(field);
@@ -270,8 +272,9 @@ namespace {
 backend::Header salvage_header(std::string_view body) {
   backend::Header h;
   h.message_type = backend::MessageType::error_notif;
-  const auto j = nlohmann::json::parse(body, nullptr, false);
-  if (!j.is_object()) return h;
+  const auto parsed = backend::parse_peer_json(body);
+  if (!parsed || !parsed->is_object()) return h;
+  const nlohmann::json& j = *parsed;
   auto str = [&](const char* k) -> std::string {
     const auto it = j.find(k);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -287,23 +290,37 @@ backend::Header salvage_header(std::string_view body) {
   return h;
 }
 
-// Observations that make a request malformed for a strict JS. The spec allows upper-case hex,
-// a 0x prefix and unknown fields; it does not allow wrong types, bad values or nulls.
-std::string malformed_reason(const backend::Decoded& d) {
-  std::string why;
+// What makes a request malformed for a strict JS, one "Field: what was expected, what was seen"
+// per problem, "; " between them; empty when nothing does. The spec allows upper-case hex, a 0x
+// prefix and unknown fields; it does not allow wrong types, bad values, nulls, duplicates or a
+// missing mandatory field. A field present with a bad value is told as such, not also as
+// missing. `dl_settings_optional`: a missing DLSettings is no problem (a Go JS reads zero).
+std::string malformed_reason(const backend::Decoded& d, bool dl_settings_optional = false) {
+  std::vector<std::string> problems;
+  std::vector<std::string_view> told;  // paths already explained
   for (const auto& o : d.observations) {
     switch (o.kind) {
+      case backend::ObservationKind::missing_field:
+        if (dl_settings_optional && o.path == "DLSettings") break;
+        [[fallthrough]];
       case backend::ObservationKind::wrong_json_type:
       case backend::ObservationKind::invalid_value:
       case backend::ObservationKind::null_field:
       case backend::ObservationKind::duplicate_field:
-      case backend::ObservationKind::missing_field:
-        why += (why.empty() ? "" : "; ") + o.path + ": " + o.detail;
+        problems.push_back(o.path.empty() ? o.problem() : o.path + ": " + o.problem());
+        told.push_back(o.path);
         break;
       default:
         break;
     }
   }
+  for (const auto& f : backend::missing_fields(d.message)) {
+    if (dl_settings_optional && f.path == "DLSettings") continue;
+    if (std::find(told.begin(), told.end(), f.path) != told.end()) continue;
+    problems.push_back(f.path + ": missing (" + f.rule + ")");
+  }
+  std::string why;
+  for (const auto& p : problems) why += (why.empty() ? "" : "; ") + p;
   return why;
 }
 
@@ -490,15 +507,6 @@ JsAnswer JoinServer::handle_home_ns(Context& ctx) const {
 
 namespace {
 
-std::string missing_reason(const backend::Message& m, bool dl_settings_optional = false) {
-  std::string why;
-  for (const auto& f : backend::missing_fields(m)) {
-    if (dl_settings_optional && f.path == "DLSettings") continue;
-    why += (why.empty() ? "" : "; ") + f.path + ": missing (" + f.rule + ")";
-  }
-  return why;
-}
-
 Bytes flip_bit(Bytes b) {
   if (!b.empty()) b.back() ^= 0x01;
   return b;
@@ -542,8 +550,7 @@ JsAnswer JoinServer::handle_join_request(Context& ctx, const Request& req) const
       return o.kind == backend::ObservationKind::missing_field && o.path == "DLSettings";
     });
   }
-  if (auto why = missing_reason(ctx.decoded.message, quirks_.missing_dl_settings_is_zero) + malformed_reason(ctx.decoded);
-      !why.empty()) {
+  if (auto why = malformed_reason(ctx.decoded, quirks_.missing_dl_settings_is_zero); !why.empty()) {
     return fail(ctx, malformed, why);
   }
   const Bytes& phy = *req.phy_payload;
@@ -790,7 +797,7 @@ JsAnswer JoinServer::handle_app_s_key(Context& ctx) const {
   }
   std::optional<Eui64> receiver;
   if (auto refused = check_receiver(ctx, receiver)) return std::move(*refused);
-  if (auto why = missing_reason(ctx.decoded.message) + malformed_reason(ctx.decoded); !why.empty()) {
+  if (auto why = malformed_reason(ctx.decoded); !why.empty()) {
     return fail(ctx, malformed, why);
   }
   const auto device = store_.find(*req.dev_eui);

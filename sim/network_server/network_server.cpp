@@ -143,28 +143,6 @@ std::string_view to_string(NsEventKind kind) {
 
 namespace {
 
-// On one line whatever a peer put in it: a newline would start a forged event line.
-std::string one_line(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (u < 0x20 || u == 0x7f) {
-      const std::uint8_t b[1] = {u};
-      out += "\\x" + lorawan::to_hex(b);
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 // A JS's free text as a JSON string (escaped, ASCII only), its first 200 characters.
 std::string json_string_text(std::string_view text) {
   constexpr std::size_t kMax = 200;
@@ -196,7 +174,7 @@ std::string to_string(const NsEvent& e) {
   if (e.tmst) o << " tmst=" << *e.tmst;
   if (e.token) o << " token=" << *e.token;
   if (!e.result_description.empty()) o << " description=" << json_string_text(e.result_description);
-  if (!e.detail.empty()) o << ": " << one_line(e.detail);
+  if (!e.detail.empty()) o << ": " << lorawan::escape_control(e.detail);  // a newline would forge an event line
   return o.str();
 }
 

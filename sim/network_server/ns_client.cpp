@@ -8,6 +8,7 @@
 
 #include "backend/http_client.hpp"
 #include "backend/http_server.hpp"
+#include "backend/json_duplicates.hpp"
 #include "lorawan/join_frames.hpp"
 
 namespace joincheck::sim {
@@ -23,8 +24,9 @@ std::chrono::microseconds since(Clock::time_point start, Clock::time_point now =
 // The TransactionID of an answer body, read leniently (a number, or a string of digits) so that
 // an answer the codec would reject still reaches the exchange that waits for it.
 std::optional<std::uint32_t> transaction_id_of(const std::string& body) {
-  const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  const auto parsed = backend::parse_peer_json(body);
+  if (!parsed || !parsed->is_object()) return std::nullopt;
+  const nlohmann::json& j = *parsed;
   const auto it = j.find("TransactionID");
   if (it == j.end()) return std::nullopt;
   if (it->is_number_unsigned()) {

@@ -114,6 +114,73 @@ TEST(HostileNesting, ParseJsonWithDuplicatesThrowsAJsonException) {
   EXPECT_NO_THROW((void)parse_json_with_duplicates(R"({"a":{"b":1}})", 2));
 }
 
+// ---- Size -----------------------------------------------------------------------------------
+
+// Bodies a hostile JS kept under the 4 MiB body limit; each built a DOM of hundreds of MB before
+// the codec looked at it. Now the parse stops at kMaxMessageValues values.
+TEST(HostileSize, ABodyOfMoreValuesThanAMessageHoldsIsRefusedAtTheLimit) {
+  const std::vector<std::pair<std::string, std::string>> bodies = {
+      {"2M-element array", join_ans(R"("X":[)" + repeated("1,", 2'000'000) + "1]")},
+      {"330k distinct keys", [] {
+         std::string keys;
+         for (int i = 0; i < 330'000; ++i) keys += "\"k" + std::to_string(i) + "\":0,";
+         return join_ans(R"("X":{)" + keys + R"("end":0})");
+       }()},
+      {"650k duplicate keys", join_ans(R"("X":{)" + repeated(R"("a":0,)", 650'000) + R"("a":0})")},
+  };
+  for (const auto& [name, body] : bodies) {
+    ASSERT_LT(body.size(), 4u << 20) << name;
+    for (const DecodeMode mode : {DecodeMode::strict, DecodeMode::observing}) {
+      const std::string error = codec_error(body, mode);
+      EXPECT_EQ(error.rfind("body: more than 10000 JSON values (a TS002 message holds a few dozen); "
+                            "refused at byte ",
+                            0),
+                0u)
+          << name << ": " << error;
+    }
+  }
+}
+
+TEST(HostileSize, TheLimitCountsValuesNotKeysAndSaysWhereItWasPassed) {
+  // [1,2,3] holds four values: the array and its three numbers.
+  EXPECT_NO_THROW((void)parse_json_with_duplicates("[1,2,3]", kMaxJsonDepth, 4));
+  try {
+    (void)parse_json_with_duplicates("[1,2,3]", kMaxJsonDepth, 3);
+    ADD_FAILURE() << "expected JsonTooLarge";
+  } catch (const JsonTooLarge& e) {
+    EXPECT_EQ(e.max_values, 3u);
+    EXPECT_EQ(e.byte, 6u);  // the 3
+    EXPECT_EQ(std::string(e.what()), "more than 3 values (the limit) at byte 6");
+  }
+  // Keys are not values; strings holding brackets, quotes and colons are one value each.
+  const std::string text = R"({"a:[": "x\"]:", "b" : [true, null, -1.5e3, {}]})";
+  EXPECT_NO_THROW((void)parse_json_with_duplicates(text, kMaxJsonDepth, 7));
+  try {
+    (void)parse_json_with_duplicates(text, kMaxJsonDepth, 6);
+    ADD_FAILURE() << "expected JsonTooLarge";
+  } catch (const JsonTooLarge& e) {
+    EXPECT_EQ(e.byte, text.find("{}") + 1);
+  }
+  // Fleet and scenario files catch nlohmann::json::exception for errors other than parse_error.
+  EXPECT_THROW((void)parse_json_with_duplicates("[1,2]", kMaxJsonDepth, 2), nlohmann::json::exception);
+}
+
+TEST(HostileSize, AMessageWithinTheLimitDecodes) {
+  // A JoinAns with a VSExtension of a thousand values is far below the limit.
+  const std::string body = join_ans(R"("VSExtension":{"VendorID":"x","Object":[)" +
+                                    repeated("1,", 999) + "1]}");
+  EXPECT_NO_THROW((void)decode(body, DecodeMode::observing));
+}
+
+TEST(HostileSize, ParsePeerJsonReadsWithinTheLimitsOfAMessage) {
+  const auto ok = parse_peer_json(R"({"TransactionID":7})");
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ((*ok)["TransactionID"], 7);
+  EXPECT_FALSE(parse_peer_json("{").has_value());
+  EXPECT_FALSE(parse_peer_json("[" + repeated("1,", kMaxMessageValues) + "1]").has_value());
+  EXPECT_FALSE(parse_peer_json(std::string(65, '[') + std::string(65, ']')).has_value());
+}
+
 // ---- Duplicate keys -------------------------------------------------------------------------
 
 // The reviewer's body: {"a":1,"a":{...}} 20k levels deep (~220 KB) took 31 s and 2.2 GB, each
@@ -145,6 +212,10 @@ TEST(HostileDuplicates, ManyDuplicatesUnderLongPathsAreCappedAndCut) {
   EXPECT_EQ(parsed.duplicates.front().object_path, cut + "\u2026");
   EXPECT_EQ(parsed.duplicates.front().key, "a");
 
+  // Through the codec, within a message's value limit (kMaxMessageValues): 5,000 duplicates.
+  const std::size_t in_message = 5'000;
+  foo = repeated(R"({")" + long_key + R"(":)", levels) + "{" + repeated(R"("a":1,)", in_message) +
+        R"("a":1})" + std::string(levels, '}');
   const Decoded d = decode(join_ans(R"("Foo":)" + foo), DecodeMode::observing);
   std::size_t listed = 0;
   for (const Observation& o : d.observations) {
@@ -156,7 +227,7 @@ TEST(HostileDuplicates, ManyDuplicatesUnderLongPathsAreCappedAndCut) {
   EXPECT_EQ(listed, 100u);
   const auto more = find(d.observations, Kind::duplicate_field, "");
   ASSERT_EQ(more.size(), 1u) << test::describe(d.observations);
-  EXPECT_EQ(more[0].detail, "... 49900 more duplicate_field observations (not listed)");
+  EXPECT_EQ(more[0].detail, "... 4900 more duplicate_field observations (not listed)");
   const std::string strict = codec_error(join_ans(R"("Foo":)" + foo), DecodeMode::strict);
   EXPECT_EQ(strict.rfind("JoinAns.Foo.kkkk", 0), 0u) << strict.substr(0, 80);
   EXPECT_LT(strict.size(), 400u);

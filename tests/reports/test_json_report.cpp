@@ -110,7 +110,7 @@ TEST(JsonReport, ExchangesKeepEveryField) {
   EXPECT_EQ(tls["transport_error"], "TLS handshake failed: certificate unknown (alert 46)");
   EXPECT_EQ(doc["exchanges"][3]["async_answer_body"],
             R"({"MessageType":"JoinAns","Result":{"ResultCode":"Success"}})");
-  // Bodies are kept whole, newlines included.
+  // A body under the trace limit is kept whole, newlines included.
   EXPECT_EQ(doc["exchanges"][1]["response_body"],
             "{\"MessageType\":\"JoinAns\",\n\"Lifetime\":null}");
 }

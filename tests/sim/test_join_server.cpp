@@ -211,6 +211,30 @@ TEST(JoinServer, MalformedRequestAndMalformedMessage) {
   EXPECT_NE(r.body.find("MalformedRequest"), std::string::npos) << r.body;
 }
 
+// One sentence per problem, "; " between them, and a field present with a bad value is not also
+// called missing (it was: "RxDelay: missing (mandatory)RxDelay: expected an integer ...").
+TEST(JoinServer, MalformedRequestDescriptionSaysEachProblemOnce) {
+  JsFixture f;
+  std::string body = backend::encode(join_req(kDev103, 1));
+  const auto rx_delay = body.find("\"RxDelay\":");
+  ASSERT_NE(rx_delay, std::string::npos) << body;
+  body.replace(rx_delay, body.find_first_of(",}", rx_delay) - rx_delay, "\"RxDelay\":1e20");
+  auto r = f.post_raw(body);
+  auto ans = backend::decode_as<backend::JoinAns>(r.body, backend::DecodeMode::strict).message;
+  EXPECT_EQ(code_of(ans.result), "MalformedRequest");
+  EXPECT_EQ(ans.result->description.value_or(""),
+            "RxDelay: expected an integer from 0 to 255, got number 1e+20");
+
+  // Two problems: a bad value and a missing field.
+  const auto dev_addr = body.find("\"DevAddr\":");
+  ASSERT_NE(dev_addr, std::string::npos) << body;
+  body.erase(dev_addr, body.find_first_of(",}", dev_addr) + 1 - dev_addr);
+  r = f.post_raw(body);
+  ans = backend::decode_as<backend::JoinAns>(r.body, backend::DecodeMode::strict).message;
+  EXPECT_EQ(ans.result->description.value_or(""),
+            "RxDelay: expected an integer from 0 to 255, got number 1e+20; DevAddr: missing (mandatory)");
+}
+
 TEST(JoinServer, SenderNsidRequiredUnderTs0021_1) {
   JsFixture f;
   JoinReqOptions o;

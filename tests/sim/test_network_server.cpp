@@ -639,6 +639,26 @@ TEST(NetworkServer, MalformedDatagramsAreLoggedAndTheServerKeepsWorking) {
   EXPECT_TRUE(device.joined());
 }
 
+// A NUL in a PUSH_DATA field cut the event line short (the error's what() is a C string); the
+// whole field is shown, its control characters escaped.
+TEST(NetworkServer, AControlCharacterInAPushDataFieldIsEscapedNotCutAt) {
+  JsFixture f;
+  NetworkServer ns(ns_options(f.js().url(), nullptr));
+  ns.start();
+  TestGateway gw("aa555a0000000001", ns.port());
+  Bytes datagram{0x02, 0x00, 0x01, 0x00, 0xaa, 0x55, 0x5a, 0, 0, 0, 0, 1};  // PUSH_DATA
+  const std::string json =
+      R"({"rxpk":[{"tmst":1,"freq":868.1,"chan":0,"rfch":0,"stat":1,"modu":"LORA",)"
+      R"("datr":"SF7BW125","codr":"4/5","rssi":-50,"lsnr":9,"size":3,"data":"QUJD\u0000\u0007"}]})";
+  for (char c : json) datagram.push_back(static_cast<std::uint8_t>(c));
+  gw.send_raw(datagram);
+  const auto bad = wait_for_kind(ns, NsEventKind::malformed_datagram);
+  ASSERT_TRUE(bad.has_value()) << dump(ns);
+  const std::string line = to_string(*bad);
+  EXPECT_EQ(line.find('\0'), std::string::npos);
+  EXPECT_CONTAINS(line, R"(found '\x00' at position 4 in "QUJD\x00\x07")");
+}
+
 TEST(NetworkServer, RejoinRequestIsLoggedNotForwarded) {
   JsFixture f;
   ExchangeLog log;

@@ -1,0 +1,74 @@
+// A hostile JS answering every exchange with megabytes of JSON (kept under the 4 MiB body limit)
+// made runs of 350-733 MB and JSON reports of 188-262 MB: every body was kept whole. A trace keeps
+// at most kMaxTraceBodyBytes of a body, marked as cut, and the run still fails the JS.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "backend/http_server.hpp"
+#include "conformance/profile.hpp"
+#include "conformance/runner.hpp"
+#include "conformance/scenario.hpp"
+#include "conformance/target.hpp"
+#include "conformance/validator.hpp"
+#include "reports/json_report.hpp"
+#include "sim/fleet/fleet.hpp"
+
+namespace joincheck::reports {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string hostile_body() {
+  std::string body = R"({"ProtocolVersion":"1.0","MessageType":"JoinAns","TransactionID":1,"X":[)";
+  body.reserve(3u << 20);
+  while (body.size() < (3u << 20)) body += "1,";
+  body += "1]}";
+  return body;
+}
+
+TEST(HostileBodies, ReportsKeepACappedPartOfEachBodyAndTheRunFails) {
+  const std::string body = hostile_body();
+  backend::HttpServerOptions so;
+  so.linger_timeout = 300ms;
+  backend::HttpServer server(so, [&](const backend::HttpRequest&) {
+    backend::HttpResponse r;
+    r.status = 200;
+    r.content_type = "application/json";
+    r.body = body;
+    return r;
+  });
+  conformance::RunOptions o;
+  o.target = conformance::default_target_config();
+  o.target.ns.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
+  o.target.ns.timeout = 5000ms;
+  o.fleet = sim::generate_fleet(4, lorawan::Eui64::parse("0000000000000001"),
+                                conformance::suite_mac_versions(), 7);
+  o.scenarios = conformance::builtin_suite();
+  o.profile = conformance::resolve_profile("strict");
+  o.only = {"join"};
+  const conformance::RunReport report = conformance::run_scenarios(o);
+
+  ASSERT_FALSE(report.exchanges.empty());
+  EXPECT_NE(report.exit_code(false), conformance::exit_ok);
+  for (const auto& e : report.exchanges) {
+    if (e.http_status != 200) continue;
+    ASSERT_LE(e.response_body.size(), conformance::kMaxTraceBodyBytes + 32) << e.label;
+    EXPECT_EQ(e.response_body.substr(0, 40), body.substr(0, 40)) << e.label;
+    const std::string tail = e.response_body.substr(e.response_body.size() - 20);
+    EXPECT_NE(tail.find("more bytes)"), std::string::npos) << tail;
+  }
+  // The codec refused each answer at its value limit, and says so.
+  bool told = false;
+  for (const auto& r : report.results) {
+    told = told || r.actual.find("more than 10000 JSON values") != std::string::npos ||
+           r.reason.find("more than 10000 JSON values") != std::string::npos;
+  }
+  EXPECT_TRUE(told);
+  const std::string json = json_report_text(report);
+  EXPECT_LT(json.size(), report.exchanges.size() * (conformance::kMaxTraceBodyBytes + 8192));
+}
+
+}  // namespace
+}  // namespace joincheck::reports
