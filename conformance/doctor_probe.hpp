@@ -13,7 +13,10 @@
 //    internal/uplink/join/join.go);
 //  - every wrapped network session key must unwrap with the file's KEK of its label (v4
 //    chirpstack/src/backend/keywrap.rs "KEK label X does not exist"; v3
-//    internal/uplink/join/key_wrap.go "unknown kek label: X").
+//    internal/uplink/join/key_wrap.go "unknown kek label: X");
+//  - v4 stores a SessionKeyID (and a wrapped AppSKey) with the session and then treats the device
+//    as end-to-end encrypted: its NS stops decrypting FRMPayload (chirpstack/src/uplink/join.rs,
+//    chirpstack/src/uplink/data.rs). A Success that does so passes, saying so.
 
 #include <optional>
 #include <string>
@@ -78,6 +81,11 @@ struct ChirpStackJudgement {
   std::string ns_error;           // what ChirpStack logs when !success
   std::string problem;            // what is wrong with a Success answer ChirpStack cannot use
   std::string fix;                // the setting or JS change that fixes `problem`
+  // v4 only, for a Success: why ChirpStack v4 will treat the device as end-to-end encrypted ("the
+  // JoinAns carries SessionKeyID 0102"), "" when it will decrypt FRMPayload itself. v4 does so
+  // when the session has a SessionKeyID or an AppSKey wrapped under a KEK label
+  // (chirpstack/chirpstack chirpstack/src/uplink/data.rs _is_end_to_end_encrypted).
+  std::string end_to_end;
 };
 ChirpStackJudgement judge_join_ans_as_chirpstack(ChirpStackVersion version, int http_status, const std::string& body,
                                                  const std::vector<CsKek>& keks, const std::string& kek_setting);
