@@ -17,6 +17,7 @@
 #include "conformance/validator.hpp"
 #include "sim/join_server/join_server.hpp"
 #include "sim/network_server/ns_client.hpp"
+#include "sim/network_server/ns_persona.hpp"
 
 namespace joincheck::conformance {
 
@@ -618,6 +619,11 @@ void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
   in.config = &c_;
   in.js = &js;
   in.ns = t.ns;
+  // The probe waits as long as that ChirpStack version waits: v4 its 5 s; v3 none at all, so
+  // doctor keeps its own deadline (--timeout) and says so when it passes.
+  if (c_.version == ChirpStackVersion::v4) {
+    in.ns.timeout = sim::persona_js_timeout(sim::NsPersona::chirpstack_v4).value();
+  }
   in.server_setting = setting(js, "server", js.server.line);
   if (js.join_eui_prefix.present()) {
     in.prefix_setting = setting(js, c_.version == ChirpStackVersion::v4 ? "join_eui_prefix" : "join_eui",

@@ -144,7 +144,20 @@ void judge_probe(const ProbeInputs& in, const sim::FleetDevice& device, bool kno
   if (ex.http_status == 0) {
     f.verdict = Verdict::fail;
     f.actual = ex.transport_error;
-    f.reason = "fix: check " + in.server_setting + " (URL and path) and the JS's logs";
+    if (ex.timed_out && v4) {
+      f.reason = "ChirpStack v4 waits " + std::to_string(in.ns.timeout.count()) +
+                 " ms for the JS's answer (its HTTP client's timeout, chirpstack/chirpstack backend/src/lib.rs) and "
+                 "fails the join when none comes. fix: make the JS answer within that time (check " +
+                 in.server_setting + " and the JS's logs)";
+    } else if (ex.timed_out) {
+      f.reason = "ChirpStack v3 sets no timeout on its Join Server client (brocaar/lorawan backend/client.go "
+                 "NewClient: an http.Client without Timeout): it would wait for this answer for ever, while the "
+                 "device's join-accept windows (5 and 6 s after its join-request) pass; doctor gave up after " +
+                 std::to_string(in.ns.timeout.count()) + " ms (--timeout). fix: make the JS answer within a few "
+                 "seconds (check " + in.server_setting + " and the JS's logs)";
+    } else {
+      f.reason = "fix: check " + in.server_setting + " (URL and path) and the JS's logs";
+    }
     return;
   }
   const ChirpStackJudgement j = judge_join_ans_as_chirpstack(c.version, ex.http_status, ex.http_body, c.keks,

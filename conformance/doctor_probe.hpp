@@ -6,6 +6,8 @@
 //    any 4xx/5xx whatever its body (chirpstack/chirpstack backend/src/lib.rs); ChirpStack v3
 //    decodes the body whatever the status (brocaar/chirpstack-network-server
 //    internal/backend/joinserver/client.go JoinReq, brocaar/lorawan backend/client.go request);
+//  - a JS that does not answer: v4 gives up after 5 s (backend/src/lib.rs); v3 sets no timeout
+//    and would wait for ever (brocaar/lorawan backend/client.go), so the probe keeps --timeout;
 //  - neither requires MessageType nor a Content-Type in the answer (v4: BasePayload is
 //    #[serde(default)]; v3: encoding/json);
 //  - a Success must carry a PHYPayload that decodes as a join-accept (v4 "Decode PhyPayload",
@@ -43,7 +45,9 @@ struct ProbeFinding {
 struct ProbeInputs {
   const ChirpStackConfig* config = nullptr;
   const CsJoinServer* js = nullptr;
-  sim::NsClientOptions ns;      // URL, TLS material, NetID, timeout of this JS
+  // URL, TLS material, NetID, and the probe's deadline: ChirpStack v4's own timeout (5 s,
+  // sim::persona_js_timeout); for v3, which has none, --timeout.
+  sim::NsClientOptions ns;
   std::string server_setting;   // "server of [join_server.default] (file:line)"
   std::string prefix_setting;   // the join_eui_prefix / join_eui setting, "" when none
   std::string net_id_setting;   // "[network] net_id" or "[network_server] net_id"

@@ -208,6 +208,30 @@ TEST(DoctorProbe, LiveSuccessWithSessionKeyIdSaysV4TreatsTheDeviceAsEndToEndEncr
   EXPECT_EQ(v3.reason.find("end-to-end"), std::string::npos) << v3.reason;
 }
 
+// A JS slower than ChirpStack v4's 5 s: v4 fails the join, whatever doctor's --timeout.
+TEST(DoctorProbe, LiveV4ProbeWaitsV4sFiveSecondsWhateverTheTimeoutOption) {
+  StandInJs js(200, success_body().dump(), 5600ms);
+  const CheckResult v4 = probe_finding(v4_file(js.url()), "slow-v4.toml", 20000ms, false);
+  EXPECT_EQ(v4.verdict, Verdict::fail) << v4.actual << "\n" << v4.reason;
+  EXPECT_EQ(v4.reason,
+            "ChirpStack v4 waits 5000 ms for the JS's answer (its HTTP client's timeout, chirpstack/chirpstack "
+            "backend/src/lib.rs) and fails the join when none comes. fix: make the JS answer within that time "
+            "(check server of [join_server.default] (" + finding_file("slow-v4.toml").string() + ":3) and the JS's logs)");
+}
+
+// v3 has no timeout at all: doctor keeps its own deadline and says that v3 would wait for ever.
+TEST(DoctorProbe, LiveV3ProbeTimeoutSaysV3WouldWaitForEver) {
+  StandInJs js(200, success_body().dump(), 1500ms);
+  const CheckResult v3 = probe_finding(v3_file(js.url()), "slow-v3.toml", 800ms, false);
+  EXPECT_EQ(v3.verdict, Verdict::fail) << v3.actual << "\n" << v3.reason;
+  EXPECT_EQ(v3.reason,
+            "ChirpStack v3 sets no timeout on its Join Server client (brocaar/lorawan backend/client.go NewClient: an "
+            "http.Client without Timeout): it would wait for this answer for ever, while the device's join-accept "
+            "windows (5 and 6 s after its join-request) pass; doctor gave up after 800 ms (--timeout). fix: make the "
+            "JS answer within a few seconds (check server of [join_server.default] (" +
+                finding_file("slow-v3.toml").string() + ":6) and the JS's logs)");
+}
+
 // End to end: a test-only JS answering HTTP 400 with a Success body. v4 fails the probe, v3
 // passes it.
 TEST(DoctorProbe, LiveHttp400WithSuccessBodyPerVersion) {
