@@ -106,7 +106,7 @@ std::function<int()> add_doctor_command(CLI::App& app) {
   cmd->add_option("--chirpstack-config", args->chirpstack_config, "chirpstack.toml (v4) or chirpstack-network-server.toml (v3)")
       ->required();
   cmd->add_flag("--offline", args->offline, "static findings only: do not connect to the Join Servers");
-  cmd->add_option("--timeout", args->timeout_ms, "per connection, milliseconds (default 5000)");
+  cmd->add_option("--timeout", args->timeout_ms, "per connection, and the deadline of a ChirpStack v3 probe (v3 has none; a v4 probe waits v4's 5 s), milliseconds (default 5000)");
   cmd->add_option("--net-id", args->net_id,
                   "the NS NetID the probes send as SenderID (default: the file's [network] net_id, else 000000)");
   cmd->add_option("--devices", args->devices,

@@ -17,6 +17,7 @@
 #include "conformance/validator.hpp"
 #include "sim/join_server/join_server.hpp"
 #include "sim/network_server/ns_client.hpp"
+#include "sim/network_server/ns_persona.hpp"
 
 namespace joincheck::conformance {
 
@@ -83,6 +84,7 @@ class Doctor {
   void ignored_keys();
   void files(const CsJoinServer& js);
   void certificate_file(const CsJoinServer& js, const CsValue& file, const std::string& key, bool ca);
+  std::string v3_client_unbuildable(const CsJoinServer& js) const;
   void prefixes();
   void keks();
   void dns();
@@ -212,6 +214,41 @@ void Doctor::ignored_keys() {
       c_.ignored.empty() ? "none" : "ignored: " + list, fix);
 }
 
+// What ChirpStack v3 does when it cannot build the TLS client of `js` (a CA file it cannot read
+// or without a PEM certificate, a client certificate and key it cannot load as a pair: its
+// NewClient fails), "" for v4. Said before the fix of each finding that finds such a cause.
+std::string Doctor::v3_client_unbuildable(const CsJoinServer& js) const {
+  if (c_.version != ChirpStackVersion::v3) return "";
+  const CsJoinServer* def = nullptr;
+  for (const auto& x : c_.join_servers) {
+    if (x.is_default && def == nullptr) def = &x;
+  }
+  const std::string instead = " to [join_server.default] (" + v3_default_server(c_, def) + ") instead";
+  if (js.certificates_only) {
+    if (!c_.resolve_join_eui.value_or(false)) return "";
+    return "ChirpStack v3 cannot build the TLS client of this entry, so it logs \"resolving JoinEUI failed, using "
+           "default join-server\" and posts the JoinReq of JoinEUI " + js.join_eui_prefix.value + instead +
+           ", with that table's TLS settings (internal/joinserver/pool.go resolveJoinServer). ";
+  }
+  if (c_.v3_form == V3Form::servers && !js.is_default) {
+    return "ChirpStack v3 cannot build the TLS client of this entry. The v3 releases that pick it in "
+           "internal/backend/joinserver/pool.go (getClient) log \"creating join-server client failed, returning "
+           "default join-server client\" and post the JoinReq of JoinEUI " + js.join_eui_prefix.value + instead +
+           "; the last ones build every [[join_server.servers]] client when they start and do not start at all: "
+           "\"setup join-server backend error: new backend client error: ...\" (internal/backend/joinserver/"
+           "joinserver.go Setup, cmd/chirpstack-network-server/cmd/root_run.go). ";
+  }
+  if (c_.v3_form == V3Form::servers) {
+    return "ChirpStack v3 cannot build the [join_server.default] client. The v3 releases with "
+           "internal/backend/joinserver/pool.go build it when they start and do not start without it "
+           "(\"joinserver: create default client error\"); the last ones build it for each join that goes there and "
+           "fail each such join with \"get join-server client error: joinserver: new default client error: ...\" "
+           "(internal/backend/joinserver/joinserver.go getDefaultClient). ";
+  }
+  return "ChirpStack v3 builds the [join_server.default] client when it starts and does not start without it "
+         "(\"create default join-server client error\", internal/joinserver/pool.go NewPool). ";
+}
+
 void Doctor::certificate_file(const CsJoinServer& js, const CsValue& file, const std::string& key, bool ca) {
   const std::string id = "doctor/" + js.scope + "." + (ca ? "ca-cert" : "tls-cert");
   const std::string title = ca ? "The CA file of the JS connection is readable, and its certificates are valid"
@@ -241,7 +278,7 @@ void Doctor::certificate_file(const CsJoinServer& js, const CsValue& file, const
     add(id, Level::must, title, v, "PEM certificate(s), valid now, in " + where, shown, reason);
   } catch (const std::exception& e) {
     add(id, Level::must, title, Verdict::fail, "PEM certificate(s) in " + where, e.what(),
-        "fix: point " + where + " at a readable PEM certificate file");
+        v3_client_unbuildable(js) + "fix: point " + where + " at a readable PEM certificate file");
   }
 }
 
@@ -254,7 +291,8 @@ void Doctor::files(const CsJoinServer& js) {
     add("doctor/" + js.scope + ".tls-pair", Level::must, "A client certificate comes with its key", Verdict::fail,
         "tls_cert and tls_key together in " + js.table,
         cert ? "tls_cert without tls_key" : "tls_key without tls_cert",
-        "fix: set both " + setting(js, "tls_cert", js.tls_cert.line) + " and tls_key, or neither");
+        v3_client_unbuildable(js) + "fix: set both " + setting(js, "tls_cert", js.tls_cert.line) +
+            " and tls_key, or neither");
   }
   if (!key) return;
   const std::string kid = "doctor/" + js.scope + ".tls-key";
@@ -264,7 +302,8 @@ void Doctor::files(const CsJoinServer& js) {
     pkey = backend::load_private_key(js.tls_key.value);
   } catch (const std::exception& e) {
     add(kid, Level::must, "The client key file is readable and in a format this version accepts", Verdict::fail,
-        "an unencrypted PEM private key in " + where, e.what(), "fix: point " + where + " at the unencrypted PEM key of tls_cert");
+        "an unencrypted PEM private key in " + where, e.what(),
+        v3_client_unbuildable(js) + "fix: point " + where + " at the unencrypted PEM key of tls_cert");
     return;
   }
   std::string text;
@@ -296,7 +335,8 @@ void Doctor::files(const CsJoinServer& js) {
         match ? Verdict::pass : Verdict::fail, "tls_key is the key of the certificate in tls_cert",
         match ? "it is" : "the key in " + js.tls_key.value + " (" + pkey.description() + ") is not the key of " +
                               chain.front().subject() + " in " + js.tls_cert.value,
-        match ? "" : "fix: set " + where + " to the key that was generated with " + js.tls_cert.value);
+        match ? "" : v3_client_unbuildable(js) + "fix: set " + where + " to the key that was generated with " +
+                         js.tls_cert.value);
   } catch (const std::exception&) {
     // tls-cert already says why the certificate cannot be read.
   }
@@ -618,6 +658,11 @@ void Doctor::probe(const CsJoinServer& js, const TargetConfig& t) {
   in.config = &c_;
   in.js = &js;
   in.ns = t.ns;
+  // The probe waits as long as that ChirpStack version waits: v4 its 5 s; v3 none at all, so
+  // doctor keeps its own deadline (--timeout) and says so when it passes.
+  if (c_.version == ChirpStackVersion::v4) {
+    in.ns.timeout = sim::persona_js_timeout(sim::NsPersona::chirpstack_v4).value();
+  }
   in.server_setting = setting(js, "server", js.server.line);
   if (js.join_eui_prefix.present()) {
     in.prefix_setting = setting(js, c_.version == ChirpStackVersion::v4 ? "join_eui_prefix" : "join_eui",

@@ -38,7 +38,9 @@ namespace joincheck::conformance {
 struct DoctorOptions {
   std::filesystem::path chirpstack_config;
   bool live = true;
-  std::chrono::milliseconds timeout{5000};  // per probe (ChirpStack's HTTP timeout)
+  // Per connection, and the deadline of the ChirpStack v3 probe (v3 itself has none). The v4
+  // probe waits v4's own 5 s (sim::persona_js_timeout).
+  std::chrono::milliseconds timeout{5000};
   // SenderID of the probes: this, else the file's [network] net_id (v3: [network_server]),
   // else ChirpStack's default 000000.
   std::optional<std::string> net_id;

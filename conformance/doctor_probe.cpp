@@ -124,6 +124,16 @@ ChirpStackJudgement judge_join_ans_as_chirpstack(ChirpStackVersion version, int 
     }
   }
   j.success = true;
+  if (v4) {
+    // chirpstack/src/uplink/join.rs keeps the SessionKeyID and the AppSKey envelope as they came;
+    // chirpstack/src/uplink/data.rs then decrypts FRMPayload only when the session has neither a
+    // SessionKeyID nor an AppSKey under a KEK label.
+    if (ans->session_key_id && !ans->session_key_id->empty()) {
+      j.end_to_end = "the JoinAns carries SessionKeyID " + lorawan::to_hex(*ans->session_key_id);
+    } else if (ans->app_s_key && !ans->app_s_key->is_clear()) {
+      j.end_to_end = "the JoinAns wraps AppSKey under KEK label \"" + ans->app_s_key->kek_label + "\"";
+    }
+  }
   return j;
 }
 
@@ -138,7 +148,20 @@ void judge_probe(const ProbeInputs& in, const sim::FleetDevice& device, bool kno
   if (ex.http_status == 0) {
     f.verdict = Verdict::fail;
     f.actual = ex.transport_error;
-    f.reason = "fix: check " + in.server_setting + " (URL and path) and the JS's logs";
+    if (ex.timed_out && v4) {
+      f.reason = "ChirpStack v4 waits " + std::to_string(in.ns.timeout.count()) +
+                 " ms for the JS's answer (its HTTP client's timeout, chirpstack/chirpstack backend/src/lib.rs) and "
+                 "fails the join when none comes. fix: make the JS answer within that time (check " +
+                 in.server_setting + " and the JS's logs)";
+    } else if (ex.timed_out) {
+      f.reason = "ChirpStack v3 sets no timeout on its Join Server client (brocaar/lorawan backend/client.go "
+                 "NewClient: an http.Client without Timeout): it would wait for this answer for ever, while the "
+                 "device's join-accept windows (5 and 6 s after its join-request) pass; doctor gave up after " +
+                 std::to_string(in.ns.timeout.count()) + " ms (--timeout). fix: make the JS answer within a few "
+                 "seconds (check " + in.server_setting + " and the JS's logs)";
+    } else {
+      f.reason = "fix: check " + in.server_setting + " (URL and path) and the JS's logs";
+    }
     return;
   }
   const ChirpStackJudgement j = judge_join_ans_as_chirpstack(c.version, ex.http_status, ex.http_body, c.keks,
@@ -151,6 +174,13 @@ void judge_probe(const ProbeInputs& in, const sim::FleetDevice& device, bool kno
   if (j.success) {
     f.verdict = known ? Verdict::pass : Verdict::fail;
     if (!known) f.reason = "the JS answered Success for a DevEUI that should not exist: it does not check DevEUIs";
+    if (known && !j.end_to_end.empty()) {
+      f.reason = cs + " will treat device " + device.dev_eui.hex() + " as end-to-end encrypted: " + j.end_to_end +
+                 ", which it stores with the session, and its NS then stops decrypting FRMPayload; the application "
+                 "gets the encrypted payload with the SessionKeyID and the AppSKey envelope, and the payload codec "
+                 "does not run (chirpstack/chirpstack chirpstack/src/uplink/data.rs). For ChirpStack to decrypt, "
+                 "the JS must send AppSKey without a KEK label and no SessionKeyID";
+    }
     return;
   }
   if (!j.problem.empty()) {

@@ -6,6 +6,8 @@
 //    any 4xx/5xx whatever its body (chirpstack/chirpstack backend/src/lib.rs); ChirpStack v3
 //    decodes the body whatever the status (brocaar/chirpstack-network-server
 //    internal/backend/joinserver/client.go JoinReq, brocaar/lorawan backend/client.go request);
+//  - a JS that does not answer: v4 gives up after 5 s (backend/src/lib.rs); v3 sets no timeout
+//    and would wait for ever (brocaar/lorawan backend/client.go), so the probe keeps --timeout;
 //  - neither requires MessageType nor a Content-Type in the answer (v4: BasePayload is
 //    #[serde(default)]; v3: encoding/json);
 //  - a Success must carry a PHYPayload that decodes as a join-accept (v4 "Decode PhyPayload",
@@ -13,7 +15,10 @@
 //    internal/uplink/join/join.go);
 //  - every wrapped network session key must unwrap with the file's KEK of its label (v4
 //    chirpstack/src/backend/keywrap.rs "KEK label X does not exist"; v3
-//    internal/uplink/join/key_wrap.go "unknown kek label: X").
+//    internal/uplink/join/key_wrap.go "unknown kek label: X");
+//  - v4 stores a SessionKeyID (and a wrapped AppSKey) with the session and then treats the device
+//    as end-to-end encrypted: its NS stops decrypting FRMPayload (chirpstack/src/uplink/join.rs,
+//    chirpstack/src/uplink/data.rs). A Success that does so passes, saying so.
 
 #include <optional>
 #include <string>
@@ -40,7 +45,9 @@ struct ProbeFinding {
 struct ProbeInputs {
   const ChirpStackConfig* config = nullptr;
   const CsJoinServer* js = nullptr;
-  sim::NsClientOptions ns;      // URL, TLS material, NetID, timeout of this JS
+  // URL, TLS material, NetID, and the probe's deadline: ChirpStack v4's own timeout (5 s,
+  // sim::persona_js_timeout); for v3, which has none, --timeout.
+  sim::NsClientOptions ns;
   std::string server_setting;   // "server of [join_server.default] (file:line)"
   std::string prefix_setting;   // the join_eui_prefix / join_eui setting, "" when none
   std::string net_id_setting;   // "[network] net_id" or "[network_server] net_id"
@@ -78,6 +85,11 @@ struct ChirpStackJudgement {
   std::string ns_error;           // what ChirpStack logs when !success
   std::string problem;            // what is wrong with a Success answer ChirpStack cannot use
   std::string fix;                // the setting or JS change that fixes `problem`
+  // v4 only, for a Success: why ChirpStack v4 will treat the device as end-to-end encrypted ("the
+  // JoinAns carries SessionKeyID 0102"), "" when it will decrypt FRMPayload itself. v4 does so
+  // when the session has a SessionKeyID or an AppSKey wrapped under a KEK label
+  // (chirpstack/chirpstack chirpstack/src/uplink/data.rs _is_end_to_end_encrypted).
+  std::string end_to_end;
 };
 ChirpStackJudgement judge_join_ans_as_chirpstack(ChirpStackVersion version, int http_status, const std::string& body,
                                                  const std::vector<CsKek>& keks, const std::string& kek_setting);

@@ -399,7 +399,17 @@ void judge_join_answer(const Ans& ans, const SentRequest& sent, sim::SimDevice* 
   if (is_join_ans) {
     judge.check("answer/app-s-key-or-session-key-id", ans.app_s_key || ans.session_key_id,
                 "AppSKey, SessionKeyID or both", "neither");
-    judge.check("answer/session-key-id", ans.session_key_id.has_value(), "a SessionKeyID", "none");
+    if (ans.session_key_id) {
+      judge.pass("answer/session-key-id", "a SessionKeyID");
+    } else {
+      // Recommending a SessionKeyID: say what ChirpStack v4 does with one
+      // (chirpstack/chirpstack chirpstack/src/uplink/data.rs _is_end_to_end_encrypted).
+      judge("answer/session-key-id", Verdict::fail, "a SessionKeyID", "none",
+            "send a SessionKeyID so that the AS can ask for this session's AppSKey (TS002 1.0 §8 step 8). "
+            "Know that ChirpStack v4 stores it and then treats the device as end-to-end encrypted: its NS stops "
+            "decrypting FRMPayload and hands the application the encrypted payload with the SessionKeyID, as it "
+            "does for an AppSKey wrapped under a KEK label");
+    }
   }
   judge.check("answer/lifetime", ans.lifetime.has_value(), "Lifetime (seconds; 0 allowed)", "no Lifetime");
   if (ans.session_key_id) v.answer.session_key_id = ans.session_key_id;

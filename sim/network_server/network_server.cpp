@@ -29,6 +29,7 @@
 #include "lorawan/hex.hpp"
 #include "lorawan/join_frames.hpp"
 #include "sim/gateway/gwmp.hpp"
+#include "sim/network_server/ns_persona.hpp"
 
 namespace joincheck::sim {
 
@@ -995,6 +996,10 @@ struct NetworkServer::Impl {
     req.dl_settings = static_cast<std::uint8_t>((opt_neg ? 0x80 : 0x00) |
                                                 (options.rx1_dr_offset << 4) | (rx2_dr & 0x0f));
     req.rx_delay = options.rx_delay;
+    // The NS persona (js.ns_like): its header, MACVersion spelling and CFList. The DevAddr,
+    // DLSettings and RxDelay stay this NS's own: it schedules the downlinks with them, as
+    // ChirpStack sends its configured network settings (sim/network_server/ns_persona.hpp).
+    shape_join_req_spelling(options.js.ns_like, req);
 
     update_device(jr.dev_eui, [&](NsDeviceState& s) {
       ++s.join_requests;

@@ -55,10 +55,9 @@ lorawan::CfList stock_eu868_cf_list() {
 
 namespace {
 
+// The MACVersion spelling and the CFList.
 template <class Req>
-void shape(NsPersona persona, Req& req, const lorawan::NetId& net_id, std::uint32_t random) {
-  if (persona == NsPersona::plain) return;
-  shape_header(persona, req.header);
+void shape_spelling(NsPersona persona, Req& req) {
   const lorawan::MacVersion version =
       req.mac_version ? req.mac_version->version : lorawan::MacVersion::v1_0_3;
   backend::MacVersionField mv;
@@ -66,14 +65,39 @@ void shape(NsPersona persona, Req& req, const lorawan::NetId& net_id, std::uint3
   // ChirpStack writes a device profile's MACVersion in three parts: "1.1.0", not TS002's "1.1".
   if (lorawan::is_1_1(version)) mv.text = "1.1.0";
   req.mac_version = mv;
+  // v4's stock EU868 region file has five extra channels; v3's template has none, and v3 then
+  // sends no CFList.
+  if (persona == NsPersona::chirpstack_v4) {
+    req.cf_list = stock_eu868_cf_list();
+  } else {
+    req.cf_list.reset();
+  }
+}
+
+template <class Req>
+void shape(NsPersona persona, Req& req, const lorawan::NetId& net_id, std::uint32_t random) {
+  if (persona == NsPersona::plain) return;
+  shape_header(persona, req.header);
+  shape_spelling(persona, req);
   req.dev_addr = dev_addr_for(net_id, random);
   // Stock EU868: rx1_dr_offset 0, rx2_dr 0; OptNeg for every version but 1.0.x.
-  req.dl_settings = static_cast<std::uint8_t>(lorawan::is_1_1(version) ? 0x80 : 0x00);
+  req.dl_settings =
+      static_cast<std::uint8_t>(lorawan::is_1_1(req.mac_version->version) ? 0x80 : 0x00);
   req.rx_delay = 1;
-  req.cf_list = stock_eu868_cf_list();
 }
 
 }  // namespace
+
+void shape_join_req_spelling(NsPersona persona, backend::JoinReq& req) {
+  if (persona == NsPersona::plain) return;
+  shape_header(persona, req.header);
+  shape_spelling(persona, req);
+}
+
+std::optional<std::chrono::milliseconds> persona_js_timeout(NsPersona persona) {
+  if (persona == NsPersona::chirpstack_v4) return std::chrono::milliseconds(5000);
+  return std::nullopt;
+}
 
 void shape_join_req(NsPersona persona, backend::JoinReq& req, const lorawan::NetId& net_id,
                     std::uint32_t random) {

@@ -172,6 +172,9 @@ run probedev doctor --chirpstack-config live4.toml --devices fleet.json --probe-
 expect_rc "--probe-device DEVEUI --state: the device joins" 0 probedev
 json_has "... and the finding states the DevNonce it cost" probedev.json doctor/servers-1.probe-join reason \
   "the probe used DevNonce 0 of device $dev; the state file now continues from 1"
+json_has "... and says ChirpStack v4 will treat it as end-to-end encrypted (the JS sends a SessionKeyID)" \
+  probedev.json doctor/servers-1.probe-join reason \
+  "ChirpStack v4 will treat device $dev as end-to-end encrypted: the JoinAns carries SessionKeyID "
 if python3 -c "import json,sys; d=json.load(open('state.json'))['devices']; sys.exit(0 if d['$dev']['DevNonceNext'] == 1 else 1)"; then
   ok "... and the state file continues from 1"
 else

@@ -165,6 +165,51 @@ std::string v3_servers_file(const std::string& server, const std::string& extra 
          "  server=\"https://default-js.example.net/\"\n";
 }
 
+// A TLS client v3 cannot build (here a CA file that does not exist): what v3 does instead, per form
+// (internal/joinserver/pool.go, internal/backend/joinserver/pool.go and joinserver.go).
+TEST(DoctorRouting, V3ClientThatCannotBeBuiltSaysWhatV3DoesInstead) {
+  const std::string missing = "/nonexistent/js-ca.pem";
+  std::string text = v3_servers_file("https://js.example.net:8443/");
+  text.replace(text.find(pki().root_ca.string()), pki().root_ca.string().size(), missing);
+  fs::path file = write("v3-servers-no-ca", text);
+  DoctorResult r = doctor(file);
+  EXPECT_EQ(finding(r, "doctor/servers-1.ca-cert", Verdict::fail).reason,
+            "ChirpStack v3 cannot build the TLS client of this entry. The v3 releases that pick it in "
+            "internal/backend/joinserver/pool.go (getClient) log \"creating join-server client failed, returning "
+            "default join-server client\" and post the JoinReq of JoinEUI 0102030405060708 to [join_server.default] "
+            "(https://default-js.example.net/) instead; the last ones build every [[join_server.servers]] client when "
+            "they start and do not start at all: \"setup join-server backend error: new backend client error: ...\" "
+            "(internal/backend/joinserver/joinserver.go Setup, cmd/chirpstack-network-server/cmd/root_run.go). "
+            "fix: point ca_cert of [[join_server.servers]] #1 (" + file.string() + ":9) at a readable PEM certificate "
+            "file");
+
+  file = write("v3-servers-default-no-ca", v3_servers_file("https://js.example.net:8443/") + "  ca_cert=\"" + missing + "\"\n");
+  r = doctor(file);
+  EXPECT_EQ(finding(r, "doctor/default.ca-cert", Verdict::fail).reason,
+            "ChirpStack v3 cannot build the [join_server.default] client. The v3 releases with "
+            "internal/backend/joinserver/pool.go build it when they start and do not start without it "
+            "(\"joinserver: create default client error\"); the last ones build it for each join that goes there and "
+            "fail each such join with \"get join-server client error: joinserver: new default client error: ...\" "
+            "(internal/backend/joinserver/joinserver.go getDefaultClient). fix: point ca_cert of [join_server.default] (" +
+                file.string() + ":14) at a readable PEM certificate file");
+
+  text = v3_certificates_template("https://default-js.example.net/", true);
+  text.replace(text.find(pki().root_ca.string()), pki().root_ca.string().size(), missing);
+  file = write("v3-certificates-no-ca", text);
+  r = doctor(file);
+  EXPECT_EQ(finding(r, "doctor/certificates-1.ca-cert", Verdict::fail).reason,
+            "ChirpStack v3 cannot build the TLS client of this entry, so it logs \"resolving JoinEUI failed, using "
+            "default join-server\" and posts the JoinReq of JoinEUI 0102030405060708 to [join_server.default] "
+            "(https://default-js.example.net/) instead, with that table's TLS settings (internal/joinserver/pool.go "
+            "resolveJoinServer). fix: point ca_cert of [[join_server.certificates]] #1 (" + file.string() +
+                ":10) at a readable PEM certificate file");
+
+  // v4 says nothing of v3.
+  r = doctor(write("v4-no-ca", "[join_server]\n[[join_server.servers]]\njoin_eui_prefix = \"0000000000000000/0\"\n"
+                               "server = \"https://js.example.net/\"\nca_cert = \"" + missing + "\"\n"));
+  EXPECT_EQ(finding(r, "doctor/servers-1.ca-cert", Verdict::fail).reason.rfind("fix: ", 0), 0u) << show(r);
+}
+
 TEST(DoctorRouting, V3ServersFormIsReadAndItsIgnoredKeysNamed) {
   const std::string certs = "  [[join_server.certificates]]\n  join_eui=\"0102030405060708\"\n  ca_cert=\"/etc/old-ca.pem\"\n";
   const fs::path file = write("v3-servers", v3_servers_file("https://js.example.net:8443/", certs));

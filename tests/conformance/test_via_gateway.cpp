@@ -10,6 +10,7 @@
 #include "conformance/scenario.hpp"
 #include "sim/join_server/faults.hpp"
 #include "sim/network_server/network_server.hpp"
+#include "sim/network_server/ns_persona.hpp"
 #include "report_support.hpp"
 
 namespace joincheck::conformance {
@@ -74,6 +75,43 @@ TEST(ViaGateway, AJsTooSlowForRx1FailsTheJoinAcceptWindow) {
   const CheckResult& c = result_of(r, "air/join-accept-window");
   EXPECT_EQ(c.verdict, Verdict::fail) << failures(r);
   EXPECT_NE(c.actual.find("RX2, not RX1"), std::string::npos) << c.actual;
+}
+
+// --ns-like over the air: joincheck's NS sends the persona's header, MACVersion spelling and
+// CFList (sim::shape_join_req_spelling), with its own DevAddr, DLSettings and RxDelay, and the
+// device still joins in RX1.
+TEST(ViaGateway, TheNsPersonaShapesTheJoinReqOfTheNs) {
+  const std::vector<Scenario> one = parse_scenarios(R"({"id": "air/join-accept-window",
+      "devices": {"dev": {"MACVersion": "1.1"}},
+      "steps": [{"send": "join", "device": "dev", "check": "join/success-1.1", "expect": "Success"},
+                {"send": "expect_downlink", "device": "dev", "window": "RX1"}]})",
+                                                    "persona.json", Catalog::builtin());
+  for (const sim::NsPersona persona : {sim::NsPersona::chirpstack_v4, sim::NsPersona::chirpstack_v3}) {
+    EmbeddedTarget target;
+    RunOptions o;
+    o.target = target.target();
+    o.target.ns.ns_like = persona;
+    o.fleet = target.fleet();
+    o.scenarios = one;
+    o.via_gateway = RunOptions::ViaGateway{};
+    const RunReport r = run_scenarios(o);
+    ASSERT_TRUE(r.setup_error.empty()) << r.setup_error;
+    EXPECT_EQ(result_of(r, "air/join-accept-window").verdict, Verdict::pass) << failures(r);
+    ASSERT_FALSE(r.exchanges.empty());
+    const std::string& body = r.exchanges.front().request_body;
+    EXPECT_NE(body.find(R"("ProtocolVersion":"1.0")"), std::string::npos) << body;
+    EXPECT_NE(body.find(R"("MACVersion":"1.1.0")"), std::string::npos) << body;
+    EXPECT_EQ(body.find("SenderToken"), std::string::npos) << body;
+    EXPECT_NE(body.find("\"DevAddr\":\"" + sim::dev_addr_for(target.target().ns.net_id, 1).hex() + "\""),
+              std::string::npos)
+        << body;
+    if (persona == sim::NsPersona::chirpstack_v4) {
+      EXPECT_NE(body.find("\"CFList\":\"" + sim::stock_eu868_cf_list().hex() + "\""), std::string::npos) << body;
+    } else {
+      EXPECT_EQ(body.find("CFList"), std::string::npos) << body;
+      EXPECT_NE(body.find(R"("VSExtension":{})"), std::string::npos) << body;
+    }
+  }
 }
 
 // End to end: a JS that gives the NS another network session key than the device derived. The

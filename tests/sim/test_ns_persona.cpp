@@ -1,9 +1,14 @@
 // The JoinReq each NS persona sends (sim/network_server/ns_persona.hpp), field by field, and the
 // header of its other requests. Sources of each fact: the table in ns_persona.hpp and
 // docs/ns-personas.md (chirpstack/chirpstack backend/src/lib.rs, chirpstack/src/uplink/join.rs,
-// chirpstack/src/devaddr.rs, chirpstack/configuration/region_eu868.toml; brocaar/lorawan
-// backend/backend.go).
+// chirpstack/src/devaddr.rs, lrwn/src/region/mod.rs, chirpstack/configuration/region_eu868.toml;
+// brocaar/chirpstack-network-server internal/uplink/join/join.go,
+// internal/storage/device_session.go, cmd/chirpstack-network-server/cmd/configfile.go;
+// brocaar/lorawan backend/backend.go, backend/client.go, band/band.go).
 #include <gtest/gtest.h>
+
+#include <array>
+#include <chrono>
 
 #include "backend/codec.hpp"
 #include "sim/network_server/network_server.hpp"
@@ -80,8 +85,11 @@ TEST(NsPersona, ChirpStackV4JoinReqOfA103Device) {
   EXPECT_FALSE(j.contains("VSExtension"));
 }
 
-TEST(NsPersona, ChirpStackV3AlwaysSendsAnEmptyVsExtension) {
+// v3 always sends VSExtension {}; its template has no extra_channels, so brocaar/lorawan's
+// GetCFList returns none and the omitempty CFList is left out.
+TEST(NsPersona, ChirpStackV3SendsAnEmptyVsExtensionAndNoCfList) {
   JoinReq r = plain_join_req(MacVersion::v1_1);
+  r.cf_list = lorawan::CfList(std::array<std::uint8_t, 16>{});
   shape_join_req(NsPersona::chirpstack_v3, r, lorawan::NetId::parse("000001"), 1);
   EXPECT_EQ(
       backend::encode(r),
@@ -89,7 +97,44 @@ TEST(NsPersona, ChirpStackV3AlwaysSendsAnEmptyVsExtension) {
           R"({"ProtocolVersion":"1.0","SenderID":"000001","ReceiverID":"0000000000000002",)") +
           R"("TransactionID":7,"MessageType":"JoinReq","VSExtension":{},"MACVersion":"1.1.0",)" +
           R"("PHYPayload":"0001","DevEUI":"0000000000000003","DevAddr":"02000001","DLSettings":"80",)" +
-          R"("RxDelay":1,"CFList":")" + kStockEu868CfList + R"("})");
+          R"("RxDelay":1})");
+}
+
+TEST(NsPersona, ChirpStackV3JoinReqOfA103Device) {
+  JoinReq r = plain_join_req(MacVersion::v1_0_3);
+  shape_join_req(NsPersona::chirpstack_v3, r, lorawan::NetId::parse("000001"), 1);
+  const auto j = backend::to_json(r);
+  EXPECT_EQ(j["MACVersion"], "1.0.3");
+  EXPECT_EQ(j["DLSettings"], "00");
+  EXPECT_EQ(j["RxDelay"], 1);
+  EXPECT_FALSE(j.contains("CFList"));
+  EXPECT_FALSE(j.contains("SenderToken"));
+}
+
+// What an NS with its own radio side keeps: DevAddr, DLSettings and RxDelay stay its own.
+TEST(NsPersona, SpellingLeavesTheNetworkSettingsOfTheNs) {
+  for (NsPersona p : {NsPersona::chirpstack_v3, NsPersona::chirpstack_v4}) {
+    JoinReq r = plain_join_req(MacVersion::v1_1);
+    shape_join_req_spelling(p, r);
+    const auto j = backend::to_json(r);
+    EXPECT_EQ(j["MACVersion"], "1.1.0") << to_string(p);
+    EXPECT_EQ(j["ProtocolVersion"], "1.0") << to_string(p);
+    EXPECT_FALSE(j.contains("SenderToken")) << to_string(p);
+    EXPECT_EQ(j["DevAddr"], "abcdef01") << to_string(p);
+    EXPECT_EQ(j["DLSettings"], "95") << to_string(p);
+    EXPECT_EQ(j["RxDelay"], 5) << to_string(p);
+    EXPECT_EQ(j.contains("CFList"), p == NsPersona::chirpstack_v4) << to_string(p);
+  }
+  JoinReq r = plain_join_req(MacVersion::v1_1);
+  const JoinReq before = r;
+  shape_join_req_spelling(NsPersona::plain, r);
+  EXPECT_EQ(r, before);
+}
+
+TEST(NsPersona, JsTimeoutIsV4sFiveSecondsAndNoneForV3) {
+  EXPECT_EQ(persona_js_timeout(NsPersona::chirpstack_v4), std::chrono::milliseconds(5000));
+  EXPECT_FALSE(persona_js_timeout(NsPersona::chirpstack_v3));
+  EXPECT_FALSE(persona_js_timeout(NsPersona::plain));
 }
 
 TEST(NsPersona, DevAddrCarriesTheNetIdPrefix) {
