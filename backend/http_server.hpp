@@ -23,7 +23,6 @@
 // goes on.
 
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -45,12 +44,11 @@ struct HttpServerImpl;
 // Called on the worker thread, inline, for every request: the fast path.
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 // Called on the worker thread; the request stays valid until the awaitable completes.
-using AsyncHttpHandler =
-    std::function<boost::asio::awaitable<HttpResponse>(const HttpRequest&)>;
+using AsyncHttpHandler = std::function<boost::asio::awaitable<HttpResponse>(const HttpRequest&)>;
 
 struct HttpServerOptions {
-  std::string host = "127.0.0.1";  // address or name to listen on; "::" or "0.0.0.0" for all
-  std::uint16_t port = 0;          // 0: an ephemeral port, see HttpServer::port()
+  std::string host = "127.0.0.1";       // address or name to listen on; "::" or "0.0.0.0" for all
+  std::uint16_t port = 0;               // 0: an ephemeral port, see HttpServer::port()
   std::optional<TlsServerOptions> tls;  // HTTPS when set
   // Worker threads (at least 1). Measured on the 2-core reference machine, small POSTs over
   // 64 keep-alive connections from wrk on the same machine: against wrk -t1, one worker
@@ -64,14 +62,14 @@ struct HttpServerOptions {
 
   using duration = std::chrono::milliseconds;
   duration handshake_timeout{10000};  // TLS handshake, from accept
-  duration header_timeout{10000};  // request line + headers: from accept (first request) or
-                                   // from the first byte (later requests on the connection)
-  duration body_timeout{10000};    // the whole body, from the end of the headers
-  duration write_timeout{10000};   // writing one response
-  duration idle_timeout{30000};    // keep-alive: waiting for the next request's first byte
-  duration linger_timeout{1000};   // after a final response: waiting for the peer to close
-  duration stop_grace{1000};       // stop(): how long handlers still running may take
-  duration timer_granularity{0};   // 0: derived from the timeouts (see above)
+  duration header_timeout{10000};     // request line + headers: from accept (first request) or
+                                      // from the first byte (later requests on the connection)
+  duration body_timeout{10000};       // the whole body, from the end of the headers
+  duration write_timeout{10000};      // writing one response
+  duration idle_timeout{30000};       // keep-alive: waiting for the next request's first byte
+  duration linger_timeout{1000};      // after a final response: waiting for the peer to close
+  duration stop_grace{1000};          // stop(): how long handlers still running may take
+  duration timer_granularity{0};      // 0: derived from the timeouts (see above)
 
   std::string server_header;  // "Server:" value; none when empty
   // Told about trouble that is not a request: handler exceptions (with the request), TLS
@@ -85,10 +83,10 @@ struct HttpServerStats {
   std::uint64_t connections_accepted = 0;
   std::uint64_t connections_refused = 0;  // over max_connections
   std::uint64_t connections_active = 0;
-  std::uint64_t requests = 0;            // handed to the handler
-  std::uint64_t bad_requests = 0;        // answered 400/413/431/501 by the server itself
-  std::uint64_t handler_errors = 0;      // handler threw: 500
-  std::uint64_t timeouts = 0;            // connections closed at a deadline
+  std::uint64_t requests = 0;        // handed to the handler
+  std::uint64_t bad_requests = 0;    // answered 400/413/431/501 by the server itself
+  std::uint64_t handler_errors = 0;  // handler threw: 500
+  std::uint64_t timeouts = 0;        // connections closed at a deadline
   std::uint64_t tls_handshake_failures = 0;
 };
 

@@ -3,11 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -26,8 +25,8 @@ namespace joincheck::backend {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::RawConnection;
 using testing::body_of;
+using testing::RawConnection;
 using testing::status_of;
 using Clock = std::chrono::steady_clock;
 
@@ -157,8 +156,7 @@ TEST(HttpServer, BodyOverTheLimitGets413) {
   // Announced length over 32 KiB: refused from the headers alone.
   {
     RawConnection connection(server.port());
-    ASSERT_TRUE(connection.send(
-        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 40000\r\n\r\n"));
+    ASSERT_TRUE(connection.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 40000\r\n\r\n"));
     const std::string response = connection.read_response();
     EXPECT_EQ(status_of(response), 413) << response;
     EXPECT_NE(response.find("32768"), std::string::npos);
@@ -399,9 +397,8 @@ TEST(HttpServer, Http10WithoutKeepAliveIsClosedAfterTheResponse) {
 }
 
 TEST(HttpServer, HeadGetsHeadersWithoutBody) {
-  HttpServer server(fast_options(), [](const HttpRequest&) {
-    return HttpResponse::text(200, "twelve bytes");
-  });
+  HttpServer server(fast_options(),
+                    [](const HttpRequest&) { return HttpResponse::text(200, "twelve bytes"); });
   BlockingHttpClient client;
   HttpClientRequest request;
   request.method = "HEAD";
@@ -419,12 +416,13 @@ TEST(HttpServer, HeadGetsHeadersWithoutBody) {
 TEST(HttpServer, AsyncHandlerCanAwait) {
   HttpServerOptions options = fast_options();
   options.threads = 2;
-  HttpServer server(options, [](const HttpRequest& request) -> boost::asio::awaitable<HttpResponse> {
-    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, 20ms);
-    co_await timer.async_wait(boost::asio::use_awaitable);
-    if (request.target == "/throw") throw std::runtime_error("async failure");
-    co_return HttpResponse::text(200, "later:" + request.body);
-  });
+  HttpServer server(
+      options, [](const HttpRequest& request) -> boost::asio::awaitable<HttpResponse> {
+        boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, 20ms);
+        co_await timer.async_wait(boost::asio::use_awaitable);
+        if (request.target == "/throw") throw std::runtime_error("async failure");
+        co_return HttpResponse::text(200, "later:" + request.body);
+      });
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
   for (int t = 0; t < 4; ++t) {
