@@ -142,12 +142,20 @@ struct DeviceStoreOptions {
   // calls commit_pending() (the JS service does, once per batch of requests of its event loop,
   // which saves two thread switches per join on a busy core).
   bool background_committer = true;
+  // The checkpointer starts the write-ahead log over once it holds this many pages (4 KiB each;
+  // 1000 is also SQLite's default wal_autocheckpoint), and the committer waits for it when the
+  // WAL holds four times as many: the WAL file stays under about 4 * 4 MiB whatever the load.
+  std::size_t wal_restart_frames = 1000;
 };
 
 struct DeviceStoreStats {
   std::uint64_t commits = 0;  // transactions committed by the committer
   std::uint64_t changes_committed = 0;
   std::uint64_t failed_commits = 0;
+  std::uint64_t wal_checkpoints = 0;  // PASSIVE checkpoints run by the checkpointer thread
+  std::uint64_t wal_restarts = 0;     // times the WAL was started over (or truncated when idle)
+  // Memory reserved for the DevNonce windows of MAC 1.0.0-1.0.3 devices.
+  std::size_t dev_nonce_window_bytes = 0;
 };
 
 // The database cannot be opened, created, read or written; the message names the file and the
