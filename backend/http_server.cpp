@@ -1,7 +1,5 @@
 #include "backend/http_server.hpp"
 
-#include <algorithm>
-#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,6 +12,16 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
+
+#include "lorawan/error.hpp"
+#include "lorawan/hex.hpp"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <ctime>
@@ -25,8 +33,6 @@
 #include <vector>
 
 #include "backend/http_parser.hpp"
-#include "lorawan/error.hpp"
-#include "lorawan/hex.hpp"
 
 namespace joincheck::backend {
 
@@ -252,6 +258,11 @@ struct detail::HttpServerImpl {
   tcp::endpoint bound;
   std::atomic<std::uint64_t> active{0};
   std::uint64_t next_connection_id = 0;  // acceptor thread only
+  // Worker 0's thread only (it runs the accept loop): the most connections open at once since
+  // memory was last given back, and when that was.
+  std::uint64_t peak_since_trim = 0;
+  Clock::time_point last_trim{};
+  std::atomic<std::uint64_t> trims{0};
   std::mutex mutex;
   std::condition_variable finished_cv;
   bool stopped = false;  // guarded by mutex
@@ -271,6 +282,7 @@ struct detail::HttpServerImpl {
   asio::awaitable<void> accept_loop();
   void refuse(Socket& socket);
   void arm_ticker(Worker& worker);
+  void return_memory_after_burst();
   void run_worker(Worker& worker);
   void stop();
 };
@@ -617,8 +629,25 @@ void detail::HttpServerImpl::arm_ticker(Worker& worker) {
   worker.ticker->async_wait([this, &worker](const error_code& ec) {
     if (ec || worker.stopping) return;
     worker.sweep();
+    if (worker.index == 0) return_memory_after_burst();
     arm_ticker(worker);
   });
+}
+
+void detail::HttpServerImpl::return_memory_after_burst() {
+  if (options.trim_after_closed == 0) return;
+  const std::uint64_t open = active.load(std::memory_order_relaxed);
+  if (peak_since_trim < open + options.trim_after_closed) return;
+  const Clock::time_point now = Clock::now();
+  if (now - last_trim < std::chrono::seconds(1)) return;
+  last_trim = now;
+  peak_since_trim = open;
+#if defined(__GLIBC__)
+  // Gives back the free pages of every arena, not only the top of the main heap
+  // (malloc_trim(3), glibc 2.8 and later). The worker threads allocate from arenas of their own.
+  malloc_trim(0);
+#endif
+  bump(trims);
 }
 
 void detail::HttpServerImpl::refuse(Socket& socket) {
@@ -662,7 +691,8 @@ asio::awaitable<void> detail::HttpServerImpl::accept_loop() {
       refuse(socket);
       continue;
     }
-    active.fetch_add(1, std::memory_order_relaxed);
+    const std::uint64_t open = active.fetch_add(1, std::memory_order_relaxed) + 1;
+    peak_since_trim = std::max(peak_since_trim, open);
     bump(home.counters.accepted);
     socket.set_option(tcp::no_delay(true), ec);
     const std::uint64_t id = ++next_connection_id;
@@ -748,6 +778,7 @@ HttpServerStats HttpServer::stats() const {
     stats.tls_handshake_failures += c.tls_failures.load(std::memory_order_relaxed);
   }
   stats.connections_active = impl_->active.load(std::memory_order_relaxed);
+  stats.memory_trims = impl_->trims.load(std::memory_order_relaxed);
   return stats;
 }
 

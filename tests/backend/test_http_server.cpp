@@ -535,5 +535,32 @@ TEST(HttpServer, ManyClientsOnSeveralThreads) {
   EXPECT_EQ(server.stats().connections_accepted, 8u);
 }
 
+// Issue 13: after a burst of connections the memory they used goes back to the system. What
+// is checked here is that the server asks for it once enough connections have closed; the RSS
+// itself is measured by scripts/bench-js-resources --bursts.
+TEST(HttpServer, GivesMemoryBackOnceABurstOfConnectionsHasClosed) {
+  HttpServerOptions options = fast_options();
+  options.trim_after_closed = 16;
+  HttpServer server(options, echo);
+  {
+    std::vector<std::unique_ptr<RawConnection>> burst;
+    for (int i = 0; i < 40; ++i) {
+      burst.push_back(std::make_unique<RawConnection>(server.port()));
+      ASSERT_TRUE(burst.back()->send(post("/", "{}")));
+      ASSERT_EQ(status_of(burst.back()->read_response()), 200);
+    }
+    EXPECT_EQ(server.stats().memory_trims, 0u);  // all 40 still open
+  }
+  const auto until = Clock::now() + 5s;
+  while ((server.stats().memory_trims == 0 || server.stats().connections_active > 0) &&
+         Clock::now() < until) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(server.stats().memory_trims, 1u);
+  EXPECT_EQ(server.stats().connections_active, 0u);
+  BlockingHttpClient client;
+  EXPECT_EQ(client.post(server.url(), "application/json", "{}").status, 200);
+}
+
 }  // namespace
 }  // namespace joincheck::backend
