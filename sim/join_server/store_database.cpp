@@ -85,6 +85,12 @@ CREATE TABLE IF NOT EXISTS devices (
 )sql";
 constexpr std::int64_t kSchemaVersion = 2;
 
+// The committer waits for the checkpointer once the WAL holds this many times
+// wal_restart_frames pages.
+constexpr std::size_t kBackpressure = 2;
+// Appended during a PASSIVE checkpoint: few enough to copy with the committer paused.
+constexpr int kFewFrames = 256;
+
 }  // namespace
 
 StoreDatabase::StoreDatabase(
@@ -422,7 +428,7 @@ CommitResult StoreDatabase::write(const std::vector<Change>& batch) {
     std::lock_guard lk(db_mutex_);
     result = write_locked(batch);
   }
-  if (static_cast<std::size_t>(wal_frames_.load()) >= 4 * options_.wal_restart_frames) {
+  if (static_cast<std::size_t>(wal_frames_.load()) >= kBackpressure * options_.wal_restart_frames) {
     wait_for_checkpointer();
   }
   return result;
@@ -451,7 +457,8 @@ void StoreDatabase::wait_for_checkpointer() {
   checkpoint_cv_.notify_all();
   checkpoint_cv_.wait_for(lk, std::chrono::seconds(10), [&] {
     return checkpoint_stop_ || !checkpointer_running_ || last_restart_blocked_ ||
-           static_cast<std::size_t>(wal_frames_.load()) < 4 * options_.wal_restart_frames;
+           static_cast<std::size_t>(wal_frames_.load()) <
+               kBackpressure * options_.wal_restart_frames;
   });
 }
 
@@ -493,12 +500,28 @@ void StoreDatabase::checkpointer_loop() {
     const bool idle = rc == SQLITE_OK && frames > 0 && copied == frames && commits == commits_seen;
     commits_seen = commits;
     bool blocked = false;
-    if (rc == SQLITE_OK &&
-        (idle || static_cast<std::size_t>(frames) >= options_.wal_restart_frames)) {
+    const bool full =
+        rc == SQLITE_OK && static_cast<std::size_t>(frames) >= options_.wal_restart_frames;
+    if (full) {
+      // Catch up without pausing anyone first: each PASSIVE copies what was appended during the
+      // previous one, less each time, so that little is left for the paused step below.
+      for (int round = 0; round < 4; ++round) {
+        const int before = frames;
+        if (sqlite3_wal_checkpoint_v2(c, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied) !=
+            SQLITE_OK) {
+          break;
+        }
+        checkpoints_.fetch_add(1);
+        if (frames - before < kFewFrames) break;
+      }
+    }
+    if (idle || full) {
       // Under continuous load PASSIVE alone never lets the WAL start over: the committer always
       // appends during it, so a commit never finds the WAL fully copied. Pause the committer,
       // copy the pages written since, and reset. No commit runs meanwhile, so the committer
-      // waits for this copy and its fsyncs only, and its next commit starts the WAL over.
+      // waits for this copy and its fsyncs (and its next commit for one more, of the new WAL
+      // header): each restart costs the joins in flight a few fsyncs, hence restarts only every
+      // wal_restart_frames pages.
       std::lock_guard db(db_mutex_);
       rc = sqlite3_wal_checkpoint_v2(c, nullptr,
                                      idle ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_RESTART,

@@ -12,7 +12,7 @@
 // `wal_restart_frames` pages, or the JS is idle, restarts it: it pauses the committer (db_mutex),
 // checkpoints the few pages written since the PASSIVE one and resets the WAL
 // (SQLITE_CHECKPOINT_RESTART, or TRUNCATE when idle,
-// https://sqlite.org/c3ref/wal_checkpoint_v2.html). A WAL of four times that size makes the
+// https://sqlite.org/c3ref/wal_checkpoint_v2.html). A WAL of twice that size makes the
 // committer wait for the checkpointer (backpressure), so the WAL stays bounded even when the
 // checkpointer thread is starved.
 

@@ -69,8 +69,8 @@ TEST(DeviceStoreWal, StaysBoundedWhileTheStoreCommitsContinuously) {
   options.wal_restart_frames = 100;
   const auto wal = dir / "js.sqlite-wal";
   // A WAL page is 4096 bytes plus a 24-byte frame header; the committer waits for the
-  // checkpointer at 4 * 100 pages, and one commit here adds a few pages at most.
-  const std::uintmax_t bound = (4 * 100 + 50) * (4096 + 24) + 32;
+  // checkpointer at 2 * 100 pages, and one commit here adds a few pages at most.
+  const std::uintmax_t bound = (2 * 100 + 50) * (4096 + 24) + 32;
   const auto ids = devices(2000, MacVersion::v1_0_3);
   DeviceStore store(options);
   store.upsert(ids);
