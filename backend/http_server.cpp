@@ -1,8 +1,5 @@
 #include "backend/http_server.hpp"
 
-#include "lorawan/error.hpp"
-#include "lorawan/hex.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,6 +12,13 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
+
+#include "lorawan/error.hpp"
+#include "lorawan/hex.hpp"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -79,8 +83,21 @@ std::string_view http_date() {
 bool is_token_char(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
       return true;
     default:
       return false;
@@ -241,6 +258,11 @@ struct detail::HttpServerImpl {
   tcp::endpoint bound;
   std::atomic<std::uint64_t> active{0};
   std::uint64_t next_connection_id = 0;  // acceptor thread only
+  // Worker 0's thread only (it runs the accept loop): the most connections open at once since
+  // memory was last given back, and when that was.
+  std::uint64_t peak_since_trim = 0;
+  Clock::time_point last_trim{};
+  std::atomic<std::uint64_t> trims{0};
   std::mutex mutex;
   std::condition_variable finished_cv;
   bool stopped = false;  // guarded by mutex
@@ -260,6 +282,7 @@ struct detail::HttpServerImpl {
   asio::awaitable<void> accept_loop();
   void refuse(Socket& socket);
   void arm_ticker(Worker& worker);
+  void return_memory_after_burst();
   void run_worker(Worker& worker);
   void stop();
 };
@@ -372,8 +395,7 @@ asio::awaitable<void> Session<Stream>::run() {
     HttpResponse response = co_await call_handler();
     if (timed_out) co_return;
 
-    const bool close =
-        !request_.keep_alive || response.close || worker_.stopping;
+    const bool close = !request_.keep_alive || response.close || worker_.stopping;
     serialize_response(out_, response, close, request_.version == 10 && !close,
                        request_.method == "HEAD", options.server_header);
     if (!co_await write_out()) co_return;
@@ -415,8 +437,8 @@ asio::awaitable<typename Session<Stream>::ReadOutcome> Session<Stream>::read_req
     error_code& parse_error, bool first) {
   const HttpServerOptions& options = server_.options;
   detail::RequestParser parser(request_);
-  parser.header_limit(static_cast<std::uint32_t>(
-      std::min<std::size_t>(options.max_header_size, UINT32_MAX)));
+  parser.header_limit(
+      static_cast<std::uint32_t>(std::min<std::size_t>(options.max_header_size, UINT32_MAX)));
   parser.body_limit(static_cast<std::uint64_t>(options.max_body_size));
   bool started = buffer_.size() > 0;
   if (started && !first) set_deadline(options.header_timeout);
@@ -476,18 +498,17 @@ asio::awaitable<bool> Session<Stream>::write_out() {
 }
 
 template <class Stream>
-asio::awaitable<void> Session<Stream>::send_error_and_close(
-    const error_code& parse_error) {
+asio::awaitable<void> Session<Stream>::send_error_and_close(const error_code& parse_error) {
   bump(worker_.counters.bad_requests);
   HttpResponse response;
   if (parse_error == beast_http::error::body_limit) {
-    response = HttpResponse::text(413, "request body larger than " +
-                                           std::to_string(server_.options.max_body_size) +
-                                           " bytes\n");
+    response =
+        HttpResponse::text(413, "request body larger than " +
+                                    std::to_string(server_.options.max_body_size) + " bytes\n");
   } else if (parse_error == beast_http::error::header_limit) {
-    response = HttpResponse::text(431, "request header larger than " +
-                                           std::to_string(server_.options.max_header_size) +
-                                           " bytes\n");
+    response =
+        HttpResponse::text(431, "request header larger than " +
+                                    std::to_string(server_.options.max_header_size) + " bytes\n");
   } else if (parse_error == beast_http::error::bad_transfer_encoding) {
     response = HttpResponse::text(501, "unsupported Transfer-Encoding\n");
   } else {
@@ -557,11 +578,11 @@ void detail::HttpServerImpl::start(HttpServerOptions server_options) {
     endpoint = tcp::endpoint(address, options.port);
   } else {
     tcp::resolver resolver(first.io);
-    const auto results = resolver.resolve(options.host, std::to_string(options.port),
-                                          tcp::resolver::passive, ec);
+    const auto results =
+        resolver.resolve(options.host, std::to_string(options.port), tcp::resolver::passive, ec);
     if (ec || results.empty()) {
-      throw std::system_error(ec, "HttpServer: cannot resolve the listen address '" +
-                                      options.host + "'");
+      throw std::system_error(
+          ec, "HttpServer: cannot resolve the listen address '" + options.host + "'");
     }
     endpoint = results.begin()->endpoint();
   }
@@ -608,8 +629,25 @@ void detail::HttpServerImpl::arm_ticker(Worker& worker) {
   worker.ticker->async_wait([this, &worker](const error_code& ec) {
     if (ec || worker.stopping) return;
     worker.sweep();
+    if (worker.index == 0) return_memory_after_burst();
     arm_ticker(worker);
   });
+}
+
+void detail::HttpServerImpl::return_memory_after_burst() {
+  if (options.trim_after_closed == 0) return;
+  const std::uint64_t open = active.load(std::memory_order_relaxed);
+  if (peak_since_trim < open + options.trim_after_closed) return;
+  const Clock::time_point now = Clock::now();
+  if (now - last_trim < std::chrono::seconds(1)) return;
+  last_trim = now;
+  peak_since_trim = open;
+#if defined(__GLIBC__)
+  // Gives back the free pages of every arena, not only the top of the main heap
+  // (malloc_trim(3), glibc 2.8 and later). The worker threads allocate from arenas of their own.
+  malloc_trim(0);
+#endif
+  bump(trims);
 }
 
 void detail::HttpServerImpl::refuse(Socket& socket) {
@@ -632,8 +670,8 @@ asio::awaitable<void> detail::HttpServerImpl::accept_loop() {
     Worker& target = *workers[next];
     next = (next + 1) % workers.size();
     error_code ec;
-    Socket socket = co_await acceptor->async_accept(
-        target.io, asio::redirect_error(asio::use_awaitable, ec));
+    Socket socket =
+        co_await acceptor->async_accept(target.io, asio::redirect_error(asio::use_awaitable, ec));
     if (home.stopping || ec == asio::error::operation_aborted) co_return;
     if (ec) {
       // EMFILE and friends: report, breathe, go on.
@@ -647,14 +685,14 @@ asio::awaitable<void> detail::HttpServerImpl::accept_loop() {
       bump(home.counters.refused);
       if (options.on_error) {
         error_code ignored;
-        report("connection from " + endpoint_text(socket.remote_endpoint(ignored)) +
-               " refused: " + std::to_string(options.max_connections) +
-               " connections are open (max_connections)");
+        report("connection from " + endpoint_text(socket.remote_endpoint(ignored)) + " refused: " +
+               std::to_string(options.max_connections) + " connections are open (max_connections)");
       }
       refuse(socket);
       continue;
     }
-    active.fetch_add(1, std::memory_order_relaxed);
+    const std::uint64_t open = active.fetch_add(1, std::memory_order_relaxed) + 1;
+    peak_since_trim = std::max(peak_since_trim, open);
     bump(home.counters.accepted);
     socket.set_option(tcp::no_delay(true), ec);
     const std::uint64_t id = ++next_connection_id;
@@ -740,6 +778,7 @@ HttpServerStats HttpServer::stats() const {
     stats.tls_handshake_failures += c.tls_failures.load(std::memory_order_relaxed);
   }
   stats.connections_active = impl_->active.load(std::memory_order_relaxed);
+  stats.memory_trims = impl_->trims.load(std::memory_order_relaxed);
   return stats;
 }
 
@@ -750,7 +789,8 @@ void parse_listen_address(std::string_view text, HttpServerOptions& options) {
                          lorawan::quote_for_error(text));
   }
   std::string host(text.substr(0, colon));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "0.0.0.0";
   const std::string_view port = text.substr(colon + 1);
   unsigned long p = 0;
@@ -760,7 +800,8 @@ void parse_listen_address(std::string_view text, HttpServerOptions& options) {
     p = p * 10 + static_cast<unsigned long>(c - '0');
   }
   if (!ok || p > 65535) {
-    throw lorawan::Error("listen: expected a port 0-65535 after ':', got " + lorawan::quote_for_error(text));
+    throw lorawan::Error("listen: expected a port 0-65535 after ':', got " +
+                         lorawan::quote_for_error(text));
   }
   options.host = host;
   options.port = static_cast<std::uint16_t>(p);

@@ -2,6 +2,10 @@
 // fresh, valid join (devices in turn, each with a DevNonce above its last one), one per line,
 // for wrk's join.lua to send in order.
 //   make_requests --devices N --per-device K --fleet FLEET.json --requests REQS.txt
+//                 [--mac 1.0.4|1.0.3]
+// With --mac 1.0.3 (default 1.0.4) and K above the JS's DevNonce window (16 by default), the
+// file can be sent again and again: a device's DevNonce 1 comes back only after K-1 others, out
+// of the window, so every join stays fresh (scripts/bench-js-resources relies on this).
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -16,19 +20,27 @@ int main(int argc, char** argv) {
   using namespace joincheck;
   std::size_t devices = 10000, per_device = 50;
   std::string fleet_file = "fleet.json", requests_file = "requests.txt";
+  auto mac = joincheck::lorawan::MacVersion::v1_0_4;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--devices") devices = std::strtoul(argv[i + 1], nullptr, 10);
-    else if (a == "--per-device") per_device = std::strtoul(argv[i + 1], nullptr, 10);
-    else if (a == "--fleet") fleet_file = argv[i + 1];
-    else if (a == "--requests") requests_file = argv[i + 1];
+    if (a == "--devices")
+      devices = std::strtoul(argv[i + 1], nullptr, 10);
+    else if (a == "--per-device")
+      per_device = std::strtoul(argv[i + 1], nullptr, 10);
+    else if (a == "--fleet")
+      fleet_file = argv[i + 1];
+    else if (a == "--requests")
+      requests_file = argv[i + 1];
+    else if (a == "--mac")
+      mac = lorawan::parse_mac_version_or_throw(argv[i + 1], "--mac");
     else {
-      std::cerr << "usage: make_requests --devices N --per-device K --fleet F --requests R\n";
+      std::cerr << "usage: make_requests --devices N --per-device K --fleet F --requests R "
+                   "[--mac 1.0.4|1.0.3]\n";
       return 2;
     }
   }
   const auto join_eui = lorawan::Eui64::parse("70b3d57ed0000000");
-  const sim::Fleet fleet = sim::generate_fleet(devices, join_eui, lorawan::MacVersion::v1_0_4, 7);
+  const sim::Fleet fleet = sim::generate_fleet(devices, join_eui, mac, 7);
   sim::save_fleet(fleet, fleet_file);
   std::ofstream out(requests_file);
   std::uint32_t tid = 1;
@@ -40,8 +52,9 @@ int main(int argc, char** argv) {
       r.header.transaction_id = tid++;
       r.mac_version = backend::MacVersionField{d.mac_version, {}};
       r.phy_payload = lorawan::build_join_request(
-          *d.app_key, lorawan::JoinRequest{d.join_eui, d.dev_eui,
-                                           lorawan::DevNonce(static_cast<std::uint32_t>(k)), {}});
+          *d.app_key,
+          lorawan::JoinRequest{
+              d.join_eui, d.dev_eui, lorawan::DevNonce(static_cast<std::uint32_t>(k)), {}});
       r.dev_eui = d.dev_eui;
       r.dev_addr = lorawan::DevAddr::parse("26011234");
       r.dl_settings = 0x03;

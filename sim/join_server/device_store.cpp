@@ -1,22 +1,19 @@
 #include "sim/join_server/device_store.hpp"
 
 #include <openssl/rand.h>
-#include <fcntl.h>
-#include <sqlite3.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
-#include <cstring>
-#include <ctime>
 #include <future>
 #include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
+
+#include "sim/join_server/dev_nonce_windows.hpp"
+#include "sim/join_server/store_database.hpp"
 
 namespace joincheck::sim {
 namespace {
@@ -29,9 +26,13 @@ using lorawan::MacVersion;
 
 // ---------------------------------------------------------------------------------------------
 // In memory: one compact entry per device (60 bytes; plus the map node and, for MAC 1.0.0-1.0.3
-// devices that have joined, a window slot of 2*N bytes in a per-shard pool).
+// devices that have joined, 2 bytes per DevNonce remembered: dev_nonce_windows.hpp).
 
-constexpr std::uint32_t kNoSlot = 0xffffffff;
+using detail::Change;
+using detail::DevNonceWindows;
+using detail::StateRow;
+using detail::WindowRef;
+
 constexpr std::uint8_t kHasAppKey = 1;
 constexpr std::uint8_t kHasNwkKey = 2;
 constexpr std::uint8_t kHasJoined = 4;
@@ -41,13 +42,11 @@ struct Entry {
   Eui64 join_eui;
   Aes128Key app_key;
   Aes128Key nwk_key;
-  std::uint32_t join_nonce = 0;         // last issued; 0: none
-  std::uint32_t window_slot = kNoSlot;  // MAC <= 1.0.3 after the first join
-  std::uint16_t last_dev_nonce = 0;     // valid with kHasJoined
-  std::uint16_t window_count = 0;
-  std::uint16_t window_head = 0;  // next position written in the ring
+  std::uint32_t join_nonce = 0;      // last issued; 0: none
+  WindowRef window;                  // MAC <= 1.0.3 after the first join
+  std::uint16_t last_dev_nonce = 0;  // valid with kHasJoined
   std::uint16_t last_rj_count1 = 0;  // valid with kHasRejoined1
-  std::uint8_t mac = 0;           // MacVersion (one byte instead of the enum's four)
+  std::uint8_t mac = 0;              // MacVersion (one byte instead of the enum's four)
   std::uint8_t flags = 0;
 
   MacVersion mac_version() const { return static_cast<MacVersion>(mac); }
@@ -76,113 +75,11 @@ struct EuiHash {
   }
 };
 
-constexpr std::uint32_t kSlotsPerChunk = 1024;
-
 struct alignas(64) Shard {
   mutable std::mutex mutex;
   std::unordered_map<Eui64, Entry, EuiHash> devices;
-  // Window slots of `window` DevNonces each, in chunks that never move.
-  std::vector<std::unique_ptr<std::uint16_t[]>> chunks;
-  std::uint32_t next_slot = 0;
-  std::vector<std::uint32_t> free_slots;
+  DevNonceWindows windows;
 };
-
-// A DevNonce window: a ring of `size` values stored in a slot. Filled from position 0; once full,
-// `head` is the oldest value.
-struct Window {
-  std::uint16_t* values;
-  std::size_t size;
-  Entry& e;
-
-  bool contains(std::uint16_t v) const {
-    return std::find(values, values + e.window_count, v) != values + e.window_count;
-  }
-  void push(std::uint16_t v) {
-    values[e.window_head] = v;
-    e.window_head = static_cast<std::uint16_t>((e.window_head + 1) % size);
-    if (e.window_count < size) ++e.window_count;
-  }
-  std::vector<std::uint16_t> oldest_first() const {
-    std::vector<std::uint16_t> out;
-    out.reserve(e.window_count);
-    const std::size_t start = e.window_count < size ? 0 : e.window_head;
-    for (std::size_t i = 0; i < e.window_count; ++i) out.push_back(values[(start + i) % size]);
-    return out;
-  }
-  void assign(std::span<const std::uint16_t> oldest_first) {
-    const std::size_t n = std::min(oldest_first.size(), size);
-    std::copy(oldest_first.end() - static_cast<std::ptrdiff_t>(n), oldest_first.end(), values);
-    e.window_count = static_cast<std::uint16_t>(n);
-    e.window_head = static_cast<std::uint16_t>(n % size);
-  }
-};
-
-// The state change of one join (or set_join_state), as the committer writes it.
-struct Change {
-  std::uint64_t sequence = 0;
-  Eui64 dev_eui;
-  std::uint32_t join_nonce = 0;
-  std::int32_t last_dev_nonce = -1;   // -1: none
-  std::int32_t last_rj_count1 = -1;   // -1: none
-  std::vector<std::uint16_t> window;  // oldest first
-};
-
-// ---------------------------------------------------------------------------------------------
-// SQLite
-
-class Statement {
- public:
-  Statement() = default;
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  ~Statement() { sqlite3_finalize(stmt_); }
-  sqlite3_stmt** out() { return &stmt_; }
-  sqlite3_stmt* get() const { return stmt_; }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-std::string sqlite_message(sqlite3* db, int rc) {
-  const char* msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  const int code = db != nullptr ? sqlite3_extended_errcode(db) : rc;
-  std::string out = std::string(msg) + " (SQLite error " + std::to_string(code) + ")";
-  if ((code & 0xff) == SQLITE_BUSY) {
-    out += "; another process (a second JS?) has the database open: one JS per database";
-  }
-  return out;
-}
-
-std::string mac_text(MacVersion v) { return std::string(lorawan::to_string(v)); }
-
-std::vector<std::uint8_t> window_blob(const std::vector<std::uint16_t>& window) {
-  std::vector<std::uint8_t> blob;
-  blob.reserve(window.size() * 2);
-  for (std::uint16_t v : window) {
-    blob.push_back(static_cast<std::uint8_t>(v >> 8));
-    blob.push_back(static_cast<std::uint8_t>(v));
-  }
-  return blob;
-}
-
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS meta (
-  key TEXT PRIMARY KEY,
-  value BLOB NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS devices (
-  dev_eui TEXT PRIMARY KEY,               -- 16 hex digits, display order, lower case
-  join_eui TEXT NOT NULL,
-  mac_version TEXT NOT NULL,              -- "1.0", "1.0.1", ... "1.0.4", "1.1"
-  app_key BLOB,                           -- 16 bytes or NULL
-  nwk_key BLOB,
-  join_nonce INTEGER NOT NULL DEFAULT 0,  -- last issued; 0: none
-  last_dev_nonce INTEGER,                 -- last accepted; NULL: never joined
-  dev_nonces BLOB NOT NULL DEFAULT x'',   -- MAC <= 1.0.3: window, oldest first, 2 bytes MSB first
-  last_rj_count1 INTEGER                  -- LoRaWAN 1.1 rejoin type 1; NULL: none (schema 2)
-) WITHOUT ROWID;
-)sql";
-constexpr std::int64_t kSchemaVersion = 2;
 
 }  // namespace
 
@@ -193,17 +90,13 @@ struct DeviceStore::Impl {
   std::size_t window = 16;
   std::size_t shard_count = 64;
   std::unique_ptr<Shard[]> shards;
-  std::array<std::uint8_t, 16> secret_bytes{};
-  Aes128Key secret;  // from secret_bytes once known
+  Aes128Key secret;
   // How many devices each JoinEUI has.
   mutable std::mutex join_euis_mutex;
   std::map<Eui64, std::size_t> join_euis;
-  std::string file;  // for messages
 
-  std::mutex db_mutex;
-  sqlite3* db = nullptr;
-  sqlite3_stmt* update_stmt = nullptr;
-  sqlite3_stmt* upsert_stmt = nullptr;
+  // Null in memory mode.
+  std::unique_ptr<detail::StoreDatabase> db;
 
   std::mutex queue_mutex;
   std::condition_variable queue_cv;
@@ -219,61 +112,8 @@ struct DeviceStore::Impl {
   std::mutex commit_mutex;
   std::atomic<bool> commit_requested{false};
 
-  ~Impl() {
-    stop_checkpointer();
-    close_db();
-  }
-
-  // Checkpoints run on their own thread and connection, so that a commit never waits for the
-  // fsyncs of a checkpoint (they made the slowest 1 % of joins ten times slower).
-  std::thread checkpointer;
-  std::mutex checkpoint_mutex;
-  std::condition_variable checkpoint_cv;
-  bool checkpoint_stop = false;
-  int lock_fd = -1;  // flock on "<database>.lock": one JS per database
-  void checkpointer_loop();
-  void stop_checkpointer() {
-    {
-      std::lock_guard lk(checkpoint_mutex);
-      checkpoint_stop = true;
-    }
-    checkpoint_cv.notify_all();
-    if (checkpointer.joinable()) checkpointer.join();
-  }
-
   Shard& shard_of(const Eui64& eui) const {
     return shards[static_cast<std::size_t>((eui_hash(eui) >> 32) % shard_count)];
-  }
-
-  // --- window slots (caller holds the shard lock)
-  std::uint16_t* slot_values(Shard& s, std::uint32_t slot) const {
-    return s.chunks[slot / kSlotsPerChunk].get() + (slot % kSlotsPerChunk) * window;
-  }
-  Window window_of(Shard& s, Entry& e) const {
-    return Window{slot_values(s, e.window_slot), window, e};
-  }
-  void ensure_slot(Shard& s, Entry& e) const {
-    if (e.window_slot != kNoSlot) return;
-    std::uint32_t slot;
-    if (!s.free_slots.empty()) {
-      slot = s.free_slots.back();
-      s.free_slots.pop_back();
-    } else {
-      slot = s.next_slot++;
-      if (slot / kSlotsPerChunk >= s.chunks.size()) {
-        s.chunks.push_back(std::make_unique<std::uint16_t[]>(std::size_t{kSlotsPerChunk} * window));
-      }
-    }
-    e.window_slot = slot;
-    e.window_count = 0;
-    e.window_head = 0;
-  }
-  void release_slot(Shard& s, Entry& e) const {
-    if (e.window_slot == kNoSlot) return;
-    s.free_slots.push_back(e.window_slot);
-    e.window_slot = kNoSlot;
-    e.window_count = 0;
-    e.window_head = 0;
   }
 
   // Sets identity fields; keeps the join state (caller holds the shard lock).
@@ -293,12 +133,22 @@ struct DeviceStore::Impl {
     e.nwk_key = d.nwk_key.value_or(Aes128Key{});
     if (d.app_key) e.flags |= kHasAppKey;
     if (d.nwk_key) e.flags |= kHasNwkKey;
-    if (was_window && !e.window_mode()) release_slot(s, e);
+    if (was_window && !e.window_mode()) s.windows.release(e.window);
     if (!inserted && !was_window && e.window_mode() && e.joined()) {
       // Became a random-DevNonce device: its last DevNonce starts the window.
-      ensure_slot(s, e);
-      window_of(s, e).push(e.last_dev_nonce);
+      s.windows.push(e.window, e.last_dev_nonce);
     }
+  }
+
+  // Sets the join state of a device loaded from the database (caller holds the shard lock).
+  void put_state(Shard& s, Entry& e, const StateRow& row) {
+    e.join_nonce = row.join_nonce;
+    e.flags = static_cast<std::uint8_t>(e.flags & ~(kHasJoined | kHasRejoined1));
+    e.last_dev_nonce = row.last_dev_nonce.value_or(0);
+    e.last_rj_count1 = row.last_rj_count1.value_or(0);
+    if (row.last_dev_nonce) e.flags |= kHasJoined;
+    if (row.last_rj_count1) e.flags |= kHasRejoined1;
+    if (e.window_mode()) s.windows.assign(e.window, row.window);
   }
 
   StoredDevice snapshot(Shard& s, const Eui64& dev_eui, Entry& e) const {
@@ -311,8 +161,8 @@ struct DeviceStore::Impl {
     out.state.last_join_nonce = JoinNonce(e.join_nonce);
     if (e.joined()) out.state.last_dev_nonce = DevNonce(e.last_dev_nonce);
     if ((e.flags & kHasRejoined1) != 0) out.state.last_rj_count1 = DevNonce(e.last_rj_count1);
-    if (e.window_mode() && e.window_slot != kNoSlot) {
-      for (std::uint16_t v : window_of(s, e).oldest_first())
+    if (e.window_mode()) {
+      for (std::uint16_t v : s.windows.oldest_first(e.window))
         out.state.used_dev_nonces.emplace_back(v);
     }
     return out;
@@ -322,11 +172,11 @@ struct DeviceStore::Impl {
   // changes of one device in order).
   CommitTicket enqueue(Shard& s, const Eui64& dev_eui, Entry& e) {
     Change c;
-    c.dev_eui = dev_eui;
-    c.join_nonce = e.join_nonce;
-    c.last_dev_nonce = e.joined() ? e.last_dev_nonce : -1;
-    c.last_rj_count1 = (e.flags & kHasRejoined1) != 0 ? e.last_rj_count1 : -1;
-    if (e.window_mode() && e.window_slot != kNoSlot) c.window = window_of(s, e).oldest_first();
+    c.row.dev_eui = dev_eui;
+    c.row.join_nonce = e.join_nonce;
+    if (e.joined()) c.row.last_dev_nonce = e.last_dev_nonce;
+    if ((e.flags & kHasRejoined1) != 0) c.row.last_rj_count1 = e.last_rj_count1;
+    if (e.window_mode()) c.row.window = s.windows.oldest_first(e.window);
     std::uint64_t sequence;
     {
       std::lock_guard lk(queue_mutex);
@@ -337,288 +187,13 @@ struct DeviceStore::Impl {
     return CommitTicket{sequence};
   }
 
-  // --- database
-  [[noreturn]] void fail(std::string_view doing, int rc) const {
-    throw DeviceStoreError(file + ": " + std::string(doing) + ": " + sqlite_message(db, rc));
-  }
-  void exec(const char* sql, std::string_view doing) const {
-    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK) fail(doing, rc);
-  }
-  void close_db() {
-    sqlite3_finalize(update_stmt);
-    sqlite3_finalize(upsert_stmt);
-    update_stmt = upsert_stmt = nullptr;
-    if (db != nullptr) sqlite3_close_v2(db);
-    db = nullptr;
-    if (lock_fd >= 0) ::close(lock_fd);
-    lock_fd = -1;
-  }
-
   JoinOutcome join(const Eui64& dev_eui, std::optional<DevNonce> dev_nonce,
                    const JoinOptions& faults, std::optional<DevNonce> rj_count1 = std::nullopt);
-  void open_db();
-  void load_devices();
-  CommitResult write_batch(std::vector<Change>& batch);
   // Writes `batch`, publishes what became durable and calls the callbacks; `lk` holds
   // queue_mutex on entry and on return. Caller holds commit_mutex.
   CommitResult commit_batch(std::vector<Change> batch, std::unique_lock<std::mutex>& lk);
   void committer_loop();
 };
-
-void DeviceStore::Impl::open_db() {
-  int rc =
-      sqlite3_open_v2(options.database.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) fail("cannot open or create the device database", rc);
-  // One process per database. SQLite's exclusive locking mode would do it too, but it would
-  // keep the checkpointer's connection out.
-  const std::string lock_file = file + ".lock";
-  lock_fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd < 0) {
-    throw DeviceStoreError(lock_file + ": cannot create the lock file of the device database: " +
-                           std::strerror(errno));
-  }
-  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    throw DeviceStoreError(file + ": the database is locked: another process (a second JS?) has "
-                           "the database open: one JS per database");
-  }
-  sqlite3_extended_result_codes(db, 1);
-  sqlite3_busy_timeout(db, 200);
-  const std::string doing = "cannot set up the device database";
-  {
-    Statement st;
-    rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, st.out(), nullptr);
-    if (rc != SQLITE_OK) fail(doing, rc);
-    rc = sqlite3_step(st.get());
-    if (rc != SQLITE_ROW) fail(doing + " (journal_mode=WAL)", rc);
-    const std::string mode = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
-    if (mode != "wal") {
-      throw DeviceStoreError(file + ": " + doing + ": SQLite refused WAL journal mode (it kept \"" +
-                             mode + "\")");
-    }
-  }
-  // NORMAL: in WAL mode a commit survives the death of the process (kill -9) but not a power
-  // loss or kernel crash; FULL also survives those (one fsync of the WAL per commit).
-  exec(options.power_loss_durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", doing);
-  exec("PRAGMA journal_size_limit=67108864", doing);
-  exec("PRAGMA wal_autocheckpoint=0", doing);  // checkpointer_loop() does it
-
-  exec("BEGIN IMMEDIATE", "cannot lock the device database");
-  try {
-    exec(kSchema, "cannot create the tables of the device database");
-    // Schema version.
-    {
-      Statement st;
-      rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1,
-                              st.out(), nullptr);
-      if (rc != SQLITE_OK) fail("cannot read the device database", rc);
-      rc = sqlite3_step(st.get());
-      if (rc == SQLITE_ROW) {
-        const std::int64_t v = sqlite3_column_int64(st.get(), 0);
-        if (v == 1) {
-          // Schema 1 had no RJcount1: add the column, NULL (none) for every device.
-          exec("ALTER TABLE devices ADD COLUMN last_rj_count1 INTEGER",
-               "cannot upgrade the device database to schema version 2");
-        } else if (v != kSchemaVersion) {
-          throw DeviceStoreError(file + ": device database schema version " + std::to_string(v) +
-                                 ", this joincheck reads version " +
-                                 std::to_string(kSchemaVersion));
-        }
-      } else if (rc != SQLITE_DONE) {
-        fail("cannot read the device database", rc);
-      }
-    }
-    // The JS secret, created once.
-    bool have_secret = false;
-    {
-      Statement st;
-      rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'js_secret'", -1, st.out(),
-                              nullptr);
-      if (rc != SQLITE_OK) fail("cannot read the device database", rc);
-      rc = sqlite3_step(st.get());
-      if (rc == SQLITE_ROW) {
-        const int n = sqlite3_column_bytes(st.get(), 0);
-        if (n != 16) {
-          throw DeviceStoreError(file + ": meta js_secret: expected 16 bytes, got " +
-                                 std::to_string(n));
-        }
-        const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st.get(), 0));
-        std::copy(p, p + 16, secret_bytes.begin());
-        have_secret = true;
-      } else if (rc != SQLITE_DONE) {
-        fail("cannot read the device database", rc);
-      }
-    }
-    if (!have_secret &&
-        RAND_bytes(secret_bytes.data(), static_cast<int>(secret_bytes.size())) != 1) {
-      throw DeviceStoreError(file + ": cannot create the JS secret: OpenSSL RAND_bytes failed");
-    }
-    // Written on every open: the write takes the exclusive lock, held until close.
-    Statement st;
-    rc = sqlite3_prepare_v2(db,
-                            "INSERT OR REPLACE INTO meta(key, value) VALUES "
-                            "('schema_version', ?1), ('js_secret', ?2), ('opened_at', ?3)",
-                            -1, st.out(), nullptr);
-    if (rc != SQLITE_OK) fail("cannot write the device database", rc);
-    sqlite3_bind_int64(st.get(), 1, kSchemaVersion);
-    sqlite3_bind_blob(st.get(), 2, secret_bytes.data(), 16, SQLITE_STATIC);
-    sqlite3_bind_int64(st.get(), 3, static_cast<std::int64_t>(std::time(nullptr)));
-    rc = sqlite3_step(st.get());
-    if (rc != SQLITE_DONE) fail("cannot write the device database", rc);
-    load_devices();
-    exec("COMMIT", "cannot write the device database");
-  } catch (...) {
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
-  }
-
-  rc =
-      sqlite3_prepare_v3(db,
-                         "UPDATE devices SET join_nonce = ?2, last_dev_nonce = ?3, dev_nonces = ?4, "
-                         "last_rj_count1 = ?5 "
-                         "WHERE dev_eui = ?1",
-                         -1, SQLITE_PREPARE_PERSISTENT, &update_stmt, nullptr);
-  if (rc != SQLITE_OK) fail("cannot prepare the join state update", rc);
-  rc = sqlite3_prepare_v3(db,
-                          "INSERT INTO devices(dev_eui, join_eui, mac_version, app_key, nwk_key) "
-                          "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(dev_eui) DO UPDATE SET "
-                          "join_eui = excluded.join_eui, mac_version = excluded.mac_version, "
-                          "app_key = excluded.app_key, nwk_key = excluded.nwk_key",
-                          -1, SQLITE_PREPARE_PERSISTENT, &upsert_stmt, nullptr);
-  if (rc != SQLITE_OK) fail("cannot prepare the device upsert", rc);
-}
-
-void DeviceStore::Impl::load_devices() {
-  Statement st;
-  int rc = sqlite3_prepare_v2(db,
-                              "SELECT dev_eui, join_eui, mac_version, app_key, nwk_key, "
-                              "join_nonce, last_dev_nonce, dev_nonces, last_rj_count1 FROM devices",
-                              -1, st.out(), nullptr);
-  if (rc != SQLITE_OK) fail("cannot read the devices", rc);
-  const auto text = [&](int col) {
-    const auto* p = sqlite3_column_text(st.get(), col);
-    return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p));
-  };
-  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    const std::string eui_text = text(0);
-    const std::string where = file + ": devices row DevEUI " + lorawan::quote_for_error(eui_text);
-    try {
-      DeviceIdentity d;
-      d.dev_eui = Eui64::parse(eui_text, "dev_eui");
-      d.join_eui = Eui64::parse(text(1), "join_eui");
-      d.mac_version = lorawan::parse_mac_version_or_throw(text(2), "mac_version");
-      for (int col : {3, 4}) {
-        if (sqlite3_column_type(st.get(), col) == SQLITE_NULL) continue;
-        const int n = sqlite3_column_bytes(st.get(), col);
-        const char* name = col == 3 ? "app_key" : "nwk_key";
-        if (n != 16) {
-          throw lorawan::Error(std::string(name) + ": expected 16 bytes, got " + std::to_string(n));
-        }
-        const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st.get(), col));
-        Aes128Key::Array a{};
-        std::copy(p, p + 16, a.begin());
-        (col == 3 ? d.app_key : d.nwk_key) = Aes128Key(a);
-      }
-      const std::int64_t join_nonce = sqlite3_column_int64(st.get(), 5);
-      if (join_nonce < 0 || join_nonce > JoinNonce::kMax) {
-        throw lorawan::Error("join_nonce: expected 0 to 16777215, got " +
-                             std::to_string(join_nonce));
-      }
-      std::optional<std::uint16_t> last;
-      if (sqlite3_column_type(st.get(), 6) != SQLITE_NULL) {
-        const std::int64_t v = sqlite3_column_int64(st.get(), 6);
-        if (v < 0 || v > 0xffff) {
-          throw lorawan::Error("last_dev_nonce: expected 0 to 65535, got " + std::to_string(v));
-        }
-        last = static_cast<std::uint16_t>(v);
-      }
-      std::optional<std::uint16_t> last_rj1;
-      if (sqlite3_column_type(st.get(), 8) != SQLITE_NULL) {
-        const std::int64_t v = sqlite3_column_int64(st.get(), 8);
-        if (v < 0 || v > 0xffff) {
-          throw lorawan::Error("last_rj_count1: expected 0 to 65535, got " + std::to_string(v));
-        }
-        last_rj1 = static_cast<std::uint16_t>(v);
-      }
-      const int n = sqlite3_column_bytes(st.get(), 7);
-      if (n % 2 != 0) throw lorawan::Error("dev_nonces: odd length " + std::to_string(n));
-      const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st.get(), 7));
-      std::vector<std::uint16_t> used;
-      for (int i = 0; i + 1 < n; i += 2) {
-        used.push_back(static_cast<std::uint16_t>(p[i] << 8 | p[i + 1]));
-      }
-
-      Shard& s = shard_of(d.dev_eui);
-      std::lock_guard lk(s.mutex);
-      put_identity(s, d);
-      Entry& e = s.devices.at(d.dev_eui);
-      e.join_nonce = static_cast<std::uint32_t>(join_nonce);
-      if (last) {
-        e.flags |= kHasJoined;
-        e.last_dev_nonce = *last;
-      }
-      if (last_rj1) {
-        e.flags |= kHasRejoined1;
-        e.last_rj_count1 = *last_rj1;
-      }
-      if (e.window_mode() && !used.empty()) {
-        ensure_slot(s, e);
-        window_of(s, e).assign(used);
-      }
-    } catch (const lorawan::Error& err) {
-      throw DeviceStoreError(where + ": " + err.what());
-    }
-  }
-  if (rc != SQLITE_DONE) fail("cannot read the devices", rc);
-}
-
-CommitResult DeviceStore::Impl::write_batch(std::vector<Change>& batch) {
-  std::lock_guard lk(db_mutex);
-  const auto failure = [&](std::string_view doing, int rc) {
-    CommitResult r{false, file + ": " + std::string(doing) + ": " + sqlite_message(db, rc)};
-    if (sqlite3_get_autocommit(db) == 0) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    return r;
-  };
-  int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) return failure("cannot begin a join state transaction", rc);
-  // Newest first: an older change of a device that changed again in this batch is superseded.
-  std::unordered_set<Eui64, EuiHash> written;
-  for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
-    const Change& c = *it;
-    if (!written.insert(c.dev_eui).second) continue;
-    const std::string eui = c.dev_eui.hex();
-    const std::vector<std::uint8_t> blob = window_blob(c.window);
-    sqlite3_stmt* st = update_stmt;
-    sqlite3_bind_text(st, 1, eui.data(), static_cast<int>(eui.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, c.join_nonce);
-    if (c.last_dev_nonce < 0) {
-      sqlite3_bind_null(st, 3);
-    } else {
-      sqlite3_bind_int64(st, 3, c.last_dev_nonce);
-    }
-    // A zero-length blob, not NULL, when the window is empty.
-    sqlite3_bind_blob(st, 4, blob.empty() ? "" : static_cast<const void*>(blob.data()),
-                      static_cast<int>(blob.size()), SQLITE_STATIC);
-    if (c.last_rj_count1 < 0) {
-      sqlite3_bind_null(st, 5);
-    } else {
-      sqlite3_bind_int64(st, 5, c.last_rj_count1);
-    }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return failure("cannot write the join state of " + eui, rc);
-    if (sqlite3_changes(db) != 1) {
-      CommitResult r{false, file + ": cannot write the join state of " + eui +
-                                ": the device has no row in the database"};
-      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-      return r;
-    }
-  }
-  rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) return failure("cannot commit the join state", rc);
-  return {};
-}
 
 void DeviceStore::Impl::committer_loop() {
   std::unique_lock lk(queue_mutex);
@@ -655,7 +230,7 @@ void DeviceStore::Impl::committer_loop() {
 CommitResult DeviceStore::Impl::commit_batch(std::vector<Change> batch,
                                              std::unique_lock<std::mutex>& lk) {
   lk.unlock();
-  const CommitResult result = db != nullptr ? write_batch(batch) : CommitResult{};
+  const CommitResult result = db ? db->write(batch) : CommitResult{};
   lk.lock();
   const std::uint64_t last = batch.back().sequence;
   std::vector<std::pair<DurableCallback, CommitResult>> calls;
@@ -672,7 +247,8 @@ CommitResult DeviceStore::Impl::commit_batch(std::vector<Change> batch,
     pending = std::move(batch);
   }
   const auto end = waiters.upper_bound(last);
-  for (auto it = waiters.begin(); it != end; ++it) calls.emplace_back(std::move(it->second), result);
+  for (auto it = waiters.begin(); it != end; ++it)
+    calls.emplace_back(std::move(it->second), result);
   waiters.erase(waiters.begin(), end);
   if (!result.committed && stopping) {
     // Closing and the database refuses: nothing more can be made durable.
@@ -784,39 +360,24 @@ DeviceStore::DeviceStore(DeviceStoreOptions options) : impl_(std::make_unique<Im
   m.window = m.options.dev_nonce_window;
   m.shard_count = m.options.shards;
   m.shards = std::make_unique<Shard[]>(m.shard_count);
-  m.file = m.options.database.string();
+  for (std::size_t i = 0; i < m.shard_count; ++i) m.shards[i].windows = DevNonceWindows(m.window);
+  std::array<std::uint8_t, 16> secret{};
   if (m.options.database.empty()) {
-    if (RAND_bytes(m.secret_bytes.data(), static_cast<int>(m.secret_bytes.size())) != 1) {
+    if (RAND_bytes(secret.data(), static_cast<int>(secret.size())) != 1) {
       throw DeviceStoreError("cannot create the JS secret: OpenSSL RAND_bytes failed");
     }
   } else {
-    m.open_db();  // ~Impl closes the database if this throws
-    m.checkpointer = std::thread([&m] { m.checkpointer_loop(); });
+    m.db = std::make_unique<detail::StoreDatabase>(
+        m.options, [&m](const DeviceIdentity& d, const StateRow& row) {
+          Shard& s = m.shard_of(d.dev_eui);
+          std::lock_guard lk(s.mutex);
+          m.put_identity(s, d);
+          m.put_state(s, s.devices.at(d.dev_eui), row);
+        });
+    secret = m.db->secret();
   }
-  m.secret = Aes128Key(m.secret_bytes);
+  m.secret = Aes128Key(secret);
   if (m.options.background_committer) m.committer = std::thread([&m] { m.committer_loop(); });
-}
-
-void DeviceStore::Impl::checkpointer_loop() {
-  sqlite3* c = nullptr;
-  if (sqlite3_open_v2(options.database.c_str(), &c, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    sqlite3_close_v2(c);
-    return;  // the writer's connection still works; the WAL just grows until the next start
-  }
-  sqlite3_busy_timeout(c, 1000);
-  std::unique_lock lk(checkpoint_mutex);
-  for (;;) {
-    checkpoint_cv.wait_for(lk, std::chrono::milliseconds(1000), [&] { return checkpoint_stop; });
-    const bool last = checkpoint_stop;
-    lk.unlock();
-    // PASSIVE never blocks the writer; the WAL restarts from its beginning at the next commit
-    // once everything in it has been copied.
-    sqlite3_wal_checkpoint_v2(c, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    lk.lock();
-    if (last) break;
-  }
-  sqlite3_close_v2(c);
 }
 
 DeviceStore::~DeviceStore() {
@@ -834,40 +395,9 @@ DeviceStore::~DeviceStore() {
 
 void DeviceStore::upsert(std::span<const DeviceIdentity> devices) {
   Impl& m = *impl_;
-  if (m.db != nullptr) {
-    // The rows exist before the devices do in memory, so that no join state is written for a
-    // device without a row.
-    std::lock_guard lk(m.db_mutex);
-    int rc = sqlite3_exec(m.db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK) m.fail("cannot add devices", rc);
-    try {
-      sqlite3_stmt* st = m.upsert_stmt;
-      for (const DeviceIdentity& d : devices) {
-        const std::string dev = d.dev_eui.hex();
-        const std::string join = d.join_eui.hex();
-        const std::string mac = mac_text(d.mac_version);
-        sqlite3_bind_text(st, 1, dev.data(), static_cast<int>(dev.size()), SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, join.data(), static_cast<int>(join.size()), SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, mac.data(), static_cast<int>(mac.size()), SQLITE_STATIC);
-        const std::optional<Aes128Key>* keys[2] = {&d.app_key, &d.nwk_key};
-        for (int k = 0; k < 2; ++k) {
-          if (*keys[k]) {
-            sqlite3_bind_blob(st, 4 + k, (*keys[k])->bytes().data(), 16, SQLITE_STATIC);
-          } else {
-            sqlite3_bind_null(st, 4 + k);
-          }
-        }
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) m.fail("cannot add device " + dev, rc);
-      }
-      rc = sqlite3_exec(m.db, "COMMIT", nullptr, nullptr, nullptr);
-      if (rc != SQLITE_OK) m.fail("cannot add devices", rc);
-    } catch (...) {
-      sqlite3_exec(m.db, "ROLLBACK", nullptr, nullptr, nullptr);
-      throw;
-    }
-  }
+  // The rows exist before the devices do in memory, so that no join state is written for a
+  // device without a row.
+  if (m.db) m.db->upsert(devices);
   for (const DeviceIdentity& d : devices) {
     Shard& s = m.shard_of(d.dev_eui);
     std::lock_guard lk(s.mutex);
@@ -907,12 +437,7 @@ CommitTicket DeviceStore::set_join_state(const Eui64& dev_eui, const JoinState& 
     std::vector<std::uint16_t> used;
     for (const DevNonce& n : state.used_dev_nonces)
       used.push_back(static_cast<std::uint16_t>(n.value()));
-    if (used.empty()) {
-      m.release_slot(s, e);
-    } else {
-      m.ensure_slot(s, e);
-      m.window_of(s, e).assign(used);
-    }
+    s.windows.assign(e.window, used);
   }
   return m.enqueue(s, dev_eui, e);
 }
@@ -971,7 +496,7 @@ JoinOutcome DeviceStore::Impl::join(const Eui64& dev_eui, std::optional<DevNonce
         out.replay_reason = ReplayReason::too_small;
         return out;
       }
-    } else if (e.window_slot != kNoSlot && window_of(s, e).contains(nonce)) {
+    } else if (s.windows.contains(e.window, nonce)) {
       out.status = JoinStatus::dev_nonce_replayed;
       out.replay_reason = ReplayReason::already_used;
       return out;
@@ -992,10 +517,7 @@ JoinOutcome DeviceStore::Impl::join(const Eui64& dev_eui, std::optional<DevNonce
   if (dev_nonce) {
     e.flags |= kHasJoined;
     e.last_dev_nonce = nonce;
-    if (e.window_mode()) {
-      ensure_slot(s, e);
-      window_of(s, e).push(nonce);
-    }
+    if (e.window_mode()) s.windows.push(e.window, nonce);
   }
   out.status = JoinStatus::accepted;
   out.join_nonce = JoinNonce(e.join_nonce);
@@ -1062,8 +584,20 @@ const std::filesystem::path& DeviceStore::database() const { return impl_->optio
 std::size_t DeviceStore::dev_nonce_window() const { return impl_->window; }
 
 DeviceStoreStats DeviceStore::stats() const {
-  std::lock_guard lk(impl_->queue_mutex);
-  return impl_->stats;
+  DeviceStoreStats out;
+  {
+    std::lock_guard lk(impl_->queue_mutex);
+    out = impl_->stats;
+  }
+  if (impl_->db) {
+    out.wal_checkpoints = impl_->db->wal_checkpoints();
+    out.wal_restarts = impl_->db->wal_restarts();
+  }
+  for (std::size_t i = 0; i < impl_->shard_count; ++i) {
+    std::lock_guard lk(impl_->shards[i].mutex);
+    out.dev_nonce_window_bytes += impl_->shards[i].windows.bytes_reserved();
+  }
+  return out;
 }
 
 }  // namespace joincheck::sim

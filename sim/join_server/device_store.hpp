@@ -19,7 +19,9 @@
 //
 // Durability: a SQLite database in WAL mode, or (empty path) memory only, without SQLite, for
 // tests. On open every device and its state is loaded; the database is held with an exclusive
-// lock so that two JS processes can never hand out JoinNonces from the same state.
+// lock so that two JS processes can never hand out JoinNonces from the same state. The SQLite side,
+// and how its write-ahead log stays bounded while the JS serves, is in store_database.hpp; how
+// DevNonce windows cost memory for the DevNonces seen, in dev_nonce_windows.hpp.
 
 #include <array>
 #include <cstddef>
@@ -142,12 +144,23 @@ struct DeviceStoreOptions {
   // calls commit_pending() (the JS service does, once per batch of requests of its event loop,
   // which saves two thread switches per join on a busy core).
   bool background_committer = true;
+  // The checkpointer starts the write-ahead log over once it holds this many pages (4 KiB each:
+  // 64 MiB), and the committer waits for it when the WAL holds twice as many: the WAL file stays
+  // under about 128 MiB whatever the load, and is truncated when the JS is idle. Each restart
+  // pauses commits for a few fsyncs, so a smaller value costs join latency under heavy load:
+  // with 1000 pages (SQLite's default autocheckpoint) serve-js restarted the WAL several times a
+  // second under wrk -c16 and its p99 doubled (scripts/bench-js-resources).
+  std::size_t wal_restart_frames = 16384;
 };
 
 struct DeviceStoreStats {
   std::uint64_t commits = 0;  // transactions committed by the committer
   std::uint64_t changes_committed = 0;
   std::uint64_t failed_commits = 0;
+  std::uint64_t wal_checkpoints = 0;  // PASSIVE checkpoints run by the checkpointer thread
+  std::uint64_t wal_restarts = 0;     // times the WAL was started over (or truncated when idle)
+  // Memory reserved for the DevNonce windows of MAC 1.0.0-1.0.3 devices.
+  std::size_t dev_nonce_window_bytes = 0;
 };
 
 // The database cannot be opened, created, read or written; the message names the file and the
