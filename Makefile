@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 # The GoogleTest suites that run threads: the HTTP(S) server's workers and client, the NS client's
 # async listener, the reference JS's service and its store's committer, the NS and gateway.
-TSAN_TESTS ?= ^(HttpServer|HttpClient|TlsTransport|NsClient|JoinServer|JoinServerTls|JoinServerRobustness|DeviceStoreConcurrency|DeviceStoreCommit|DeviceStoreDurability|NetworkServer|SimGateway|AirLink)\.
+TSAN_TESTS ?= ^(HttpServer|HttpClient|TlsTransport|NsClient|JoinServer|JoinServerTls|JoinServerRobustness|JoinServerFault|JoinServerFaultBehaveLike|DeviceStoreConcurrency|DeviceStoreCommit|DeviceStoreDurability|NetworkServer|SimGateway|AirLink)\.
 
 .PHONY: all deps configure build demo test test-asan test-tsan fuzz bench format clean
 

@@ -13,6 +13,7 @@
 
 #include "backend/json_duplicates.hpp"
 #include "lorawan/error.hpp"
+#include "lorawan/hex.hpp"
 
 namespace joincheck::backend {
 namespace {
@@ -72,11 +73,13 @@ constexpr std::size_t kMaxObservationsPerKind = 100;
 // A longer observation or error path (a peer's long unknown key) is cut.
 constexpr std::size_t kMaxPathBytes = 256;
 
-// "\"abc\"", or for a long text "\"abcdef…\" (300 bytes)".
+// "\"abc\"", or for a long text "\"abcdef…\" (300 bytes)". Control characters are escaped
+// (lorawan::escape_control): a peer's NUL would cut a CodecError's what() short, its newline
+// would forge a log line.
 std::string quote(std::string_view text) {
-  if (text.size() <= kMaxShownBytes) return "\"" + std::string(text) + "\"";
-  return "\"" + truncate_utf8(text, kMaxShownBytes) + "\" (" + std::to_string(text.size()) +
-         " bytes)";
+  if (text.size() <= kMaxShownBytes) return "\"" + lorawan::escape_control(text) + "\"";
+  return "\"" + lorawan::escape_control(truncate_utf8(text, kMaxShownBytes)) + "\" (" +
+         std::to_string(text.size()) + " bytes)";
 }
 
 std::string count_of(std::size_t n, std::string_view noun) {
@@ -169,7 +172,8 @@ class Reader {
   // Beyond kMaxObservationsPerKind of one kind, an observation is only counted (see take()).
   void observe(Kind kind, const std::string& path, const std::string& detail,
                std::string_view outcome = {}) {
-    std::string shown_path = truncate_utf8(path, kMaxPathBytes);
+    // A path holds a peer's keys: cut, and its control characters escaped.
+    std::string shown_path = lorawan::escape_control(truncate_utf8(path, kMaxPathBytes));
     if (mode_ == DecodeMode::strict) {
       throw CodecError(shown_path, qualified(shown_path) + ": " + detail);
     }

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "lorawan/hex.hpp"
+
 namespace joincheck::backend {
 namespace {
 
@@ -39,7 +41,7 @@ std::size_t byte_of_level(std::string_view text, std::size_t level) {
 std::size_t byte_of_value(std::string_view text, std::size_t n) {
   const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
   std::size_t seen = 0;
-  std::size_t i = 0;
+  std::size_t i = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;  // nlohmann skips a UTF-8 BOM
   while (i < text.size()) {
     const char c = text[i];
     if (is_space(c) || c == ',' || c == ':' || c == '}' || c == ']') {
@@ -210,19 +212,8 @@ std::string parse_error_reason(const nlohmann::json::parse_error& error) {
 
 std::string truncate_utf8(std::string_view text, std::size_t max_bytes) {
   if (text.size() <= max_bytes) return std::string(text);
-  std::size_t end = max_bytes;
-  // Back off over continuation bytes (10xxxxxx) to the start of a character.
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0u) == 0x80u) --end;
+  const std::size_t end = lorawan::utf8_boundary(text, max_bytes);
   return std::string(text.substr(0, end)) + "\u2026";
-}
-
-std::string cut_utf8(std::string_view text, std::size_t max_bytes) {
-  if (text.size() <= max_bytes) return std::string(text);
-  std::size_t end = max_bytes;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0u) == 0x80u) --end;
-  std::string out(text.substr(0, end));
-  out += "... (" + std::to_string(text.size() - end) + " more bytes)";
-  return out;
 }
 
 ParsedJson parse_json_with_duplicates(std::string_view json_text, std::size_t max_depth,

@@ -90,9 +90,6 @@ std::string parse_error_reason(const nlohmann::json::parse_error& error);
 // cut.
 std::string truncate_utf8(std::string_view text, std::size_t max_bytes);
 
-// `text` cut to at most `max_bytes` bytes at a UTF-8 character boundary, followed by
-// "... (N more bytes)" when cut: for a peer's body kept in a report or printed.
-std::string cut_utf8(std::string_view text, std::size_t max_bytes);
 
 // "an object", "an array", "a string", "a number", "a boolean", "null": what a JSON value is, for
 // messages that say what was seen.

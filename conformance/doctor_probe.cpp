@@ -51,7 +51,7 @@ ChirpStackJudgement judge_join_ans_as_chirpstack(ChirpStackVersion version, int 
   const std::optional<backend::JoinAns> ans = read_join_ans(body, error);
   if (ans && ans->result) {
     j.result_code = std::string(backend::to_string(ans->result->code));
-    j.description = ans->result->description.value_or("");
+    j.description = lorawan::peer_text(ans->result->description.value_or(""));  // the JS's text, cut
   }
   if (v4 && http_status >= 400) {
     // reqwest's error_for_status() (chirpstack/chirpstack backend/src/lib.rs _request): the body
@@ -101,11 +101,12 @@ ChirpStackJudgement judge_join_ans_as_chirpstack(ChirpStackVersion version, int 
       if (x.label == label && kek == nullptr) kek = &x;
     }
     if (kek == nullptr) {
-      j.problem = std::string(k.wire) + " is wrapped under KEK label \"" + label + "\", which the file lacks";
-      j.ns_error = v4 ? "Unwrap " + std::string(k.rust) + ": KEK label " + label + " does not exist"
-                      : "unknown kek label: " + label;
-      j.fix = "fix: the JS wraps the session keys with KEK label \"" + label + "\", which the file lacks; add " +
-              (v4 ? "[[keks]]" : "[[join_server.kek.set]]") + " label = \"" + label + "\" with the KEK the JS uses";
+      const std::string shown = lorawan::peer_text(label, 128);  // the JS's text
+      j.problem = std::string(k.wire) + " is wrapped under KEK label \"" + shown + "\", which the file lacks";
+      j.ns_error = v4 ? "Unwrap " + std::string(k.rust) + ": KEK label " + shown + " does not exist"
+                      : "unknown kek label: " + shown;
+      j.fix = "fix: the JS wraps the session keys with KEK label \"" + shown + "\", which the file lacks; add " +
+              (v4 ? "[[keks]]" : "[[join_server.kek.set]]") + " label = \"" + shown + "\" with the KEK the JS uses";
       return j;
     }
     try {

@@ -88,7 +88,7 @@ TraceExchange trace_of(const sim::Exchange& ex, const std::string& label,
 }
 
 std::string body_for_trace(const std::string& text, bool reveal) {
-  return backend::cut_utf8(redact_keys(text, reveal), kMaxTraceBodyBytes);
+  return lorawan::cut_utf8(redact_keys(text, reveal), kMaxTraceBodyBytes);
 }
 
 std::string redact_keys(const std::string& text, bool reveal) {
@@ -133,7 +133,7 @@ std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\"";
 std::string code_text(const std::optional<backend::Result>& r) {
   if (!r) return "no Result";
   std::string s(backend::to_string(r->code));
-  if (r->description && !r->description->empty()) s += " (" + *r->description + ")";
+  if (r->description && !r->description->empty()) s += " (" + lorawan::peer_text(*r->description) + ")";
   return s;
 }
 

@@ -1,7 +1,7 @@
 // The ATECC608 wire protocol: response groups as the client reads them from a chip (real or
 // emulated), command groups as the emulator reads them, and a command built from the input
 // encoded and decoded again (a CRC-valid group, which random bytes rarely are). The first byte
-// chooses. Only lorawan::Error may be thrown.
+// chooses. Only ProtocolError (CrcError among them) may be thrown.
 #include <cstddef>
 #include <cstdint>
 
@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (!back || *back != c) __builtin_trap();  // an encoded command must decode to itself
       (void)decode_response(encode_response(c.data));
     }
-  } catch (const joincheck::lorawan::Error&) {
+  } catch (const ProtocolError&) {
   }
   return 0;
 }

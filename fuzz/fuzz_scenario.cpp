@@ -1,5 +1,4 @@
-// Scenario files (`run --scenarios`), as users script them. Only lorawan::Error (ScenarioError)
-// may be thrown.
+// Scenario files (`run --scenario`), as users script them. Only ScenarioError may be thrown.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -11,7 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   try {
     (void)conformance::parse_scenarios(text, "fuzz.json");
-  } catch (const lorawan::Error&) {
+  } catch (const conformance::ScenarioError&) {
   }
   return 0;
 }

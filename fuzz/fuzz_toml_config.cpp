@@ -1,6 +1,6 @@
 // The TOML files joincheck reads: a target file (`--config`), a serve-js file (`serve-js
 // --config`) and a ChirpStack v3/v4 network-server file (`doctor --chirpstack-config`). The first
-// byte chooses the reader. Only lorawan::Error (ConfigError) may be thrown.
+// byte chooses the reader. Only sim::ConfigError may be thrown.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)conformance::parse_chirpstack_config(text, "fuzz/chirpstack.toml");
         break;
     }
-  } catch (const lorawan::Error&) {
+  } catch (const sim::ConfigError&) {
   }
   return 0;
 }

@@ -30,13 +30,30 @@ std::string quote_for_error(std::string_view text) {
   if (text.size() <= kMax) {
     out += escape_control(text);
   } else {
-    std::size_t end = kMax;  // back off over UTF-8 continuation bytes (10xxxxxx)
-    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0u) == 0x80u) --end;
-    out += escape_control(text.substr(0, end));
+    out += escape_control(text.substr(0, utf8_boundary(text, kMax)));
     out += "...";
   }
   out.push_back('"');
   return out;
+}
+
+std::size_t utf8_boundary(std::string_view text, std::size_t at) {
+  if (at >= text.size()) return text.size();
+  std::size_t end = at;
+  while (end > 0 && at - end < 3 && (static_cast<unsigned char>(text[end]) & 0xC0u) == 0x80u) --end;
+  return (static_cast<unsigned char>(text[end]) & 0xC0u) == 0x80u ? at : end;
+}
+
+std::string cut_utf8(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  const std::size_t end = utf8_boundary(text, max_bytes);
+  std::string out(text.substr(0, end));
+  out += "... (" + std::to_string(text.size() - end) + " more bytes)";
+  return out;
+}
+
+std::string peer_text(std::string_view text, std::size_t max_bytes) {
+  return escape_control(cut_utf8(text, max_bytes));
 }
 
 std::string escape_control(std::string_view text) {

@@ -42,6 +42,19 @@ Bytes from_base64(std::string_view text, std::string_view field);
 // would forge a log line.
 std::string quote_for_error(std::string_view text);
 
+// The largest cut point <= `at` that does not split a UTF-8 character: it backs off over at most
+// three continuation bytes (10xxxxxx); text that is not UTF-8 is cut at `at`.
+std::size_t utf8_boundary(std::string_view text, std::size_t at);
+
+// `text` cut to at most `max_bytes` bytes at a UTF-8 character boundary, followed by
+// "... (N more bytes)" when cut: a peer's body kept in a report or printed.
+std::string cut_utf8(std::string_view text, std::size_t max_bytes);
+
+// A peer's free text (a Result Description, a reason phrase) for a report or log line: cut to
+// `max_bytes` (cut_utf8) and its control characters escaped (escape_control). A hostile JS's
+// 4 MiB Description would otherwise be copied into every verdict.
+std::string peer_text(std::string_view text, std::size_t max_bytes = 1024);
+
 // `text` on one line and without control characters, for logs and error messages: newline,
 // carriage return and tab as \n, \r, \t, every other byte below 0x20 and DEL as \xNN; the
 // rest (UTF-8 included) as it is.

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <ostream>
 
-#include "backend/json_duplicates.hpp"
+#include "lorawan/hex.hpp"
 
 namespace joincheck::reports {
 
@@ -63,7 +63,7 @@ void append_body(std::string& out, std::string_view prefix, std::string_view bod
     out += "(empty body)\n";
     return;
   }
-  append_lines(out, prefix, printable(backend::cut_utf8(body, max_body_text)));
+  append_lines(out, prefix, printable(lorawan::cut_utf8(body, max_body_text)));
 }
 
 // "12.345": locale-independent, at most 3 decimals.

@@ -432,7 +432,7 @@ json parse_object(lorawan::ByteSpan bytes, std::string_view where) {
   if (text.empty()) fail(where, "expected a JSON object, got nothing");
   json value;
   try {
-    value = backend::parse_json_with_duplicates(text, kMaxJsonDepth).value;
+    value = backend::parse_json_with_duplicates(text, kMaxJsonDepth, backend::kMaxMessageValues).value;
   } catch (const json::parse_error& e) {
     fail(where, "JSON does not parse at byte " + std::to_string(e.byte) + ": " +
                     backend::parse_error_reason(e));

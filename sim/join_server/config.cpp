@@ -176,7 +176,8 @@ void resolve_keks(JoinServerConfig& js, const backend::KekTable& keks, const std
     js.as_kek = it->second;
   }
   // A KEK that wraps nothing is a mistake that would send keys in clear without a word.
-  for (const auto& [label, kek] : keks) {
+  for (const auto& entry : keks) {
+    const std::string& label = entry.first;
     const bool used = label == js.as_kek_label ||
                       std::any_of(js.net_ids.begin(), js.net_ids.end(),
                                   [&](const NetIdPeer& p) { return p.kek_label == label; });
@@ -335,7 +336,8 @@ ServeJsFileSettings serve_js_config_from(const toml::table& root, const std::fil
       const toml::table& t = get_table(node, w);
       for (const auto& [pk, pn] : t) {
         const std::string v = get_string(pn, w.child(pk.str()));
-        auto [type, path] = wrap_errors(pn, w.child(pk.str()), [&] { return parse_path(std::string(pk.str()) + "=" + v); });
+        const std::string spec = std::string(pk.str()) + "=" + v;
+        auto [type, path] = wrap_errors(pn, w.child(pk.str()), [&] { return parse_path(spec); });
         o.paths[type] = path;
       }
     }

@@ -467,7 +467,8 @@ TEST(DecodeMacVersion, PatchLevelSpellingsAreReadAndObserved) {
   for (const auto& [text, version] : {std::pair{"1.1.0", lorawan::MacVersion::v1_1},
                                       std::pair{"1.0.0", lorawan::MacVersion::v1_0_0}}) {
     SCOPED_TRACE(text);
-    const auto body = patched(kBrocaarJoinReq, [&](ordered_json& j) { j["MACVersion"] = text; });
+    const std::string spelling = text;  // clang 14 does not capture structured bindings
+    const auto body = patched(kBrocaarJoinReq, [&](ordered_json& j) { j["MACVersion"] = spelling; });
     const auto d = observe_one(body, Kind::non_canonical_mac_version, "MACVersion", text);
     const auto& mv = std::get<JoinReq>(d.message).mac_version;
     ASSERT_TRUE(mv.has_value());

@@ -163,6 +163,26 @@ TEST(HostileSize, TheLimitCountsValuesNotKeysAndSaysWhereItWasPassed) {
   }
   // Fleet and scenario files catch nlohmann::json::exception for errors other than parse_error.
   EXPECT_THROW((void)parse_json_with_duplicates("[1,2]", kMaxJsonDepth, 2), nlohmann::json::exception);
+  // A UTF-8 byte order mark, which the parser skips, is counted in the byte.
+  try {
+    (void)parse_json_with_duplicates("\xEF\xBB\xBF[1,2,3]", kMaxJsonDepth, 3);
+    ADD_FAILURE() << "expected JsonTooLarge";
+  } catch (const JsonTooLarge& e) {
+    EXPECT_EQ(e.byte, 9u);
+  }
+}
+
+// A peer's NUL in a quoted value cut the error short wherever what() is read as a C string.
+TEST(HostileText, ControlCharactersInQuotedValuesAndPathsAreEscaped) {
+  const std::string body = std::string(kJoinAnsHead).replace(
+      std::string(kJoinAnsHead).find("\"JoinAns\""), 9, "\"Join\\u0000Ans\"") + "}";
+  const std::string error = codec_error(body, DecodeMode::strict);
+  EXPECT_NE(error.find(R"("Join\x00Ans")"), std::string::npos) << error;
+  EXPECT_EQ(std::string(CodecError("", error).what()), error);
+  // An unknown key holding a newline: the observation's path is one line.
+  const Decoded d = decode(join_ans(R"("a\nb":1)"), DecodeMode::observing);
+  const auto unknown = find(d.observations, Kind::unknown_field, R"(a\nb)");
+  EXPECT_EQ(unknown.size(), 1u) << test::describe(d.observations);
 }
 
 TEST(HostileSize, AMessageWithinTheLimitDecodes) {

@@ -70,5 +70,46 @@ TEST(HostileBodies, ReportsKeepACappedPartOfEachBodyAndTheRunFails) {
   EXPECT_LT(json.size(), report.exchanges.size() * (conformance::kMaxTraceBodyBytes + 8192));
 }
 
+// A Result Description of 3 MiB is a handful of values, under the codec's limit: it was copied
+// whole into the verdict of every check the answer decided, and into every report.
+TEST(HostileBodies, AHugeResultDescriptionIsCutInEveryVerdict) {
+  const std::string description =
+      std::string(3u << 20, 'x') + "\\n#forged line";  // JSON for a newline
+  const std::string body =
+      R"({"ProtocolVersion":"1.0","SenderID":"0807060504030201","ReceiverID":"000000",)"
+      R"("TransactionID":1,"MessageType":"JoinAns","Result":{"ResultCode":"UnknownDevEUI",)"
+      R"("Description":")" +
+      description + "\"}}";
+  backend::HttpServerOptions so;
+  so.linger_timeout = 300ms;
+  backend::HttpServer server(so, [&](const backend::HttpRequest&) {
+    backend::HttpResponse r;
+    r.status = 200;
+    r.content_type = "application/json";
+    r.body = body;
+    return r;
+  });
+  conformance::RunOptions o;
+  o.target = conformance::default_target_config();
+  o.target.ns.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
+  o.fleet = sim::generate_fleet(4, lorawan::Eui64::parse("0000000000000001"),
+                                conformance::suite_mac_versions(), 7);
+  o.scenarios = conformance::builtin_suite();
+  o.profile = conformance::resolve_profile("strict");
+  o.only = {"join"};
+  const conformance::RunReport report = conformance::run_scenarios(o);
+  bool seen = false;
+  for (const auto& r : report.results) {
+    EXPECT_LT(r.actual.size(), 2048u) << r.check.id;
+    EXPECT_LT(r.reason.size(), 4096u) << r.check.id;
+    EXPECT_EQ(r.actual.find('\n'), std::string::npos) << r.check.id;
+    seen = seen || r.actual.find("UnknownDevEUI (xxxx") != std::string::npos;
+  }
+  std::string actuals;
+  for (const auto& r : report.results) actuals += r.check.id + ": " + r.actual.substr(0, 60) + "\n";
+  EXPECT_TRUE(seen) << actuals;
+  EXPECT_LT(json_report_text(report).size(), 8u << 20);
+}
+
 }  // namespace
 }  // namespace joincheck::reports
