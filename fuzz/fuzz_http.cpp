@@ -18,7 +18,7 @@ void feed(Parser& parser, const std::uint8_t* data, std::size_t size, std::size_
   std::size_t at = 0;
   for (const std::size_t end : {split, size}) {
     while (at < end && !parser.is_done()) {
-      joincheck::backend::error_code ec;
+      joincheck::backend::detail::error_code ec;
       const std::size_t used = parser.put(boost::asio::const_buffer(data + at, end - at), ec);
       at += used;
       if (ec == boost::beast::http::error::need_more) break;

@@ -155,8 +155,9 @@ SecureElementSpec parse_secure_element_spec(std::string_view json_text) {
   const bool emulated = spec.kind == SecureElementKind::atecc608_emulated;
   for (const auto& [name, v] : o.items()) {
     if (name == "kind") continue;
+    const std::string member = name;  // clang 14 does not capture structured bindings
     const auto not_for = [&] {
-      throw Error("SecureElement." + name + ": not a member of kind \"" + std::string(to_string(spec.kind)) + "\"");
+      throw Error("SecureElement." + member + ": not a member of kind \"" + std::string(to_string(spec.kind)) + "\"");
     };
     if (name == "i2c") {
       if (spec.kind != SecureElementKind::atecc608) not_for();
