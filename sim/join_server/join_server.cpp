@@ -293,34 +293,23 @@ backend::Header salvage_header(std::string_view body) {
 // What makes a request malformed for a strict JS, one "Field: what was expected, what was seen"
 // per problem, "; " between them; empty when nothing does. The spec allows upper-case hex, a 0x
 // prefix and unknown fields; it does not allow wrong types, bad values, nulls, duplicates or a
-// missing mandatory field. A field present with a bad value is told as such, not also as
-// missing. `dl_settings_optional`: a missing DLSettings is no problem (a Go JS reads zero).
-std::string malformed_reason(const backend::Decoded& d, bool dl_settings_optional = false) {
-  std::vector<std::string> problems;
-  std::vector<std::string_view> told;  // paths already explained
+// missing mandatory field. The codec records a missing field only when no other observation
+// names it, so a field present with a bad value is told once.
+std::string malformed_reason(const backend::Decoded& d) {
+  std::string why;
   for (const auto& o : d.observations) {
     switch (o.kind) {
       case backend::ObservationKind::missing_field:
-        if (dl_settings_optional && o.path == "DLSettings") break;
-        [[fallthrough]];
       case backend::ObservationKind::wrong_json_type:
       case backend::ObservationKind::invalid_value:
       case backend::ObservationKind::null_field:
       case backend::ObservationKind::duplicate_field:
-        problems.push_back(o.path.empty() ? o.problem() : o.path + ": " + o.problem());
-        told.push_back(o.path);
+        why += (why.empty() ? "" : "; ") + (o.path.empty() ? o.problem() : o.path + ": " + o.problem());
         break;
       default:
         break;
     }
   }
-  for (const auto& f : backend::missing_fields(d.message)) {
-    if (dl_settings_optional && f.path == "DLSettings") continue;
-    if (std::find(told.begin(), told.end(), f.path) != told.end()) continue;
-    problems.push_back(f.path + ": missing (" + f.rule + ")");
-  }
-  std::string why;
-  for (const auto& p : problems) why += (why.empty() ? "" : "; ") + p;
   return why;
 }
 
@@ -550,7 +539,7 @@ JsAnswer JoinServer::handle_join_request(Context& ctx, const Request& req) const
       return o.kind == backend::ObservationKind::missing_field && o.path == "DLSettings";
     });
   }
-  if (auto why = malformed_reason(ctx.decoded, quirks_.missing_dl_settings_is_zero); !why.empty()) {
+  if (auto why = malformed_reason(ctx.decoded); !why.empty()) {
     return fail(ctx, malformed, why);
   }
   const Bytes& phy = *req.phy_payload;

@@ -40,6 +40,7 @@ DoctorResult doctor(const fs::path& file, bool live = false) {
 }
 
 using test_support::find;
+using test_support::https_js;
 using test_support::show;
 
 Verdict verdict(const DoctorResult& r, const std::string& id) {
@@ -155,27 +156,6 @@ TEST(Doctor, DnsSuffixWithoutLeadingDot) {
   EXPECT_NE(find(r, "doctor/config.dns")->actual.find("0.0.0.0.0.0.0.d.e.7.5.d.3.b.0.7joineuis"), std::string::npos) << show(r);
 }
 
-// Live: the reference JS over HTTPS, connected to as each version would.
-sim::JoinServerServiceOptions https_js() {
-  sim::JoinServerServiceOptions o;
-  o.http.threads = 1;
-  o.http.handshake_timeout = 2000ms;
-  o.http.header_timeout = 2000ms;
-  o.http.linger_timeout = 300ms;
-  backend::TlsServerOptions tls;
-  tls.cert_file = pki().server_cert;
-  tls.key_file = pki().server_key;
-  tls.client_cert = backend::ClientCertMode::require;
-  tls.client_ca_file = pki().root_ca;
-  o.http.tls = tls;
-  sim::NetIdPeer peer;
-  peer.net_id = lorawan::NetId::parse("000001");
-  peer.kek_label = "000001";
-  peer.kek = lorawan::from_hex("000102030405060708090a0b0c0d0e0f", "kek");
-  o.js.net_ids.push_back(peer);
-  o.js.join_euis.push_back(sim::parse_join_eui_range("0000000000000000/0"));
-  return o;
-}
 
 TEST(Doctor, LiveV3WithTheRightCaPassesAndWithAnotherCaFails) {
   sim::JoinServerService js(https_js());

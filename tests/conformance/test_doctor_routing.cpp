@@ -302,22 +302,7 @@ TEST(DoctorDns, LookupHasADeadlineAndSaysWhatItSaw) {
 
 // Live: a v3 file in the servers form is probed like any other JS (TLS checks and a JoinReq).
 TEST(DoctorRouting, V3ServersFormIsProbedLive) {
-  sim::JoinServerServiceOptions o;
-  o.http.threads = 1;
-  o.http.handshake_timeout = 2000ms;
-  o.http.header_timeout = 2000ms;
-  o.http.linger_timeout = 300ms;
-  backend::TlsServerOptions tls;
-  tls.cert_file = pki().server_cert;
-  tls.key_file = pki().server_key;
-  tls.client_cert = backend::ClientCertMode::require;
-  tls.client_ca_file = pki().root_ca;
-  o.http.tls = tls;
-  sim::NetIdPeer peer;
-  peer.net_id = lorawan::NetId::parse("000001");
-  o.js.net_ids.push_back(peer);
-  o.js.join_euis.push_back(sim::parse_join_eui_range("0000000000000000/0"));
-  sim::JoinServerService js(o);
+  sim::JoinServerService js(test_support::https_js());
 
   DoctorOptions d;
   d.chirpstack_config = write("v3-servers-live", v3_servers_file(js.url()));

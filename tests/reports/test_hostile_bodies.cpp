@@ -28,8 +28,8 @@ std::string hostile_body() {
   return body;
 }
 
-TEST(HostileBodies, ReportsKeepACappedPartOfEachBodyAndTheRunFails) {
-  const std::string body = hostile_body();
+// The join checks (strict profile) against a JS answering every request with `body`.
+conformance::RunReport run_join_checks_against(const std::string& body) {
   backend::HttpServerOptions so;
   so.linger_timeout = 300ms;
   backend::HttpServer server(so, [&](const backend::HttpRequest&) {
@@ -48,7 +48,12 @@ TEST(HostileBodies, ReportsKeepACappedPartOfEachBodyAndTheRunFails) {
   o.scenarios = conformance::builtin_suite();
   o.profile = conformance::resolve_profile("strict");
   o.only = {"join"};
-  const conformance::RunReport report = conformance::run_scenarios(o);
+  return conformance::run_scenarios(o);
+}
+
+TEST(HostileBodies, ReportsKeepACappedPartOfEachBodyAndTheRunFails) {
+  const std::string body = hostile_body();
+  const conformance::RunReport report = run_join_checks_against(body);
 
   ASSERT_FALSE(report.exchanges.empty());
   EXPECT_NE(report.exit_code(false), conformance::exit_ok);
@@ -80,24 +85,7 @@ TEST(HostileBodies, AHugeResultDescriptionIsCutInEveryVerdict) {
       R"("TransactionID":1,"MessageType":"JoinAns","Result":{"ResultCode":"UnknownDevEUI",)"
       R"("Description":")" +
       description + "\"}}";
-  backend::HttpServerOptions so;
-  so.linger_timeout = 300ms;
-  backend::HttpServer server(so, [&](const backend::HttpRequest&) {
-    backend::HttpResponse r;
-    r.status = 200;
-    r.content_type = "application/json";
-    r.body = body;
-    return r;
-  });
-  conformance::RunOptions o;
-  o.target = conformance::default_target_config();
-  o.target.ns.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
-  o.fleet = sim::generate_fleet(4, lorawan::Eui64::parse("0000000000000001"),
-                                conformance::suite_mac_versions(), 7);
-  o.scenarios = conformance::builtin_suite();
-  o.profile = conformance::resolve_profile("strict");
-  o.only = {"join"};
-  const conformance::RunReport report = conformance::run_scenarios(o);
+  const conformance::RunReport report = run_join_checks_against(body);
   bool seen = false;
   for (const auto& r : report.results) {
     EXPECT_LT(r.actual.size(), 2048u) << r.check.id;

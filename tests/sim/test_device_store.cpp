@@ -13,6 +13,7 @@
 
 #include "sim/join_server/device_store.hpp"
 #include "tests/sim/sim_test_support.hpp"
+#include "tests/sim/store_test_support.hpp"
 
 namespace joincheck::sim {
 namespace {
@@ -22,27 +23,13 @@ using lorawan::DevNonce;
 using lorawan::Eui64;
 using lorawan::JoinNonce;
 using lorawan::MacVersion;
+using test_support::numbered_eui;
+using test_support::store_device;
 using test_support::TempDir;
 
-const Eui64 kJoinEui = Eui64::parse("70b3d57ed0000000");
-const Aes128Key kAppKey = Aes128Key::parse("2b7e151628aed2a6abf7158809cf4f3c");
-const Aes128Key kNwkKey = Aes128Key::parse("000102030405060708090a0b0c0d0e0f");
-
-Eui64 eui(std::uint64_t v) {
-  Eui64::Array a{};
-  for (std::size_t i = 0; i < 8; ++i) a[i] = static_cast<std::uint8_t>(v >> (56 - 8 * i));
-  return Eui64(a);
-}
-
-DeviceIdentity device(std::uint64_t dev_eui, MacVersion version) {
-  DeviceIdentity d;
-  d.dev_eui = eui(dev_eui);
-  d.join_eui = kJoinEui;
-  d.mac_version = version;
-  d.app_key = kAppKey;
-  if (lorawan::is_1_1(version)) d.nwk_key = kNwkKey;
-  return d;
-}
+const Eui64& kJoinEui = test_support::kStoreJoinEui;
+const Aes128Key& kAppKey = test_support::kStoreAppKey;
+const Aes128Key& kNwkKey = test_support::kStoreNwkKey;
 
 DeviceStoreOptions memory(std::size_t window = 16) {
   DeviceStoreOptions o;
@@ -59,12 +46,12 @@ DeviceStoreOptions file(const std::filesystem::path& db, std::size_t window = 16
 
 JoinOutcome join(DeviceStore& store, std::uint64_t dev_eui, std::uint32_t dev_nonce,
                  const JoinOptions& options = {}) {
-  return store.record_join(eui(dev_eui), DevNonce(dev_nonce), options);
+  return store.record_join(numbered_eui(dev_eui), DevNonce(dev_nonce), options);
 }
 
 std::vector<std::uint32_t> used(const DeviceStore& store, std::uint64_t dev_eui) {
   std::vector<std::uint32_t> out;
-  const auto found = store.find(eui(dev_eui));
+  const auto found = store.find(numbered_eui(dev_eui));
   for (const DevNonce& n : found->state.used_dev_nonces) out.push_back(n.value());
   return out;
 }
@@ -74,7 +61,7 @@ std::vector<std::uint32_t> used(const DeviceStore& store, std::uint64_t dev_eui)
 
 TEST(DeviceStoreDevNonce, Mac103RemembersAWindowOfUsedDevNonces) {
   DeviceStore store(memory(4));
-  const DeviceIdentity d = device(1, MacVersion::v1_0_3);
+  const DeviceIdentity d = store_device(1, MacVersion::v1_0_3);
   store.upsert(std::span(&d, 1));
 
   // Random DevNonces: any order, 0 allowed, smaller allowed.
@@ -103,7 +90,7 @@ TEST(DeviceStoreDevNonce, DefaultWindowIs16ForEveryVersionBefore104) {
        {MacVersion::v1_0_0, MacVersion::v1_0_1, MacVersion::v1_0_2, MacVersion::v1_0_3}) {
     DeviceStore store;
     EXPECT_EQ(store.dev_nonce_window(), 16u);
-    const DeviceIdentity d = device(1, v);
+    const DeviceIdentity d = store_device(1, v);
     store.upsert(std::span(&d, 1));
     for (std::uint32_t n = 100; n < 116; ++n) ASSERT_TRUE(join(store, 1, n).accepted());
     for (std::uint32_t n = 100; n < 116; ++n) {
@@ -118,7 +105,7 @@ TEST(DeviceStoreDevNonce, DefaultWindowIs16ForEveryVersionBefore104) {
 TEST(DeviceStoreDevNonce, Mac104And11RefuseADevNonceNotGreaterThanTheLast) {
   for (MacVersion v : {MacVersion::v1_0_4, MacVersion::v1_1}) {
     DeviceStore store;
-    const DeviceIdentity d = device(1, v);
+    const DeviceIdentity d = store_device(1, v);
     store.upsert(std::span(&d, 1));
 
     EXPECT_TRUE(join(store, 1, 0).accepted());  // the very first join may use 0
@@ -140,13 +127,13 @@ TEST(DeviceStoreDevNonce, Mac104And11RefuseADevNonceNotGreaterThanTheLast) {
     EXPECT_EQ(join(store, 1, 65535).status, JoinStatus::dev_nonce_replayed);
     // No window is kept for counting devices.
     EXPECT_TRUE(used(store, 1).empty());
-    EXPECT_EQ(store.find(eui(1))->state.last_dev_nonce, DevNonce(65535));
+    EXPECT_EQ(store.find(numbered_eui(1))->state.last_dev_nonce, DevNonce(65535));
   }
 }
 
 TEST(DeviceStoreDevNonce, FirstJoinMayStartAnywhere) {
   DeviceStore store;
-  const DeviceIdentity d = device(1, MacVersion::v1_1);
+  const DeviceIdentity d = store_device(1, MacVersion::v1_1);
   store.upsert(std::span(&d, 1));
   EXPECT_TRUE(join(store, 1, 1000).accepted());
   EXPECT_EQ(join(store, 1, 0).replay_reason, ReplayReason::too_small);
@@ -158,7 +145,7 @@ TEST(DeviceStoreDevNonce, UnknownDevice) {
   EXPECT_EQ(o.status, JoinStatus::unknown_device);
   EXPECT_EQ(o.ticket, CommitTicket{});
   EXPECT_EQ(o.describe(), "no device with this DevEUI");
-  EXPECT_FALSE(store.find(eui(42)));
+  EXPECT_FALSE(store.find(numbered_eui(42)));
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -166,27 +153,27 @@ TEST(DeviceStoreDevNonce, UnknownDevice) {
 
 TEST(DeviceStoreJoinNonce, StartsAt1IncrementsPerDeviceAndRejectionsDoNotConsumeOne) {
   DeviceStore store;
-  const DeviceIdentity ds[] = {device(1, MacVersion::v1_0_3), device(2, MacVersion::v1_1)};
+  const DeviceIdentity ds[] = {store_device(1, MacVersion::v1_0_3), store_device(2, MacVersion::v1_1)};
   store.upsert(ds);
-  EXPECT_EQ(store.find(eui(1))->state.last_join_nonce, JoinNonce(0));
+  EXPECT_EQ(store.find(numbered_eui(1))->state.last_join_nonce, JoinNonce(0));
   EXPECT_EQ(join(store, 1, 10).join_nonce, JoinNonce(1));
   EXPECT_EQ(join(store, 1, 11).join_nonce, JoinNonce(2));
   EXPECT_EQ(join(store, 2, 0).join_nonce, JoinNonce(1));  // per device
   EXPECT_FALSE(join(store, 1, 10).accepted());
   EXPECT_EQ(join(store, 1, 12).join_nonce, JoinNonce(3));
-  EXPECT_EQ(store.find(eui(1))->state.last_join_nonce, JoinNonce(3));
+  EXPECT_EQ(store.find(numbered_eui(1))->state.last_join_nonce, JoinNonce(3));
   const JoinOutcome o = join(store, 2, 1);
   EXPECT_EQ(o.describe(), "accepted DevNonce 0001, issued JoinNonce 000002");
 }
 
 TEST(DeviceStoreJoinNonce, ExhaustedAt2Pow24Minus1) {
   DeviceStore store;
-  const DeviceIdentity d = device(1, MacVersion::v1_1);
+  const DeviceIdentity d = store_device(1, MacVersion::v1_1);
   store.upsert(std::span(&d, 1));
   JoinState s;
   s.last_join_nonce = JoinNonce(JoinNonce::kMax - 1);
   s.last_dev_nonce = DevNonce(10);
-  store.set_join_state(eui(1), s);
+  store.set_join_state(numbered_eui(1), s);
   const JoinOutcome last = join(store, 1, 11);
   ASSERT_TRUE(last.accepted());
   EXPECT_EQ(last.join_nonce.value(), 0xffffffu);
@@ -194,20 +181,20 @@ TEST(DeviceStoreJoinNonce, ExhaustedAt2Pow24Minus1) {
   EXPECT_EQ(none.status, JoinStatus::join_nonce_exhausted);
   EXPECT_CONTAINS(none.describe(), "every JoinNonce has been issued");
   // The refused join did not record its DevNonce.
-  EXPECT_EQ(store.find(eui(1))->state.last_dev_nonce, DevNonce(11));
-  EXPECT_EQ(store.allocate_join_nonce(eui(1)).status, JoinStatus::join_nonce_exhausted);
+  EXPECT_EQ(store.find(numbered_eui(1))->state.last_dev_nonce, DevNonce(11));
+  EXPECT_EQ(store.allocate_join_nonce(numbered_eui(1)).status, JoinStatus::join_nonce_exhausted);
 }
 
 TEST(DeviceStoreJoinNonce, AllocateForRejoinSkipsDevNonce) {
   DeviceStore store;
-  const DeviceIdentity d = device(1, MacVersion::v1_1);
+  const DeviceIdentity d = store_device(1, MacVersion::v1_1);
   store.upsert(std::span(&d, 1));
   EXPECT_TRUE(join(store, 1, 4).accepted());
-  const JoinOutcome r = store.allocate_join_nonce(eui(1));
+  const JoinOutcome r = store.allocate_join_nonce(numbered_eui(1));
   ASSERT_TRUE(r.accepted());
   EXPECT_EQ(r.join_nonce, JoinNonce(2));
-  EXPECT_EQ(store.find(eui(1))->state.last_dev_nonce, DevNonce(4));
-  EXPECT_EQ(store.allocate_join_nonce(eui(9)).status, JoinStatus::unknown_device);
+  EXPECT_EQ(store.find(numbered_eui(1))->state.last_dev_nonce, DevNonce(4));
+  EXPECT_EQ(store.allocate_join_nonce(numbered_eui(9)).status, JoinStatus::unknown_device);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -215,7 +202,7 @@ TEST(DeviceStoreJoinNonce, AllocateForRejoinSkipsDevNonce) {
 
 TEST(DeviceStoreFaults, SkipDevNonceCheckAcceptsReplays) {
   DeviceStore store;
-  const DeviceIdentity ds[] = {device(1, MacVersion::v1_0_3), device(2, MacVersion::v1_0_4)};
+  const DeviceIdentity ds[] = {store_device(1, MacVersion::v1_0_3), store_device(2, MacVersion::v1_0_4)};
   store.upsert(ds);
   const JoinOptions skip{.skip_dev_nonce_check = true, .reuse_join_nonce = false};
   for (std::uint64_t dev : {1u, 2u}) {
@@ -233,7 +220,7 @@ TEST(DeviceStoreFaults, SkipDevNonceCheckAcceptsReplays) {
 
 TEST(DeviceStoreFaults, ReuseJoinNonceRepeatsThePreviousOne) {
   DeviceStore store;
-  const DeviceIdentity d = device(1, MacVersion::v1_1);
+  const DeviceIdentity d = store_device(1, MacVersion::v1_1);
   store.upsert(std::span(&d, 1));
   const JoinOptions reuse{.skip_dev_nonce_check = false, .reuse_join_nonce = true};
   // Nothing to reuse yet: the first join still gets 1.
@@ -243,7 +230,7 @@ TEST(DeviceStoreFaults, ReuseJoinNonceRepeatsThePreviousOne) {
   EXPECT_EQ(join(store, 1, 4, reuse).join_nonce, JoinNonce(2));
   // The DevNonce check still applies.
   EXPECT_EQ(join(store, 1, 4, reuse).status, JoinStatus::dev_nonce_replayed);
-  EXPECT_EQ(store.find(eui(1))->state.last_dev_nonce, DevNonce(4));
+  EXPECT_EQ(store.find(numbered_eui(1))->state.last_dev_nonce, DevNonce(4));
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -251,24 +238,24 @@ TEST(DeviceStoreFaults, ReuseJoinNonceRepeatsThePreviousOne) {
 
 TEST(DeviceStoreRegistry, UpsertUpdatesIdentityAndKeepsJoinState) {
   DeviceStore store;
-  DeviceIdentity d = device(1, MacVersion::v1_0_4);
+  DeviceIdentity d = store_device(1, MacVersion::v1_0_4);
   store.upsert(std::span(&d, 1));
   EXPECT_TRUE(store.has_join_eui(kJoinEui));
-  EXPECT_FALSE(store.has_join_eui(eui(5)));
+  EXPECT_FALSE(store.has_join_eui(numbered_eui(5)));
   EXPECT_TRUE(join(store, 1, 7).accepted());
 
   d.app_key = kNwkKey;
-  d.join_eui = eui(5);
+  d.join_eui = numbered_eui(5);
   d.mac_version = MacVersion::v1_0_3;  // now random DevNonces: the last one starts the window
   store.upsert(std::span(&d, 1));
-  const auto found = store.find(eui(1));
+  const auto found = store.find(numbered_eui(1));
   ASSERT_TRUE(found);
   EXPECT_EQ(static_cast<const DeviceIdentity&>(*found), d);
   EXPECT_EQ(found->state.last_join_nonce, JoinNonce(1));
   EXPECT_EQ(used(store, 1), std::vector<std::uint32_t>{7});
   EXPECT_FALSE(join(store, 1, 7).accepted());
   EXPECT_TRUE(join(store, 1, 3).accepted());
-  EXPECT_TRUE(store.has_join_eui(eui(5)));
+  EXPECT_TRUE(store.has_join_eui(numbered_eui(5)));
   EXPECT_FALSE(store.has_join_eui(kJoinEui));
 
   d.mac_version = MacVersion::v1_1;
@@ -295,7 +282,7 @@ TEST(DeviceStoreRegistry, RejectsBadOptions) {
   EXPECT_THROW(DeviceStore(memory(0)), std::invalid_argument);
   EXPECT_THROW(DeviceStore(memory(65536)), std::invalid_argument);
   DeviceStore store;
-  EXPECT_THROW(store.set_join_state(eui(1), JoinState{}), DeviceStoreError);
+  EXPECT_THROW(store.set_join_state(numbered_eui(1), JoinState{}), DeviceStoreError);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -303,7 +290,7 @@ TEST(DeviceStoreRegistry, RejectsBadOptions) {
 
 TEST(DeviceStoreCommit, MemoryModeCallsBackFromTheCommitterThread) {
   DeviceStore store;
-  const DeviceIdentity d = device(1, MacVersion::v1_1);
+  const DeviceIdentity d = store_device(1, MacVersion::v1_1);
   store.upsert(std::span(&d, 1));
   const JoinOutcome o = join(store, 1, 1);
   ASSERT_TRUE(o.accepted());
@@ -349,9 +336,9 @@ void run_concurrency(DeviceStore& store, bool wait_durable) {
   constexpr std::uint32_t kNonces = 400;
   // Device 1: shared, counter (1.1). Device 2: shared, window (1.0.3, window >= kNonces).
   // Devices 100+t: one per thread.
-  std::vector<DeviceIdentity> ds = {device(1, MacVersion::v1_1), device(2, MacVersion::v1_0_3)};
+  std::vector<DeviceIdentity> ds = {store_device(1, MacVersion::v1_1), store_device(2, MacVersion::v1_0_3)};
   for (int t = 0; t < kThreads; ++t)
-    ds.push_back(device(100 + static_cast<std::uint64_t>(t), MacVersion::v1_0_4));
+    ds.push_back(store_device(100 + static_cast<std::uint64_t>(t), MacVersion::v1_0_4));
   store.upsert(ds);
 
   std::mutex mutex;
@@ -389,7 +376,7 @@ void run_concurrency(DeviceStore& store, bool wait_durable) {
     }
   }
   EXPECT_EQ(counter_accepts.back().second, kNonces - 1);
-  EXPECT_EQ(store.find(eui(1))->state.last_join_nonce.value(), counter_accepts.size());
+  EXPECT_EQ(store.find(numbered_eui(1))->state.last_join_nonce.value(), counter_accepts.size());
 
   // Window device: every DevNonce accepted exactly once, JoinNonces 1..kNonces each once.
   std::sort(window_accepts.begin(), window_accepts.end());
@@ -424,8 +411,8 @@ TEST(DeviceStoreConcurrency, ManyThreadsWithGroupCommit) {
 TEST(DeviceStoreDurability, ReopenKeepsDevicesStateAndSecret) {
   TempDir dir;
   const auto db = dir / "js.db";
-  std::vector<DeviceIdentity> ds = {device(1, MacVersion::v1_0_3), device(2, MacVersion::v1_0_4),
-                                    device(3, MacVersion::v1_1)};
+  std::vector<DeviceIdentity> ds = {store_device(1, MacVersion::v1_0_3), store_device(2, MacVersion::v1_0_4),
+                                    store_device(3, MacVersion::v1_1)};
   ds[2].app_key.reset();  // a 1.1 device without AppKey round-trips too
   Aes128Key secret;
   std::map<std::uint64_t, StoredDevice> before;
@@ -436,8 +423,8 @@ TEST(DeviceStoreDurability, ReopenKeepsDevicesStateAndSecret) {
     for (std::uint32_t n = 1; n <= 6; ++n) {
       for (std::uint64_t dev : {1u, 2u, 3u}) ASSERT_TRUE(join(store, dev, n * 3).accepted());
     }
-    ASSERT_TRUE(store.allocate_join_nonce(eui(3)).accepted());
-    for (std::uint64_t dev : {1u, 2u, 3u}) before[dev] = *store.find(eui(dev));
+    ASSERT_TRUE(store.allocate_join_nonce(numbered_eui(3)).accepted());
+    for (std::uint64_t dev : {1u, 2u, 3u}) before[dev] = *store.find(numbered_eui(dev));
     EXPECT_EQ(store.database(), db);
   }
   {
@@ -445,7 +432,7 @@ TEST(DeviceStoreDurability, ReopenKeepsDevicesStateAndSecret) {
     EXPECT_EQ(store.js_secret(), secret);
     EXPECT_EQ(store.size(), 3u);
     for (std::uint64_t dev : {1u, 2u, 3u}) {
-      const auto after = store.find(eui(dev));
+      const auto after = store.find(numbered_eui(dev));
       ASSERT_TRUE(after);
       EXPECT_EQ(static_cast<const DeviceIdentity&>(*after),
                 static_cast<const DeviceIdentity&>(before[dev]));
@@ -467,8 +454,8 @@ TEST(DeviceStoreDurability, ReopenKeepsDevicesStateAndSecret) {
   {
     // A smaller window keeps the newest DevNonces.
     DeviceStore store(file(db, 2));
-    EXPECT_EQ(store.find(eui(1))->app_key, kNwkKey);
-    EXPECT_EQ(store.find(eui(1))->state.last_join_nonce, JoinNonce(7));
+    EXPECT_EQ(store.find(numbered_eui(1))->app_key, kNwkKey);
+    EXPECT_EQ(store.find(numbered_eui(1))->state.last_join_nonce, JoinNonce(7));
     EXPECT_EQ(used(store, 1), (std::vector<std::uint32_t>{18, 1}));
   }
 }
@@ -478,13 +465,13 @@ TEST(DeviceStoreDurability, SetJoinStateIsDurable) {
   const auto db = dir / "js.db";
   {
     DeviceStore store(file(db));
-    const DeviceIdentity d = device(1, MacVersion::v1_0_2);
+    const DeviceIdentity d = store_device(1, MacVersion::v1_0_2);
     store.upsert(std::span(&d, 1));
     JoinState s;
     s.last_join_nonce = JoinNonce(1000);
     s.last_dev_nonce = DevNonce(3);
     s.used_dev_nonces = {DevNonce(1), DevNonce(2), DevNonce(3)};
-    EXPECT_TRUE(store.wait_durable(store.set_join_state(eui(1), s)).committed);
+    EXPECT_TRUE(store.wait_durable(store.set_join_state(numbered_eui(1), s)).committed);
   }
   DeviceStore store(file(db));
   EXPECT_EQ(used(store, 1), (std::vector<std::uint32_t>{1, 2, 3}));
@@ -496,7 +483,7 @@ TEST(DeviceStoreDurability, PowerLossModeWorks) {
   DeviceStoreOptions o = file(dir / "js.db");
   o.power_loss_durable = true;
   DeviceStore store(o);
-  const DeviceIdentity d = device(1, MacVersion::v1_1);
+  const DeviceIdentity d = store_device(1, MacVersion::v1_1);
   store.upsert(std::span(&d, 1));
   EXPECT_TRUE(store.wait_durable(join(store, 1, 1).ticket).committed);
 }

@@ -14,6 +14,7 @@
 
 #include "sim/join_server/device_store.hpp"
 #include "tests/sim/sim_test_support.hpp"
+#include "tests/sim/store_test_support.hpp"
 
 namespace joincheck::sim {
 namespace {
@@ -23,24 +24,9 @@ using lorawan::Eui64;
 using lorawan::MacVersion;
 using test_support::TempDir;
 
-const Eui64 kJoinEui = Eui64::parse("70b3d57ed0000000");
-
-Eui64 eui(std::uint64_t v) {
-  Eui64::Array a{};
-  for (std::size_t i = 0; i < 8; ++i) a[i] = static_cast<std::uint8_t>(v >> (56 - 8 * i));
-  return Eui64(a);
-}
-
 std::vector<DeviceIdentity> devices(std::size_t n, MacVersion version) {
   std::vector<DeviceIdentity> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    DeviceIdentity d;
-    d.dev_eui = eui(0x0004a30b00000000ULL + i);
-    d.join_eui = kJoinEui;
-    d.mac_version = version;
-    d.app_key = lorawan::Aes128Key::parse("2b7e151628aed2a6abf7158809cf4f3c");
-    out.push_back(d);
-  }
+  for (std::size_t i = 0; i < n; ++i) out.push_back(test_support::store_device(0x0004a30b00000000ULL + i, version));
   return out;
 }
 
