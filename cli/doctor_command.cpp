@@ -1,6 +1,7 @@
 // `joincheck doctor`: a checklist of what is wrong with a ChirpStack + external Join Server
 // setup (conformance/doctor.hpp), with the fix for each finding.
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -33,6 +34,15 @@ struct DoctorArgs {
   std::string junit;
   std::string json;
 };
+
+// An option check for 16 hex digits; `what` ("a DevEUI") says what they name.
+std::function<std::string(const std::string&)> eui_option(std::string what) {
+  return [what = std::move(what)](const std::string& v) {
+    return v.size() == 16 && v.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos
+               ? std::string()
+               : "expected 16 hex digits (" + what + ", MSB first), got \"" + v + "\"";
+  };
+}
 
 int doctor(const DoctorArgs& a) {
   conformance::DoctorOptions o;
@@ -116,22 +126,14 @@ std::function<int()> add_doctor_command(CLI::App& app) {
                   "probe the JS whose prefix holds it with this device of --devices (DevEUI) instead of an unknown "
                   "DevEUI; it must join. COSTS a DevNonce of that device (a 1.0.4/1.1 JS then refuses every lower "
                   "one): requires --state")
-      ->check([](const std::string& v) {
-        return v.size() == 16 && v.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos
-                   ? std::string()
-                   : "expected 16 hex digits (a DevEUI, MSB first), got \"" + v + "\"";
-      });
+      ->check(eui_option("a DevEUI"));
   cmd->add_option("--state", args->state,
                   "with --probe-device: the DevNonce counters file (as joincheck run --state), read before the probe "
                   "and written after it so the device's DevNonce continues");
   cmd->add_option("--join-eui", args->join_euis,
                   "print which Join Server this JoinEUI's JoinReq goes to, decided as the file's ChirpStack version "
                   "decides it (repeatable; the JoinEUIs of --devices are added)")
-      ->check([](const std::string& v) {
-        return v.size() == 16 && v.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos
-                   ? std::string()
-                   : "expected 16 hex digits (a JoinEUI, MSB first), got \"" + v + "\"";
-      });
+      ->check(eui_option("a JoinEUI"));
   cmd->add_option("--dns-timeout", args->dns_timeout_ms, "deadline of each DNS lookup of a JoinEUI name, milliseconds (default 3000)");
   cmd->add_flag("--strict", args->strict, "warnings fail too");
   cmd->add_option("--junit", args->junit, "write a JUnit XML report");

@@ -91,6 +91,17 @@ constexpr std::size_t kBackpressure = 2;
 // Appended during a PASSIVE checkpoint: few enough to copy with the committer paused.
 constexpr int kFewFrames = 256;
 
+// A column holding NULL or a 16-bit counter (a DevNonce, an RJcount1); `name` says which in the
+// error for any other value.
+std::optional<std::uint16_t> optional_u16_column(sqlite3_stmt* st, int column, const char* name) {
+  if (sqlite3_column_type(st, column) == SQLITE_NULL) return std::nullopt;
+  const std::int64_t v = sqlite3_column_int64(st, column);
+  if (v < 0 || v > 0xffff) {
+    throw lorawan::Error(std::string(name) + ": expected 0 to 65535, got " + std::to_string(v));
+  }
+  return static_cast<std::uint16_t>(v);
+}
+
 }  // namespace
 
 StoreDatabase::StoreDatabase(
@@ -305,22 +316,8 @@ void StoreDatabase::load(const std::function<void(const DeviceIdentity&, const S
         throw lorawan::Error("join_nonce: expected 0 to 16777215, got " +
                              std::to_string(join_nonce));
       }
-      std::optional<std::uint16_t> last;
-      if (sqlite3_column_type(st.get(), 6) != SQLITE_NULL) {
-        const std::int64_t v = sqlite3_column_int64(st.get(), 6);
-        if (v < 0 || v > 0xffff) {
-          throw lorawan::Error("last_dev_nonce: expected 0 to 65535, got " + std::to_string(v));
-        }
-        last = static_cast<std::uint16_t>(v);
-      }
-      std::optional<std::uint16_t> last_rj1;
-      if (sqlite3_column_type(st.get(), 8) != SQLITE_NULL) {
-        const std::int64_t v = sqlite3_column_int64(st.get(), 8);
-        if (v < 0 || v > 0xffff) {
-          throw lorawan::Error("last_rj_count1: expected 0 to 65535, got " + std::to_string(v));
-        }
-        last_rj1 = static_cast<std::uint16_t>(v);
-      }
+      const std::optional<std::uint16_t> last = optional_u16_column(st.get(), 6, "last_dev_nonce");
+      const std::optional<std::uint16_t> last_rj1 = optional_u16_column(st.get(), 8, "last_rj_count1");
       const int n = sqlite3_column_bytes(st.get(), 7);
       if (n % 2 != 0) throw lorawan::Error("dev_nonces: odd length " + std::to_string(n));
       const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st.get(), 7));
