@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 30
 # async listener, the reference JS's service and its store's committer, the NS and gateway.
 TSAN_TESTS ?= ^(HttpServer|HttpClient|TlsTransport|NsClient|JoinServer|JoinServerTls|JoinServerRobustness|JoinServerFault|JoinServerFaultBehaveLike|DeviceStoreConcurrency|DeviceStoreCommit|DeviceStoreDurability|NetworkServer|SimGateway|AirLink)\.
 
-.PHONY: all deps configure build demo test test-asan test-tsan fuzz bench format clean
+.PHONY: all deps configure build demo test test-asan test-tsan fuzz bench package format clean
 
 all: build
 
@@ -54,6 +54,10 @@ bench: build
 	@$(BUILD_DIR)/bench/bench_device_store --devices 1000000 --mac 1.0.3
 	@$(BUILD_DIR)/bench/bench_suite --runs 10
 	@scripts/bench-js 10 16
+
+# A .deb of the program, its man pages, the Python package and the docs, in build/ (CPack).
+package: build
+	@cd $(BUILD_DIR) && cpack -G DEB
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "reports/report_files.hpp"
+
 namespace joincheck::cli {
 
 // Exit codes (DESIGN.md): 0 ok, 1 a check failed, 2 usage or configuration error,
@@ -12,6 +14,9 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitUnreachable = 3;
+
+// --junit FILE, --json FILE and --html FILE of a command that writes reports.
+void add_report_options(CLI::App& command, reports::ReportFiles& files);
 
 // Registers `decode`; the returned function runs it after parsing and returns the exit code.
 std::function<int()> add_decode_command(CLI::App& app);

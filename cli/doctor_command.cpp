@@ -31,8 +31,7 @@ struct DoctorArgs {
   std::string state;
   std::vector<std::string> join_euis;
   int dns_timeout_ms = 3000;
-  std::string junit;
-  std::string json;
+  reports::ReportFiles reports;
 };
 
 // An option check for 16 hex digits; `what` ("a DevEUI") says what they name.
@@ -99,7 +98,7 @@ int doctor(const DoctorArgs& a) {
     }
   }
   try {
-    reports::write_reports(r.report, a.junit, a.json);
+    reports::write_reports(r.report, "doctor", a.reports);
   } catch (const std::exception& e) {
     std::cerr << "joincheck doctor: " << e.what() << "\n";
     code = kExitUsage;
@@ -136,8 +135,7 @@ std::function<int()> add_doctor_command(CLI::App& app) {
       ->check(eui_option("a JoinEUI"));
   cmd->add_option("--dns-timeout", args->dns_timeout_ms, "deadline of each DNS lookup of a JoinEUI name, milliseconds (default 3000)");
   cmd->add_flag("--strict", args->strict, "warnings fail too");
-  cmd->add_option("--junit", args->junit, "write a JUnit XML report");
-  cmd->add_option("--json", args->json, "write a JSON report");
+  add_report_options(*cmd, args->reports);
   return [args] { return doctor(*args); };
 }
 

@@ -37,8 +37,7 @@ struct GatewayArgs {
   std::string payload;
   std::size_t max_devices = 0;  // 0: all
   std::string state;
-  std::string junit;
-  std::string json;
+  reports::ReportFiles reports;
   std::uint64_t seed = 1;
 };
 
@@ -195,7 +194,7 @@ int run(const GatewayArgs& a) {
   std::signal(SIGTERM, old_term);
   std::cout << reports::air_summary_line(report) << std::endl;
   try {
-    reports::write_air_reports(report, a.junit, a.json);
+    reports::write_air_reports(report, a.reports);
   } catch (const std::exception& e) {
     std::cerr << "joincheck gateway: " << e.what() << "\n";
     code = kExitUsage;
@@ -244,8 +243,7 @@ std::function<int()> add_gateway_command(CLI::App& app) {
   cmd->add_option("--state", a->state,
                   "file keeping the devices' DevNonce/JoinNonce state between runs against a JS that remembers "
                   "(created if absent)");
-  cmd->add_option("--junit", a->junit, "write a JUnit XML report to FILE");
-  cmd->add_option("--json", a->json, "write a JSON report to FILE");
+  add_report_options(*cmd, a->reports);
   cmd->add_option("--seed", a->seed, "seed of the gateway EUIs and of random DevNonces (default 1)");
   return [a] { return run(*a); };
 }

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "reports/build_info.hpp"
 
 namespace {
 
@@ -30,7 +31,7 @@ bool refuse_empty_values(const CLI::App& app, const std::string& command) {
 int main(int argc, char** argv) {
   CLI::App app{"joincheck: test a LoRaWAN Join Server against the Backend Interfaces specification"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "joincheck 0.1.0");
+  app.set_version_flag("--version", joincheck::reports::version_line());
   auto run_decode = joincheck::cli::add_decode_command(app);
   auto run_serve_js = joincheck::cli::add_serve_js_command(app);
   auto run_devices = joincheck::cli::add_devices_command(app);

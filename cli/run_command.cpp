@@ -31,8 +31,7 @@ struct RunArgs {
   std::vector<std::string> only;
   std::vector<std::string> skip;
   bool strict = false;
-  std::string junit;
-  std::string json;
+  reports::ReportFiles reports;
   bool reveal_keys = false;
   std::vector<std::string> scenarios;
   bool scenarios_only = false;
@@ -67,7 +66,7 @@ conformance::Catalog catalog_with(const std::vector<std::string>& files, std::ve
 }
 
 void write_reports(const RunArgs& a, const conformance::RunReport& report) {
-  reports::write_reports(report, a.junit, a.json);
+  reports::write_reports(report, "run", a.reports);
 }
 
 int run(const RunArgs& a) {
@@ -280,8 +279,7 @@ std::function<int()> add_run_command(CLI::App& app) {
   cmd->add_option("--only", a->only, "run only these checks or groups (repeatable)");
   cmd->add_option("--skip", a->skip, "skip these checks or groups (repeatable)");
   cmd->add_flag("--strict", a->strict, "warnings fail the run (exit 1)");
-  cmd->add_option("--junit", a->junit, "write a JUnit XML report to FILE");
-  cmd->add_option("--json", a->json, "write a JSON report to FILE");
+  add_report_options(*cmd, a->reports);
   cmd->add_flag("--reveal-keys", a->reveal_keys, "show session and root keys in output and reports");
   cmd->add_option("--scenario", a->scenarios, "a scenario file to run as well (repeatable)");
   cmd->add_flag("--scenarios-only", a->scenarios_only, "run the --scenario files instead of the built-in suite");

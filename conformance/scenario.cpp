@@ -435,7 +435,8 @@ constexpr std::array<FieldRule, 34> kStepFields{{
 }};
 
 void check_step_keys(const json& object, StepKind kind, const Where& w, std::string_view path) {
-  for (const auto& [key, value] : object.items()) {
+  for (const auto& item : object.items()) {
+    const std::string& key = item.key();
     const auto rule = std::find_if(kStepFields.begin(), kStepFields.end(), [&](const FieldRule& r) { return r.name == key; });
     if (rule == kStepFields.end()) {
       std::vector<std::string_view> names;

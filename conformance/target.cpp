@@ -104,7 +104,9 @@ void check_header_value(const std::string& value, const toml::node& n, const Whe
 
 // A path ("/join") or a whole URL per request type.
 void read_paths(const toml::table& t, const Where& w, sim::NsClientOptions& ns) {
-  for (const auto& [key, node] : t) {
+  for (const auto& entry : t) {
+    const toml::key& key = entry.first;  // named, not a structured binding: a lambda below captures it
+    const toml::node& node = entry.second;
     const Where pw = w.child(key.str());
     const auto type = backend::parse_message_type(key.str());
     if (!type || !backend::is_request(*type)) {
@@ -319,7 +321,9 @@ void read_async(const toml::table& t, const Where& w, const std::filesystem::pat
 }
 
 void read_capabilities(const toml::table& t, const Where& w, std::set<Capability>& capabilities) {
-  for (const auto& [key, node] : t) {
+  for (const auto& item : t) {
+    const toml::key& key = item.first;  // named, not a structured binding: a lambda below captures it
+    const toml::node& node = item.second;
     const Where kw = w.child(key.str());
     if (key == "as_kek" || key == "async") {
       throw ConfigError(

@@ -8,6 +8,7 @@
 
 #include "lorawan/region.hpp"
 #include "reports/console.hpp"
+#include "reports/json_report.hpp"
 #include "reports/junit.hpp"
 #include "reports/junit_xml.hpp"
 
@@ -144,6 +145,7 @@ std::string air_junit_xml(const AirReport& r) {
   if (!r.started_at.empty()) attr(suite, "timestamp", r.started_at);
 
   auto properties = suite.append_child("properties");
+  xml_build_info(properties);
   property(properties, "ns", r.ns);
   property(properties, "region", r.region);
   property(properties, "gateways", join_list(r.gateways));
@@ -190,6 +192,7 @@ std::string air_junit_xml(const AirReport& r) {
 nlohmann::ordered_json air_json_report(const AirReport& r) {
   using nlohmann::ordered_json;
   ordered_json out;
+  out["joincheck"] = build_info_json();
   out["ns"] = r.ns;
   out["region"] = r.region;
   out["gateways"] = r.gateways;
@@ -240,11 +243,6 @@ nlohmann::ordered_json air_json_report(const AirReport& r) {
 
 std::string air_json_text(const AirReport& report) {
   return air_json_report(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-}
-
-void write_air_reports(const AirReport& report, const std::string& junit_path, const std::string& json_path) {
-  if (!junit_path.empty()) write_report_file(junit_path, air_junit_xml(report), "JUnit report");
-  if (!json_path.empty()) write_report_file(json_path, air_json_text(report), "JSON report");
 }
 
 }  // namespace joincheck::reports

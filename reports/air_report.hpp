@@ -1,6 +1,7 @@
 #pragma once
 // The reports of an over-the-air run (`joincheck gateway`, conformance/air_run.hpp): a console
-// line per device and a summary, JUnit XML and JSON. Like the other reports, they hold no logic:
+// line per device and a summary, JUnit XML and JSON (the HTML page draws the JSON:
+// reports/html_report.hpp; reports/report_files.hpp writes the files). Like the other reports, they hold no logic:
 // every fact and verdict is the AirReport's. No key is in an AirReport, so none is here.
 //
 // Console:
@@ -18,7 +19,7 @@
 // reached) is one <testcase name="setup/ns-reachable"> with an <error>.
 //
 // JSON:
-//   {"ns", "region", "gateways": [EUI, ..], "uplinks", "confirmed", "started_at", "duration_ms",
+//   {"joincheck": {"version", "commit"}, "ns", "region", "gateways": [EUI, ..], "uplinks", "confirmed", "started_at", "duration_ms",
 //    "setup_error" ("" when none), "cancelled", "devices_not_run",
 //    "summary": {"pass", "fail", "error", "skip", "total"}, "exit_code",
 //    "devices": [{"DevEUI", "MACVersion", "verdict", "died_at": {"step", "detail"} | null,
@@ -43,10 +44,5 @@ std::string air_junit_xml(const conformance::AirReport& report);
 nlohmann::ordered_json air_json_report(const conformance::AirReport& report);
 // Indented by 2, invalid UTF-8 replaced by U+FFFD, with a final newline.
 std::string air_json_text(const conformance::AirReport& report);
-
-// Writes the JUnit and/or JSON report (an empty path: not asked for), creating missing folders.
-// Throws std::runtime_error naming the file that cannot be written.
-void write_air_reports(const conformance::AirReport& report, const std::string& junit_path,
-                       const std::string& json_path);
 
 }  // namespace joincheck::reports

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "lorawan/hex.hpp"
+#include "reports/build_info.hpp"
 #include "reports/junit.hpp"
 
 namespace joincheck::reports {
@@ -66,6 +67,11 @@ json exchange(const TraceExchange& e, std::size_t index) {
 
 }  // namespace
 
+json build_info_json() {
+  const BuildInfo info = build_info();
+  return json{{"version", info.version}, {"commit", info.commit}};
+}
+
 json json_report(const RunReport& report) {
   const auto c = report.counts();
   json results = json::array();
@@ -92,6 +98,7 @@ json json_report(const RunReport& report) {
     exchanges.push_back(exchange(report.exchanges[i], i));
   }
   return json{
+      {"joincheck", build_info_json()},
       {"target", report.target},
       {"profile", report.profile},
       {"protocol_version", report.protocol_version},

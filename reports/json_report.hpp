@@ -2,7 +2,7 @@
 // JSON summary of a run, for scripts: the same content as the JUnit report with stable
 // snake_case keys.
 //
-//   {"target", "profile", "protocol_version", "mac_versions": [..], "started_at", "duration_ms",
+//   {"joincheck": {"version", "commit"}, "target", "profile", "protocol_version", "mac_versions": [..], "started_at", "duration_ms",
 //    "setup_error" ("" when none),
 //    "summary": {"pass", "fail", "warn", "skip", "error", "total"},
 //    "results": [{"id", "group", "level", "title", "spec", "verdict", "expected", "actual",
@@ -31,6 +31,10 @@ namespace joincheck::reports {
 // The document. Strings are as recorded and may hold invalid UTF-8 from a peer: dump it with
 // nlohmann::json::error_handler_t::replace (json_report_text does), or dump() throws.
 nlohmann::ordered_json json_report(const conformance::RunReport& report);
+
+// {"version": "0.1.0", "commit": "1a2b3c4d5e6f" ("" when not built from git)}: the "joincheck"
+// member of every JSON report (reports/build_info.hpp).
+nlohmann::ordered_json build_info_json();
 
 // The document indented by 2, invalid UTF-8 replaced by U+FFFD, with a final newline.
 std::string json_report_text(const conformance::RunReport& report);

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "reports/build_info.hpp"
 #include "reports/console.hpp"
 #include "reports/junit_xml.hpp"
 
@@ -20,6 +21,12 @@ void xml_attr(pugi::xml_node node, const char* name, std::string_view value) {
 
 void xml_attr(pugi::xml_node node, const char* name, std::size_t value) {
   node.append_attribute(name).set_value(std::to_string(value).c_str());
+}
+
+void xml_build_info(pugi::xml_node properties) {
+  const BuildInfo info = build_info();
+  xml_property(properties, "joincheck.version", info.version);
+  if (!info.commit.empty()) xml_property(properties, "joincheck.commit", info.commit);
 }
 
 void xml_property(pugi::xml_node properties, const char* name, std::string_view value) {
@@ -137,6 +144,7 @@ std::string junit_xml(const RunReport& report) {
   if (!report.started_at.empty()) attr(suite, "timestamp", report.started_at);
 
   auto properties = suite.append_child("properties");
+  xml_build_info(properties);
   property(properties, "target", report.target);
   property(properties, "profile", report.profile);
   property(properties, "protocol_version", report.protocol_version);

@@ -43,7 +43,7 @@ TEST(JsonReport, RoundTripsWithRunFieldsAndSummary) {
 TEST(JsonReport, KeysAreStableAndInOrder) {
   const auto doc = nlohmann::ordered_json::parse(json_report_text(sample_report()));
   EXPECT_THAT(keys(doc),
-              ElementsAre("target", "profile", "protocol_version", "mac_versions", "started_at",
+              ElementsAre("joincheck", "target", "profile", "protocol_version", "mac_versions", "started_at",
                           "duration_ms", "setup_error", "stopped_early", "summary", "results", "exchanges"));
   EXPECT_THAT(keys(doc["results"][0]),
               ElementsAre("id", "group", "level", "title", "spec", "verdict", "expected", "actual",

@@ -28,7 +28,6 @@ using test_support::store_device;
 using test_support::TempDir;
 
 const Eui64& kJoinEui = test_support::kStoreJoinEui;
-const Aes128Key& kAppKey = test_support::kStoreAppKey;
 const Aes128Key& kNwkKey = test_support::kStoreNwkKey;
 
 DeviceStoreOptions memory(std::size_t window = 16) {

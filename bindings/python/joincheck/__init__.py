@@ -524,6 +524,7 @@ class Harness:
             profile: Union[None, str, Profile] = None, reveal_keys: Optional[bool] = None,
             seed: Optional[int] = None, on_check: Optional[Callable[[CheckResult], Any]] = None,
             junit: Optional[PathLike] = None, json: Optional[PathLike] = None,
+            html: Optional[PathLike] = None,
             via_gateway: Union[None, bool, str] = None, gateways: int = 1) -> Report:
         """Runs scenarios against the target and returns the Report.
 
@@ -531,7 +532,7 @@ class Harness:
         one or a list. ``suite``: run the built-in suite too (default: only when no scenarios are
         given). ``only``/``skip``: check ids or groups ('devnonce', 'kek/known-label'); a selector
         naming nothing raises ValueError. ``on_check`` is called with each CheckResult as soon as
-        its verdict is final. ``junit``/``json``: report files to write. ``via_gateway``: True
+        its verdict is final. ``junit``/``json``/``html``: report files to write. ``via_gateway``: True
         (EU868) or a region ("US915"): plain joins travel through ``gateways`` simulated gateways
         and joincheck's NS (``joincheck run --via-gateway``), and scenarios with "uplink" and
         "expect_downlink" steps run. Ctrl-C stops the run
@@ -550,6 +551,8 @@ class Harness:
             report.write_junit(junit)
         if json is not None:
             report.write_json(json)
+        if html is not None:
+            report.write_html(html)
         return report
 
     def run_scenario(self, scenario: Any, **options: Any) -> Report:
@@ -618,6 +621,7 @@ def run(target: Union[None, Target, ReferenceJS, PathLike] = None, *, scenarios:
         faults: Iterable[str] = (), behave_like: str = "strict",
         on_check: Optional[Callable[[CheckResult], Any]] = None,
         junit: Optional[PathLike] = None, json: Optional[PathLike] = None,
+        html: Optional[PathLike] = None,
         via_gateway: Union[None, bool, str] = None, gateways: int = 1) -> Report:
     """Runs the suite (or ``scenarios``) once and returns the Report: ``joincheck run`` in Python.
 
@@ -627,4 +631,4 @@ def run(target: Union[None, Target, ReferenceJS, PathLike] = None, *, scenarios:
     with Harness(target, fleet=fleet, profile=profile, reveal_keys=reveal_keys, seed=seed,
                  timeout=timeout, state=state, faults=faults, behave_like=behave_like) as harness:
         return harness.run(scenarios, suite=suite, only=only, skip=skip, on_check=on_check,
-                           junit=junit, json=json, via_gateway=via_gateway, gateways=gateways)
+                           junit=junit, json=json, html=html, via_gateway=via_gateway, gateways=gateways)

@@ -20,6 +20,7 @@
 #include "convert.hpp"
 #include "module.hpp"
 #include "reports/console.hpp"
+#include "reports/html_report.hpp"
 #include "reports/json_report.hpp"
 #include "reports/junit.hpp"
 #include "sim/device/counters_file.hpp"
@@ -808,6 +809,14 @@ void init_run(py::module_& m) {
           py::arg("path"),
           "Writes the JSON report (as `joincheck run --json`). Raises OSError naming the file when "
           "it cannot.")
+      .def(
+          "write_html",
+          [](const RunReport& r, py::object path) {
+            write_file([&] { reports::write_html_report(path_arg(path, "path"), reports::html_report(r, "run")); });
+          },
+          py::arg("path"),
+          "Writes the HTML report (as `joincheck run --html`): one self-contained page, failures first "
+          "with their exchanges. Raises OSError naming the file when it cannot.")
       .def("junit_xml", &reports::junit_xml, "The JUnit XML document as text.")
       .def("json_text", &reports::json_report_text, "The JSON report as text.")
       .def(

@@ -159,9 +159,9 @@ def test_scenario_files_and_the_builtin_suite(tmp_path):
     assert joincheck.run(scenarios=[s for s in suite if s.id.startswith("devnonce/")]).passed()
 
 
-def test_junit_and_json_reports(tmp_path):
+def test_junit_json_and_html_reports(tmp_path):
     r = joincheck.run(faults=["wrong-kek-label"], junit=tmp_path / "out" / "junit.xml",
-                      json=tmp_path / "out" / "report.json")
+                      json=tmp_path / "out" / "report.json", html=tmp_path / "out" / "report.html")
     suite = ET.parse(tmp_path / "out" / "junit.xml").getroot().find("testsuite")
     cases = {c.get("name"): c for c in suite.iter("testcase")}
     assert set(cases) == {c.id for c in r}
@@ -176,6 +176,13 @@ def test_junit_and_json_reports(tmp_path):
     assert r.junit_xml().startswith("<?xml") and json.loads(r.json_text())["summary"] == doc["summary"]
     with pytest.raises(OSError, match="cannot write"):
         r.write_junit("/proc/joincheck/junit.xml")
+    page = (tmp_path / "out" / "report.html").read_text()
+    data = page.split('<script type="application/json" id="joincheck-data">', 1)[1].split("</script>", 1)[0]
+    embedded = json.loads(data)
+    assert embedded["command"] == "run" and embedded["summary"] == doc["summary"]
+    assert embedded["joincheck"]["version"] == joincheck.__version__
+    with pytest.raises(OSError, match="cannot write HTML report"):
+        r.write_html("/proc/joincheck/report.html")
 
 
 def _texts(report):
