@@ -13,6 +13,7 @@ usage: test_ci_examples.py PATH/TO/joincheck
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -85,9 +86,15 @@ def run_shell(name, env_vars, shell, joincheck, fault=None):
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         out, _ = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        out = "the job's shell did not end within 240 s"
     finally:
-        subprocess.run(["pkill", "-f", f"serve-js --.*127.0.0.1:{port}"], check=False)
-        subprocess.run(["pkill", "-f", f"serve-js --listen 127.0.0.1:{port}"], check=False)
+        # The JS started in the background is in the shell's process group (no job control).
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        proc.wait()
     (work / "ci.log").write_text(out)
     return proc.returncode, work
 
