@@ -48,6 +48,10 @@ async function checkHtml(browser, name, kind, report, htmlPath) {
   eq(`${name}: html: no script error`, errors, []);
   eq(`${name}: html: nothing fetched from the network`, outside, []);
 
+  if (report.setup_error) {
+    const banner = await page.$eval("#banner-setup-error", b => b.innerText).catch(() => "");
+    check(`${name}: html: the setup error is shown`, banner.includes(report.setup_error.slice(0, 60)), banner);
+  }
   const list = verdicts(kind, report);
   const shownVerdicts = kind === "gateway" ? ["fail", "error", "pass", "skip"] : ["pass", "fail", "warn", "skip", "error"];
   for (const v of shownVerdicts) {

@@ -48,6 +48,11 @@ expect_exit 0 run-pass run --only join/success-1.0.3 --only join/success-1.1 $(r
 # shellcheck disable=SC2046
 expect_exit 1 run-fail run --fault wrong-kek-label --only kek --only join/success-1.0.3 $(reports run-fail)
 
+# run: a JS that cannot be reached: a setup error, every check an error (exit 3).
+# shellcheck disable=SC2046
+"$bin" devices generate --count 1 --join-eui 70b3d57ed0000000 --mac-version 1.0.3 --seed 3 --out one.json >/dev/null
+expect_exit 3 run-unreachable run --target http://127.0.0.1:1 --devices one.json --only join/success-1.0.3 $(reports run-unreachable)
+
 # doctor: a ChirpStack v3 file whose default JS has an empty server (v3's `Post ""`), with the
 # decision path of a JoinEUI.
 cat >v3.toml <<'TOML'
@@ -95,5 +100,6 @@ expect_exit 1 gateway gateway --ns "udp://127.0.0.1:$ns_port" --devices both.jso
 node "$here/reports.mjs" "$shots" \
   run-pass:run:run-pass.json:run-pass.xml:run-pass.html \
   run-fail:run:run-fail.json:run-fail.xml:run-fail.html \
+  run-unreachable:run:run-unreachable.json:run-unreachable.xml:run-unreachable.html \
   doctor:doctor:doctor.json:doctor.xml:doctor.html \
   gateway:gateway:gateway.json:gateway.xml:gateway.html
