@@ -18,6 +18,7 @@
 #include "lorawan/types.hpp"
 #include "sim/join_server/device_store.hpp"
 #include "sim/join_server/faults.hpp"
+#include "sim/join_server/refusal.hpp"
 
 namespace joincheck::sim {
 
@@ -100,22 +101,33 @@ class JoinServer {
 
  private:
   struct Context;
-  JsAnswer handle_join(Context& ctx) const;
-  template <class Request>
-  JsAnswer handle_join_request(Context& ctx, const Request& request) const;
-  JsAnswer handle_app_s_key(Context& ctx) const;
-  JsAnswer handle_home_ns(Context& ctx) const;
-  JsAnswer fail(Context& ctx, backend::ResultCode code, std::string description) const;
-  JsAnswer finish(Context& ctx, backend::Message answer) const;
   struct NsRequester {
     const NetIdPeer* peer = nullptr;        // null when any NetID is served
     lorawan::NetId net_id;
     std::optional<lorawan::Eui64> receiver;  // ReceiverID as a JoinEUI
   };
-  std::optional<JsAnswer> admit_ns_request(Context& ctx, NsRequester& ns) const;
-  std::optional<JsAnswer> authenticate_ns(Context& ctx, const NetIdPeer*& peer,
-                                          lorawan::NetId& net_id) const;
-  std::optional<JsAnswer> check_receiver(Context& ctx, std::optional<lorawan::Eui64>& receiver) const;
+
+  // JoinReq and RejoinReq (join_request.cpp): stages over the join being processed, in the
+  // order of TS002 1.0 §8; each refuses (with a reason, refusal.hpp) or lets the join go on.
+  struct JoinAttempt;
+  JsAnswer handle_join(Context& ctx) const;
+  std::optional<Refused> admit_join(Context& ctx, JoinAttempt& join) const;
+  std::optional<Refused> check_join_fields(Context& ctx, JoinAttempt& join) const;
+  std::optional<Refused> parse_join_frame(JoinAttempt& join) const;
+  std::optional<Refused> find_join_device(JoinAttempt& join) const;
+  std::optional<Refused> choose_join_mode(JoinAttempt& join) const;
+  std::optional<Refused> verify_join_mic(JoinAttempt& join) const;
+  std::optional<Refused> spend_nonces(JoinAttempt& join) const;
+  JsAnswer answer_join(Context& ctx, JoinAttempt& join) const;
+
+  JsAnswer handle_app_s_key(Context& ctx) const;
+  JsAnswer handle_home_ns(Context& ctx) const;
+  // The answer to a refused request, its ResultCode from failure_answer().
+  JsAnswer fail(Context& ctx, Refused refused) const;
+  JsAnswer finish(Context& ctx, backend::Message answer, int http_status = 200) const;
+  std::optional<Refused> admit_ns_request(Context& ctx, NsRequester& ns) const;
+  std::optional<Refused> authenticate_ns(Context& ctx, const NetIdPeer*& peer, lorawan::NetId& net_id) const;
+  std::optional<Refused> check_receiver(Context& ctx, std::optional<lorawan::Eui64>& receiver) const;
   const NetIdPeer* find_peer(const lorawan::NetId& net_id) const;
   bool serves(const lorawan::Eui64& join_eui) const;
 
