@@ -209,9 +209,160 @@ void finalize_serve_js_options(JoinServerServiceOptions& o) {
 
 namespace {
 
+using toml_config::check_keys;
+using toml_config::get_bool;
+using toml_config::get_int;
+using toml_config::get_path;
+using toml_config::get_string;
+using toml_config::get_strings;
+using toml_config::get_table;
+using toml_config::Where;
+using toml_config::wrap_errors;
+
+// [tls]: the server certificate and key (both required), chain, client CA, whether to ask
+// clients for a certificate, and the minimum TLS version.
+backend::TlsServerOptions tls_table_from(const toml::node& node, const Where& w,
+                                         const std::filesystem::path& base) {
+  const toml::table& t = get_table(node, w);
+  check_keys(t, w, {"cert", "key", "chain", "client_ca", "request_client_cert", "min_version"});
+  backend::TlsServerOptions tls;
+  bool request = false;
+  for (const auto& [tk, tn] : t) {
+    const Where tw = w.child(tk.str());
+    if (tk == "cert") tls.cert_file = get_path(tn, tw, base);
+    else if (tk == "key") tls.key_file = get_path(tn, tw, base);
+    else if (tk == "chain") tls.chain_file = get_path(tn, tw, base);
+    else if (tk == "client_ca") tls.client_ca_file = get_path(tn, tw, base);
+    else if (tk == "request_client_cert") request = get_bool(tn, tw);
+    else if (tk == "min_version") {
+      const std::string v = get_string(tn, tw);
+      if (v == "1.2") tls.min_version = backend::TlsVersion::tls1_2;
+      else if (v == "1.3") tls.min_version = backend::TlsVersion::tls1_3;
+      else throw ConfigError(tw.at(tn) + ": expected \"1.2\" or \"1.3\", got \"" + v + "\"");
+    }
+  }
+  if (tls.cert_file.empty() || tls.key_file.empty()) {
+    throw ConfigError(w.at(node) + ": cert and key are both required for HTTPS");
+  }
+  tls.client_cert = !tls.client_ca_file.empty() ? backend::ClientCertMode::require
+                    : request                   ? backend::ClientCertMode::request
+                                                : backend::ClientCertMode::none;
+  return tls;
+}
+
+// [[kek]] tables, each a label and its KEK, added to `keks`.
+void read_kek_tables(const toml::node& node, const Where& w, backend::KekTable& keks) {
+  const toml::array* a = node.as_array();
+  if (a == nullptr) throw ConfigError(w.at(node) + ": expected [[kek]] tables with label and kek");
+  for (const auto& e : *a) {
+    const toml::table& t = get_table(e, w);
+    check_keys(t, w, {"label", "kek"});
+    const toml::node* label = t.get("label");
+    const toml::node* kek = t.get("kek");
+    if (!label || !kek) throw ConfigError(w.at(e) + ": each [[kek]] needs label and kek");
+    const std::string l = get_string(*label, w.child("label"));
+    const std::string hex = get_string(*kek, w.child("kek"));
+    auto [lab, bytes] = wrap_errors(*kek, w.child("kek"), [&] { return parse_kek(l + "=" + hex); });
+    keks[lab] = bytes;
+  }
+}
+
+// [[network_server]] tables, each a NetID served (o.js.net_ids) with its KEK label, client CA
+// and async URL; where each KEK label was given goes into `out`.
+void read_network_server_tables(const toml::node& node, const Where& w, const std::filesystem::path& base,
+                                JoinServerServiceOptions& o, ServeJsFileSettings& out) {
+  const toml::array* a = node.as_array();
+  if (a == nullptr) throw ConfigError(w.at(node) + ": expected [[network_server]] tables");
+  for (const auto& e : *a) {
+    const toml::table& t = get_table(e, w);
+    check_keys(t, w, {"net_id", "kek_label", "client_ca", "async_url"});
+    NetIdPeer p;
+    const toml::node* id = t.get("net_id");
+    if (!id) throw ConfigError(w.at(e) + ": each [[network_server]] needs net_id");
+    const std::string idv = get_string(*id, w.child("net_id"));
+    p.net_id = wrap_errors(*id, w.child("net_id"), [&] { return lorawan::NetId::parse(idv, "net_id"); });
+    if (const auto* n = t.get("kek_label")) {
+      p.kek_label = get_string(*n, w.child("kek_label"));
+      out.kek_label_origins[p.net_id.hex()] = {p.kek_label, w.child("kek_label").at(*n)};
+    }
+    if (const auto* n = t.get("client_ca")) p.client_ca_file = get_path(*n, w.child("client_ca"), base).string();
+    if (const auto* n = t.get("async_url")) p.async_url = get_string(*n, w.child("async_url"));
+    o.js.net_ids.push_back(p);
+  }
+}
+
+// [application_server]: its AS-IDs, and the KEK label of the AppSKeys it is sent (into `out`).
+void read_application_server_table(const toml::node& node, const Where& w, JoinServerServiceOptions& o,
+                                   ServeJsFileSettings& out) {
+  const toml::table& t = get_table(node, w);
+  check_keys(t, w, {"ids", "kek_label"});
+  if (const auto* n = t.get("ids")) o.js.as_ids = get_strings(*n, w.child("ids"));
+  if (const auto* n = t.get("kek_label")) {
+    out.as_kek_label = get_string(*n, w.child("kek_label"));
+    out.kek_label_origins["application_server"] = {out.as_kek_label, w.child("kek_label").at(*n)};
+  }
+}
+
+// [paths]: TYPE = "/path", the HTTP path each request type is served on.
+void read_paths_table(const toml::node& node, const Where& w, JoinServerServiceOptions& o) {
+  const toml::table& t = get_table(node, w);
+  for (const auto& [pk, pn] : t) {
+    const std::string v = get_string(pn, w.child(pk.str()));
+    const std::string spec = std::string(pk.str()) + "=" + v;
+    auto [type, path] = wrap_errors(pn, w.child(pk.str()), [&] { return parse_path(spec); });
+    o.paths[type] = path;
+  }
+}
+
+// A top-level key whose value is one setting (not a table): listen, devices, state, threads,
+// the JS's own settings. Other keys are left to the table readers.
+void read_top_level_setting(std::string_view k, const toml::node& node, const Where& w,
+                            const std::filesystem::path& base, JoinServerServiceOptions& o,
+                            ServeJsFileSettings& out) {
+  if (k == "listen") {
+    const std::string v = get_string(node, w);
+    wrap_errors(node, w, [&] { backend::parse_listen_address(v, o.http); return 0; });
+  } else if (k == "devices") {
+    for (const auto& s : get_strings(node, w)) {
+      std::filesystem::path p = s;
+      out.fleet_files.push_back(p.is_relative() ? base / p : p);
+    }
+  } else if (k == "state") {
+    o.store.database = get_path(node, w, base);
+  } else if (k == "threads") {
+    o.http.threads = static_cast<std::size_t>(get_int(node, w, 1, 256));
+  } else if (k == "dev_nonce_window") {
+    o.store.dev_nonce_window = static_cast<std::size_t>(get_int(node, w, 1, 65535));
+  } else if (k == "power_loss_durable") {
+    o.store.power_loss_durable = get_bool(node, w);
+  } else if (k == "lifetime") {
+    o.js.lifetime = static_cast<std::uint32_t>(get_int(node, w, 0, 0xffffffffLL));
+  } else if (k == "max_body_size") {
+    o.http.max_body_size = static_cast<std::size_t>(get_int(node, w, 1024, 16 * 1024 * 1024));
+  } else if (k == "refuse_clear_keys") {
+    o.js.refuse_clear_keys = get_bool(node, w);
+  } else if (k == "behave_like") {
+    const std::string name = get_string(node, w);
+    const auto b = parse_behaviour(name);
+    if (!b) throw ConfigError(w.at(node) + ": expected strict, brocaar or tts, got \"" + name + "\"");
+    o.js.behaviour = *b;
+  } else if (k == "faults") {
+    for (const auto& f : get_strings(node, w)) wrap_errors(node, w, [&] { add_fault(o.js.faults, f); return 0; });
+  } else if (k == "join_euis") {
+    for (const auto& r : get_strings(node, w)) {
+      o.js.join_euis.push_back(wrap_errors(node, w, [&] { return parse_join_eui_range(r); }));
+    }
+  } else if (k == "home_net_id") {
+    const std::string v = get_string(node, w);
+    o.js.home_net_id = wrap_errors(node, w, [&] { return lorawan::NetId::parse(v, "home_net_id"); });
+  } else if (k == "home_ns_id") {
+    const std::string v = get_string(node, w);
+    o.js.home_ns_id = wrap_errors(node, w, [&] { return lorawan::Eui64::parse(v, "home_ns_id"); });
+  }
+}
+
 ServeJsFileSettings serve_js_config_from(const toml::table& root, const std::filesystem::path& file,
                                          JoinServerServiceOptions& o) {
-  using namespace toml_config;
   const std::filesystem::path base = file.parent_path();
   const Where top{file.string(), ""};
   check_keys(root, top,
@@ -220,126 +371,21 @@ ServeJsFileSettings serve_js_config_from(const toml::table& root, const std::fil
               "max_body_size", "tls", "kek", "network_server", "application_server", "paths",
               "power_loss_durable"});
   ServeJsFileSettings out;
-  backend::KekTable& keks = out.keks;
-  std::string& as_label = out.as_kek_label;
-
   for (const auto& [key, node] : root) {
     const Where w = top.child(key.str());
     const std::string_view k = key.str();
-    if (k == "listen") {
-      const std::string v = get_string(node, w);
-      wrap_errors(node, w, [&] { backend::parse_listen_address(v, o.http); return 0; });
-    } else if (k == "devices") {
-      for (const auto& s : get_strings(node, w)) {
-        std::filesystem::path p = s;
-        out.fleet_files.push_back(p.is_relative() ? base / p : p);
-      }
-    } else if (k == "state") {
-      o.store.database = get_path(node, w, base);
-    } else if (k == "threads") {
-      o.http.threads = static_cast<std::size_t>(get_int(node, w, 1, 256));
-    } else if (k == "dev_nonce_window") {
-      o.store.dev_nonce_window = static_cast<std::size_t>(get_int(node, w, 1, 65535));
-    } else if (k == "power_loss_durable") {
-      o.store.power_loss_durable = get_bool(node, w);
-    } else if (k == "lifetime") {
-      o.js.lifetime = static_cast<std::uint32_t>(get_int(node, w, 0, 0xffffffffLL));
-    } else if (k == "max_body_size") {
-      o.http.max_body_size = static_cast<std::size_t>(get_int(node, w, 1024, 16 * 1024 * 1024));
-    } else if (k == "refuse_clear_keys") {
-      o.js.refuse_clear_keys = get_bool(node, w);
-    } else if (k == "behave_like") {
-      const std::string name = get_string(node, w);
-      const auto b = parse_behaviour(name);
-      if (!b) throw ConfigError(w.at(node) + ": expected strict, brocaar or tts, got \"" + name + "\"");
-      o.js.behaviour = *b;
-    } else if (k == "faults") {
-      for (const auto& f : get_strings(node, w)) wrap_errors(node, w, [&] { add_fault(o.js.faults, f); return 0; });
-    } else if (k == "join_euis") {
-      for (const auto& r : get_strings(node, w)) {
-        o.js.join_euis.push_back(wrap_errors(node, w, [&] { return parse_join_eui_range(r); }));
-      }
-    } else if (k == "home_net_id") {
-      const std::string v = get_string(node, w);
-      o.js.home_net_id = wrap_errors(node, w, [&] { return lorawan::NetId::parse(v, "home_net_id"); });
-    } else if (k == "home_ns_id") {
-      const std::string v = get_string(node, w);
-      o.js.home_ns_id = wrap_errors(node, w, [&] { return lorawan::Eui64::parse(v, "home_ns_id"); });
-    } else if (k == "tls") {
-      const toml::table& t = get_table(node, w);
-      check_keys(t, w, {"cert", "key", "chain", "client_ca", "request_client_cert", "min_version"});
-      backend::TlsServerOptions tls;
-      bool request = false;
-      for (const auto& [tk, tn] : t) {
-        const Where tw = w.child(tk.str());
-        if (tk == "cert") tls.cert_file = get_path(tn, tw, base);
-        else if (tk == "key") tls.key_file = get_path(tn, tw, base);
-        else if (tk == "chain") tls.chain_file = get_path(tn, tw, base);
-        else if (tk == "client_ca") tls.client_ca_file = get_path(tn, tw, base);
-        else if (tk == "request_client_cert") request = get_bool(tn, tw);
-        else if (tk == "min_version") {
-          const std::string v = get_string(tn, tw);
-          if (v == "1.2") tls.min_version = backend::TlsVersion::tls1_2;
-          else if (v == "1.3") tls.min_version = backend::TlsVersion::tls1_3;
-          else throw ConfigError(tw.at(tn) + ": expected \"1.2\" or \"1.3\", got \"" + v + "\"");
-        }
-      }
-      if (tls.cert_file.empty() || tls.key_file.empty()) {
-        throw ConfigError(w.at(node) + ": cert and key are both required for HTTPS");
-      }
-      tls.client_cert = !tls.client_ca_file.empty() ? backend::ClientCertMode::require
-                        : request                   ? backend::ClientCertMode::request
-                                                    : backend::ClientCertMode::none;
-      o.http.tls = tls;
+    if (k == "tls") {
+      o.http.tls = tls_table_from(node, w, base);
     } else if (k == "kek") {
-      const toml::array* a = node.as_array();
-      if (a == nullptr) throw ConfigError(w.at(node) + ": expected [[kek]] tables with label and kek");
-      for (const auto& e : *a) {
-        const toml::table& t = get_table(e, w);
-        check_keys(t, w, {"label", "kek"});
-        const toml::node* label = t.get("label");
-        const toml::node* kek = t.get("kek");
-        if (!label || !kek) throw ConfigError(w.at(e) + ": each [[kek]] needs label and kek");
-        const std::string l = get_string(*label, w.child("label"));
-        const std::string hex = get_string(*kek, w.child("kek"));
-        auto [lab, bytes] = wrap_errors(*kek, w.child("kek"), [&] { return parse_kek(l + "=" + hex); });
-        keks[lab] = bytes;
-      }
+      read_kek_tables(node, w, out.keks);
     } else if (k == "network_server") {
-      const toml::array* a = node.as_array();
-      if (a == nullptr) throw ConfigError(w.at(node) + ": expected [[network_server]] tables");
-      for (const auto& e : *a) {
-        const toml::table& t = get_table(e, w);
-        check_keys(t, w, {"net_id", "kek_label", "client_ca", "async_url"});
-        NetIdPeer p;
-        const toml::node* id = t.get("net_id");
-        if (!id) throw ConfigError(w.at(e) + ": each [[network_server]] needs net_id");
-        const std::string idv = get_string(*id, w.child("net_id"));
-        p.net_id = wrap_errors(*id, w.child("net_id"), [&] { return lorawan::NetId::parse(idv, "net_id"); });
-        if (const auto* n = t.get("kek_label")) {
-          p.kek_label = get_string(*n, w.child("kek_label"));
-          out.kek_label_origins[p.net_id.hex()] = {p.kek_label, w.child("kek_label").at(*n)};
-        }
-        if (const auto* n = t.get("client_ca")) p.client_ca_file = get_path(*n, w.child("client_ca"), base).string();
-        if (const auto* n = t.get("async_url")) p.async_url = get_string(*n, w.child("async_url"));
-        o.js.net_ids.push_back(p);
-      }
+      read_network_server_tables(node, w, base, o, out);
     } else if (k == "application_server") {
-      const toml::table& t = get_table(node, w);
-      check_keys(t, w, {"ids", "kek_label"});
-      if (const auto* n = t.get("ids")) o.js.as_ids = get_strings(*n, w.child("ids"));
-      if (const auto* n = t.get("kek_label")) {
-        as_label = get_string(*n, w.child("kek_label"));
-        out.kek_label_origins["application_server"] = {as_label, w.child("kek_label").at(*n)};
-      }
+      read_application_server_table(node, w, o, out);
     } else if (k == "paths") {
-      const toml::table& t = get_table(node, w);
-      for (const auto& [pk, pn] : t) {
-        const std::string v = get_string(pn, w.child(pk.str()));
-        const std::string spec = std::string(pk.str()) + "=" + v;
-        auto [type, path] = wrap_errors(pn, w.child(pk.str()), [&] { return parse_path(spec); });
-        o.paths[type] = path;
-      }
+      read_paths_table(node, w, o);
+    } else {
+      read_top_level_setting(k, node, w, base, o, out);
     }
   }
   return out;

@@ -137,6 +137,12 @@ void StoreDatabase::exec(const char* sql, std::string_view doing) const {
   if (rc != SQLITE_OK) fail(doing, rc);
 }
 
+void StoreDatabase::prepare(const char* sql, sqlite3_stmt** statement,
+                            std::string_view doing) const {
+  const int rc = sqlite3_prepare_v2(db_, sql, -1, statement, nullptr);
+  if (rc != SQLITE_OK) fail(doing, rc);
+}
+
 void StoreDatabase::close() {
   sqlite3_finalize(update_stmt_);
   sqlite3_finalize(upsert_stmt_);
@@ -149,7 +155,25 @@ void StoreDatabase::close() {
 }
 
 void StoreDatabase::open(const std::function<void(const DeviceIdentity&, const StateRow&)>& each) {
-  int rc =
+  open_and_lock();
+  set_up_connection();
+  exec("BEGIN IMMEDIATE", "cannot lock the device database");
+  try {
+    exec(kSchema, "cannot create the tables of the device database");
+    check_schema_version();
+    read_or_create_secret();
+    write_meta();
+    load(each);
+    exec("COMMIT", "cannot write the device database");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  prepare_statements();
+}
+
+void StoreDatabase::open_and_lock() {
+  const int rc =
       sqlite3_open_v2(options_.database.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) fail("cannot open or create the device database", rc);
@@ -166,14 +190,16 @@ void StoreDatabase::open(const std::function<void(const DeviceIdentity&, const S
                            ": the database is locked: another process (a second JS?) has "
                            "the database open: one JS per database");
   }
+}
+
+void StoreDatabase::set_up_connection() {
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, 200);
   const std::string doing = "cannot set up the device database";
   {
     Statement st;
-    rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, st.out(), nullptr);
-    if (rc != SQLITE_OK) fail(doing, rc);
-    rc = sqlite3_step(st.get());
+    prepare("PRAGMA journal_mode=WAL", st.out(), doing);
+    const int rc = sqlite3_step(st.get());
     if (rc != SQLITE_ROW) fail(doing + " (journal_mode=WAL)", rc);
     const std::string mode = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
     if (mode != "wal") {
@@ -195,76 +221,68 @@ void StoreDatabase::open(const std::function<void(const DeviceIdentity&, const S
   // After wal_autocheckpoint, which installs a WAL hook of its own
   // (https://sqlite.org/c3ref/wal_hook.html).
   sqlite3_wal_hook(db_, &StoreDatabase::on_wal_commit, this);
+}
 
-  exec("BEGIN IMMEDIATE", "cannot lock the device database");
-  try {
-    exec(kSchema, "cannot create the tables of the device database");
-    // Schema version.
-    {
-      Statement st;
-      rc = sqlite3_prepare_v2(db_, "SELECT value FROM meta WHERE key = 'schema_version'", -1,
-                              st.out(), nullptr);
-      if (rc != SQLITE_OK) fail("cannot read the device database", rc);
-      rc = sqlite3_step(st.get());
-      if (rc == SQLITE_ROW) {
-        const std::int64_t v = sqlite3_column_int64(st.get(), 0);
-        if (v == 1) {
-          // Schema 1 had no RJcount1: add the column, NULL (none) for every device.
-          exec("ALTER TABLE devices ADD COLUMN last_rj_count1 INTEGER",
-               "cannot upgrade the device database to schema version 2");
-        } else if (v != kSchemaVersion) {
-          throw DeviceStoreError(file_ + ": device database schema version " + std::to_string(v) +
-                                 ", this joincheck reads version " +
-                                 std::to_string(kSchemaVersion));
-        }
-      } else if (rc != SQLITE_DONE) {
-        fail("cannot read the device database", rc);
-      }
+void StoreDatabase::check_schema_version() {
+  Statement st;
+  prepare("SELECT value FROM meta WHERE key = 'schema_version'", st.out(),
+          "cannot read the device database");
+  const int rc = sqlite3_step(st.get());
+  if (rc == SQLITE_ROW) {
+    const std::int64_t v = sqlite3_column_int64(st.get(), 0);
+    if (v == 1) {
+      // Schema 1 had no RJcount1: add the column, NULL (none) for every device.
+      exec("ALTER TABLE devices ADD COLUMN last_rj_count1 INTEGER",
+           "cannot upgrade the device database to schema version 2");
+    } else if (v != kSchemaVersion) {
+      throw DeviceStoreError(file_ + ": device database schema version " + std::to_string(v) +
+                             ", this joincheck reads version " + std::to_string(kSchemaVersion));
     }
-    // The JS secret, created once.
-    bool have_secret = false;
-    {
-      Statement st;
-      rc = sqlite3_prepare_v2(db_, "SELECT value FROM meta WHERE key = 'js_secret'", -1, st.out(),
-                              nullptr);
-      if (rc != SQLITE_OK) fail("cannot read the device database", rc);
-      rc = sqlite3_step(st.get());
-      if (rc == SQLITE_ROW) {
-        const int n = sqlite3_column_bytes(st.get(), 0);
-        if (n != 16) {
-          throw DeviceStoreError(file_ + ": meta js_secret: expected 16 bytes, got " +
-                                 std::to_string(n));
-        }
-        const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st.get(), 0));
-        std::copy(p, p + 16, secret_.begin());
-        have_secret = true;
-      } else if (rc != SQLITE_DONE) {
-        fail("cannot read the device database", rc);
-      }
-    }
-    if (!have_secret && RAND_bytes(secret_.data(), static_cast<int>(secret_.size())) != 1) {
-      throw DeviceStoreError(file_ + ": cannot create the JS secret: OpenSSL RAND_bytes failed");
-    }
-    // Written on every open: the write takes the exclusive lock, held until close.
-    Statement st;
-    rc = sqlite3_prepare_v2(db_,
-                            "INSERT OR REPLACE INTO meta(key, value) VALUES "
-                            "('schema_version', ?1), ('js_secret', ?2), ('opened_at', ?3)",
-                            -1, st.out(), nullptr);
-    if (rc != SQLITE_OK) fail("cannot write the device database", rc);
-    sqlite3_bind_int64(st.get(), 1, kSchemaVersion);
-    sqlite3_bind_blob(st.get(), 2, secret_.data(), 16, SQLITE_STATIC);
-    sqlite3_bind_int64(st.get(), 3, static_cast<std::int64_t>(std::time(nullptr)));
-    rc = sqlite3_step(st.get());
-    if (rc != SQLITE_DONE) fail("cannot write the device database", rc);
-    load(each);
-    exec("COMMIT", "cannot write the device database");
-  } catch (...) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
+  } else if (rc != SQLITE_DONE) {
+    fail("cannot read the device database", rc);
   }
+}
 
-  rc = sqlite3_prepare_v3(
+void StoreDatabase::read_or_create_secret() {
+  bool have_secret = false;
+  {
+    Statement st;
+    prepare("SELECT value FROM meta WHERE key = 'js_secret'", st.out(),
+            "cannot read the device database");
+    const int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_ROW) {
+      const int n = sqlite3_column_bytes(st.get(), 0);
+      if (n != 16) {
+        throw DeviceStoreError(file_ + ": meta js_secret: expected 16 bytes, got " +
+                               std::to_string(n));
+      }
+      const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st.get(), 0));
+      std::copy(p, p + 16, secret_.begin());
+      have_secret = true;
+    } else if (rc != SQLITE_DONE) {
+      fail("cannot read the device database", rc);
+    }
+  }
+  if (!have_secret && RAND_bytes(secret_.data(), static_cast<int>(secret_.size())) != 1) {
+    throw DeviceStoreError(file_ + ": cannot create the JS secret: OpenSSL RAND_bytes failed");
+  }
+}
+
+void StoreDatabase::write_meta() {
+  Statement st;
+  prepare(
+      "INSERT OR REPLACE INTO meta(key, value) VALUES "
+      "('schema_version', ?1), ('js_secret', ?2), ('opened_at', ?3)",
+      st.out(), "cannot write the device database");
+  sqlite3_bind_int64(st.get(), 1, kSchemaVersion);
+  sqlite3_bind_blob(st.get(), 2, secret_.data(), 16, SQLITE_STATIC);
+  sqlite3_bind_int64(st.get(), 3, static_cast<std::int64_t>(std::time(nullptr)));
+  const int rc = sqlite3_step(st.get());
+  if (rc != SQLITE_DONE) fail("cannot write the device database", rc);
+}
+
+void StoreDatabase::prepare_statements() {
+  int rc = sqlite3_prepare_v3(
       db_,
       "UPDATE devices SET join_nonce = ?2, last_dev_nonce = ?3, dev_nonces = ?4, "
       "last_rj_count1 = ?5 "
@@ -282,11 +300,11 @@ void StoreDatabase::open(const std::function<void(const DeviceIdentity&, const S
 
 void StoreDatabase::load(const std::function<void(const DeviceIdentity&, const StateRow&)>& each) {
   Statement st;
-  int rc = sqlite3_prepare_v2(db_,
-                              "SELECT dev_eui, join_eui, mac_version, app_key, nwk_key, "
-                              "join_nonce, last_dev_nonce, dev_nonces, last_rj_count1 FROM devices",
-                              -1, st.out(), nullptr);
-  if (rc != SQLITE_OK) fail("cannot read the devices", rc);
+  prepare(
+      "SELECT dev_eui, join_eui, mac_version, app_key, nwk_key, "
+      "join_nonce, last_dev_nonce, dev_nonces, last_rj_count1 FROM devices",
+      st.out(), "cannot read the devices");
+  int rc = SQLITE_OK;
   const auto text = [&](int col) {
     const auto* p = sqlite3_column_text(st.get(), col);
     return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p));

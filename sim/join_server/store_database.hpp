@@ -71,7 +71,17 @@ class StoreDatabase {
  private:
   [[noreturn]] void fail(std::string_view doing, int rc) const;
   void exec(const char* sql, std::string_view doing) const;
+  // Prepares `sql` into `*statement`; fail()s with `doing` when SQLite refuses it.
+  void prepare(const char* sql, sqlite3_stmt** statement, std::string_view doing) const;
+  // Opens the database, its lock, its tables and its secret, loads the devices (`each`) and
+  // prepares the statements of the writes, in the steps below.
   void open(const std::function<void(const DeviceIdentity&, const StateRow&)>& each);
+  void open_and_lock();          // the connection, and the lock file: one JS per database
+  void set_up_connection();      // WAL journal, synchronous, checkpoints left to the checkpointer
+  void check_schema_version();   // upgrades schema 1; refuses a version this joincheck cannot read
+  void read_or_create_secret();  // the JS secret, created once
+  void write_meta();             // schema version, secret and opening time, on every open
+  void prepare_statements();     // the join state update and the device upsert
   void load(const std::function<void(const DeviceIdentity&, const StateRow&)>& each);
   CommitResult write_locked(const std::vector<Change>& batch);
   void close();
