@@ -181,7 +181,9 @@ void judge_success_content(const Step& step, const StepRequest& request, const D
   } else if (const auto* hns = std::get_if<backend::HomeNSAns>(v.answer.message)) {
     const backend::Header& hh = hns->header;
     if (!hns->h_net_id) return fail_with(ev, "Success without HNetID");
-    if (hh.protocol_version == backend::ProtocolVersion::v1_1 && !hh.hns_id) return fail_with(ev, "TS002 1.1 HomeNSAns without HNSID");
+    if (hh.protocol_version == backend::ProtocolVersion::v1_1 && !hh.hns_id) {
+      return fail_with(ev, "TS002 1.1 HomeNSAns without HNSID");
+    }
     ev.actual = "HNetID " + hns->h_net_id->hex() + (hh.hns_id ? ", HNSID " + hh.hns_id->hex() : "");
   }
 }

@@ -178,8 +178,9 @@ void GatewayPath::await_join_accept(DeviceState& ds, const sim::UplinkReceipt& r
   air.fit = sim::classify_downlink(air_->region(), receipt, downlink->txpk, true);
   air.downlink = describe_downlink(downlink->txpk, *air.fit);
   if (downlink->txpk.data != *ans->phy_payload) {
-    air.problem = "the downlink is not the JoinAns PHYPayload (" + std::to_string(downlink->txpk.data.size()) +
-                  " bytes, " + lorawan::to_hex(lorawan::ByteSpan(downlink->txpk.data).first(std::min<std::size_t>(4, downlink->txpk.data.size()))) + "...)";
+    const lorawan::Bytes& data = downlink->txpk.data;
+    air.problem = "the downlink is not the JoinAns PHYPayload (" + std::to_string(data.size()) + " bytes, " +
+                  lorawan::to_hex(lorawan::ByteSpan(data).first(std::min<std::size_t>(4, data.size()))) + "...)";
   }
   ds.last_air = air;
 }

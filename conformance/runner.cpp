@@ -34,6 +34,7 @@ std::map<std::string, std::string> persona_not_applicable(sim::NsPersona persona
   };
 }
 
+// A step in words, for the label of its exchange in the trace.
 std::string describe_step(const Step& step) {
   std::string s(to_string(step.kind));
   if (step.kind == StepKind::rejoin) s += " type " + std::to_string(step.rejoin_type);
@@ -60,11 +61,14 @@ std::string describe_step(const Step& step) {
   return s;
 }
 
+// One run of the suite: the selected scenarios in order, each step's request sent (straight to
+// the JS or over the air), each exchange validated, each step's expectation judged, and every
+// evaluation recorded; then one result per selected check.
 class Run {
  public:
   explicit Run(const RunOptions& options)
       : options_(options),
-        requests_(options.target, options.seed),
+        request_builder_(options.target, options.seed),
         devices_(options.fleet, options.seed, options.device_counters),
         gateway_(options) {}
 
@@ -72,6 +76,7 @@ class Run {
   RunReport execute();
 
  private:
+  // What a step leaves for the rest of its scenario.
   struct StepOutcome {
     bool stop = false;  // the rest of the scenario cannot run
     std::string why;
@@ -123,7 +128,8 @@ class Run {
   static void remember_session(DeviceState* ds, const Validation& v);
   // The step's own expectation; a setup step that fails it stops the scenario.
   StepOutcome judge_step(const Step& step, bool setup, const StepRequest& request, const DeviceState* ds,
-                         const sim::Exchange& ex, const Validation& v, std::size_t ex_index, const std::string& where);
+                         const sim::Exchange& ex, const Validation& v, std::size_t ex_index,
+                         const std::string& where);
   // Over the air (RunOptions::via_gateway): an uplink step, and an expect_downlink step.
   StepOutcome run_uplink_step(const Scenario& sc, const Step& step, DeviceState& ds, const std::string& where);
   StepOutcome run_expect_downlink_step(const Scenario& sc, const Step& step, const DeviceState& ds,
@@ -137,7 +143,7 @@ class Run {
   void run_tls_checks();
 
   const RunOptions& options_;
-  StepRequestBuilder requests_;
+  StepRequestBuilder request_builder_;
   std::unique_ptr<sim::NsClient> client_;
   std::unique_ptr<Recorder> recorder_;
   RunReport report_;
@@ -418,7 +424,7 @@ Run::StepOutcome Run::run_step(const Scenario& sc, const Step& step, const std::
   if (step.kind == StepKind::expect_downlink) return run_expect_downlink_step(sc, step, *ds, where);
   StepRequest request;
   try {
-    request = requests_.build(step, ds, *client_);
+    request = request_builder_.build(step, ds, *client_);
   } catch (const StepNotApplicable& e) {
     Evaluation ev;
     ev.verdict = Verdict::skip;

@@ -34,7 +34,7 @@ MessageType message_type_of(StepKind kind) {
     case StepKind::home_ns:
       return MessageType::home_ns_req;
     case StepKind::raw:
-    case StepKind::uplink:  // run_air_step's
+    case StepKind::uplink:  // over the air: no request of their own
     case StepKind::expect_downlink:
       break;
   }
@@ -49,11 +49,15 @@ lorawan::DevNonce chosen_dev_nonce(const Step& step, sim::SimDevice& dev) {
       nonce = dev.next_dev_nonce();
       break;
     case DevNonceChoice::previous:
-      if (!dev.last_dev_nonce()) throw StepError("DevNonce \"previous\": device " + dev.dev_eui().hex() + " sent no join-request yet");
+      if (!dev.last_dev_nonce()) {
+        throw StepError("DevNonce \"previous\": device " + dev.dev_eui().hex() + " sent no join-request yet");
+      }
       nonce = *dev.last_dev_nonce();
       break;
     case DevNonceChoice::lower:
-      if (!dev.last_dev_nonce()) throw StepError("DevNonce \"lower\": device " + dev.dev_eui().hex() + " sent no join-request yet");
+      if (!dev.last_dev_nonce()) {
+        throw StepError("DevNonce \"lower\": device " + dev.dev_eui().hex() + " sent no join-request yet");
+      }
       // A random last DevNonce of 0 (1 in 65536) has nothing below it.
       if (dev.last_dev_nonce()->value() == 0) {
         throw StepNotApplicable("DevNonce \"lower\": the last DevNonce of device " + dev.dev_eui().hex() + " is 0");
@@ -63,7 +67,9 @@ lorawan::DevNonce chosen_dev_nonce(const Step& step, sim::SimDevice& dev) {
     case DevNonceChoice::ahead:
       nonce = dev.next_dev_nonce();
       if (dev.dev_nonce_policy() == sim::DevNoncePolicy::counter) {
-        if (nonce.value() + 100 > 0xffff) throw StepError("DevNonce \"ahead\": device " + dev.dev_eui().hex() + " is near 0xffff");
+        if (nonce.value() + 100 > 0xffff) {
+          throw StepError("DevNonce \"ahead\": device " + dev.dev_eui().hex() + " is near 0xffff");
+        }
         nonce = lorawan::DevNonce(nonce.value() + 100);
       }
       break;
