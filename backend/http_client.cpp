@@ -354,6 +354,41 @@ struct HttpClient::Impl {
   };
   TlsFailure tls_failure(const error_code& ec, const TlsVerifyDiagnostics& diagnostics) const;
   std::string serialize(const HttpClientRequest& request, const HttpUrl& url) const;
+
+  // The steps of HttpClient::request.
+  // Throws HttpError(invalid_request) for a method, Content-Type or header that cannot be sent.
+  void check_request(const Context& context, const HttpClientRequest& request) const;
+  // One attempt to send the request: on a kept-alive connection or a new one.
+  struct Attempt {
+    std::unique_ptr<Connection> connection;
+    bool reused = false;     // a kept-alive connection
+    bool may_retry = false;  // the first attempt, on a reused connection: a lost one is tried again
+    bool fresh_tls = false;  // a TLS handshake was part of this attempt
+  };
+  // A kept-alive connection to `origin`, else a new one (connect()).
+  asio::awaitable<Attempt> open(const Context& context, const std::string& origin, Watch& watch, int attempt);
+  // Writes the request. False: a reused connection the server had closed; try once more.
+  asio::awaitable<bool> write_request(const Context& context, const Attempt& attempt, const std::string& wire,
+                                      Watch& watch);
+  // What read_response() got.
+  struct ReadResult {
+    bool complete = false;    // a final (not 1xx) response is in `parsed`
+    bool keep_alive = false;  // the server lets the connection carry another request
+    bool got_bytes = false;   // some bytes of a response came
+    error_code ec;            // why the response is not complete
+  };
+  // Reads the response into `parsed`, skipping 1xx interim responses. Throws HttpError(read) for
+  // a malformed or oversized response, a response cut short, or the deadline.
+  asio::awaitable<ReadResult> read_response(const Context& context, Connection& connection, Watch& watch, bool head,
+                                            detail::ParsedResponse& parsed);
+  // Feeds `parser` with what is buffered and what comes, until it is done or a read fails (`ec`).
+  asio::awaitable<void> read_message(const Context& context, Connection& connection, Watch& watch,
+                                     detail::ResponseParser& parser, bool& got_bytes, error_code& ec);
+  // The response of `parsed`; the connection goes back to the pool when `keep_alive` allows.
+  HttpClientResponse take_response(detail::ParsedResponse& parsed, Attempt& attempt, bool keep_alive,
+                                   const std::string& origin, Clock::time_point start, Watch& watch);
+  // A read that got no complete response, on a connection that will not be tried again.
+  [[noreturn]] void fail_read(const Context& context, const Attempt& attempt, const ReadResult& read) const;
 };
 
 asio::awaitable<tcp::resolver::results_type> HttpClient::Impl::resolve(const Context& context) {
@@ -573,6 +608,154 @@ asio::awaitable<HttpClientResponse> HttpClient::get(std::string url) {
   co_return co_await this->request(std::move(request));
 }
 
+void HttpClient::Impl::check_request(const Context& context, const HttpClientRequest& request) const {
+  if (!valid_token(request.method)) {
+    fail(context, HttpErrorPhase::invalid_request, "invalid method '" + request.method + "'");
+  }
+  if (!valid_value(request.content_type)) {
+    fail(context, HttpErrorPhase::invalid_request, "Content-Type contains CR, LF or NUL");
+  }
+  for (const auto* list : {&options.headers, &request.headers}) {
+    for (const HttpHeader& header : *list) {
+      if (!valid_token(header.name)) {
+        fail(context, HttpErrorPhase::invalid_request,
+             "invalid header name '" + header.name + "'");
+      }
+      if (!valid_value(header.value)) {
+        fail(context, HttpErrorPhase::invalid_request,
+             "value of header '" + header.name + "' contains CR, LF or NUL");
+      }
+    }
+  }
+}
+
+asio::awaitable<HttpClient::Impl::Attempt> HttpClient::Impl::open(const Context& context,
+                                                                  const std::string& origin,
+                                                                  Watch& watch, int attempt) {
+  Attempt out;
+  out.connection = options.keep_alive ? take_idle(origin) : nullptr;
+  out.reused = out.connection != nullptr;
+  if (out.connection) {
+    watch.connection = out.connection.get();
+  } else {
+    out.connection = co_await connect(context, watch);
+  }
+  out.may_retry = out.reused && attempt == 0;
+  out.fresh_tls = context.url.tls && !out.reused;
+  co_return out;
+}
+
+asio::awaitable<bool> HttpClient::Impl::write_request(const Context& context, const Attempt& attempt,
+                                                      const std::string& wire, Watch& watch) {
+  error_code ec;
+  co_await write_all(*attempt.connection, wire, ec);
+  if (watch.fired) fail_timeout(context, HttpErrorPhase::write);
+  if (ec) {
+    if (attempt.may_retry && is_connection_lost(ec)) co_return false;
+    if (attempt.fresh_tls && is_ssl_error(ec)) {
+      fail(context, HttpErrorPhase::tls_handshake,
+           "the server ended the TLS session after the handshake: " + tls_failure(ec, {}).detail);
+    }
+    fail(context, HttpErrorPhase::write, ec.message());
+  }
+  co_return true;
+}
+
+asio::awaitable<HttpClient::Impl::ReadResult> HttpClient::Impl::read_response(
+    const Context& context, Connection& connection, Watch& watch, bool head,
+    detail::ParsedResponse& parsed) {
+  ReadResult result;
+  error_code ec;
+  for (;;) {  // skips 1xx interim responses
+    detail::ResponseParser parser(parsed);
+    parser.header_limit(static_cast<std::uint32_t>(
+        std::min<std::size_t>(options.max_response_header, UINT32_MAX)));
+    parser.body_limit(static_cast<std::uint64_t>(options.max_response_body));
+    if (head) parser.skip(true);
+    co_await read_message(context, connection, watch, parser, result.got_bytes, ec);
+    if (ec && !parser.is_done()) {
+      result.ec = ec;
+      co_return result;
+    }
+    if (parsed.status >= 100 && parsed.status < 200 && parsed.status != 101) continue;
+    result.complete = true;
+    result.keep_alive = parser.keep_alive() && !parser.need_eof();
+    co_return result;
+  }
+}
+
+asio::awaitable<void> HttpClient::Impl::read_message(const Context& context, Connection& connection,
+                                                     Watch& watch, detail::ResponseParser& parser,
+                                                     bool& got_bytes, error_code& ec) {
+  boost::beast::flat_buffer& buffer = connection.buffer;
+  for (;;) {
+    bool need_more = true;
+    if (buffer.size() > 0) {
+      got_bytes = true;
+      error_code parse_ec;
+      const std::size_t used = parser.put(buffer.data(), parse_ec);
+      buffer.consume(used);
+      if (parse_ec && parse_ec != beast_http::error::need_more) {
+        std::string what = parse_ec == beast_http::error::body_limit
+                               ? "response body larger than " +
+                                     std::to_string(options.max_response_body) + " bytes"
+                           : parse_ec == beast_http::error::header_limit
+                               ? "response header larger than " +
+                                     std::to_string(options.max_response_header) + " bytes"
+                               : "malformed response: " + parse_ec.message();
+        fail(context, HttpErrorPhase::read, what + " (from " + connection.peer + ")");
+      }
+      if (parser.is_done()) co_return;
+      need_more = parse_ec == beast_http::error::need_more || used == 0 || buffer.size() == 0;
+    }
+    if (!need_more) continue;
+    const std::size_t n = co_await read_some(connection, buffer.prepare(16 * 1024), ec);
+    if (watch.fired) fail_timeout(context, HttpErrorPhase::read);
+    if (ec == asio::error::eof || ec == ssl::error::stream_truncated) {
+      if (parser.got_some()) {
+        error_code eof_ec;
+        parser.put_eof(eof_ec);
+        if (!eof_ec && parser.is_done()) co_return;
+        fail(context, HttpErrorPhase::read,
+             "the connection closed before the response was complete (from " + connection.peer +
+                 ")");
+      }
+    }
+    if (ec) co_return;
+    buffer.commit(n);
+  }
+}
+
+HttpClientResponse HttpClient::Impl::take_response(detail::ParsedResponse& parsed, Attempt& attempt,
+                                                   bool keep_alive, const std::string& origin,
+                                                   Clock::time_point start, Watch& watch) {
+  HttpClientResponse response;
+  response.status = parsed.status;
+  response.reason = std::move(parsed.reason);
+  response.version = parsed.version;
+  response.headers = std::move(parsed.headers);
+  response.body = std::move(parsed.body);
+  const bool keep = options.keep_alive && keep_alive;
+  response.connection_reused = attempt.reused;
+  response.peer = attempt.connection->peer;
+  response.tls = attempt.connection->tls_info;
+  response.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+  watch.connection = nullptr;
+  if (keep) give_back(origin, std::move(attempt.connection));
+  return response;
+}
+
+void HttpClient::Impl::fail_read(const Context& context, const Attempt& attempt,
+                                 const ReadResult& read) const {
+  if (attempt.fresh_tls && !read.got_bytes && is_ssl_error(read.ec)) {
+    fail(context, HttpErrorPhase::tls_handshake,
+         "the server ended the TLS session after the handshake: " + tls_failure(read.ec, {}).detail);
+  }
+  fail(context, HttpErrorPhase::read,
+       (read.got_bytes ? "connection failed during the response: " : "no response: ") +
+           read.ec.message() + " (from " + attempt.connection->peer + ")");
+}
+
 asio::awaitable<HttpClientResponse> HttpClient::request(HttpClientRequest request) {
   Impl& d = *impl_;
   const Clock::time_point start = Clock::now();
@@ -585,129 +768,22 @@ asio::awaitable<HttpClientResponse> HttpClient::request(HttpClientRequest reques
     throw HttpError(request.method, request.url, HttpErrorPhase::invalid_request, error.detail());
   }
   const Impl::Context context{request.method, request.url, url, timeout, start + timeout};
-  if (!valid_token(request.method)) {
-    d.fail(context, HttpErrorPhase::invalid_request, "invalid method '" + request.method + "'");
-  }
-  if (!valid_value(request.content_type)) {
-    d.fail(context, HttpErrorPhase::invalid_request, "Content-Type contains CR, LF or NUL");
-  }
-  for (const auto* list : {&d.options.headers, &request.headers}) {
-    for (const HttpHeader& header : *list) {
-      if (!valid_token(header.name)) {
-        d.fail(context, HttpErrorPhase::invalid_request,
-               "invalid header name '" + header.name + "'");
-      }
-      if (!valid_value(header.value)) {
-        d.fail(context, HttpErrorPhase::invalid_request,
-               "value of header '" + header.name + "' contains CR, LF or NUL");
-      }
-    }
-  }
+  d.check_request(context, request);
   const std::string wire = d.serialize(request, url);
   const std::string origin = url.origin();
   const bool head = request.method == "HEAD";
 
   WatchGuard watch(d.executor, context.deadline);
-  for (int attempt = 0;; ++attempt) {
+  for (int attempt_number = 0;; ++attempt_number) {
     watch->connection = nullptr;  // the previous attempt's connection is gone
-    std::unique_ptr<Connection> connection = d.options.keep_alive ? d.take_idle(origin) : nullptr;
-    const bool reused = connection != nullptr;
-    if (connection) {
-      watch->connection = connection.get();
-    } else {
-      connection = co_await d.connect(context, *watch);
-    }
-    const bool fresh_tls = url.tls && !reused;
-
-    // Write.
-    error_code ec;
-    co_await write_all(*connection, wire, ec);
-    if (watch->fired) d.fail_timeout(context, HttpErrorPhase::write);
-    if (ec) {
-      if (reused && attempt == 0 && is_connection_lost(ec)) continue;
-      if (fresh_tls && is_ssl_error(ec)) {
-        d.fail(context, HttpErrorPhase::tls_handshake,
-               "the server ended the TLS session after the handshake: " +
-                   d.tls_failure(ec, {}).detail);
-      }
-      d.fail(context, HttpErrorPhase::write, ec.message());
-    }
-
-    // Read.
-    HttpClientResponse response;
+    Impl::Attempt attempt = co_await d.open(context, origin, *watch, attempt_number);
+    if (!co_await d.write_request(context, attempt, wire, *watch)) continue;
     detail::ParsedResponse parsed;
-    bool got_bytes = false;
-    for (;;) {  // skips 1xx interim responses
-      detail::ResponseParser parser(parsed);
-      parser.header_limit(static_cast<std::uint32_t>(
-          std::min<std::size_t>(d.options.max_response_header, UINT32_MAX)));
-      parser.body_limit(static_cast<std::uint64_t>(d.options.max_response_body));
-      if (head) parser.skip(true);
-      boost::beast::flat_buffer& buffer = connection->buffer;
-      for (;;) {
-        bool need_more = true;
-        if (buffer.size() > 0) {
-          got_bytes = true;
-          error_code parse_ec;
-          const std::size_t used = parser.put(buffer.data(), parse_ec);
-          buffer.consume(used);
-          if (parse_ec && parse_ec != beast_http::error::need_more) {
-            std::string what = parse_ec == beast_http::error::body_limit
-                                   ? "response body larger than " +
-                                         std::to_string(d.options.max_response_body) + " bytes"
-                               : parse_ec == beast_http::error::header_limit
-                                   ? "response header larger than " +
-                                         std::to_string(d.options.max_response_header) + " bytes"
-                                   : "malformed response: " + parse_ec.message();
-            d.fail(context, HttpErrorPhase::read, what + " (from " + connection->peer + ")");
-          }
-          if (parser.is_done()) break;
-          need_more = parse_ec == beast_http::error::need_more || used == 0 || buffer.size() == 0;
-        }
-        if (!need_more) continue;
-        const std::size_t n = co_await read_some(*connection, buffer.prepare(16 * 1024), ec);
-        if (watch->fired) d.fail_timeout(context, HttpErrorPhase::read);
-        if (ec == asio::error::eof || ec == ssl::error::stream_truncated) {
-          if (parser.got_some()) {
-            error_code eof_ec;
-            parser.put_eof(eof_ec);
-            if (!eof_ec && parser.is_done()) break;
-            d.fail(context, HttpErrorPhase::read,
-                   "the connection closed before the response was complete (from " +
-                       connection->peer + ")");
-          }
-        }
-        if (ec) break;
-        buffer.commit(n);
-      }
-      if (ec && !parser.is_done()) break;
-      if (parsed.status >= 100 && parsed.status < 200 && parsed.status != 101) continue;
-      response.status = parsed.status;
-      response.reason = std::move(parsed.reason);
-      response.version = parsed.version;
-      response.headers = std::move(parsed.headers);
-      response.body = std::move(parsed.body);
-      const bool keep = d.options.keep_alive && parser.keep_alive() && !parser.need_eof();
-      response.connection_reused = reused;
-      response.peer = connection->peer;
-      response.tls = connection->tls_info;
-      response.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
-      watch->connection = nullptr;
-      if (keep) d.give_back(origin, std::move(connection));
-      co_return response;
-    }
-
+    const Impl::ReadResult read = co_await d.read_response(context, *attempt.connection, *watch, head, parsed);
+    if (read.complete) co_return d.take_response(parsed, attempt, read.keep_alive, origin, start, *watch);
     // The read failed before a complete response.
-    if (reused && attempt == 0 && !got_bytes && is_connection_lost(ec)) continue;
-    if (fresh_tls && !got_bytes && is_ssl_error(ec)) {
-      d.fail(context, HttpErrorPhase::tls_handshake,
-             "the server ended the TLS session after the handshake: " +
-                 d.tls_failure(ec, {}).detail);
-    }
-    d.fail(context, HttpErrorPhase::read,
-           (got_bytes ? "connection failed during the response: "
-                      : "no response: ") +
-               ec.message() + " (from " + connection->peer + ")");
+    if (attempt.may_retry && !read.got_bytes && is_connection_lost(read.ec)) continue;
+    d.fail_read(context, attempt, read);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "conformance/air_run.hpp"
@@ -86,9 +87,63 @@ std::vector<std::uint8_t> parse_channels(const std::string& text) {
   return out;
 }
 
-int run(const GatewayArgs& a) {
-  conformance::AirRunOptions o;
-  sim::DeviceCountersMap counters;
+// --devices. An exit code when the fleet cannot be read or holds no device.
+std::optional<int> read_fleet(const GatewayArgs& a, conformance::AirRunOptions& o) {
+  try {
+    const sim::FleetLoad load = sim::load_fleet(a.devices);
+    for (const auto& w : load.warnings) std::cerr << "joincheck gateway: " << w << "\n";
+    o.fleet = load.fleet;
+  } catch (const sim::FleetError& e) {
+    std::cerr << "joincheck gateway: --devices: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  if (o.fleet.devices.empty()) {
+    std::cerr << "joincheck gateway: --devices: " << a.devices << " holds no device\n";
+    return kExitUsage;
+  }
+  return std::nullopt;
+}
+
+// --timeout-join, --timeout-ack and --stat-interval. Throws lorawan::Error for a value out of range.
+void read_timing(const GatewayArgs& a, conformance::AirRunOptions& o) {
+  o.join_timeout = seconds_option(a.timeout_join_s, "--timeout-join");
+  o.ack_timeout = seconds_option(a.timeout_ack_s, "--timeout-ack");
+  if (!std::isfinite(a.stat_interval_s) || a.stat_interval_s < 0 || a.stat_interval_s > 86400) {
+    throw lorawan::Error("--stat-interval: expected seconds, 0 (no stat) to 86400");
+  }
+  o.stat_interval.reset();
+  if (a.stat_interval_s > 0) {
+    o.stat_interval = std::chrono::milliseconds(
+        std::max<std::int64_t>(1, static_cast<std::int64_t>(std::llround(a.stat_interval_s * 1000))));
+  }
+}
+
+// --channels (of o.region), --fport and --payload. An exit code for a channel the region lacks or
+// an FPort out of range; throws lorawan::Error for text that cannot be read.
+std::optional<int> read_uplink_options(const GatewayArgs& a, conformance::AirRunOptions& o) {
+  if (!a.channels.empty()) {
+    o.channels = parse_channels(a.channels);
+    const lorawan::Region& r = lorawan::Region::get(o.region);
+    for (const std::uint8_t c : o.channels) {
+      if (c >= r.uplink_channels().size()) {
+        std::cerr << "joincheck gateway: --channels: " << r.name() << " has uplink channels 0.."
+                  << r.uplink_channels().size() - 1 << ", got " << unsigned{c} << "\n";
+        return kExitUsage;
+      }
+    }
+  }
+  if (a.fport == 0 || a.fport > 223) {
+    std::cerr << "joincheck gateway: --fport: expected 1..223, got " << a.fport << "\n";
+    return kExitUsage;
+  }
+  o.fport = static_cast<std::uint8_t>(a.fport);
+  if (!a.payload.empty()) o.payload = lorawan::from_hex(a.payload, "--payload");
+  return std::nullopt;
+}
+
+// The options of a run, read and checked. nullopt when the run can go on; else its exit code
+// (said on stderr).
+std::optional<int> read_options(const GatewayArgs& a, conformance::AirRunOptions& o, sim::DeviceCountersMap& counters) {
   try {
     const sim::UdpAddress ns = sim::parse_udp_address(a.ns, "--ns");
     o.ns_host = ns.host;
@@ -100,48 +155,12 @@ int run(const GatewayArgs& a) {
       return kExitUsage;
     }
     o.region = *region;
-    try {
-      const sim::FleetLoad load = sim::load_fleet(a.devices);
-      for (const auto& w : load.warnings) std::cerr << "joincheck gateway: " << w << "\n";
-      o.fleet = load.fleet;
-    } catch (const sim::FleetError& e) {
-      std::cerr << "joincheck gateway: --devices: " << e.what() << "\n";
-      return kExitUsage;
-    }
-    if (o.fleet.devices.empty()) {
-      std::cerr << "joincheck gateway: --devices: " << a.devices << " holds no device\n";
-      return kExitUsage;
-    }
+    if (auto code = read_fleet(a, o)) return code;
     o.gateways = a.gateways;
     o.uplinks = a.uplinks;
     o.confirmed = !a.unconfirmed;
-    o.join_timeout = seconds_option(a.timeout_join_s, "--timeout-join");
-    o.ack_timeout = seconds_option(a.timeout_ack_s, "--timeout-ack");
-    if (!std::isfinite(a.stat_interval_s) || a.stat_interval_s < 0 || a.stat_interval_s > 86400) {
-      throw lorawan::Error("--stat-interval: expected seconds, 0 (no stat) to 86400");
-    }
-    o.stat_interval.reset();
-    if (a.stat_interval_s > 0) {
-      o.stat_interval = std::chrono::milliseconds(
-          std::max<std::int64_t>(1, static_cast<std::int64_t>(std::llround(a.stat_interval_s * 1000))));
-    }
-    if (!a.channels.empty()) {
-      o.channels = parse_channels(a.channels);
-      const lorawan::Region& r = lorawan::Region::get(o.region);
-      for (const std::uint8_t c : o.channels) {
-        if (c >= r.uplink_channels().size()) {
-          std::cerr << "joincheck gateway: --channels: " << r.name() << " has uplink channels 0.."
-                    << r.uplink_channels().size() - 1 << ", got " << unsigned{c} << "\n";
-          return kExitUsage;
-        }
-      }
-    }
-    if (a.fport == 0 || a.fport > 223) {
-      std::cerr << "joincheck gateway: --fport: expected 1..223, got " << a.fport << "\n";
-      return kExitUsage;
-    }
-    o.fport = static_cast<std::uint8_t>(a.fport);
-    if (!a.payload.empty()) o.payload = lorawan::from_hex(a.payload, "--payload");
+    read_timing(a, o);
+    if (auto code = read_uplink_options(a, o)) return code;
     if (a.max_devices > 0) o.max_devices = a.max_devices;
     o.seed = a.seed;
     if (!a.state.empty()) {
@@ -155,7 +174,11 @@ int run(const GatewayArgs& a) {
     std::cerr << "joincheck gateway: " << e.what() << "\n";
     return kExitUsage;
   }
+  return std::nullopt;
+}
 
+// "joincheck gateway: 4 devices, one at a time, through 2 gateways (EUI, EUI) to NS host:port, EU868".
+void print_plan(const conformance::AirRunOptions& o) {
   const std::size_t n = std::min(o.max_devices.value_or(o.fleet.devices.size()), o.fleet.devices.size());
   std::cout << "joincheck gateway: " << n << (n == 1 ? " device" : " devices") << ", one at a time, through "
             << o.gateways << (o.gateways == 1 ? " gateway (" : " gateways (");
@@ -164,37 +187,64 @@ int run(const GatewayArgs& a) {
   }
   std::cout << ") to NS " << sim::UdpAddress{o.ns_host, o.ns_port}.text() << ", "
             << lorawan::to_string(o.region) << std::endl;
+}
 
+// While it lives, SIGINT and SIGTERM set g_cancel; then the previous handlers are back.
+class CancelOnSignals {
+ public:
+  CancelOnSignals()
+      : old_int_(std::signal(SIGINT, on_gateway_signal)), old_term_(std::signal(SIGTERM, on_gateway_signal)) {}
+  ~CancelOnSignals() {
+    std::signal(SIGINT, old_int_);
+    std::signal(SIGTERM, old_term_);
+  }
+  CancelOnSignals(const CancelOnSignals&) = delete;
+  CancelOnSignals& operator=(const CancelOnSignals&) = delete;
+
+ private:
+  using Handler = void (*)(int);
+  Handler old_int_;
+  Handler old_term_;
+};
+
+// Runs the devices, one line each, until done or cancelled by a signal. Sets `code` to the exit
+// code; nullopt for options the AirLink refused (said on stderr; exit kExitUsage).
+std::optional<conformance::AirReport> run_devices(conformance::AirRunOptions& o, int& code) {
   const bool colour = reports::stdout_is_terminal();
   o.on_device = [colour](const conformance::AirDeviceResult& d) {
     std::cout << reports::air_device_line(d, colour) << std::endl;
   };
   g_cancel.store(false);
   o.cancel = &g_cancel;
-  auto old_int = std::signal(SIGINT, on_gateway_signal);
-  auto old_term = std::signal(SIGTERM, on_gateway_signal);
   conformance::AirReport report;
-  int code = kExitOk;
   try {
+    const CancelOnSignals cancel_on_signals;
     report = conformance::run_over_the_air(o);
     code = report.exit_code();
   } catch (const lorawan::Error& e) {
     // Options the AirLink refused (a channel the region lacks, too many gateways).
-    std::signal(SIGINT, old_int);
-    std::signal(SIGTERM, old_term);
     std::cerr << "joincheck gateway: " << e.what() << "\n";
-    return kExitUsage;
+    return std::nullopt;
   } catch (const std::exception& e) {
     report.ns = sim::UdpAddress{o.ns_host, o.ns_port}.text();
     report.region = std::string(lorawan::to_string(o.region));
     report.setup_error = std::string("internal error of the harness: ") + e.what();
     code = kExitUnreachable;
   }
-  std::signal(SIGINT, old_int);
-  std::signal(SIGTERM, old_term);
-  std::cout << reports::air_summary_line(report) << std::endl;
+  return report;
+}
+
+int run(const GatewayArgs& a) {
+  conformance::AirRunOptions o;
+  sim::DeviceCountersMap counters;
+  if (auto code = read_options(a, o, counters)) return *code;
+  print_plan(o);
+  int code = kExitOk;
+  const std::optional<conformance::AirReport> report = run_devices(o, code);
+  if (!report) return kExitUsage;
+  std::cout << reports::air_summary_line(*report) << std::endl;
   try {
-    reports::write_air_reports(report, a.reports);
+    reports::write_air_reports(*report, a.reports);
   } catch (const std::exception& e) {
     std::cerr << "joincheck gateway: " << e.what() << "\n";
     code = kExitUsage;

@@ -69,92 +69,129 @@ void write_reports(const RunArgs& a, const conformance::RunReport& report) {
   reports::write_reports(report, "run", a.reports);
 }
 
-int run(const RunArgs& a) {
-  conformance::RunOptions ro;
-  std::unique_ptr<conformance::EmbeddedTarget> embedded;
-  sim::DeviceCountersMap counters;
-  try {
-    std::vector<conformance::Scenario> custom;
-    ro.catalog = catalog_with(a.scenarios, custom);
-    if (!a.scenarios_only) ro.scenarios = conformance::builtin_suite();
-    ro.scenarios.insert(ro.scenarios.end(), custom.begin(), custom.end());
-    if (ro.scenarios.empty()) {
-      std::cerr << "joincheck run: no scenario to run (--scenarios-only needs at least one --scenario FILE)\n";
-      return kExitUsage;
-    }
+// The built-in suite (unless --scenarios-only) and the --scenario files, with their checks in
+// the catalog. An exit code when there is no scenario to run.
+std::optional<int> choose_scenarios(const RunArgs& a, conformance::RunOptions& ro) {
+  std::vector<conformance::Scenario> custom;
+  ro.catalog = catalog_with(a.scenarios, custom);
+  if (!a.scenarios_only) ro.scenarios = conformance::builtin_suite();
+  ro.scenarios.insert(ro.scenarios.end(), custom.begin(), custom.end());
+  if (ro.scenarios.empty()) {
+    std::cerr << "joincheck run: no scenario to run (--scenarios-only needs at least one --scenario FILE)\n";
+    return kExitUsage;
+  }
+  return std::nullopt;
+}
 
-    const bool external = !a.target.empty() || !a.config.empty();
-    if (external && (!a.faults.empty() || !a.behave_like.empty() || a.async)) {
-      std::cerr << "joincheck run: --fault, --behave-like and --embedded-async configure the embedded reference JS; "
-                   "they cannot be used with --target or --config\n";
+// The target file (or the defaults) with --target, --timeout and --ns-like over it. An exit code
+// for options that do not go together or a persona of no known name.
+std::optional<int> configure_target(const RunArgs& a, bool external, conformance::RunOptions& ro) {
+  if (external && (!a.faults.empty() || !a.behave_like.empty() || a.async)) {
+    std::cerr << "joincheck run: --fault, --behave-like and --embedded-async configure the embedded reference JS; "
+                 "they cannot be used with --target or --config\n";
+    return kExitUsage;
+  }
+  if (!a.config.empty()) {
+    ro.target = conformance::load_target_config(a.config);
+  } else {
+    ro.target = conformance::default_target_config();
+  }
+  if (!a.target.empty()) ro.target.ns.url = conformance::checked_target_url(a.target, "--target");
+  if (a.timeout_ms > 0) ro.target.ns.timeout = std::chrono::milliseconds(a.timeout_ms);
+  if (!a.ns_like.empty()) {
+    const auto p = sim::parse_ns_persona(a.ns_like);
+    if (!p) {
+      std::cerr << "joincheck run: --ns-like: expected " << sim::ns_persona_names() << ", got \"" << a.ns_like << "\"\n";
       return kExitUsage;
     }
-    if (!a.config.empty()) {
-      ro.target = conformance::load_target_config(a.config);
-    } else {
-      ro.target = conformance::default_target_config();
+    ro.target.ns.ns_like = *p;
+  }
+  return std::nullopt;
+}
+
+// The fleet of --devices, or of the target file; nullopt when neither names one.
+std::optional<std::filesystem::path> load_fleet(const RunArgs& a, conformance::RunOptions& ro) {
+  std::optional<std::filesystem::path> fleet_file;
+  if (!a.devices.empty()) fleet_file = a.devices;
+  else if (ro.target.devices) fleet_file = ro.target.devices;
+  if (fleet_file) {
+    const sim::FleetLoad load = sim::load_fleet(*fleet_file);
+    for (const auto& w : load.warnings) std::cerr << "joincheck run: " << w << "\n";
+    ro.fleet = load.fleet;
+  }
+  return fleet_file;
+}
+
+// Starts the embedded reference JS as the target (with its own fleet unless one was given). An
+// exit code when it cannot start; the reports say so too.
+std::optional<int> start_embedded(const RunArgs& a, bool fleet_given, conformance::RunOptions& ro,
+                                  std::unique_ptr<conformance::EmbeddedTarget>& embedded) {
+  conformance::EmbeddedTargetOptions eo;
+  for (const auto& f : a.faults) sim::add_fault(eo.faults, f);
+  if (!a.behave_like.empty()) {
+    const auto b = sim::parse_behaviour(a.behave_like);
+    if (!b) {
+      std::cerr << "joincheck run: --behave-like: expected strict, brocaar or tts, got \"" << a.behave_like << "\"\n";
+      return kExitUsage;
     }
-    if (!a.target.empty()) ro.target.ns.url = conformance::checked_target_url(a.target, "--target");
-    if (a.timeout_ms > 0) ro.target.ns.timeout = std::chrono::milliseconds(a.timeout_ms);
-    if (!a.ns_like.empty()) {
-      const auto p = sim::parse_ns_persona(a.ns_like);
-      if (!p) {
-        std::cerr << "joincheck run: --ns-like: expected " << sim::ns_persona_names() << ", got \"" << a.ns_like << "\"\n";
-        return kExitUsage;
-      }
-      ro.target.ns.ns_like = *p;
+    eo.behaviour = *b;
+  }
+  eo.async = a.async;
+  eo.seed = a.seed;
+  if (fleet_given) eo.fleet = ro.fleet;
+  try {
+    embedded = std::make_unique<conformance::EmbeddedTarget>(eo);
+  } catch (const std::exception& e) {
+    // Reports are written in every case (DESIGN.md), this one included.
+    conformance::RunReport report;
+    report.target = "embedded reference JS";
+    report.profile = ro.profile.name;
+    report.setup_error = std::string("the embedded reference JS could not start: ") + e.what();
+    std::cerr << "joincheck run: " << report.setup_error << "\n";
+    try {
+      write_reports(a, report);
+    } catch (const std::exception& w) {
+      std::cerr << "joincheck run: " << w.what() << "\n";
     }
-    const sim::NsPersona ns_like = ro.target.ns.ns_like;
+    return kExitUnreachable;
+  }
+  const auto timeout = ro.target.ns.timeout;
+  const sim::NsPersona ns_like = ro.target.ns.ns_like;
+  ro.target = embedded->target();
+  ro.target.ns.timeout = timeout;
+  ro.target.ns.ns_like = ns_like;
+  ro.fleet = embedded->fleet();
+  ro.target_label = embedded->label();
+  return std::nullopt;
+}
+
+// --via-gateway, --region and --gateways.
+void configure_via_gateway(const RunArgs& a, conformance::RunOptions& ro) {
+  const auto region = lorawan::parse_region(a.region);
+  if (!region) throw lorawan::Error("--region: expected EU868 or US915, got " + lorawan::quote_for_error(a.region));
+  if (a.gateways < 1 || a.gateways > 64) throw lorawan::Error("--gateways: expected 1 to 64, got " + std::to_string(a.gateways));
+  conformance::RunOptions::ViaGateway via;
+  via.region = *region;
+  via.gateways = a.gateways;
+  ro.via_gateway = via;
+}
+
+// The options of a run, read and checked: scenarios, target, profile, fleet (or the embedded JS),
+// --state, the selectors. nullopt when the run can go on; else its exit code (said on stderr).
+std::optional<int> prepare(const RunArgs& a, conformance::RunOptions& ro,
+                           std::unique_ptr<conformance::EmbeddedTarget>& embedded, sim::DeviceCountersMap& counters) {
+  try {
+    if (auto code = choose_scenarios(a, ro)) return code;
+    const bool external = !a.target.empty() || !a.config.empty();
+    if (auto code = configure_target(a, external, ro)) return code;
 
     std::string profile = a.profile;
     if (profile.empty() && ro.target.profile) profile = *ro.target.profile;
     ro.profile = conformance::resolve_profile(profile.empty() ? "strict" : profile, ro.catalog);
 
-    std::optional<std::filesystem::path> fleet_file;
-    if (!a.devices.empty()) fleet_file = a.devices;
-    else if (ro.target.devices) fleet_file = ro.target.devices;
-    if (fleet_file) {
-      const sim::FleetLoad load = sim::load_fleet(*fleet_file);
-      for (const auto& w : load.warnings) std::cerr << "joincheck run: " << w << "\n";
-      ro.fleet = load.fleet;
-    }
-
+    const std::optional<std::filesystem::path> fleet_file = load_fleet(a, ro);
     if (!external) {
-      conformance::EmbeddedTargetOptions eo;
-      for (const auto& f : a.faults) sim::add_fault(eo.faults, f);
-      if (!a.behave_like.empty()) {
-        const auto b = sim::parse_behaviour(a.behave_like);
-        if (!b) {
-          std::cerr << "joincheck run: --behave-like: expected strict, brocaar or tts, got \"" << a.behave_like << "\"\n";
-          return kExitUsage;
-        }
-        eo.behaviour = *b;
-      }
-      eo.async = a.async;
-      eo.seed = a.seed;
-      if (fleet_file) eo.fleet = ro.fleet;
-      try {
-        embedded = std::make_unique<conformance::EmbeddedTarget>(eo);
-      } catch (const std::exception& e) {
-        // Reports are written in every case (DESIGN.md), this one included.
-        conformance::RunReport report;
-        report.target = "embedded reference JS";
-        report.profile = ro.profile.name;
-        report.setup_error = std::string("the embedded reference JS could not start: ") + e.what();
-        std::cerr << "joincheck run: " << report.setup_error << "\n";
-        try {
-          write_reports(a, report);
-        } catch (const std::exception& w) {
-          std::cerr << "joincheck run: " << w.what() << "\n";
-        }
-        return kExitUnreachable;
-      }
-      const auto timeout = ro.target.ns.timeout;
-      ro.target = embedded->target();
-      ro.target.ns.timeout = timeout;
-      ro.target.ns.ns_like = ns_like;
-      ro.fleet = embedded->fleet();
-      ro.target_label = embedded->label();
+      if (auto code = start_embedded(a, fleet_file.has_value(), ro, embedded)) return code;
     } else if (!fleet_file) {
       std::cerr << "joincheck run: the target must know the devices the suite joins: give --devices FLEET "
                    "(or devices = \"...\" in the target file). Make one with `joincheck devices generate` and "
@@ -173,15 +210,7 @@ int run(const RunArgs& a) {
     ro.skip = a.skip;
     ro.reveal_keys = a.reveal_keys;
     ro.seed = a.seed;
-    if (a.via_gateway) {
-      const auto region = lorawan::parse_region(a.region);
-      if (!region) throw lorawan::Error("--region: expected EU868 or US915, got " + lorawan::quote_for_error(a.region));
-      if (a.gateways < 1 || a.gateways > 64) throw lorawan::Error("--gateways: expected 1 to 64, got " + std::to_string(a.gateways));
-      conformance::RunOptions::ViaGateway via;
-      via.region = *region;
-      via.gateways = a.gateways;
-      ro.via_gateway = via;
-    }
+    if (a.via_gateway) configure_via_gateway(a, ro);
     (void)conformance::selected_checks(ro);  // reports a selector that names nothing, before the run
   } catch (const sim::CountersFileError& e) {
     std::cerr << "joincheck run: --state: " << e.what() << "\n";
@@ -202,7 +231,12 @@ int run(const RunArgs& a) {
     std::cerr << "joincheck run: " << e.what() << "\n";
     return kExitUsage;
   }
+  return std::nullopt;
+}
 
+// Runs the suite with a console line per check, then writes the reports and the --state file.
+// The exit code.
+int run_and_report(const RunArgs& a, conformance::RunOptions& ro) {
   reports::ConsoleReporter console(std::cout, reports::stdout_is_terminal());
   ro.on_check = [&](const conformance::CheckResult& r) { console.check_line(r); };
   conformance::RunReport report;
@@ -223,13 +257,21 @@ int run(const RunArgs& a) {
   }
   if (ro.device_counters != nullptr) {
     try {
-      sim::save_device_counters(a.state, counters);
+      sim::save_device_counters(a.state, *ro.device_counters);
     } catch (const std::exception& e) {
       std::cerr << "joincheck run: --state: " << e.what() << "\n";
       code = kExitUsage;
     }
   }
   return code;
+}
+
+int run(const RunArgs& a) {
+  conformance::RunOptions ro;
+  std::unique_ptr<conformance::EmbeddedTarget> embedded;  // the target, unless --target or --config
+  sim::DeviceCountersMap counters;
+  if (auto code = prepare(a, ro, embedded, counters)) return *code;
+  return run_and_report(a, ro);
 }
 
 int list(const ListArgs& a) {

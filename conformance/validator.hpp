@@ -6,8 +6,9 @@
 // judged with the device's own derivation, never with the JS's formulas.
 //
 // The validator judges and records; it neither prints nor decides what a scenario expected.
-// A violated check is reported as Verdict::fail whatever its level: the recorder (the runner)
-// turns it into a warning for SHOULD/INFO checks and applies the profile.
+// A violated check is reported as Verdict::fail whatever its level: the runner's recorder
+// (conformance/recorder.hpp) turns it into a warning for SHOULD/INFO checks and applies the
+// profile.
 
 #include <cstdint>
 #include <map>
