@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
+
+#include "conformance/embedded.hpp"
 
 namespace joincheck::conformance {
 
@@ -41,14 +44,17 @@ bool is_valid_check_id(std::string_view id) {
   });
 }
 
-namespace {
 
-// Spec shorthand used below: TS002 = LoRaWAN Backend Interfaces (1.0: 2017; 1.1: TS002-1.1.0,
-// 2020), LoRaWAN x.y = the LoRaWAN link-layer specification of that version (1.0.4 = TS001-1.0.4).
-// Every reference names its primary source first; an upstream source file ("owner/repo path")
-// backs a fact about a real implementation; "docs/checks.md#<group>" is the project's own
-// explanation (why the check exists, how Join Servers differ).
-std::vector<CheckInfo> builtin_checks() {
+// The checks the validator (conformance/validator.hpp) judges on every exchange, and the TLS
+// checks (conformance/tls_checks.hpp), judged once per run. The checks a scenario judges are
+// declared beside their scenario, in scenarios/suite/*.json (suite_checks()).
+//
+// Spec shorthand used below and in the suite: TS002 = LoRaWAN Backend Interfaces (1.0: 2017;
+// 1.1: TS002-1.1.0, 2020), LoRaWAN x.y = the LoRaWAN link-layer specification of that version
+// (1.0.4 = TS001-1.0.4). Every reference names its primary source first; an upstream source file
+// ("owner/repo path") backs a fact about a real implementation; "docs/checks.md#<group>" is the
+// project's own explanation (why the check exists, how Join Servers differ).
+std::vector<CheckInfo> exchange_checks() {
   const Level M = Level::must, S = Level::should, I = Level::info;
   return {
       // HTTP transport
@@ -56,8 +62,6 @@ std::vector<CheckInfo> builtin_checks() {
        "TS002 1.0 §22.1, §22.4; docs/checks.md#http"},
       {"http/content-type", M, "Answers are sent with Content-Type application/json", "TS002 1.0 §22.1; RFC 8259 §11"},
       {"http/json-answer", M, "The answer body is a TS002 JSON message", "TS002 1.0 §22.1, §22.3"},
-      {"http/request-charset", S, "A request with Content-Type \"application/json; charset=utf-8\" is served",
-       "RFC 8259 §11; TheThingsNetwork/lorawan-stack pkg/interop/server.go; docs/checks.md#http"},
       // Message header
       {"header/message-type", M, "MessageType is the answer type of the request (JoinReq -> JoinAns, ...)",
        "TS002 1.0 §22.1, Table 12"},
@@ -70,8 +74,6 @@ std::vector<CheckInfo> builtin_checks() {
       {"header/receiver-token-echo", M, "A SenderToken is echoed as ReceiverToken", "TS002 1.0 §22.1"},
       {"header/receiver-nsid-echo", M, "Under TS002 1.1 the request's SenderNSID is echoed as ReceiverNSID",
        "TS002 1.1 §23.1; TheThingsNetwork/lorawan-stack pkg/interop/messages.go; docs/checks.md#header"},
-      {"header/transaction-id-zero", S, "A request with TransactionID 0 is answered (The Things Stack never sets it)",
-       "TS002 1.0 §22.1; TheThingsNetwork/lorawan-stack pkg/interop/client.go; docs/checks.md#header"},
       // JSON encoding of answers
       {"encoding/json-types", M, "Every field has its TS002 JSON type (numbers as numbers, hex as strings)",
        "TS002 1.0 §22.3, Tables 14-16"},
@@ -130,69 +132,6 @@ std::vector<CheckInfo> builtin_checks() {
        "LoRaWAN 1.0.4 §6.2.6; LoRaWAN 1.1 §6.2.3; docs/checks.md#joinnonce"},
       {"joinnonce/not-repeated", S, "LoRaWAN 1.0.0-1.0.3: a device never gets the same JoinNonce (AppNonce) twice",
        "LoRaWAN 1.0.3 §6.2.5"},
-      // Joins
-      {"join/success-1.0.2", M, "A provisioned LoRaWAN 1.0.2 device joins", "TS002 1.0 §8; LoRaWAN 1.0.2 §6.2"},
-      {"join/success-1.0.3", M, "A provisioned LoRaWAN 1.0.3 device joins, with and without a CFList", "TS002 1.0 §8; LoRaWAN 1.0.3 §6.2"},
-      {"join/success-1.0.4", M, "A provisioned LoRaWAN 1.0.4 device joins", "TS002 1.0 §8; LoRaWAN 1.0.4 §6.2"},
-      {"join/success-1.1", M, "A provisioned LoRaWAN 1.1 device joins with OptNeg=1", "TS002 1.0 §8; LoRaWAN 1.1 §6.2"},
-      {"join/success-1.1-optneg-0", M, "A LoRaWAN 1.1 device joins through a 1.0.x NS (MACVersion 1.0.3, OptNeg=0)",
-       "TS002 1.0 §8 step 3; LoRaWAN 1.1 §6.2.3"},
-      {"join/mic-failed", M, "A join-request with a wrong MIC is answered MICFailed", "TS002 1.0 §8 step 4, §22.4"},
-      {"join/unknown-dev-eui", M, "A JoinReq for a DevEUI the JS does not know is answered UnknownDevEUI", "TS002 1.0 §8 step 4, §22.4"},
-      {"join/unknown-sender", M, "A JoinReq from a NetID the JS does not serve is answered UnknownSender", "TS002 1.0 §22.1, §22.4"},
-      {"join/unknown-receiver", M, "A JoinReq whose ReceiverID is a JoinEUI the JS does not serve is answered UnkownReceiver",
-       "TS002 1.0 §22.1, §22.4 Table 24; docs/checks.md#result-codes"},
-      {"join/opt-neg-mismatch", S, "A JoinReq whose DLSettings OptNeg contradicts its MACVersion is refused",
-       "LoRaWAN 1.1 §6.2.3; TS002 1.0 §8 step 3"},
-      // MACVersion spellings
-      {"macversion/1.1.0", S, "MACVersion \"1.1.0\" (ChirpStack's spelling) is LoRaWAN 1.1, like \"1.1\"",
-       "TS002 1.0 §8 step 3, §22.3 Table 17; chirpstack/chirpstack lrwn/src/region/mod.rs; docs/checks.md#macversion"},
-      {"macversion/1.0.0", S, "MACVersion \"1.0.0\" (ChirpStack's spelling) is LoRaWAN 1.0, like \"1.0\"",
-       "TS002 1.0 §8 step 3, §22.3 Table 17; chirpstack/chirpstack lrwn/src/region/mod.rs; docs/checks.md#macversion"},
-      // DevNonce
-      {"devnonce/replay-1.0", M, "LoRaWAN 1.0.0-1.0.3: a join-request reusing a recent DevNonce is refused",
-       "LoRaWAN 1.0.3 §6.2.4; docs/checks.md#devnonce"},
-      {"devnonce/random-1.0", M, "LoRaWAN 1.0.0-1.0.3: a fresh DevNonce lower than the last one is accepted (DevNonce is random)",
-       "LoRaWAN 1.0.3 §6.2.4; docs/checks.md#devnonce"},
-      {"devnonce/replay-1.0.4", M, "LoRaWAN 1.0.4: a replayed DevNonce is refused", "LoRaWAN 1.0.4 §6.2.5; docs/checks.md#devnonce"},
-      {"devnonce/decrease-1.0.4", M, "LoRaWAN 1.0.4: a DevNonce lower than the last one is refused", "LoRaWAN 1.0.4 §6.2.5; docs/checks.md#devnonce"},
-      {"devnonce/replay-1.1", M, "LoRaWAN 1.1: a replayed DevNonce is refused", "LoRaWAN 1.1 §6.2.2; docs/checks.md#devnonce"},
-      {"devnonce/decrease-1.1", M, "LoRaWAN 1.1: a DevNonce lower than the last one is refused", "LoRaWAN 1.1 §6.2.2; docs/checks.md#devnonce"},
-      // Protocol versions
-      {"protocol/unsupported-version", M, "An unsupported ProtocolVersion (\"2.0\") is answered InvalidProtocolVersion",
-       "TS002 1.0 §22.1, §22.4"},
-      {"protocol/1.1-join", M, "A TS002 1.1 JoinReq (with SenderNSID) is answered under TS002 1.1", "TS002 1.1 §23.1"},
-      {"protocol/1.0-sender-nsid-ignored", S,
-       "A TS002 1.0 request that carries SenderNSID (a 1.1 field) is served, the field ignored (The Things Stack refuses it)",
-       "TS002 1.0 §22.1, §22.3; TheThingsNetwork/lorawan-stack pkg/interop/server_authn.go; docs/checks.md#protocol"},
-      {"protocol/1.1-requires-sender-nsid", S, "Under TS002 1.1 a request without SenderNSID is refused (MalformedMessage)",
-       "TS002 1.1 §23.1; TheThingsNetwork/lorawan-stack pkg/interop/server_authn.go; docs/checks.md#protocol"},
-      // Malformed requests
-      {"malformed/invalid-json", M, "A body that is not JSON is refused with MalformedRequest (1.0) or MalformedMessage (1.1)",
-       "TS002 1.0 §22.4 Table 24; TS002 1.1 §23.5; docs/checks.md#result-codes"},
-      {"malformed/bad-hex", M, "A JoinReq with a field that is not hex is refused as malformed", "TS002 1.0 §22.3, §22.4"},
-      {"malformed/missing-field", M, "A JoinReq without DLSettings is refused as malformed", "TS002 1.0 §8, §22.4"},
-      {"malformed/phy-payload-size", M, "A join-request PHYPayload of the wrong size is refused (FrameSizeError preferred)",
-       "TS002 1.0 §22.4 Table 24; docs/checks.md#result-codes"},
-      {"malformed/data-frame", M, "A data frame carried in a JoinReq is refused", "TS002 1.0 §8; LoRaWAN 1.0.3 §4.2.1"},
-      // Hygiene: what the JS must tolerate
-      {"hygiene/hex-upper", M, "Hex in upper case is accepted", "TS002 1.0 §22.3"},
-      {"hygiene/hex-0x", M, "Hex with a 0x prefix is accepted", "TS002 1.0 §22.3"},
-      {"hygiene/vs-extension", M, "An unknown VSExtension is ignored", "TS002 1.0 §22.3 Table 23"},
-      // AS and vNS messages
-      {"appskey/session-key-id", M, "AppSKeyReq with the SessionKeyID of a JoinAns returns that join's AppSKey",
-       "TS002 1.0 §8 step 8"},
-      {"appskey/older-session", M, "AppSKeyReq with the SessionKeyID of an earlier join returns that join's AppSKey, not the latest",
-       "TS002 1.0 §8 step 8"},
-      {"appskey/unknown-session-key-id", S, "AppSKeyReq with a SessionKeyID the JS never issued is refused", "TS002 1.0 §8 step 8"},
-      {"homens/answer", M, "HomeNSReq for a provisioned device is answered with HNetID (and HNSID under TS002 1.1)",
-       "TS002 1.0 §12.1.1"},
-      {"homens/unknown-dev-eui", M, "HomeNSReq for an unknown DevEUI is answered UnknownDevEUI", "TS002 1.0 §12.1.1, §22.4"},
-      // Rejoins (LoRaWAN 1.1)
-      {"rejoin/type-0", M, "RejoinReq type 0 of a joined LoRaWAN 1.1 device is answered with a join-accept and 1.1 keys",
-       "TS002 1.0 §11.4.1; LoRaWAN 1.1 §6.2.4"},
-      {"rejoin/type-1", M, "RejoinReq type 1 is answered like a join", "TS002 1.0 §11.4.1, §14; LoRaWAN 1.1 §6.2.4"},
-      {"rejoin/type-2", M, "RejoinReq type 2 (rekeying) is answered like type 0", "TS002 1.0 §11.4.1, §15; LoRaWAN 1.1 §6.2.4"},
       // Asynchronous answers
       {"async/acknowledgement", M, "An async request is acknowledged with a 2xx HTTP response", "TS002 1.0 §22.1; chirpstack/chirpstack backend/src/lib.rs; docs/checks.md#async"},
       {"async/answer-in-time", M, "The async answer is POSTed to the NS within the deadline", "TS002 1.0 §22.1; docs/checks.md#async"},
@@ -221,17 +160,9 @@ std::vector<CheckInfo> builtin_checks() {
       // Timing
       {"timing/deadline", M, "Every answer arrives within the NS's deadline (ChirpStack: 5 s)",
        "TS002 1.0 §8 steps 3-5; chirpstack/chirpstack backend/src/lib.rs (its 5 s HTTP timeout); docs/checks.md#timing"},
-      // Over the air (run --via-gateway: simulated gateways and joincheck's NS in front of the JS)
-      {"air/join-accept-window", M,
-       "Through gateway and NS, the join-accept reaches the device in RX1 or RX2 (JOIN_ACCEPT_DELAY1/2, the region's frequency and data rate)",
-       "LoRaWAN 1.0.x/1.1 §6 (JOIN_ACCEPT_DELAY1/2), RP002-1.0.x RX1/RX2; TS002 1.0 §8 step 5"},
-      {"air/uplink-acknowledged", M,
-       "A confirmed uplink of the joined device is acknowledged in RX1 or RX2: device and NS hold the same session keys",
-       "LoRaWAN 1.0.x §4.3.1.2, §18; LoRaWAN 1.1 §4.3.1.2"},
   };
 }
 
-}  // namespace
 
 bool profile_may_excuse(std::string_view id) {
   // The join-accept the device must open and the session keys it must share with the network:
@@ -245,10 +176,46 @@ bool profile_may_excuse(std::string_view id) {
   return std::find(std::begin(kDeviceCannotTalk), std::end(kDeviceCannotTalk), id) == std::end(kDeviceCannotTalk);
 }
 
+std::vector<CheckInfo> suite_checks() {
+  std::vector<CheckInfo> out;
+  for (const EmbeddedFile& file : embedded_scenario_files()) {
+    const auto doc = nlohmann::json::parse(file.contents);  // compiled in: tests prove it parses
+    for (const auto& sc : doc.at("scenarios")) {
+      const auto level = parse_level(sc.at("level").get<std::string>());
+      if (!level) throw std::logic_error("scenarios/suite/" + std::string(file.name) + ": bad level of " + sc.dump());
+      out.push_back(CheckInfo{sc.at("id").get<std::string>(), *level, sc.at("title").get<std::string>(),
+                              sc.at("spec").get<std::string>()});
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// The order of the groups in the catalog, so reports and `joincheck list` read from the
+// transport to the over-the-air path whatever file a check is declared in.
+constexpr std::string_view kGroupOrder[] = {
+    "http",     "header",   "encoding", "answer",  "accept",  "keys",   "kek",   "joinnonce", "join", "macversion",
+    "devnonce", "protocol", "malformed", "hygiene", "appskey", "homens", "rejoin", "async",   "tls",  "timing",
+    "air",
+};
+
+std::size_t group_rank(std::string_view group) {
+  const auto it = std::find(std::begin(kGroupOrder), std::end(kGroupOrder), group);
+  return static_cast<std::size_t>(it - std::begin(kGroupOrder));
+}
+
+}  // namespace
+
 const Catalog& Catalog::builtin() {
   static const Catalog catalog = [] {
+    std::vector<CheckInfo> checks = exchange_checks();
+    for (auto& check : suite_checks()) checks.push_back(std::move(check));
+    std::stable_sort(checks.begin(), checks.end(), [](const CheckInfo& a, const CheckInfo& b) {
+      return group_rank(a.group()) < group_rank(b.group());
+    });
     Catalog c;
-    for (auto& check : builtin_checks()) c.add(std::move(check));
+    for (auto& check : checks) c.add(std::move(check));
     return c;
   }();
   return catalog;

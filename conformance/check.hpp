@@ -4,7 +4,8 @@
 // and never change meaning once published; the JUnit testcase name is the id and its classname
 // the group.
 //
-// Custom scenarios add checks of their own (their id, title, level and spec), so a Catalog is a
+// The built-in scenarios declare the checks they judge the same way (scenarios/suite/*.json), and
+// custom scenarios add checks of their own (their id, title, level and spec), so a Catalog is a
 // value: the built-in one plus what a run's scenarios declare.
 
 #include <optional>
@@ -42,9 +43,15 @@ bool profile_may_excuse(std::string_view id);
 // --only/--skip accept.
 bool is_valid_check_id(std::string_view id);
 
+// Where the built-in checks are declared, each id in exactly one of them: the checks judged on
+// every exchange (and the TLS checks), in conformance/check.cpp; the checks a scenario judges,
+// beside their scenario in scenarios/suite/*.json ("id", "title", "level", "spec").
+std::vector<CheckInfo> exchange_checks();
+std::vector<CheckInfo> suite_checks();
+
 class Catalog {
  public:
-  // The checks joincheck ships, in a stable order (grouped).
+  // The checks joincheck ships: exchange_checks() and suite_checks(), grouped in a stable order.
   static const Catalog& builtin();
 
   const CheckInfo* find(std::string_view id) const;

@@ -182,7 +182,7 @@ void StoreDatabase::open_and_lock() {
   const std::string lock_file = file_ + ".lock";
   lock_fd_ = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd_ < 0) {
-    throw DeviceStoreError(lock_file + ": cannot create the lock file_ of the device database: " +
+    throw DeviceStoreError(lock_file + ": cannot create the lock file of the device database: " +
                            std::strerror(errno));
   }
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {

@@ -36,7 +36,7 @@
 // Only EU868 is shaped (the region joincheck's runner uses). The JS timeout is
 // persona_js_timeout().
 //
-// One place: the runner (conformance/runner.cpp), the doctor's probe and sim::NetworkServer shape
+// One place: the runner (conformance/step_request.cpp), the doctor's probe and sim::NetworkServer shape
 // their JoinReq with shape_join_req() / shape_join_req_spelling(); NsClient::request_header()
 // applies shape_header() to every request.
 

@@ -17,7 +17,8 @@ cd "$tmp"
 
 echo "# cmake --install into a temporary prefix"
 prefix="$tmp/prefix"
-if cmake --install "$build" --prefix "$prefix" >install.log 2>&1; then ok "cmake --install"; else fail "cmake --install" "$(cat install.log)"; fi
+# Every step under a deadline: a step that blocks is a failure that says which, not a test timeout.
+if timeout 120 cmake --install "$build" --prefix "$prefix" >install.log 2>&1; then ok "cmake --install"; else fail "cmake --install" "$(cat install.log)"; fi
 installed="$prefix/bin/joincheck"
 version=$("$bin" --version)
 expect_grep "the build's --version names version and commit" <(echo "$version") '^joincheck [0-9]+\.[0-9]+\.[0-9]+( \(git [0-9a-f]{12}(-dirty)?\))?$'
@@ -26,7 +27,7 @@ expect_eq "the installed program says the same version" "$("$installed" --versio
 # A run of the installed program from an empty folder: it needs nothing from the source or build tree.
 mkdir away && cd away
 rc=0
-env -u PYTHONPATH "$installed" run --only join/success-1.0.3 --json r.json --html r.html >run.out 2>&1 || rc=$?
+env -u PYTHONPATH timeout 60 "$installed" run --only join/success-1.0.3 --json r.json --html r.html >run.out 2>&1 || rc=$?
 expect_eq "the installed program runs the suite from anywhere (exit 0)" "$rc" 0
 expect_grep "its JSON report names the version" r.json "\"version\": \"$(echo "$version" | cut -d' ' -f2)\""
 expect_grep "its HTML report is written" r.html '<script type="application/json" id="joincheck-data">'
@@ -45,7 +46,7 @@ done
 expect_grep "joincheck-run(1) documents --html" joincheck-run.1 'html'
 expect_grep "joincheck-run(1) documents --target" joincheck-run.1 'target'
 if command -v man >/dev/null; then
-  if MANWIDTH=80 man -l "$prefix/share/man/man1/joincheck-run.1.gz" >man.txt 2>man.err; then
+  if MANWIDTH=80 timeout 30 man -l "$prefix/share/man/man1/joincheck-run.1.gz" </dev/null >man.txt 2>man.err; then
     expect_grep "man renders joincheck-run(1)" man.txt 'NAME'
   else
     fail "man renders joincheck-run(1)" "$(cat man.err)"
@@ -57,7 +58,7 @@ done
 
 with_python=false
 if ls "$build"/bindings/python/joincheck/_joincheck*.so >/dev/null 2>&1; then with_python=true; fi
-py_site=$(find "$prefix/lib" -path '*dist-packages/joincheck/__init__.py' 2>/dev/null | head -1)
+py_site=$(find "$prefix/lib" -path '*dist-packages/joincheck/__init__.py' 2>/dev/null | head -1 || true)
 if ! $with_python; then
   echo "skip the Python package: this build tree has no Python module (JOINCHECK_BUILD_PYTHON=OFF)"
 elif [ -n "$py_site" ]; then
@@ -66,7 +67,7 @@ elif [ -n "$py_site" ]; then
   pyver=$(/usr/bin/python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
   expect_eq "under lib/python$pyver/dist-packages, where Debian's Python looks in /usr/local" "${site#"$prefix"/}" "lib/python$pyver/dist-packages"
   rc=0
-  (cd away && env PYTHONPATH="$site" /usr/bin/python3 -c '
+  (cd away && env PYTHONPATH="$site" timeout 60 /usr/bin/python3 -c '
 import joincheck, sys
 assert joincheck.__file__.startswith(sys.argv[1]), joincheck.__file__
 print(joincheck.__version__)
@@ -82,7 +83,7 @@ echo "# make package: the .deb"
 if ! command -v dpkg-deb >/dev/null || ! command -v dpkg-shlibdeps >/dev/null; then
   fail "dpkg-deb and dpkg-shlibdeps are installed (dpkg-dev, from build-essential: scripts/install-deps)"
 else
-  if cpack -G DEB -B "$tmp/pkg" --config "$build/CPackConfig.cmake" >cpack.log 2>&1; then ok "cpack builds the .deb"; else fail "cpack" "$(tail -30 cpack.log)"; fi
+  if timeout 180 cpack -G DEB -B "$tmp/pkg" --config "$build/CPackConfig.cmake" >cpack.log 2>&1; then ok "cpack builds the .deb"; else fail "cpack" "$(tail -30 cpack.log)"; fi
   deb=$(ls "$tmp"/pkg/joincheck_*.deb 2>/dev/null | head -1)
   if [ -n "$deb" ]; then
     dpkg-deb -f "$deb" Depends >depends.txt
