@@ -40,34 +40,8 @@ PyObject* new_class(py::module_& m, const char* name, const char* doc, PyObject*
   return type;
 }
 
-void raise(PyObject* type, const char* message) { PyErr_SetString(type, message); }
-
-// The exception with extra attributes (FleetError.errors, KeyEnvelopeError.reason).
-void raise_with(PyObject* type, const char* message, const char* attribute, py::object value) {
-  py::object instance = py::reinterpret_borrow<py::object>(type)(message);
-  instance.attr(attribute) = std::move(value);
-  PyErr_SetObject(type, instance.ptr());
-}
-
-std::string_view reason_name(backend::KeyEnvelopeError::Reason reason) {
-  switch (reason) {
-    case backend::KeyEnvelopeError::Reason::unknown_label:
-      return "unknown-label";
-    case backend::KeyEnvelopeError::Reason::integrity_check_failed:
-      return "integrity-check-failed";
-    case backend::KeyEnvelopeError::Reason::invalid_size:
-      return "invalid-size";
-    case backend::KeyEnvelopeError::Reason::label_without_kek:
-      return "label-without-kek";
-  }
-  return "?";
-}
-
-}  // namespace
-
-py::handle fleet_warning() { return py::handle(g_fleet_warning); }
-
-void init_errors(py::module_& m) {
+// The exception classes, each a module attribute.
+void create_exception_classes(py::module_& m) {
   g_error =
       new_class(m, "Error",
                 "Base class of joincheck's errors: input that does not have the expected form "
@@ -122,7 +96,33 @@ void init_errors(py::module_& m) {
                 "A remark about a fleet that does not stop it from being used (a 1.1 device "
                 "without AppKey, a NwkKey on a 1.0.x device, ...).",
                 PyExc_UserWarning);
+}
 
+void raise(PyObject* type, const char* message) { PyErr_SetString(type, message); }
+
+// The exception with extra attributes (FleetError.errors, KeyEnvelopeError.reason).
+void raise_with(PyObject* type, const char* message, const char* attribute, py::object value) {
+  py::object instance = py::reinterpret_borrow<py::object>(type)(message);
+  instance.attr(attribute) = std::move(value);
+  PyErr_SetObject(type, instance.ptr());
+}
+
+std::string_view reason_name(backend::KeyEnvelopeError::Reason reason) {
+  switch (reason) {
+    case backend::KeyEnvelopeError::Reason::unknown_label:
+      return "unknown-label";
+    case backend::KeyEnvelopeError::Reason::integrity_check_failed:
+      return "integrity-check-failed";
+    case backend::KeyEnvelopeError::Reason::invalid_size:
+      return "invalid-size";
+    case backend::KeyEnvelopeError::Reason::label_without_kek:
+      return "label-without-kek";
+  }
+  return "?";
+}
+
+// C++ exceptions -> the classes above, with the message unchanged.
+void register_translator() {
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -149,6 +149,15 @@ void init_errors(py::module_& m) {
       raise(g_database_error, e.what());
     }
   });
+}
+
+}  // namespace
+
+py::handle fleet_warning() { return py::handle(g_fleet_warning); }
+
+void init_errors(py::module_& m) {
+  create_exception_classes(m);
+  register_translator();
 }
 
 }  // namespace joincheck::python

@@ -36,6 +36,13 @@ std::optional<sim::FleetFormat> format_arg(py::handle value) {
   throw py::value_error("format: expected \"json\" or \"csv\", got " + py_quote(text));
 }
 
+Fleet parse_fleet_text(const std::string& text, py::object format, const std::string& source) {
+  const auto f = format_arg(format);
+  sim::FleetLoad load = sim::parse_fleet(text, f.value_or(sim::detect_fleet_format(text)), source);
+  warn_all(load.warnings);
+  return std::move(load.fleet);
+}
+
 // The device checked as a fleet file checks it: the same rules and messages.
 FleetDevice validated(const FleetDevice& d) {
   Fleet f;
@@ -97,40 +104,7 @@ py::dict device_dict(const FleetDevice& d) {
   return py::reinterpret_borrow<py::dict>(py::list(doc["devices"])[0]);
 }
 
-const FleetDevice* find_device(const Fleet& f, const std::string& dev_eui_text) {
-  const lorawan::Eui64 eui =
-      lorawan::Eui64::parse(lorawan::strip_hex_prefix(dev_eui_text), "DevEUI");
-  for (const auto& d : f.devices) {
-    if (d.dev_eui == eui) return &d;
-  }
-  return nullptr;
-}
-
-std::string fleet_repr(const Fleet& f) {
-  std::map<lorawan::MacVersion, std::size_t> by_version;
-  for (const auto& d : f.devices) ++by_version[d.mac_version];
-  std::string s = "Fleet(" + std::to_string(f.devices.size()) +
-                  (f.devices.size() == 1 ? " device" : " devices");
-  std::string sep = ": ";
-  for (const auto& [v, n] : by_version) {
-    s += sep + std::to_string(n) + " x " + std::string(lorawan::to_string(v));
-    sep = ", ";
-  }
-  return s + ")";
-}
-
-Fleet parse_fleet_text(const std::string& text, py::object format, const std::string& source) {
-  const auto f = format_arg(format);
-  sim::FleetLoad load = sim::parse_fleet(text, f.value_or(sim::detect_fleet_format(text)), source);
-  warn_all(load.warnings);
-  return std::move(load.fleet);
-}
-
-}  // namespace
-
-void init_fleet(py::module_& m) {
-  m.attr("SECURE_ELEMENT_KINDS") = py::make_tuple("software", "atecc608", "atecc608-emulated");
-
+void bind_device(py::module_& m) {
   py::class_<FleetDevice>(
       m, "Device",
       "One device of a fleet, as in a fleet file: DevEUI, JoinEUI, MACVersion, root keys "
@@ -255,7 +229,31 @@ void init_fleet(py::module_& m) {
       .def("__hash__",
            [](const FleetDevice& d) { return py::hash(py::str(sim::fleet_to_json(Fleet{{d}}))); })
       .def("__repr__", &device_repr);
+}
 
+const FleetDevice* find_device(const Fleet& f, const std::string& dev_eui_text) {
+  const lorawan::Eui64 eui =
+      lorawan::Eui64::parse(lorawan::strip_hex_prefix(dev_eui_text), "DevEUI");
+  for (const auto& d : f.devices) {
+    if (d.dev_eui == eui) return &d;
+  }
+  return nullptr;
+}
+
+std::string fleet_repr(const Fleet& f) {
+  std::map<lorawan::MacVersion, std::size_t> by_version;
+  for (const auto& d : f.devices) ++by_version[d.mac_version];
+  std::string s = "Fleet(" + std::to_string(f.devices.size()) +
+                  (f.devices.size() == 1 ? " device" : " devices");
+  std::string sep = ": ";
+  for (const auto& [v, n] : by_version) {
+    s += sep + std::to_string(n) + " x " + std::string(lorawan::to_string(v));
+    sep = ", ";
+  }
+  return s + ")";
+}
+
+void bind_fleet(py::module_& m) {
   py::class_<Fleet>(
       m, "Fleet",
       "A list of devices, read from or written to a fleet file (JSON or CSV with the TS002 names "
@@ -417,6 +415,14 @@ void init_fleet(py::module_& m) {
           py::arg("key"))
       .def("__eq__", [](const Fleet& a, const Fleet& b) { return a == b; })
       .def("__repr__", &fleet_repr);
+}
+
+}  // namespace
+
+void init_fleet(py::module_& m) {
+  m.attr("SECURE_ELEMENT_KINDS") = py::make_tuple("software", "atecc608", "atecc608-emulated");
+  bind_device(m);
+  bind_fleet(m);
 }
 
 }  // namespace joincheck::python

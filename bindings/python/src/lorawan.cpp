@@ -20,40 +20,6 @@ using lorawan::Aes128Key;
 
 py::bytes key_bytes(const Aes128Key& key) { return wire_bytes(key); }
 
-std::string byte_hex(std::uint8_t b) { return lorawan::to_hex(lorawan::ByteSpan(&b, 1)); }
-
-lorawan::JoinReqType join_req_type_arg(py::handle value) {
-  if (py::isinstance<py::int_>(value) && !py::isinstance<py::bool_>(value)) {
-    const long long v = py::cast<long long>(value);
-    if (v == 0xff || (v >= 0 && v <= 2)) return static_cast<lorawan::JoinReqType>(v);
-    throw lorawan::Error(
-        "JoinReqType: expected 0xff (join-request), 0, 1 or 2 (rejoin types), got " +
-        std::to_string(v));
-  }
-  if (py::isinstance<py::str>(value)) {
-    const std::string text = py::cast<std::string>(value);
-    if (auto t = lorawan::parse_join_req_type(text)) return *t;
-    throw lorawan::Error("JoinReqType: expected \"ff\", \"00\", \"01\" or \"02\", got " +
-                         lorawan::quote_for_error(text));
-  }
-  throw py::type_error("join_req_type: expected an int or a hex string, got " +
-                       std::string(py::str(py::type::handle_of(value).attr("__name__"))));
-}
-
-backend::KekTable kek_table_arg(py::handle value) {
-  backend::KekTable keks;
-  if (value.is_none()) return keks;
-  if (!py::isinstance<py::dict>(value)) {
-    throw py::type_error("keks: expected a dict {label: KEK}, got " +
-                         std::string(py::str(py::type::handle_of(value).attr("__name__"))));
-  }
-  for (const auto& [label, kek] : py::reinterpret_borrow<py::dict>(value)) {
-    const std::string name = py::cast<std::string>(label);
-    keks[name] = bytes_arg(kek, "KEK \"" + name + "\"", lorawan::Secrecy::secret);
-  }
-  return keks;
-}
-
 // A derived set of session keys. The values are bytes on attribute access; repr() never shows
 // them.
 struct PySessionKeys {
@@ -61,19 +27,9 @@ struct PySessionKeys {
   bool lorawan_1_1 = false;  // four distinct keys; otherwise the 1.0 NwkSKey fills three
 };
 
-struct PyJoinAccept {
-  lorawan::OpenedJoinAccept opened;
-};
+// --- join-request --------------------------------------------------------------------------------
 
-std::string optional_bool(const std::optional<bool>& b) {
-  if (!b) return "None";
-  return *b ? "True" : "False";
-}
-
-}  // namespace
-
-void init_lorawan(py::module_& m) {
-  // --- join-request -------------------------------------------------------------------------
+void bind_join_request(py::module_& m) {
   py::class_<lorawan::JoinRequest>(
       m, "JoinRequest",
       "A LoRaWAN join-request (MHDR JoinEUI DevEUI DevNonce MIC). EUIs are hex "
@@ -126,7 +82,9 @@ void init_lorawan(py::module_& m) {
                "', dev_nonce=" + std::to_string(r.dev_nonce.value()) + ", mic='" + r.mic.hex() +
                "')";
       });
+}
 
+void def_join_request_functions(py::module_& m) {
   m.def(
       "build_join_request",
       [](py::object key, py::object join_eui, py::object dev_eui, py::object dev_nonce) {
@@ -148,8 +106,11 @@ void init_lorawan(py::module_& m) {
       py::arg("phy_payload"),
       "Parses a join-request PHYPayload (bytes or hex). Raises joincheck.Error naming what was "
       "seen.");
+}
 
-  // --- session keys -------------------------------------------------------------------------
+// --- session keys --------------------------------------------------------------------------------
+
+void bind_session_keys(py::module_& m) {
   py::class_<PySessionKeys>(
       m, "SessionKeys",
       "Session keys of a join. Attributes are bytes; repr() and str() never show them "
@@ -197,7 +158,9 @@ void init_lorawan(py::module_& m) {
                                  "NwkSEncKey=<redacted>, AppSKey=<redacted>)"
                                : "SessionKeys(NwkSKey=<redacted>, AppSKey=<redacted>)");
       });
+}
 
+void bind_js_keys(py::module_& m) {
   py::class_<lorawan::JsKeys>(
       m, "JsKeys",
       "LoRaWAN 1.1 lifetime keys JSIntKey and JSEncKey (bytes); repr() never shows them.")
@@ -223,7 +186,9 @@ void init_lorawan(py::module_& m) {
       .def("__repr__", [](const lorawan::JsKeys&) {
         return std::string("JsKeys(JSIntKey=<redacted>, JSEncKey=<redacted>)");
       });
+}
 
+void def_session_key_functions(py::module_& m) {
   m.def(
       "derive_session_keys_1_0",
       [](py::object root_key, py::object join_nonce, py::object net_id, py::object dev_nonce) {
@@ -262,8 +227,22 @@ void init_lorawan(py::module_& m) {
       py::arg("nwk_key"), py::kw_only(), py::arg("dev_eui"),
       "LoRaWAN 1.1 lifetime keys: JSIntKey = E(NwkKey, 06|DevEUI|pad16), JSEncKey = E(NwkKey, "
       "05|DevEUI|pad16).");
+}
 
-  // --- join-accept --------------------------------------------------------------------------
+// --- join-accept ---------------------------------------------------------------------------------
+
+struct PyJoinAccept {
+  lorawan::OpenedJoinAccept opened;
+};
+
+std::string byte_hex(std::uint8_t b) { return lorawan::to_hex(lorawan::ByteSpan(&b, 1)); }
+
+std::string optional_bool(const std::optional<bool>& b) {
+  if (!b) return "None";
+  return *b ? "True" : "False";
+}
+
+void bind_join_accept(py::module_& m) {
   py::class_<PyJoinAccept>(
       m, "JoinAccept",
       "A join-accept as a device opens it (decrypt_join_accept): the decrypted fields, "
@@ -344,7 +323,27 @@ void init_lorawan(py::module_& m) {
                "', mic_valid=" + optional_bool(a.opened.mic_valid) +
                ", session_keys=" + (a.opened.keys ? "<derived>" : "None") + ")";
       });
+}
 
+lorawan::JoinReqType join_req_type_arg(py::handle value) {
+  if (py::isinstance<py::int_>(value) && !py::isinstance<py::bool_>(value)) {
+    const long long v = py::cast<long long>(value);
+    if (v == 0xff || (v >= 0 && v <= 2)) return static_cast<lorawan::JoinReqType>(v);
+    throw lorawan::Error(
+        "JoinReqType: expected 0xff (join-request), 0, 1 or 2 (rejoin types), got " +
+        std::to_string(v));
+  }
+  if (py::isinstance<py::str>(value)) {
+    const std::string text = py::cast<std::string>(value);
+    if (auto t = lorawan::parse_join_req_type(text)) return *t;
+    throw lorawan::Error("JoinReqType: expected \"ff\", \"00\", \"01\" or \"02\", got " +
+                         lorawan::quote_for_error(text));
+  }
+  throw py::type_error("join_req_type: expected an int or a hex string, got " +
+                       std::string(py::str(py::type::handle_of(value).attr("__name__"))));
+}
+
+void def_join_accept_functions(py::module_& m) {
   m.def(
       "decrypt_join_accept",
       [](py::object phy, py::object app_key, py::object nwk_key, py::object join_eui,
@@ -412,8 +411,11 @@ void init_lorawan(py::module_& m) {
       "Without `nwk_key` the 1.0.x formulas with `app_key`; with it, OptNeg (DLSettings bit 7) "
       "selects the "
       "1.1 formulas or the 1.0 ones with the NwkKey.");
+}
 
-  // --- key wrap and KeyEnvelope -------------------------------------------------------------
+// --- key wrap and KeyEnvelope --------------------------------------------------------------------
+
+void def_key_wrap_functions(py::module_& m) {
   m.def(
       "aes_key_wrap",
       [](py::object kek, py::object key) {
@@ -434,7 +436,23 @@ void init_lorawan(py::module_& m) {
       "Inverse of aes_key_wrap. Raises joincheck.KeyUnwrapError when the integrity check fails "
       "(wrong KEK or "
       "corrupted data): it never returns garbage.");
+}
 
+backend::KekTable kek_table_arg(py::handle value) {
+  backend::KekTable keks;
+  if (value.is_none()) return keks;
+  if (!py::isinstance<py::dict>(value)) {
+    throw py::type_error("keks: expected a dict {label: KEK}, got " +
+                         std::string(py::str(py::type::handle_of(value).attr("__name__"))));
+  }
+  for (const auto& [label, kek] : py::reinterpret_borrow<py::dict>(value)) {
+    const std::string name = py::cast<std::string>(label);
+    keks[name] = bytes_arg(kek, "KEK \"" + name + "\"", lorawan::Secrecy::secret);
+  }
+  return keks;
+}
+
+void bind_key_envelope(py::module_& m) {
   py::class_<backend::KeyEnvelope>(
       m, "KeyEnvelope",
       "A TS002 KeyEnvelope: a session key in clear (empty kek_label) or wrapped "
@@ -504,6 +522,20 @@ void init_lorawan(py::module_& m) {
                std::to_string(e.aes_key.size()) + " bytes, " +
                (e.is_clear() ? "clear" : "wrapped") + ", redacted>)";
       });
+}
+
+}  // namespace
+
+void init_lorawan(py::module_& m) {
+  bind_join_request(m);
+  def_join_request_functions(m);
+  bind_session_keys(m);
+  bind_js_keys(m);
+  def_session_key_functions(m);
+  bind_join_accept(m);
+  def_join_accept_functions(m);
+  def_key_wrap_functions(m);
+  bind_key_envelope(m);
 }
 
 }  // namespace joincheck::python

@@ -13,4 +13,6 @@ PYBIND11_MODULE(_joincheck, m) {
   joincheck::python::init_fleet(m);
   joincheck::python::init_target(m);
   joincheck::python::init_run(m);
+  joincheck::python::init_report(m);
+  joincheck::python::init_runner(m);
 }

@@ -12,7 +12,9 @@ void init_lorawan(py::module_& m);  // frames, keys, key wrap: lorawan/ and back
 void init_fleet(py::module_& m);    // Device, Fleet: sim/fleet
 void init_target(
     py::module_& m);            // Target, ReferenceJS, faults: conformance/target, embedded_target
-void init_run(py::module_& m);  // catalog, scenarios, profiles, state, the run and its report
+void init_run(py::module_& m);  // catalog, scenarios, profiles, state
+void init_report(py::module_& m);  // the run's report: results, exchanges, join-accepts
+void init_runner(py::module_& m);  // _run, the scenario runner (after the Report it returns)
 
 // The Python exception class that a warning category or error is raised with (init_errors).
 py::handle fleet_warning();

@@ -1,5 +1,5 @@
-// The run: the check catalog, scenarios, profiles, the fleet's state between runs, the scenario
-// runner and what it produces (the report, its results and trace), and the JUnit/JSON writers.
+// The run: the check catalog, scenarios, profiles, the fleet's state between runs and the
+// scenario runner (what it produces, the report, is bound in report.cpp).
 //
 // The run releases the GIL: the harness does its network I/O without holding Python up. Between
 // steps it takes the GIL back for an instant to run Python's signal handlers (Ctrl-C): a
@@ -10,7 +10,6 @@
 
 #include <memory>
 #include <optional>
-#include <sstream>
 
 #include "conformance/check.hpp"
 #include "conformance/profile.hpp"
@@ -19,10 +18,7 @@
 #include "conformance/scenario.hpp"
 #include "convert.hpp"
 #include "module.hpp"
-#include "reports/console.hpp"
-#include "reports/html_report.hpp"
-#include "reports/json_report.hpp"
-#include "reports/junit.hpp"
+#include "report.hpp"
 #include "sim/device/counters_file.hpp"
 
 namespace joincheck::python {
@@ -33,22 +29,6 @@ using conformance::Catalog;
 using conformance::CheckInfo;
 using conformance::RunReport;
 using conformance::Scenario;
-using conformance::TraceExchange;
-
-using ReportPtr = std::shared_ptr<const RunReport>;
-
-// A result, with the report its trace points into (null for on_check's live results).
-struct PyCheckResult {
-  conformance::CheckResult result;
-  ReportPtr report;
-};
-
-// An exchange of a report's trace.
-struct PyExchange {
-  ReportPtr report;
-  std::size_t index = 0;
-  const TraceExchange& get() const { return report->exchanges.at(index); }
-};
 
 // The fleet's side of the state a Join Server keeps (DevNonces, RJcount1, last JoinNonce), by
 // DevEUI: shared by a Harness and its runs so that successive runs continue the DevNonces.
@@ -56,71 +36,231 @@ struct State {
   std::shared_ptr<sim::DeviceCountersMap> counters = std::make_shared<sim::DeviceCountersMap>();
 };
 
-std::string cut(const std::string& text, std::size_t n) {
-  if (text.size() <= n) return text;
-  return text.substr(0, n) + "...";
-}
-
-std::string verdict_of(conformance::Verdict v) { return std::string(conformance::to_string(v)); }
+// --- checks and the catalog ----------------------------------------------------------------------
 
 std::string check_repr(const CheckInfo& c) {
   return "Check(id=" + py_quote(c.id) + ", level='" + std::string(conformance::to_string(c.level)) +
          "', title=" + py_quote(c.title) + ", spec=" + py_quote(c.spec) + ")";
 }
 
-std::string check_line(const conformance::CheckResult& r) {
-  std::ostringstream out;
-  reports::ConsoleReporter console(out, false);
-  console.check_line(r);
-  std::string s = out.str();
-  while (!s.empty() && s.back() == '\n') s.pop_back();
-  return s;
+void bind_check_info(py::module_& m) {
+  py::class_<CheckInfo>(
+      m, "Check",
+      "A requirement joincheck judges: a stable id '<group>/<name>', a level ('MUST' fails, "
+      "'SHOULD' and 'INFO' warn), a one-line title and the specification reference.")
+      .def(py::init(
+               [](std::string id, const std::string& level, std::string title, std::string spec) {
+                 CheckInfo c;
+                 if (!conformance::is_valid_check_id(id)) {
+                   throw py::value_error(
+                       "id: expected \"group/name\" (lower-case letters, digits, '.', '-'), got " +
+                       py_quote(id));
+                 }
+                 const auto l = conformance::parse_level(level);
+                 if (!l)
+                   throw py::value_error("level: expected \"MUST\", \"SHOULD\" or \"INFO\", got " +
+                                         py_quote(level));
+                 c.id = std::move(id);
+                 c.level = *l;
+                 c.title = std::move(title);
+                 c.spec = std::move(spec);
+                 return c;
+               }),
+           py::arg("id"), py::kw_only(), py::arg("level") = "MUST", py::arg("title") = "",
+           py::arg("spec") = "",
+           "A check of your own (custom scenarios declare theirs in the scenario instead).")
+      .def_readonly("id", &CheckInfo::id, "'group/name'.")
+      .def_property_readonly(
+          "group", [](const CheckInfo& c) { return std::string(c.group()); },
+          "The part before '/'.")
+      .def_property_readonly(
+          "level", [](const CheckInfo& c) { return std::string(conformance::to_string(c.level)); },
+          "'MUST', 'SHOULD' or 'INFO'.")
+      .def_readonly("title", &CheckInfo::title, "What a conformant target does, in one line.")
+      .def_readonly("spec", &CheckInfo::spec, "The specification reference.")
+      .def("__eq__", [](const CheckInfo& a, const CheckInfo& b) { return a == b; })
+      .def("__hash__", [](const CheckInfo& c) { return py::hash(py::str(c.id)); })
+      .def("__repr__", &check_repr);
 }
 
-std::string result_text(const PyCheckResult& r) {
-  std::string s = check_line(r.result) + "\n";
-  if (r.report) return s + reports::result_detail_text(r.result, *r.report, "  ");
-  conformance::CheckResult alone = r.result;
-  alone.trace.clear();  // a live result: its exchanges are in the report to come
-  return s + reports::result_detail_text(alone, RunReport{}, "  ");
+void bind_catalog(py::module_& m) {
+  py::class_<Catalog>(
+      m, "Catalog",
+      "The checks of a run: the built-in ones plus those custom scenarios declare. Iterate it, or "
+      "look a check up by id.")
+      .def(py::init([] { return Catalog::builtin(); }), "A copy of the built-in catalog.")
+      .def_static(
+          "builtin", [] { return Catalog::builtin(); }, "A copy of the built-in catalog.")
+      .def("add", &Catalog::add, py::arg("check"),
+           "Adds a check. ValueError when the id is malformed or taken by a different check.")
+      .def(
+          "find",
+          [](const Catalog& c, const std::string& id) -> py::object {
+            const CheckInfo* info = c.find(id);
+            return info ? py::cast(*info) : py::none();
+          },
+          py::arg("id"), "The check with this id, or None.")
+      .def("select", &Catalog::select, py::arg("selector"),
+           "The ids a selector names: an exact id, or a group ('devnonce' or 'devnonce/'); [] when "
+           "none.")
+      .def_property_readonly("checks", &Catalog::checks,
+                             "Every check, in the stable catalog order.")
+      .def_property_readonly(
+          "groups",
+          [](const Catalog& c) {
+            std::vector<std::string> out;
+            for (const auto& ch : c.checks()) {
+              if (out.empty() || out.back() != ch.group()) out.emplace_back(ch.group());
+            }
+            return out;
+          },
+          "The groups, in catalog order.")
+      .def("__len__", [](const Catalog& c) { return c.checks().size(); })
+      .def(
+          "__iter__",
+          [](const Catalog& c) { return py::make_iterator(c.checks().begin(), c.checks().end()); },
+          py::keep_alive<0, 1>())
+      .def("__contains__",
+           [](const Catalog& c, const std::string& id) { return c.find(id) != nullptr; })
+      .def("__getitem__",
+           [](const Catalog& c, const std::string& id) {
+             const CheckInfo* info = c.find(id);
+             if (info == nullptr)
+               throw py::key_error("no check " + py_quote(id) + " (joincheck.checks() lists them)");
+             return *info;
+           })
+      .def("__repr__", [](const Catalog& c) {
+        return "Catalog(" + std::to_string(c.checks().size()) + " checks)";
+      });
 }
 
-py::object parse_json_or_none(const std::string& text) {
-  if (text.empty()) return py::none();
-  try {
-    return py::module_::import("json").attr("loads")(text);
-  } catch (const py::error_already_set&) {
-    return py::none();
-  }
+// --- scenarios -----------------------------------------------------------------------------------
+
+void bind_scenario(py::module_& m) {
+  py::class_<Scenario>(
+      m, "Scenario",
+      "A parsed scenario: an id (a catalog check, or a custom one it declares), the devices it "
+      "needs and its steps. Build them from dicts or files with parse_scenarios() and "
+      "load_scenarios(); builtin_suite() gives the built-in ones.")
+      .def_readonly("id", &Scenario::id, "A catalog check id, or the custom check it declares.")
+      .def_readonly("title", &Scenario::title, "The custom check's title ('' for a catalog check).")
+      .def_readonly("spec", &Scenario::spec, "The custom check's specification reference.")
+      .def_property_readonly(
+          "level", [](const Scenario& s) { return std::string(conformance::to_string(s.level)); },
+          "The custom check's level.")
+      .def_readonly("custom", &Scenario::custom, "Whether it declares a check of its own.")
+      .def_readonly("source", &Scenario::source, "The file it came from, or '<python>'.")
+      .def_property_readonly(
+          "requires",
+          [](const Scenario& s) {
+            std::vector<std::string> out;
+            for (auto c : s.requires_) out.emplace_back(conformance::to_string(c));
+            return out;
+          },
+          "The target capabilities it needs.")
+      .def_property_readonly(
+          "devices",
+          [](const Scenario& s) {
+            py::dict out;
+            for (const auto& d : s.devices) {
+              py::dict need;
+              need["MACVersion"] = d.any_version ? std::string("any") : std::string(lorawan::to_string(d.mac_version));
+              need["unknown"] = d.unknown;
+              out[py::str(d.name)] = need;
+            }
+            return out;
+          },
+          "{name: {'MACVersion': ..., 'unknown': bool}}.")
+      .def_property_readonly(
+          "steps",
+          [](const Scenario& s) {
+            py::list out;
+            for (const auto& st : s.steps) {
+              py::dict d;
+              d["send"] = std::string(conformance::to_string(st.kind));
+              if (!st.device.empty()) d["device"] = st.device;
+              d["check"] = st.check;
+              d["expect"] = st.expect.has_value();
+              out.append(d);
+            }
+            return out;
+          },
+          "A summary of each step: what it sends, with which device, which check its expectation "
+          "judges.")
+      .def_property_readonly("check", &Scenario::check_info,
+                             "The check the scenario declares or judges.")
+      .def("__repr__", [](const Scenario& s) {
+        return "Scenario(id=" + py_quote(s.id) + ", steps=" + std::to_string(s.steps.size()) +
+               ", source=" + py_quote(s.source) + ")";
+      });
 }
 
-// Report files: an OSError naming the file when it cannot be written.
-template <class F>
-void write_file(F&& f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    PyErr_SetString(PyExc_OSError, e.what());
-    throw py::error_already_set();
-  }
+void def_scenario_functions(py::module_& m) {
+  m.def(
+      "_parse_scenarios",
+      [](const std::string& text, const std::string& source, const Catalog& catalog) {
+        return conformance::parse_scenarios(text, source, catalog);
+      },
+      py::arg("text"), py::arg("source"), py::arg("catalog"));
+  m.def(
+      "_load_scenarios",
+      [](py::object path, const Catalog& catalog) {
+        return conformance::load_scenarios(path_arg(path, "path"), catalog);
+      },
+      py::arg("path"), py::arg("catalog"));
+  m.def(
+      "builtin_suite", [] { return conformance::builtin_suite(); },
+      "The built-in suite's scenarios (scenarios/suite/*.json, compiled in), in file name order.");
 }
 
-std::string counts_text(const conformance::RunCounts& c) {
-  return std::to_string(c.pass) + " pass, " + std::to_string(c.fail) + " fail, " +
-         std::to_string(c.warn) + " warn, " + std::to_string(c.skip) + " skip, " +
-         std::to_string(c.error) + " error";
+// --- profiles ------------------------------------------------------------------------------------
+
+void bind_profile(py::module_& m) {
+  py::class_<conformance::Profile>(
+      m, "Profile",
+      "The documented deviations of a real Join Server: a check (or group) it covers "
+      "becomes 'warn' (or 'skip') with the reason instead of failing. 'strict' has none.")
+      .def_readonly("name", &conformance::Profile::name,
+                    "'strict', 'brocaar', ... or the file's name.")
+      .def_readonly("description", &conformance::Profile::description,
+                    "Which Join Server it describes.")
+      .def_readonly("source", &conformance::Profile::source, "Where its deviations are documented.")
+      .def_property_readonly(
+          "known",
+          [](const conformance::Profile& p) {
+            py::list out;
+            for (const auto& k : p.known) {
+              py::dict d;
+              d["check"] = k.check;
+              d["verdict"] = verdict_of(k.verdict);
+              d["reason"] = k.reason;
+              out.append(d);
+            }
+            return out;
+          },
+          "The known deviations: [{'check', 'verdict', 'reason'}].")
+      .def("__repr__", [](const conformance::Profile& p) {
+        return "Profile(name=" + py_quote(p.name) + ", known=" + std::to_string(p.known.size()) +
+               ")";
+      });
 }
 
-py::dict counts_dict(const conformance::RunCounts& c) {
-  py::dict d;
-  d["pass"] = c.pass;
-  d["fail"] = c.fail;
-  d["warn"] = c.warn;
-  d["skip"] = c.skip;
-  d["error"] = c.error;
-  d["total"] = c.total();
-  return d;
+void def_profile_functions(py::module_& m) {
+  m.def(
+      "resolve_profile",
+      [](py::object name_or_file, py::object catalog) {
+        const Catalog& c =
+            catalog.is_none() ? Catalog::builtin() : py::cast<const Catalog&>(catalog);
+        return conformance::resolve_profile(path_arg(name_or_file, "profile"), c);
+      },
+      py::arg("name_or_file"), py::arg("catalog") = py::none(),
+      "A built-in profile by name ('strict', 'brocaar', 'tts', 'simple-join-server', 'lorawan-js') "
+      "or a .toml file. "
+      "Raises joincheck.ProfileError.");
+  m.def("profiles", &conformance::builtin_profile_names, "The built-in profile names.");
 }
+
+// --- state ---------------------------------------------------------------------------------------
 
 py::dict counters_dict(const sim::SimDevice::Counters& c) {
   py::dict d;
@@ -132,6 +272,65 @@ py::dict counters_dict(const sim::SimDevice::Counters& c) {
 }
 
 std::string eui_key(py::handle dev_eui) { return eui_arg(dev_eui, "DevEUI").hex(); }
+
+void bind_state(py::module_& m) {
+  py::class_<State>(m, "State",
+                    "The fleet's side of what a Join Server remembers (DevNonce counters, recent "
+                    "random DevNonces, "
+                    "RJcount1, the last JoinNonce; never keys), by DevEUI. Runs sharing a State "
+                    "continue where the "
+                    "last one stopped, so a JS that remembers never sees a replay by accident. The "
+                    "same JSON file as "
+                    "`joincheck run --state`.")
+      .def(py::init<>(), "An empty state: every device starts afresh.")
+      .def_static(
+          "load",
+          [](py::object path) {
+            State s;
+            *s.counters = sim::load_device_counters(path_arg(path, "path"));
+            return s;
+          },
+          py::arg("path"),
+          "Reads a state file (an absent file is an empty state). Raises joincheck.StateError.")
+      .def(
+          "save",
+          [](const State& s, py::object path) {
+            sim::save_device_counters(path_arg(path, "path"), *s.counters);
+          },
+          py::arg("path"), "Writes the state file atomically. Raises joincheck.StateError.")
+      .def(
+          "clear", [](State& s) { s.counters->clear(); }, "Forgets every device.")
+      .def("__len__", [](const State& s) { return s.counters->size(); })
+      .def("__contains__",
+           [](const State& s, py::object dev_eui) {
+             return s.counters->count(eui_key(dev_eui)) != 0;
+           })
+      .def(
+          "__getitem__",
+          [](const State& s, py::object dev_eui) {
+            const auto it = s.counters->find(eui_key(dev_eui));
+            if (it == s.counters->end())
+              throw py::key_error("no state for DevEUI " + eui_key(dev_eui));
+            return counters_dict(it->second);
+          },
+          "{'DevNonceNext', 'RecentDevNonces', 'RJcount1Next', 'LastJoinNonce'} of a device.")
+      .def("__delitem__",
+           [](State& s, py::object dev_eui) {
+             if (s.counters->erase(eui_key(dev_eui)) == 0)
+               throw py::key_error("no state for DevEUI " + eui_key(dev_eui));
+           })
+      .def("__iter__",
+           [](const State& s) {
+             py::list keys;
+             for (const auto& [k, v] : *s.counters) keys.append(k);
+             return py::iter(keys);
+           })
+      .def("__repr__", [](const State& s) {
+        return "State(" + std::to_string(s.counters->size()) + " devices)";
+      });
+}
+
+// --- the runner ----------------------------------------------------------------------------------
 
 std::shared_ptr<RunReport> run(const conformance::TargetConfig& target, const sim::Fleet& fleet,
                                std::vector<Scenario> scenarios, const Catalog& catalog,
@@ -215,650 +414,17 @@ std::shared_ptr<RunReport> run(const conformance::TargetConfig& target, const si
 }  // namespace
 
 void init_run(py::module_& m) {
-  // --- checks and the catalog ---------------------------------------------------------------
-  py::class_<CheckInfo>(
-      m, "Check",
-      "A requirement joincheck judges: a stable id '<group>/<name>', a level ('MUST' fails, "
-      "'SHOULD' and 'INFO' warn), a one-line title and the specification reference.")
-      .def(py::init(
-               [](std::string id, const std::string& level, std::string title, std::string spec) {
-                 CheckInfo c;
-                 if (!conformance::is_valid_check_id(id)) {
-                   throw py::value_error(
-                       "id: expected \"group/name\" (lower-case letters, digits, '.', '-'), got " +
-                       py_quote(id));
-                 }
-                 const auto l = conformance::parse_level(level);
-                 if (!l)
-                   throw py::value_error("level: expected \"MUST\", \"SHOULD\" or \"INFO\", got " +
-                                         py_quote(level));
-                 c.id = std::move(id);
-                 c.level = *l;
-                 c.title = std::move(title);
-                 c.spec = std::move(spec);
-                 return c;
-               }),
-           py::arg("id"), py::kw_only(), py::arg("level") = "MUST", py::arg("title") = "",
-           py::arg("spec") = "",
-           "A check of your own (custom scenarios declare theirs in the scenario instead).")
-      .def_readonly("id", &CheckInfo::id, "'group/name'.")
-      .def_property_readonly(
-          "group", [](const CheckInfo& c) { return std::string(c.group()); },
-          "The part before '/'.")
-      .def_property_readonly(
-          "level", [](const CheckInfo& c) { return std::string(conformance::to_string(c.level)); },
-          "'MUST', 'SHOULD' or 'INFO'.")
-      .def_readonly("title", &CheckInfo::title, "What a conformant target does, in one line.")
-      .def_readonly("spec", &CheckInfo::spec, "The specification reference.")
-      .def("__eq__", [](const CheckInfo& a, const CheckInfo& b) { return a == b; })
-      .def("__hash__", [](const CheckInfo& c) { return py::hash(py::str(c.id)); })
-      .def("__repr__", &check_repr);
+  bind_check_info(m);
+  bind_catalog(m);
+  bind_scenario(m);
+  def_scenario_functions(m);
+  bind_profile(m);
+  def_profile_functions(m);
+  bind_state(m);
+}
 
-  py::class_<Catalog>(
-      m, "Catalog",
-      "The checks of a run: the built-in ones plus those custom scenarios declare. Iterate it, or "
-      "look a check up by id.")
-      .def(py::init([] { return Catalog::builtin(); }), "A copy of the built-in catalog.")
-      .def_static(
-          "builtin", [] { return Catalog::builtin(); }, "A copy of the built-in catalog.")
-      .def("add", &Catalog::add, py::arg("check"),
-           "Adds a check. ValueError when the id is malformed or taken by a different check.")
-      .def(
-          "find",
-          [](const Catalog& c, const std::string& id) -> py::object {
-            const CheckInfo* info = c.find(id);
-            return info ? py::cast(*info) : py::none();
-          },
-          py::arg("id"), "The check with this id, or None.")
-      .def("select", &Catalog::select, py::arg("selector"),
-           "The ids a selector names: an exact id, or a group ('devnonce' or 'devnonce/'); [] when "
-           "none.")
-      .def_property_readonly("checks", &Catalog::checks,
-                             "Every check, in the stable catalog order.")
-      .def_property_readonly(
-          "groups",
-          [](const Catalog& c) {
-            std::vector<std::string> out;
-            for (const auto& ch : c.checks()) {
-              if (out.empty() || out.back() != ch.group()) out.emplace_back(ch.group());
-            }
-            return out;
-          },
-          "The groups, in catalog order.")
-      .def("__len__", [](const Catalog& c) { return c.checks().size(); })
-      .def(
-          "__iter__",
-          [](const Catalog& c) { return py::make_iterator(c.checks().begin(), c.checks().end()); },
-          py::keep_alive<0, 1>())
-      .def("__contains__",
-           [](const Catalog& c, const std::string& id) { return c.find(id) != nullptr; })
-      .def("__getitem__",
-           [](const Catalog& c, const std::string& id) {
-             const CheckInfo* info = c.find(id);
-             if (info == nullptr)
-               throw py::key_error("no check " + py_quote(id) + " (joincheck.checks() lists them)");
-             return *info;
-           })
-      .def("__repr__", [](const Catalog& c) {
-        return "Catalog(" + std::to_string(c.checks().size()) + " checks)";
-      });
-
-  // --- scenarios -----------------------------------------------------------------------------
-  py::class_<Scenario>(
-      m, "Scenario",
-      "A parsed scenario: an id (a catalog check, or a custom one it declares), the devices it "
-      "needs and its steps. Build them from dicts or files with parse_scenarios() and "
-      "load_scenarios(); builtin_suite() gives the built-in ones.")
-      .def_readonly("id", &Scenario::id, "A catalog check id, or the custom check it declares.")
-      .def_readonly("title", &Scenario::title, "The custom check's title ('' for a catalog check).")
-      .def_readonly("spec", &Scenario::spec, "The custom check's specification reference.")
-      .def_property_readonly(
-          "level", [](const Scenario& s) { return std::string(conformance::to_string(s.level)); },
-          "The custom check's level.")
-      .def_readonly("custom", &Scenario::custom, "Whether it declares a check of its own.")
-      .def_readonly("source", &Scenario::source, "The file it came from, or '<python>'.")
-      .def_property_readonly(
-          "requires",
-          [](const Scenario& s) {
-            std::vector<std::string> out;
-            for (auto c : s.requires_) out.emplace_back(conformance::to_string(c));
-            return out;
-          },
-          "The target capabilities it needs.")
-      .def_property_readonly(
-          "devices",
-          [](const Scenario& s) {
-            py::dict out;
-            for (const auto& d : s.devices) {
-              py::dict need;
-              need["MACVersion"] = d.any_version ? std::string("any") : std::string(lorawan::to_string(d.mac_version));
-              need["unknown"] = d.unknown;
-              out[py::str(d.name)] = need;
-            }
-            return out;
-          },
-          "{name: {'MACVersion': ..., 'unknown': bool}}.")
-      .def_property_readonly(
-          "steps",
-          [](const Scenario& s) {
-            py::list out;
-            for (const auto& st : s.steps) {
-              py::dict d;
-              d["send"] = std::string(conformance::to_string(st.kind));
-              if (!st.device.empty()) d["device"] = st.device;
-              d["check"] = st.check;
-              d["expect"] = st.expect.has_value();
-              out.append(d);
-            }
-            return out;
-          },
-          "A summary of each step: what it sends, with which device, which check its expectation "
-          "judges.")
-      .def_property_readonly("check", &Scenario::check_info,
-                             "The check the scenario declares or judges.")
-      .def("__repr__", [](const Scenario& s) {
-        return "Scenario(id=" + py_quote(s.id) + ", steps=" + std::to_string(s.steps.size()) +
-               ", source=" + py_quote(s.source) + ")";
-      });
-
-  m.def(
-      "_parse_scenarios",
-      [](const std::string& text, const std::string& source, const Catalog& catalog) {
-        return conformance::parse_scenarios(text, source, catalog);
-      },
-      py::arg("text"), py::arg("source"), py::arg("catalog"));
-  m.def(
-      "_load_scenarios",
-      [](py::object path, const Catalog& catalog) {
-        return conformance::load_scenarios(path_arg(path, "path"), catalog);
-      },
-      py::arg("path"), py::arg("catalog"));
-  m.def(
-      "builtin_suite", [] { return conformance::builtin_suite(); },
-      "The built-in suite's scenarios (scenarios/suite/*.json, compiled in), in file name order.");
-
-  // --- profiles ------------------------------------------------------------------------------
-  py::class_<conformance::Profile>(
-      m, "Profile",
-      "The documented deviations of a real Join Server: a check (or group) it covers "
-      "becomes 'warn' (or 'skip') with the reason instead of failing. 'strict' has none.")
-      .def_readonly("name", &conformance::Profile::name,
-                    "'strict', 'brocaar', ... or the file's name.")
-      .def_readonly("description", &conformance::Profile::description,
-                    "Which Join Server it describes.")
-      .def_readonly("source", &conformance::Profile::source, "Where its deviations are documented.")
-      .def_property_readonly(
-          "known",
-          [](const conformance::Profile& p) {
-            py::list out;
-            for (const auto& k : p.known) {
-              py::dict d;
-              d["check"] = k.check;
-              d["verdict"] = verdict_of(k.verdict);
-              d["reason"] = k.reason;
-              out.append(d);
-            }
-            return out;
-          },
-          "The known deviations: [{'check', 'verdict', 'reason'}].")
-      .def("__repr__", [](const conformance::Profile& p) {
-        return "Profile(name=" + py_quote(p.name) + ", known=" + std::to_string(p.known.size()) +
-               ")";
-      });
-  m.def(
-      "resolve_profile",
-      [](py::object name_or_file, py::object catalog) {
-        const Catalog& c =
-            catalog.is_none() ? Catalog::builtin() : py::cast<const Catalog&>(catalog);
-        return conformance::resolve_profile(path_arg(name_or_file, "profile"), c);
-      },
-      py::arg("name_or_file"), py::arg("catalog") = py::none(),
-      "A built-in profile by name ('strict', 'brocaar', 'tts', 'simple-join-server', 'lorawan-js') "
-      "or a .toml file. "
-      "Raises joincheck.ProfileError.");
-  m.def("profiles", &conformance::builtin_profile_names, "The built-in profile names.");
-
-  // --- state ---------------------------------------------------------------------------------
-  py::class_<State>(m, "State",
-                    "The fleet's side of what a Join Server remembers (DevNonce counters, recent "
-                    "random DevNonces, "
-                    "RJcount1, the last JoinNonce; never keys), by DevEUI. Runs sharing a State "
-                    "continue where the "
-                    "last one stopped, so a JS that remembers never sees a replay by accident. The "
-                    "same JSON file as "
-                    "`joincheck run --state`.")
-      .def(py::init<>(), "An empty state: every device starts afresh.")
-      .def_static(
-          "load",
-          [](py::object path) {
-            State s;
-            *s.counters = sim::load_device_counters(path_arg(path, "path"));
-            return s;
-          },
-          py::arg("path"),
-          "Reads a state file (an absent file is an empty state). Raises joincheck.StateError.")
-      .def(
-          "save",
-          [](const State& s, py::object path) {
-            sim::save_device_counters(path_arg(path, "path"), *s.counters);
-          },
-          py::arg("path"), "Writes the state file atomically. Raises joincheck.StateError.")
-      .def(
-          "clear", [](State& s) { s.counters->clear(); }, "Forgets every device.")
-      .def("__len__", [](const State& s) { return s.counters->size(); })
-      .def("__contains__",
-           [](const State& s, py::object dev_eui) {
-             return s.counters->count(eui_key(dev_eui)) != 0;
-           })
-      .def(
-          "__getitem__",
-          [](const State& s, py::object dev_eui) {
-            const auto it = s.counters->find(eui_key(dev_eui));
-            if (it == s.counters->end())
-              throw py::key_error("no state for DevEUI " + eui_key(dev_eui));
-            return counters_dict(it->second);
-          },
-          "{'DevNonceNext', 'RecentDevNonces', 'RJcount1Next', 'LastJoinNonce'} of a device.")
-      .def("__delitem__",
-           [](State& s, py::object dev_eui) {
-             if (s.counters->erase(eui_key(dev_eui)) == 0)
-               throw py::key_error("no state for DevEUI " + eui_key(dev_eui));
-           })
-      .def("__iter__",
-           [](const State& s) {
-             py::list keys;
-             for (const auto& [k, v] : *s.counters) keys.append(k);
-             return py::iter(keys);
-           })
-      .def("__repr__", [](const State& s) {
-        return "State(" + std::to_string(s.counters->size()) + " devices)";
-      });
-
-  // --- the report ------------------------------------------------------------------------------
-  py::class_<conformance::TraceJoinAccept>(
-      m, "TraceJoinAccept",
-      "The join-accept of an answer as the device decrypted and checked it "
-      "(no keys): JoinNonce, NetID, DevAddr, DLSettings, RxDelay, CFList, MIC, "
-      "and whether the device took it.")
-      .def_readonly("join_nonce", &conformance::TraceJoinAccept::join_nonce, "JoinNonce as an int.")
-      .def_readonly("net_id", &conformance::TraceJoinAccept::net_id, "NetID, hex.")
-      .def_readonly("dev_addr", &conformance::TraceJoinAccept::dev_addr, "DevAddr, hex, MSB first.")
-      .def_readonly("dl_settings", &conformance::TraceJoinAccept::dl_settings,
-                    "The DLSettings byte as an int.")
-      .def_property_readonly(
-          "opt_neg",
-          [](const conformance::TraceJoinAccept& a) { return (a.dl_settings & 0x80) != 0; },
-          "DLSettings bit 7.")
-      .def_readonly("rx_delay", &conformance::TraceJoinAccept::rx_delay, "RxDelay.")
-      .def_property_readonly(
-          "cf_list",
-          [](const conformance::TraceJoinAccept& a) -> py::object {
-            if (a.cf_list.empty()) return py::none();
-            return to_bytes(lorawan::from_hex(a.cf_list, "CFList"));
-          },
-          "The CFList bytes, or None.")
-      .def_property_readonly(
-          "mic",
-          [](const conformance::TraceJoinAccept& a) {
-            return to_bytes(lorawan::from_hex(a.mic, "MIC"));
-          },
-          "The join-accept's MIC bytes.")
-      .def_readonly("mode", &conformance::TraceJoinAccept::mode,
-                    "The formulas it was checked with.")
-      .def_readonly("accepted", &conformance::TraceJoinAccept::accepted,
-                    "Whether the device took it.")
-      .def_readonly("refusal", &conformance::TraceJoinAccept::refusal,
-                    "Why the device refused it; '' when accepted.")
-      .def("__repr__", [](const conformance::TraceJoinAccept& a) {
-        const std::uint8_t dl = a.dl_settings;
-        return "TraceJoinAccept(join_nonce=" + std::to_string(a.join_nonce) + ", net_id='" +
-               a.net_id + "', dev_addr='" + a.dev_addr + "', dl_settings=0x" +
-               lorawan::to_hex(lorawan::ByteSpan(&dl, 1)) +
-               ", rx_delay=" + std::to_string(a.rx_delay) +
-               ", cf_list=" + (a.cf_list.empty() ? "None" : "'" + a.cf_list + "'") + ", mic='" +
-               a.mic + "', accepted=" + (a.accepted ? "True" : "False") +
-               (a.refusal.empty() ? "" : ", refusal=" + py_quote(a.refusal)) + ")";
-      });
-
-  py::class_<PyExchange>(
-      m, "Exchange",
-      "One HTTP exchange of a run, as it happened: request, answer (or transport error), timing, "
-      "what the harness made of it (notes) and the decrypted join-accept. Keys in bodies and "
-      "notes are redacted unless the run was asked to reveal them. str() is the trace text.")
-      .def_property_readonly(
-          "index", [](const PyExchange& e) { return e.index; }, "Its position in report.exchanges.")
-      .def_property_readonly(
-          "label", [](const PyExchange& e) { return e.get().label; },
-          "'<scenario> step N: <what was sent>'.")
-      .def_property_readonly(
-          "url", [](const PyExchange& e) { return e.get().url; }, "Where the request was POSTed.")
-      .def_property_readonly(
-          "request_headers", [](const PyExchange& e) { return e.get().request_headers; },
-          "(name, value) pairs as sent (Authorization redacted).")
-      .def_property_readonly(
-          "request_body", [](const PyExchange& e) { return e.get().request_body; },
-          "The request body as sent.")
-      .def_property_readonly(
-          "request", [](const PyExchange& e) { return parse_json_or_none(e.get().request_body); },
-          "The request body parsed as JSON, or None when it is not JSON.")
-      .def_property_readonly(
-          "http_status", [](const PyExchange& e) { return e.get().http_status; },
-          "0 when no HTTP response came.")
-      .def_property_readonly(
-          "http_reason", [](const PyExchange& e) { return e.get().http_reason; },
-          "The HTTP reason phrase.")
-      .def_property_readonly(
-          "response_headers", [](const PyExchange& e) { return e.get().response_headers; },
-          "(name, value) pairs of the HTTP response, in order.")
-      .def_property_readonly(
-          "response_body", [](const PyExchange& e) { return e.get().response_body; },
-          "The HTTP response body (keys redacted unless revealed).")
-      .def_property_readonly(
-          "async_answer_body", [](const PyExchange& e) { return e.get().async_answer_body; },
-          "Async mode: the answer the target POSTed back.")
-      .def_property_readonly(
-          "answer",
-          [](const PyExchange& e) {
-            const TraceExchange& t = e.get();
-            return parse_json_or_none(t.async_answer_body.empty() ? t.response_body
-                                                                  : t.async_answer_body);
-          },
-          "The answer (async answer, else response body) parsed as JSON, or None.")
-      .def_property_readonly(
-          "result_code",
-          [](const PyExchange& e) -> py::object {
-            const TraceExchange& t = e.get();
-            py::object a = parse_json_or_none(t.async_answer_body.empty() ? t.response_body
-                                                                          : t.async_answer_body);
-            if (!py::isinstance<py::dict>(a)) return py::none();
-            py::dict d = py::reinterpret_borrow<py::dict>(a);
-            if (!d.contains("Result")) return py::none();
-            py::object r = d["Result"];
-            if (py::isinstance<py::dict>(r)) {
-              py::dict result = py::reinterpret_borrow<py::dict>(r);
-              if (result.contains("ResultCode")) return result["ResultCode"];
-            }
-            return py::none();
-          },
-          "The answer's Result.ResultCode ('Success', 'MICFailed', ...), or None.")
-      .def_property_readonly(
-          "transport_error", [](const PyExchange& e) { return e.get().transport_error; },
-          "'' when the transport worked.")
-      .def_property_readonly(
-          "elapsed", [](const PyExchange& e) { return e.get().elapsed_ms / 1000.0; },
-          "Seconds until the answer (or the error).")
-      .def_property_readonly(
-          "notes", [](const PyExchange& e) { return e.get().notes; },
-          "What the harness made of the answer, one line each.")
-      .def_property_readonly(
-          "join_accept", [](const PyExchange& e) { return e.get().join_accept; },
-          "The TraceJoinAccept the device decrypted, or None.")
-      .def("__str__", [](const PyExchange& e) { return reports::exchange_text(e.get(), e.index); })
-      .def("__repr__", [](const PyExchange& e) {
-        const TraceExchange& t = e.get();
-        std::string s =
-            "Exchange(index=" + std::to_string(e.index) + ", label=" + py_quote(t.label);
-        if (t.http_status != 0) s += ", http_status=" + std::to_string(t.http_status);
-        if (!t.transport_error.empty())
-          s += ", transport_error=" + py_quote(cut(t.transport_error, 80));
-        return s + ")";
-      });
-
-  py::class_<PyCheckResult>(
-      m, "CheckResult",
-      "A check's verdict over a run: 'pass', 'fail' (a MUST violated), 'warn' (a SHOULD or INFO "
-      "violated, or a deviation the profile knows), 'skip' (not applicable, with the reason) or "
-      "'error' (the harness could not judge), with expected vs actual and the trace. str() is "
-      "the console's text of it.")
-      .def_property_readonly(
-          "check", [](const PyCheckResult& r) { return r.result.check; }, "The Check.")
-      .def_property_readonly(
-          "id", [](const PyCheckResult& r) { return r.result.check.id; },
-          "The check id, 'group/name'.")
-      .def_property_readonly(
-          "group", [](const PyCheckResult& r) { return std::string(r.result.check.group()); },
-          "The check's group (the JUnit classname).")
-      .def_property_readonly(
-          "level",
-          [](const PyCheckResult& r) {
-            return std::string(conformance::to_string(r.result.check.level));
-          },
-          "'MUST', 'SHOULD' or 'INFO'.")
-      .def_property_readonly(
-          "title", [](const PyCheckResult& r) { return r.result.check.title; },
-          "What a conformant target does, in one line.")
-      .def_property_readonly(
-          "spec", [](const PyCheckResult& r) { return r.result.check.spec; },
-          "The specification reference.")
-      .def_property_readonly(
-          "verdict", [](const PyCheckResult& r) { return verdict_of(r.result.verdict); },
-          "'pass', 'fail', 'warn', 'skip' or 'error'.")
-      .def_property_readonly(
-          "ok",
-          [](const PyCheckResult& r) {
-            return r.result.verdict != conformance::Verdict::fail &&
-                   r.result.verdict != conformance::Verdict::error;
-          },
-          "True unless the verdict is 'fail' or 'error'.")
-      .def_property_readonly(
-          "expected", [](const PyCheckResult& r) { return r.result.expected; },
-          "What the deciding evaluation expected.")
-      .def_property_readonly(
-          "actual", [](const PyCheckResult& r) { return r.result.actual; },
-          "What the deciding evaluation saw.")
-      .def_property_readonly(
-          "reason", [](const PyCheckResult& r) { return r.result.reason; },
-          "Why it was skipped, warned or errored.")
-      .def_property_readonly(
-          "scenario", [](const PyCheckResult& r) { return r.result.scenario; },
-          "The scenario and step of the deciding evaluation.")
-      .def_property_readonly(
-          "known_deviation", [](const PyCheckResult& r) { return r.result.known_deviation; },
-          "The profile's reason when it turned a deviation into a warning.")
-      .def_property_readonly(
-          "evaluations", [](const PyCheckResult& r) { return r.result.evaluations; },
-          "How many times it was judged (0: it never applied).")
-      .def_property_readonly(
-          "failed_evaluations", [](const PyCheckResult& r) { return r.result.failed_evaluations; },
-          "How many of the evaluations failed or errored.")
-      .def_property_readonly(
-          "trace",
-          [](const PyCheckResult& r) {
-            std::vector<PyExchange> out;
-            if (r.report) {
-              for (std::size_t i : r.result.trace) out.push_back(PyExchange{r.report, i});
-            }
-            return out;
-          },
-          "The exchanges behind the verdict, the deciding one first ([] for a live on_check "
-          "result).")
-      .def(
-          "line", [](const PyCheckResult& r) { return check_line(r.result); },
-          "The console's one-line form: 'PASS  <id>  <title>'.")
-      .def("__str__", &result_text)
-      .def("__repr__", [](const PyCheckResult& r) {
-        std::string s = "CheckResult(id=" + py_quote(r.result.check.id) + ", level='" +
-                        std::string(conformance::to_string(r.result.check.level)) + "', verdict='" +
-                        verdict_of(r.result.verdict) + "'";
-        if (r.result.verdict == conformance::Verdict::fail ||
-            r.result.verdict == conformance::Verdict::warn) {
-          s += ", actual=" + py_quote(cut(r.result.actual, 80));
-        }
-        if (!r.result.reason.empty()) s += ", reason=" + py_quote(cut(r.result.reason, 80));
-        return s + ")";
-      });
-
-  py::class_<RunReport, std::shared_ptr<RunReport>>(
-      m, "Report",
-      "What a run produced: a CheckResult per selected check (catalog order) and every exchange. "
-      "Index it by "
-      "check id; write it as JUnit or JSON. Keys appear nowhere in it unless the run asked to "
-      "reveal them.")
-      .def_readonly("target", &RunReport::target, "The URL, or 'embedded reference JS (URL)'.")
-      .def_readonly("profile", &RunReport::profile, "The profile's name.")
-      .def_readonly("protocol_version", &RunReport::protocol_version,
-                    "The TS002 ProtocolVersion sent.")
-      .def_readonly("mac_versions", &RunReport::mac_versions, "MAC versions of the devices used.")
-      .def_readonly("started_at", &RunReport::started_at, "ISO 8601, UTC.")
-      .def_property_readonly(
-          "duration",
-          [](const RunReport& r) { return static_cast<double>(r.duration.count()) / 1000.0; },
-          "Seconds.")
-      .def_readonly("stopped_early", &RunReport::stopped_early,
-                    "Why the run stopped before its end although the target answered (it missed the "
-                    "deadline again and again); '' when it ran to the end.")
-      .def_readonly("setup_error", &RunReport::setup_error,
-                    "Why the target could not be reached or set up ('interrupted' for a cancelled "
-                    "run); '' when none.")
-      .def_property_readonly(
-          "results",
-          [](const std::shared_ptr<RunReport>& r) {
-            std::vector<PyCheckResult> out;
-            for (const auto& c : r->results) out.push_back(PyCheckResult{c, r});
-            return out;
-          },
-          "Every selected check's CheckResult, in catalog order.")
-      .def_property_readonly(
-          "exchanges",
-          [](const std::shared_ptr<RunReport>& r) {
-            std::vector<PyExchange> out;
-            for (std::size_t i = 0; i < r->exchanges.size(); ++i) out.push_back(PyExchange{r, i});
-            return out;
-          },
-          "Every Exchange of the run, in order.")
-      .def_property_readonly(
-          "counts", [](const RunReport& r) { return counts_dict(r.counts()); },
-          "{'pass', 'fail', 'warn', 'skip', 'error', 'total'}.")
-      .def("exit_code", &RunReport::exit_code, py::kw_only(), py::arg("strict") = false,
-           "The CLI's exit code: 0 every MUST passes (warnings too unless strict), 1 a check "
-           "failed, 3 the target "
-           "could not be reached or set up.")
-      .def(
-          "passed",
-          [](const RunReport& r, bool strict) {
-            return r.exit_code(strict) == conformance::exit_ok;
-          },
-          py::kw_only(), py::arg("strict") = false, "Whether exit_code(strict=strict) is 0.")
-      .def_property_readonly(
-          "failures",
-          [](const std::shared_ptr<RunReport>& r) {
-            std::vector<PyCheckResult> out;
-            for (const auto& c : r->results) {
-              if (c.verdict == conformance::Verdict::fail ||
-                  c.verdict == conformance::Verdict::error)
-                out.push_back({c, r});
-            }
-            return out;
-          },
-          "The results whose verdict is 'fail' or 'error'.")
-      .def_property_readonly(
-          "warnings",
-          [](const std::shared_ptr<RunReport>& r) {
-            std::vector<PyCheckResult> out;
-            for (const auto& c : r->results) {
-              if (c.verdict == conformance::Verdict::warn) out.push_back({c, r});
-            }
-            return out;
-          },
-          "The results whose verdict is 'warn'.")
-      .def(
-          "get",
-          [](const std::shared_ptr<RunReport>& r, const std::string& id,
-             py::object fallback) -> py::object {
-            for (const auto& c : r->results) {
-              if (c.check.id == id) return py::cast(PyCheckResult{c, r});
-            }
-            return fallback;
-          },
-          py::arg("id"), py::arg("default") = py::none(),
-          "The CheckResult of a check id, or `default`.")
-      .def("__getitem__",
-           [](const std::shared_ptr<RunReport>& r, const std::string& id) {
-             for (const auto& c : r->results) {
-               if (c.check.id == id) return PyCheckResult{c, r};
-             }
-             throw py::key_error("no result for " + py_quote(id) +
-                                 " in this report (not a check, or not selected)");
-           })
-      .def("__contains__",
-           [](const RunReport& r, const std::string& id) {
-             return std::any_of(r.results.begin(), r.results.end(),
-                                [&](const auto& c) { return c.check.id == id; });
-           })
-      .def("__len__", [](const RunReport& r) { return r.results.size(); })
-      .def("__iter__",
-           [](const std::shared_ptr<RunReport>& r) {
-             py::list out;
-             for (const auto& c : r->results) out.append(py::cast(PyCheckResult{c, r}));
-             return py::iter(out);
-           })
-      .def(
-          "write_junit",
-          [](const RunReport& r, py::object path) {
-            write_file([&] { reports::write_junit(r, path_arg(path, "path")); });
-          },
-          py::arg("path"),
-          "Writes the JUnit XML report (one testcase per check: name the id, classname the group), "
-          "creating missing "
-          "folders. Raises OSError naming the file when it cannot.")
-      .def(
-          "write_json",
-          [](const RunReport& r, py::object path) {
-            write_file([&] { reports::write_json_report(r, path_arg(path, "path")); });
-          },
-          py::arg("path"),
-          "Writes the JSON report (as `joincheck run --json`). Raises OSError naming the file when "
-          "it cannot.")
-      .def(
-          "write_html",
-          [](const RunReport& r, py::object path) {
-            write_file([&] { reports::write_html_report(path_arg(path, "path"), reports::html_report(r, "run")); });
-          },
-          py::arg("path"),
-          "Writes the HTML report (as `joincheck run --html`): one self-contained page, failures first "
-          "with their exchanges. Raises OSError naming the file when it cannot.")
-      .def("junit_xml", &reports::junit_xml, "The JUnit XML document as text.")
-      .def("json_text", &reports::json_report_text, "The JSON report as text.")
-      .def(
-          "to_json",
-          [](const RunReport& r) {
-            return py::module_::import("json").attr("loads")(reports::json_report_text(r));
-          },
-          "The JSON report as Python objects.")
-      .def(
-          "assert_passed",
-          [](const std::shared_ptr<RunReport>& r, bool strict) {
-            if (r->exit_code(strict) == conformance::exit_ok) return;
-            std::string text = "joincheck: " + counts_text(r->counts()) + " against " + r->target;
-            if (!r->setup_error.empty()) text += "\nsetup error: " + r->setup_error;
-            if (!r->stopped_early.empty()) text += "\nstopped early: " + r->stopped_early;
-            if (r->nothing_judged()) text += "\nnothing was judged: every selected check was skipped";
-            for (const auto& c : r->results) {
-              const bool bad = c.verdict == conformance::Verdict::fail ||
-                               c.verdict == conformance::Verdict::error ||
-                               (strict && c.verdict == conformance::Verdict::warn);
-              if (bad) text += "\n\n" + result_text(PyCheckResult{c, r});
-            }
-            PyErr_SetString(PyExc_AssertionError, text.c_str());
-            throw py::error_already_set();
-          },
-          py::kw_only(), py::arg("strict") = false,
-          "Raises AssertionError listing every failure (with expected, actual and trace) unless "
-          "the run passed: "
-          "`report.assert_passed()` in a test.")
-      .def("__str__",
-           [](const RunReport& r) {
-             std::ostringstream out;
-             reports::ConsoleReporter(out, false).finish(r);
-             return out.str();
-           })
-      .def("__repr__", [](const RunReport& r) {
-        return "Report(target=" + py_quote(r.target) + ", profile=" + py_quote(r.profile) + ", " +
-               counts_text(r.counts()) +
-               (r.setup_error.empty() ? "" : ", setup_error=" + py_quote(cut(r.setup_error, 80))) +
-               ")";
-      });
-
+// Registered after init_report: _run's signature names the Report it returns.
+void init_runner(py::module_& m) {
   m.def(
       "_run",
       [](const conformance::TargetConfig& target, const sim::Fleet& fleet,

@@ -228,103 +228,7 @@ std::string target_repr(const TargetConfig& c) {
   return s + "])";
 }
 
-// The reference JS as Python holds it: stopped and started again with the same options (and so
-// the same generated fleet and KEKs; a new port).
-class ReferenceJs {
- public:
-  explicit ReferenceJs(conformance::EmbeddedTargetOptions options,
-                       std::vector<std::string> fault_names)
-      : options_(std::move(options)), fault_names_(std::move(fault_names)) {
-    start();
-  }
-  ~ReferenceJs() { stop(); }
-  ReferenceJs(const ReferenceJs&) = delete;
-  ReferenceJs& operator=(const ReferenceJs&) = delete;
-
-  void start() {
-    if (js_)
-      throw py::value_error("the reference JS is already running at " + js_->target().ns.url);
-    std::unique_ptr<conformance::EmbeddedTarget> js;
-    {
-      py::gil_scoped_release release;
-      js = std::make_unique<conformance::EmbeddedTarget>(options_);
-    }
-    fleet_ = js->fleet();
-    js_ = std::move(js);
-  }
-  void stop() {
-    std::unique_ptr<conformance::EmbeddedTarget> js = std::move(js_);
-    if (!js) return;
-    if (PyGILState_Check() != 0) {
-      py::gil_scoped_release release;
-      js.reset();
-    } else {
-      js.reset();
-    }
-  }
-  bool running() const { return js_ != nullptr; }
-  const conformance::EmbeddedTarget& js() const {
-    if (!js_) throw py::value_error("the reference JS is stopped (start() starts it again)");
-    return *js_;
-  }
-  const sim::Fleet& fleet() const { return fleet_; }
-  const conformance::EmbeddedTargetOptions& options() const { return options_; }
-  const std::vector<std::string>& fault_names() const { return fault_names_; }
-
- private:
-  conformance::EmbeddedTargetOptions options_;
-  std::vector<std::string> fault_names_;
-  std::unique_ptr<conformance::EmbeddedTarget> js_;
-  sim::Fleet fleet_;
-};
-
-std::unique_ptr<ReferenceJs> make_reference_js(py::object faults, const std::string& behave_like,
-                                               bool asynchronous, std::uint64_t seed,
-                                               std::size_t devices_per_version, py::object fleet,
-                                               py::object database) {
-  conformance::EmbeddedTargetOptions o;
-  std::vector<std::string> names;
-  if (py::isinstance<py::str>(faults))
-    throw py::type_error("faults: expected a list of fault names, got a str");
-  for (py::handle f : faults) {
-    const std::string spec = py::cast<std::string>(f);
-    sim::add_fault(o.faults, spec);  // std::invalid_argument (ValueError) listing the known names
-    names.push_back(spec);
-  }
-  const auto b = sim::parse_behaviour(behave_like);
-  if (!b)
-    throw py::value_error("behave_like: expected \"strict\", \"brocaar\" or \"tts\", got " +
-                          py_quote(behave_like));
-  o.behaviour = *b;
-  o.async = asynchronous;
-  o.seed = seed;
-  o.devices_per_version = devices_per_version;
-  if (!fleet.is_none()) o.fleet = py::cast<sim::Fleet>(fleet);
-  if (!database.is_none()) o.database = std::filesystem::absolute(path_arg(database, "database"));
-  return std::make_unique<ReferenceJs>(std::move(o), std::move(names));
-}
-
-std::string reference_js_repr(const ReferenceJs& r) {
-  std::string s = "ReferenceJS(";
-  s += r.running() ? "url=" + py_quote(r.js().target().ns.url) : std::string("stopped");
-  s += ", behave_like='" + std::string(sim::to_string(r.options().behaviour)) + "'";
-  if (!r.fault_names().empty()) {
-    s += ", faults=[";
-    std::string sep;
-    for (const auto& f : r.fault_names()) {
-      s += sep + py_quote(f);
-      sep = ", ";
-    }
-    s += "]";
-  }
-  if (r.options().async) s += ", asynchronous=True";
-  if (!r.options().database.empty()) s += ", database=" + py_quote(r.options().database.string());
-  return s + ", fleet=" + std::to_string(r.fleet().devices.size()) + " devices)";
-}
-
-}  // namespace
-
-void init_target(py::module_& m) {
+void bind_target(py::module_& m) {
   py::class_<TargetConfig>(
       m, "Target",
       "A Join Server under test and how the harness talks to it: the settings of a target TOML "
@@ -498,7 +402,103 @@ void init_target(py::module_& m) {
           "source", [](const TargetConfig& c) { return c.source.string(); },
           "The file the settings were read from ('<python>' for keywords).")
       .def("__repr__", &target_repr);
+}
 
+// The reference JS as Python holds it: stopped and started again with the same options (and so
+// the same generated fleet and KEKs; a new port).
+class ReferenceJs {
+ public:
+  explicit ReferenceJs(conformance::EmbeddedTargetOptions options,
+                       std::vector<std::string> fault_names)
+      : options_(std::move(options)), fault_names_(std::move(fault_names)) {
+    start();
+  }
+  ~ReferenceJs() { stop(); }
+  ReferenceJs(const ReferenceJs&) = delete;
+  ReferenceJs& operator=(const ReferenceJs&) = delete;
+
+  void start() {
+    if (js_)
+      throw py::value_error("the reference JS is already running at " + js_->target().ns.url);
+    std::unique_ptr<conformance::EmbeddedTarget> js;
+    {
+      py::gil_scoped_release release;
+      js = std::make_unique<conformance::EmbeddedTarget>(options_);
+    }
+    fleet_ = js->fleet();
+    js_ = std::move(js);
+  }
+  void stop() {
+    std::unique_ptr<conformance::EmbeddedTarget> js = std::move(js_);
+    if (!js) return;
+    if (PyGILState_Check() != 0) {
+      py::gil_scoped_release release;
+      js.reset();
+    } else {
+      js.reset();
+    }
+  }
+  bool running() const { return js_ != nullptr; }
+  const conformance::EmbeddedTarget& js() const {
+    if (!js_) throw py::value_error("the reference JS is stopped (start() starts it again)");
+    return *js_;
+  }
+  const sim::Fleet& fleet() const { return fleet_; }
+  const conformance::EmbeddedTargetOptions& options() const { return options_; }
+  const std::vector<std::string>& fault_names() const { return fault_names_; }
+
+ private:
+  conformance::EmbeddedTargetOptions options_;
+  std::vector<std::string> fault_names_;
+  std::unique_ptr<conformance::EmbeddedTarget> js_;
+  sim::Fleet fleet_;
+};
+
+std::unique_ptr<ReferenceJs> make_reference_js(py::object faults, const std::string& behave_like,
+                                               bool asynchronous, std::uint64_t seed,
+                                               std::size_t devices_per_version, py::object fleet,
+                                               py::object database) {
+  conformance::EmbeddedTargetOptions o;
+  std::vector<std::string> names;
+  if (py::isinstance<py::str>(faults))
+    throw py::type_error("faults: expected a list of fault names, got a str");
+  for (py::handle f : faults) {
+    const std::string spec = py::cast<std::string>(f);
+    sim::add_fault(o.faults, spec);  // std::invalid_argument (ValueError) listing the known names
+    names.push_back(spec);
+  }
+  const auto b = sim::parse_behaviour(behave_like);
+  if (!b)
+    throw py::value_error("behave_like: expected \"strict\", \"brocaar\" or \"tts\", got " +
+                          py_quote(behave_like));
+  o.behaviour = *b;
+  o.async = asynchronous;
+  o.seed = seed;
+  o.devices_per_version = devices_per_version;
+  if (!fleet.is_none()) o.fleet = py::cast<sim::Fleet>(fleet);
+  if (!database.is_none()) o.database = std::filesystem::absolute(path_arg(database, "database"));
+  return std::make_unique<ReferenceJs>(std::move(o), std::move(names));
+}
+
+std::string reference_js_repr(const ReferenceJs& r) {
+  std::string s = "ReferenceJS(";
+  s += r.running() ? "url=" + py_quote(r.js().target().ns.url) : std::string("stopped");
+  s += ", behave_like='" + std::string(sim::to_string(r.options().behaviour)) + "'";
+  if (!r.fault_names().empty()) {
+    s += ", faults=[";
+    std::string sep;
+    for (const auto& f : r.fault_names()) {
+      s += sep + py_quote(f);
+      sep = ", ";
+    }
+    s += "]";
+  }
+  if (r.options().async) s += ", asynchronous=True";
+  if (!r.options().database.empty()) s += ", database=" + py_quote(r.options().database.string());
+  return s + ", fleet=" + std::to_string(r.fleet().devices.size()) + " devices)";
+}
+
+void bind_reference_js(py::module_& m) {
   py::class_<ReferenceJs>(
       m, "ReferenceJS",
       "The reference Join Server, started in-process on 127.0.0.1 (an ephemeral port) with a fleet "
@@ -557,7 +557,9 @@ void init_target(py::module_& m) {
       .def(
           "__exit__", [](ReferenceJs& r, py::args) { r.stop(); }, "Stops it.")
       .def("__repr__", &reference_js_repr);
+}
 
+void def_reference_js_functions(py::module_& m) {
   m.def(
       "faults",
       [] {
@@ -575,6 +577,14 @@ void init_target(py::module_& m) {
         return std::vector<std::string>{"strict", "brocaar", "tts"};
       },
       "The vendor behaviours the reference JS can take (behave_like).");
+}
+
+}  // namespace
+
+void init_target(py::module_& m) {
+  bind_target(m);
+  bind_reference_js(m);
+  def_reference_js_functions(m);
 }
 
 }  // namespace joincheck::python
