@@ -43,7 +43,7 @@ start_standin() {
   js_pid=$!
   js_url=""
   for _ in $(seq 100); do
-    js_url=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$1")
+    js_url=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$1" 2>/dev/null || true)  # the log may not exist yet
     [ -n "$js_url" ] && break
     kill -0 "$js_pid" 2>/dev/null || break
     sleep 0.1
