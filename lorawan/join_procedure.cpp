@@ -34,7 +34,7 @@ BuiltJoinAccept build_join_accept(JoinMode mode, const RootKeys& keys, const Joi
                                   const JoinAccept& fields) {
   BuiltJoinAccept out;
   out.accept = fields;
-  Aes128Key encryption_key;
+  Aes128Key& encryption_key = out.encryption_key;
   switch (mode) {
     case JoinMode::lorawan_1_0:
     case JoinMode::lorawan_1_1_opt_neg_0: {

@@ -45,6 +45,7 @@ struct BuiltJoinAccept {
   Bytes phy_payload;   // encrypted, ready for JoinAns.PHYPayload
   JoinAccept accept;   // with its MIC
   SessionKeys keys;
+  Aes128Key encryption_key;  // what encrypted it: AppKey (1.0), NwkKey (1.1 join, or OptNeg=0), JSEncKey (1.1 rejoin)
 };
 
 // Join Server side. `fields` carries JoinNonce, NetID, DevAddr, DLSettings, RxDelay and CFList

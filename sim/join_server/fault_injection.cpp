@@ -35,11 +35,11 @@ void inject_accept_field_faults(JoinAccept& fields, const FaultSet& f) {
   if (f.has(Fault::drop_cflist)) fields.cf_list.reset();
 }
 
-void inject_accept_mic_fault(BuiltJoinAccept& built, const Aes128Key& enc_key, const FaultSet& f) {
+void inject_accept_mic_fault(BuiltJoinAccept& built, const FaultSet& f) {
   if (!f.has(Fault::bad_accept_mic)) return;
   Bytes plain = encode_join_accept_plaintext(built.accept);
   if (!plain.empty()) plain.back() ^= 0x01;  // the last byte is the MIC's
-  built.phy_payload = encrypt_join_accept(plain, enc_key);
+  built.phy_payload = encrypt_join_accept(plain, built.encryption_key);
 }
 
 void inject_session_key_faults(SessionKeys& keys, JoinMode mode, const FaultSet& f) {

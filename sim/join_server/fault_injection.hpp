@@ -21,9 +21,8 @@ void inject_header_faults(backend::Header& header, const FaultSet& faults);
 void inject_accept_field_faults(lorawan::JoinAccept& fields, const FaultSet& faults);
 
 // The built join-accept: bad_accept_mic re-encrypts it with one MIC bit flipped, under the key
-// it was encrypted with (`enc_key`).
-void inject_accept_mic_fault(lorawan::BuiltJoinAccept& built, const lorawan::Aes128Key& enc_key,
-                             const FaultSet& faults);
+// it was encrypted with.
+void inject_accept_mic_fault(lorawan::BuiltJoinAccept& built, const FaultSet& faults);
 
 // The session keys sent in a JoinAns/RejoinAns: wrong_session_key (the network key; all three
 // 1.0 network slots when `mode` is not LoRaWAN 1.1), wrong_app_s_key.

@@ -295,11 +295,7 @@ JsAnswer JoinServer::answer_join(Context& ctx, JoinAttempt& join) const {
 
   const RootKeys root{device.app_key, join.device_1_1 ? device.nwk_key : std::nullopt};
   BuiltJoinAccept built = build_join_accept(join.mode, root, jc, fields);
-  // The join-accept is encrypted with AppKey (1.0), NwkKey (1.1 join) or JSEncKey (1.1 rejoin).
-  const Aes128Key enc_key = join.mode == JoinMode::lorawan_1_0 ? *root.app_key
-                            : jc.type == JoinReqType::join     ? *root.nwk_key
-                                                               : derive_js_keys(*root.nwk_key, jc.dev_eui).js_enc_key;
-  inject_accept_mic_fault(built, enc_key, faults);
+  inject_accept_mic_fault(built, faults);
   SessionKeys keys = built.keys;
   if (join.rejoin && quirks_.rejoin_keys_1_0_layout && join.mode == JoinMode::lorawan_1_1) {
     keys = rejoin_keys_1_0_layout(*root.nwk_key, join.outcome.join_nonce, fields.net_id, jc.dev_nonce);
