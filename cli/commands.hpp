@@ -33,5 +33,9 @@ std::function<int()> add_doctor_command(CLI::App& app);
 std::function<int()> add_gateway_command(CLI::App& app);
 // Registers `serve-ns` (joincheck's Network Server as a process).
 std::function<int()> add_serve_ns_command(CLI::App& app);
+// Registers `load` (join storms and sustained rates, every answer verified).
+std::function<int()> add_load_command(CLI::App& app);
+// Registers `report` (merge).
+std::function<int()> add_report_command(CLI::App& app);
 
 }  // namespace joincheck::cli

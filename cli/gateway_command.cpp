@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <csignal>
 #include <iostream>
 #include <memory>
 #include <optional>
 
 #include "cli/commands.hpp"
+#include "cli/signals.hpp"
 #include "conformance/air_run.hpp"
 #include "lorawan/hex.hpp"
 #include "reports/air_report.hpp"
@@ -41,11 +41,6 @@ struct GatewayArgs {
   reports::ReportFiles reports;
   std::uint64_t seed = 1;
 };
-
-// Lock-free, so the signal handler may set it; run_over_the_air reads it.
-std::atomic<bool> g_cancel{false};
-static_assert(std::atomic<bool>::is_always_lock_free);
-extern "C" void on_gateway_signal(int) { g_cancel.store(true); }
 
 std::optional<std::chrono::milliseconds> seconds_option(double s, const char* option) {
   if (s == 0) return std::nullopt;
@@ -189,24 +184,6 @@ void print_plan(const conformance::AirRunOptions& o) {
             << lorawan::to_string(o.region) << std::endl;
 }
 
-// While it lives, SIGINT and SIGTERM set g_cancel; then the previous handlers are back.
-class CancelOnSignals {
- public:
-  CancelOnSignals()
-      : old_int_(std::signal(SIGINT, on_gateway_signal)), old_term_(std::signal(SIGTERM, on_gateway_signal)) {}
-  ~CancelOnSignals() {
-    std::signal(SIGINT, old_int_);
-    std::signal(SIGTERM, old_term_);
-  }
-  CancelOnSignals(const CancelOnSignals&) = delete;
-  CancelOnSignals& operator=(const CancelOnSignals&) = delete;
-
- private:
-  using Handler = void (*)(int);
-  Handler old_int_;
-  Handler old_term_;
-};
-
 // Runs the devices, one line each, until done or cancelled by a signal. Sets `code` to the exit
 // code; nullopt for options the AirLink refused (said on stderr; exit kExitUsage).
 std::optional<conformance::AirReport> run_devices(conformance::AirRunOptions& o, int& code) {
@@ -214,8 +191,7 @@ std::optional<conformance::AirReport> run_devices(conformance::AirRunOptions& o,
   o.on_device = [colour](const conformance::AirDeviceResult& d) {
     std::cout << reports::air_device_line(d, colour) << std::endl;
   };
-  g_cancel.store(false);
-  o.cancel = &g_cancel;
+  o.cancel = &cancel_requested();
   conformance::AirReport report;
   try {
     const CancelOnSignals cancel_on_signals;

@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   auto run_doctor = joincheck::cli::add_doctor_command(app);
   auto run_gateway = joincheck::cli::add_gateway_command(app);
   auto run_serve_ns = joincheck::cli::add_serve_ns_command(app);
+  auto run_load = joincheck::cli::add_load_command(app);
+  auto run_report = joincheck::cli::add_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -56,5 +58,7 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("doctor")) return run_doctor();
   if (app.got_subcommand("gateway")) return run_gateway();
   if (app.got_subcommand("serve-ns")) return run_serve_ns();
+  if (app.got_subcommand("load")) return run_load();
+  if (app.got_subcommand("report")) return run_report();
   return joincheck::cli::kExitUsage;
 }

@@ -248,15 +248,7 @@ void Run::set_up(const std::vector<std::string>& ids) {
   recorder_->set_not_applicable(persona_not_applicable(options_.target.ns.ns_like));
 
   const TargetConfig& target = options_.target;
-  validator_settings_.keks = &target.ns.keks;
-  validator_settings_.has_as_kek = target.capabilities.count(Capability::as_kek) != 0;
-  validator_settings_.as_kek_label = target.as_kek_label;
-  // A KEK other than the AS's is one the NS shares with the JS for the network keys.
-  validator_settings_.expect_wrapped_network_keys =
-      std::any_of(target.ns.keks.begin(), target.ns.keks.end(),
-                  [&](const auto& k) { return k.first != target.as_kek_label; });
-  validator_settings_.reveal_keys = options_.reveal_keys;
-  validator_settings_.deadline = target.ns.timeout;
+  validator_settings_ = validator_settings_for(target, options_.reveal_keys);
 
   try {
     client_ = std::make_unique<sim::NsClient>(target.ns);

@@ -489,4 +489,17 @@ std::string checked_target_url(const std::string& url, const std::string& where)
   return url;
 }
 
+ValidatorSettings validator_settings_for(const TargetConfig& target, bool reveal_keys) {
+  ValidatorSettings s;
+  s.keks = &target.ns.keks;
+  s.has_as_kek = target.capabilities.count(Capability::as_kek) != 0;
+  s.as_kek_label = target.as_kek_label;
+  // A KEK other than the AS's is one the NS shares with the JS for the network keys.
+  s.expect_wrapped_network_keys = std::any_of(target.ns.keks.begin(), target.ns.keks.end(),
+                                              [&](const auto& k) { return k.first != target.as_kek_label; });
+  s.reveal_keys = reveal_keys;
+  s.deadline = target.ns.timeout;
+  return s;
+}
+
 }  // namespace joincheck::conformance

@@ -84,6 +84,7 @@
 #include <string_view>
 
 #include "conformance/scenario.hpp"
+#include "conformance/validator.hpp"
 #include "lorawan/types.hpp"
 #include "sim/join_server/config.hpp"
 #include "sim/network_server/ns_client.hpp"
@@ -118,6 +119,11 @@ struct TargetConfig {
   std::optional<std::filesystem::path> devices;  // the fleet file (resolved)
   std::filesystem::path source;  // the file this was read from; empty for the defaults
 };
+
+// How the validator judges this target's answers: its KEKs (a KEK other than the AS's is one the
+// NS shares for the network keys, which then should come wrapped), the AS KEK, the deadline.
+// `target` must outlive the settings (they point at its KEKs).
+ValidatorSettings validator_settings_for(const TargetConfig& target, bool reveal_keys);
 
 // rejoin, app-s-key, home-ns, protocol-1.1, known-senders.
 std::set<Capability> default_capabilities();

@@ -212,15 +212,8 @@ Exchange NsClient::Impl::exchange(backend::MessageType type, std::string body, s
     ex.content_type = req.content_type;
     req.body = ex.request_body;
     req.timeout = timeout;
-    backend::HttpClientResponse r = http->request(std::move(req));
+    record_http_response(ex, http->request(std::move(req)));
     responded = true;
-    ex.http_status = r.status;
-    ex.http_reason = std::move(r.reason);
-    ex.http_headers = std::move(r.headers);
-    ex.http_body = std::move(r.body);
-    ex.peer = std::move(r.peer);
-    ex.connection_reused = r.connection_reused;
-    ex.tls = std::move(r.tls);
   } catch (const backend::HttpError& e) {
     ex.transport_error = e.what();
     ex.timed_out = e.timed_out();
@@ -230,12 +223,7 @@ Exchange NsClient::Impl::exchange(backend::MessageType type, std::string body, s
   ex.http_elapsed = since(ex.started);
 
   if (!ex.async) {
-    if (responded) {
-      ex.answer_source = AnswerSource::http_response;
-      ex.answer_body = ex.http_body;
-      ex.answer_elapsed = ex.http_elapsed;
-      decode_answer(ex);
-    }
+    if (responded) take_http_body_as_answer(ex);
   } else {
     std::optional<AsyncPost> answer;
     const bool acknowledged = responded && ex.http_status >= 200 && ex.http_status < 300;
@@ -263,10 +251,7 @@ Exchange NsClient::Impl::exchange(backend::MessageType type, std::string body, s
       ex.strays_seen = async_state->stray_count - strays_before - ex.late_answers_seen;
     }
     if (answered_in_ack) {
-      ex.answer_source = AnswerSource::http_response;
-      ex.answer_body = ex.http_body;
-      ex.answer_elapsed = ex.http_elapsed;
-      decode_answer(ex);
+      take_http_body_as_answer(ex);
     } else if (answer) {
       ex.answer_source = AnswerSource::async_post;
       ex.answer_body = answer->body;
@@ -283,10 +268,7 @@ Exchange NsClient::Impl::exchange(backend::MessageType type, std::string body, s
     } else if (responded) {
       // Refused: no answer will be POSTed. A body is taken as the JS's answer.
       if (!ex.http_body.empty()) {
-        ex.answer_source = AnswerSource::http_response;
-        ex.answer_body = ex.http_body;
-        ex.answer_elapsed = ex.http_elapsed;
-        decode_answer(ex);
+        take_http_body_as_answer(ex);
       } else {
         ex.transport_error = "HTTP " + std::to_string(ex.http_status) +
                              " acknowledgement without body: no async answer awaited";
@@ -295,6 +277,23 @@ Exchange NsClient::Impl::exchange(backend::MessageType type, std::string body, s
   }
   ex.total_elapsed = since(ex.started);
   return ex;
+}
+
+void record_http_response(Exchange& ex, backend::HttpClientResponse response) {
+  ex.http_status = response.status;
+  ex.http_reason = std::move(response.reason);
+  ex.http_headers = std::move(response.headers);
+  ex.http_body = std::move(response.body);
+  ex.peer = std::move(response.peer);
+  ex.connection_reused = response.connection_reused;
+  ex.tls = std::move(response.tls);
+}
+
+void take_http_body_as_answer(Exchange& ex) {
+  ex.answer_source = AnswerSource::http_response;
+  ex.answer_body = ex.http_body;
+  ex.answer_elapsed = ex.http_elapsed;
+  decode_answer(ex);
 }
 
 NsClient::NsClient(NsClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "backend/codec.hpp"
+#include "backend/http_client.hpp"
 #include "backend/http_message.hpp"
 #include "backend/key_envelope.hpp"
 #include "backend/messages.hpp"
@@ -192,6 +193,13 @@ class NsClient {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// For callers that send with their own HTTP client (the load generator), the two steps of a
+// synchronous exchange as NsClient::send takes them: the HTTP response recorded in `ex` (status,
+// headers, body, peer, TLS), then its body taken as the answer (answer_elapsed = http_elapsed,
+// set by the caller) and decoded in OBSERVING mode.
+void record_http_response(Exchange& ex, backend::HttpClientResponse response);
+void take_http_body_as_answer(Exchange& ex);
 
 // The fields of a JoinReq that are not the device's.
 struct JoinReqFields {

@@ -200,6 +200,23 @@ TEST(HttpServer, ChunkedRequestBodyIsReassembled) {
   EXPECT_EQ(body_of(response), R"({"a":1})");
 }
 
+// A client that writes the end of a chunked body a few bytes at a time ("0\r\n", then "\r",
+// then "\n"): the request completes. (Beast 1.81 asserts on it in Debug builds;
+// backend/boost_assert_handler.cpp lets that one assertion through, so the sanitizer builds
+// prove the server does not abort.)
+TEST(HttpServer, ChunkedBodyEndingInPiecesIsReassembled) {
+  HttpServer server(fast_options(), echo);
+  RawConnection connection(server.port());
+  ASSERT_TRUE(connection.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n"));
+  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(connection.send("\r"));
+  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(connection.send("\n"));
+  const std::string response = connection.read_response();
+  EXPECT_EQ(status_of(response), 200) << response;
+  EXPECT_EQ(body_of(response), "{}");
+}
+
 TEST(HttpServer, SilentClientIsDroppedAtTheHeaderDeadline) {
   HttpServerOptions options = fast_options();
   options.header_timeout = 200ms;

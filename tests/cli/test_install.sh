@@ -34,7 +34,7 @@ expect_grep "its HTML report is written" r.html '<script type="application/json"
 cd "$tmp"
 
 for page in joincheck joincheck-run joincheck-doctor joincheck-gateway joincheck-serve-js joincheck-serve-ns \
-            joincheck-decode joincheck-list joincheck-devices-generate joincheck-devices-export; do
+            joincheck-decode joincheck-list joincheck-devices-generate joincheck-devices-export joincheck-load joincheck-report-merge; do
   file="$prefix/share/man/man1/$page.1.gz"
   if [ -f "$file" ]; then
     zcat "$file" >"$page.1"

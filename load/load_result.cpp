@@ -1,0 +1,357 @@
+#include "load/load_result.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace joincheck::load {
+
+namespace {
+
+using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
+
+double percentile_of(const LatencyHistogram& h, double p) {
+  return static_cast<double>(h.value_at_percentile(p));
+}
+
+ojson latency_json(const LatencyHistogram& h) {
+  ojson j = ojson::object();
+  j["count"] = h.count();
+  if (h.count() > 0) {
+    j["min_us"] = h.min();
+    j["p50_us"] = h.value_at_percentile(50);
+    j["p90_us"] = h.value_at_percentile(90);
+    j["p99_us"] = h.value_at_percentile(99);
+    j["p99.9_us"] = h.value_at_percentile(99.9);
+    j["max_us"] = h.max();
+    j["mean_us"] = std::round(h.mean() * 10) / 10;
+  }
+  j["histogram"] = h.to_json();
+  return j;
+}
+
+// The members a reader needs, checked as it reads them.
+class Reader {
+ public:
+  Reader(const json& object, std::string where) : object_(object), where_(std::move(where)) {
+    if (!object_.is_object()) fail("", "an object", type_of(object_));
+  }
+  [[noreturn]] void fail(const std::string& member, const std::string& expected, const std::string& seen) const {
+    throw std::runtime_error(where_ + (member.empty() ? "" : "." + member) + ": expected " + expected + ", got " + seen);
+  }
+  static std::string type_of(const json& j) {
+    if (j.is_null()) return "null";
+    if (j.is_string()) return "a string";
+    if (j.is_boolean()) return "a boolean";
+    if (j.is_number()) return "the number " + j.dump();
+    if (j.is_array()) return "an array";
+    return "an object";
+  }
+  const json* find(const std::string& member) const {
+    const auto it = object_.find(member);
+    return it == object_.end() ? nullptr : &*it;
+  }
+  const json& at(const std::string& member) const {
+    const json* j = find(member);
+    if (j == nullptr) fail(member, "a member \"" + member + "\"", "none");
+    return *j;
+  }
+  std::uint64_t count(const std::string& member) const {
+    const json& j = at(member);
+    if (!j.is_number_unsigned()) fail(member, "a whole number >= 0", type_of(j));
+    return j.get<std::uint64_t>();
+  }
+  std::int64_t integer(const std::string& member) const {
+    const json& j = at(member);
+    if (!j.is_number_integer()) fail(member, "a whole number", type_of(j));
+    return j.get<std::int64_t>();
+  }
+  double number(const std::string& member) const {
+    const json& j = at(member);
+    if (!j.is_number() || !std::isfinite(j.get<double>()) || j.get<double>() < 0) {
+      fail(member, "a number >= 0", type_of(j));
+    }
+    return j.get<double>();
+  }
+  std::string text(const std::string& member) const {
+    const json& j = at(member);
+    if (!j.is_string()) fail(member, "a string", type_of(j));
+    return j.get<std::string>();
+  }
+  const json& object(const std::string& member) const {
+    const json& j = at(member);
+    if (!j.is_object()) fail(member, "an object", type_of(j));
+    return j;
+  }
+  const json& array(const std::string& member) const {
+    const json& j = at(member);
+    if (!j.is_array()) fail(member, "an array", type_of(j));
+    return j;
+  }
+  std::string where(const std::string& member) const { return where_ + "." + member; }
+
+ private:
+  const json& object_;
+  std::string where_;
+};
+
+}  // namespace
+
+void merge(LoadResult& into, const LoadResult& other) {
+  const auto mode_of = [](const LoadResult& r) {
+    const auto it = r.settings.find("mode");
+    return it != r.settings.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (!into.processes.empty() && mode_of(into) != mode_of(other)) {
+    throw std::invalid_argument("cannot merge a " + mode_of(other) + " run into a " + mode_of(into) +
+                                " run: shards of one load test share their mode");
+  }
+  if (into.processes.empty()) into.settings = other.settings;
+  into.latency.merge(other.latency);  // throws first on a layout mismatch: nothing changed yet
+  for (const auto& p : other.processes) into.processes.push_back(p);
+  into.elapsed_s = std::max(into.elapsed_s, other.elapsed_s);
+  into.sent += other.sent;
+  into.ok += other.ok;
+  into.errors += other.errors;
+  for (const auto& [name, e] : other.error_classes) {
+    ErrorClass& mine = into.error_classes[name];
+    mine.count += e.count;
+    if (mine.example.empty()) mine.example = e.example;
+  }
+  for (const auto& [check, n] : other.warnings) into.warnings[check] += n;
+  if (into.series.size() < other.series.size()) into.series.resize(other.series.size());
+  for (std::size_t i = 0; i < other.series.size(); ++i) {
+    SecondSample& s = into.series[i];
+    s.sent += other.series[i].sent;
+    s.ok += other.series[i].ok;
+    s.errors += other.series[i].errors;
+    s.latency.merge(other.series[i].latency);
+  }
+  if (other.storm) {
+    if (!into.storm) {
+      into.storm = other.storm;
+    } else {
+      StormOutcome& s = *into.storm;
+      s.devices += other.storm->devices;
+      s.answered += other.storm->answered;
+      s.within_rx1 += other.storm->within_rx1;
+      s.within_rx2 += other.storm->within_rx2;
+      s.within_us = std::max(s.within_us, other.storm->within_us);
+    }
+  }
+  into.devices += other.devices;
+  into.devices_exhausted += other.devices_exhausted;
+  if (into.stopped.empty()) into.stopped = other.stopped;
+  if (into.setup_error.empty()) into.setup_error = other.setup_error;
+}
+
+std::optional<double> measured(const LoadResult& r, Assertion::Metric metric) {
+  using M = Assertion::Metric;
+  const bool any = r.latency.count() > 0;
+  switch (metric) {
+    case M::p50: return any ? std::optional(percentile_of(r.latency, 50)) : std::nullopt;
+    case M::p90: return any ? std::optional(percentile_of(r.latency, 90)) : std::nullopt;
+    case M::p99: return any ? std::optional(percentile_of(r.latency, 99)) : std::nullopt;
+    case M::p999: return any ? std::optional(percentile_of(r.latency, 99.9)) : std::nullopt;
+    case M::max: return any ? std::optional(static_cast<double>(r.latency.max())) : std::nullopt;
+    case M::mean: return any ? std::optional(r.latency.mean()) : std::nullopt;
+    case M::rate:
+      return r.elapsed_s > 0 ? std::optional(static_cast<double>(r.ok) / r.elapsed_s) : std::nullopt;
+    case M::errors: return static_cast<double>(r.errors);
+    case M::error_rate:
+      return r.sent > 0 ? std::optional(static_cast<double>(r.errors) / static_cast<double>(r.sent)) : std::nullopt;
+    case M::ok: return static_cast<double>(r.ok);
+    case M::rx1:
+      if (!r.storm || r.storm->devices == 0) return std::nullopt;
+      return static_cast<double>(r.storm->within_rx1) / static_cast<double>(r.storm->devices);
+    case M::rx2:
+      if (!r.storm || r.storm->devices == 0) return std::nullopt;
+      return static_cast<double>(r.storm->within_rx2) / static_cast<double>(r.storm->devices);
+  }
+  return std::nullopt;
+}
+
+std::vector<AssertionOutcome> judge(const LoadResult& r, const std::vector<Assertion>& assertions) {
+  std::vector<AssertionOutcome> out;
+  std::vector<Assertion> all = assertions;
+  bool implicit = false;
+  if (all.empty()) {
+    all.push_back(parse_assertion("errors=0"));
+    implicit = true;
+  }
+  for (const Assertion& a : all) {
+    AssertionOutcome o;
+    o.assertion = a;
+    o.implicit = implicit;
+    o.value = measured(r, a.metric);
+    const std::string name(to_string(a.metric));
+    const std::string expected = std::string(to_string(a.op)) + " " + format_metric(a.metric, a.limit);
+    if (!o.value) {
+      o.passed = false;
+      o.message = name + ": nothing measured (" +
+                  (a.metric == Assertion::Metric::rx1 || a.metric == Assertion::Metric::rx2
+                       ? std::string("only a --storm run measures it")
+                       : std::string("no answer to measure")) +
+                  "), expected " + expected;
+    } else {
+      o.passed = a.holds(*o.value);
+      o.message = name + " = " + format_metric(a.metric, *o.value) + ", expected " + expected;
+    }
+    out.push_back(std::move(o));
+  }
+  if (r.ok == 0) {
+    AssertionOutcome o;
+    o.assertion = parse_assertion("ok>0");
+    o.implicit = true;
+    o.value = 0;
+    o.passed = false;
+    o.message = "no join was answered and verified: nothing was measured" +
+                (r.setup_error.empty() ? std::string() : " (" + r.setup_error + ")");
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+ojson to_json(const LoadResult& r, const std::vector<AssertionOutcome>& outcomes) {
+  ojson j = ojson::object();
+  j["command"] = "load";
+  j["settings"] = r.settings;
+  j["processes"] = r.processes;
+  j["elapsed_s"] = std::round(r.elapsed_s * 1000) / 1000;
+  const double rate = r.elapsed_s > 0 ? static_cast<double>(r.ok) / r.elapsed_s : 0.0;
+  j["totals"] = {{"sent", r.sent}, {"ok", r.ok}, {"errors", r.errors}, {"rate", std::round(rate * 10) / 10}};
+  j["devices"] = {{"used", r.devices}, {"exhausted", r.devices_exhausted}};
+  j["latency"] = latency_json(r.latency);
+  ojson errors = ojson::object();
+  for (const auto& [name, e] : r.error_classes) errors[name] = {{"count", e.count}, {"example", e.example}};
+  j["errors"] = errors;
+  ojson warnings = ojson::object();
+  for (const auto& [check, n] : r.warnings) warnings[check] = n;
+  j["warnings"] = warnings;
+  if (r.storm) {
+    const StormOutcome& s = *r.storm;
+    j["storm"] = {{"devices", s.devices},         {"within_us", s.within_us},
+                  {"rx1_deadline_us", s.rx1_deadline_us}, {"rx2_deadline_us", s.rx2_deadline_us},
+                  {"answered", s.answered},       {"within_rx1", s.within_rx1},
+                  {"within_rx2", s.within_rx2}};
+  }
+  ojson series = ojson::array();
+  for (std::size_t i = 0; i < r.series.size(); ++i) {
+    const SecondSample& s = r.series[i];
+    ojson e = {{"second", i}, {"sent", s.sent}, {"ok", s.ok}, {"errors", s.errors}};
+    if (s.latency.count() > 0) {
+      e["p50_us"] = s.latency.value_at_percentile(50);
+      e["p99_us"] = s.latency.value_at_percentile(99);
+      e["max_us"] = s.latency.max();
+    }
+    e["histogram"] = s.latency.to_json();
+    series.push_back(std::move(e));
+  }
+  j["series"] = series;
+  if (!r.stopped.empty()) j["stopped"] = r.stopped;
+  if (!r.setup_error.empty()) j["setup_error"] = r.setup_error;
+  ojson asserted = ojson::array();
+  bool passed = !outcomes.empty();
+  for (const AssertionOutcome& o : outcomes) {
+    ojson a = {{"assert", o.assertion.text},
+               {"metric", std::string(to_string(o.assertion.metric))},
+               {"op", std::string(to_string(o.assertion.op))},
+               {"limit", o.assertion.limit}};
+    a["value"] = o.value ? ojson(*o.value) : ojson(nullptr);
+    a["passed"] = o.passed;
+    a["implicit"] = o.implicit;
+    a["message"] = o.message;
+    asserted.push_back(std::move(a));
+    passed = passed && o.passed;
+  }
+  j["assertions"] = asserted;
+  j["passed"] = passed;
+  return j;
+}
+
+LoadResult load_result_from_json(const json& document, std::string_view where_text) {
+  const std::string where(where_text);
+  const Reader top(document, where);
+  if (top.text("command") != "load") {
+    top.fail("command", "\"load\" (a report of joincheck load)", "\"" + top.text("command") + "\"");
+  }
+  LoadResult r;
+  r.settings = top.object("settings");
+  r.processes = top.array("processes");
+  r.elapsed_s = top.number("elapsed_s");
+  const Reader totals(top.object("totals"), top.where("totals"));
+  r.sent = totals.count("sent");
+  r.ok = totals.count("ok");
+  r.errors = totals.count("errors");
+  const Reader devices(top.object("devices"), top.where("devices"));
+  r.devices = devices.count("used");
+  r.devices_exhausted = devices.count("exhausted");
+  const Reader latency(top.object("latency"), top.where("latency"));
+  r.latency = LatencyHistogram::from_json(latency.object("histogram"), latency.where("histogram"));
+  if (r.latency.count() != latency.count("count")) {
+    latency.fail("count", std::to_string(r.latency.count()) + " (the histogram's)", std::to_string(latency.count("count")));
+  }
+  std::uint64_t classified = 0;
+  for (const auto& [name, e] : top.object("errors").items()) {
+    const Reader er(e, top.where("errors") + "." + name);
+    ErrorClass c;
+    c.count = er.count("count");
+    c.example = er.text("example");
+    classified += c.count;
+    r.error_classes[name] = c;
+  }
+  if (classified != r.errors) {
+    totals.fail("errors", std::to_string(classified) + " (the sum of the error classes)", std::to_string(r.errors));
+  }
+  for (const auto& [check, n] : top.object("warnings").items()) {
+    if (!n.is_number_unsigned()) top.fail("warnings." + check, "a whole number >= 0", Reader::type_of(n));
+    r.warnings[check] = n.get<std::uint64_t>();
+  }
+  if (const json* s = top.find("storm")) {
+    const Reader st(*s, top.where("storm"));
+    StormOutcome o;
+    o.devices = st.count("devices");
+    o.within_us = st.integer("within_us");
+    o.rx1_deadline_us = st.integer("rx1_deadline_us");
+    o.rx2_deadline_us = st.integer("rx2_deadline_us");
+    o.answered = st.count("answered");
+    o.within_rx1 = st.count("within_rx1");
+    o.within_rx2 = st.count("within_rx2");
+    r.storm = o;
+  }
+  const json& series = top.array("series");
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const std::string at = top.where("series") + "[" + std::to_string(i) + "]";
+    const Reader sr(series[i], at);
+    if (sr.count("second") != i) sr.fail("second", std::to_string(i) + " (seconds in order)", std::to_string(sr.count("second")));
+    SecondSample s;
+    s.sent = sr.count("sent");
+    s.ok = sr.count("ok");
+    s.errors = sr.count("errors");
+    s.latency = LatencyHistogram::from_json(sr.object("histogram"), sr.where("histogram"));
+    r.series.push_back(std::move(s));
+  }
+  if (const json* s = top.find("stopped"); s != nullptr) r.stopped = top.text("stopped");
+  if (const json* s = top.find("setup_error"); s != nullptr) r.setup_error = top.text("setup_error");
+  return r;
+}
+
+std::vector<Assertion> assertions_from_json(const json& document, std::string_view where_text) {
+  const Reader top(document, std::string(where_text));
+  std::vector<Assertion> out;
+  const json& list = top.array("assertions");
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const Reader a(list[i], top.where("assertions") + "[" + std::to_string(i) + "]");
+    const json* implicit = a.find("implicit");
+    if (implicit != nullptr && implicit->is_boolean() && implicit->get<bool>()) continue;
+    try {
+      out.push_back(parse_assertion(a.text("assert")));
+    } catch (const std::invalid_argument& e) {
+      a.fail("assert", "an assertion", std::string("\"") + a.text("assert") + "\" (" + e.what() + ")");
+    }
+  }
+  return out;
+}
+
+}  // namespace joincheck::load
