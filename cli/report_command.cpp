@@ -22,14 +22,14 @@ struct MergeArgs {
   reports::ReportFiles reports;
 };
 
-nlohmann::json read_json_file(const std::string& path) {
+nlohmann::ordered_json read_json_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot read it");
   std::ostringstream text;
   text << in.rdbuf();
   try {
-    return nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
+    return nlohmann::ordered_json::parse(text.str());
+  } catch (const nlohmann::ordered_json::parse_error& e) {
     throw std::runtime_error(path + ": not JSON (" + e.what() + ")");
   }
 }
@@ -44,7 +44,7 @@ int merge(const MergeArgs& a) {
   try {
     for (const std::string& text : a.asserts) asserts.push_back(load::parse_assertion(text));
     for (std::size_t i = 0; i < a.inputs.size(); ++i) {
-      const nlohmann::json document = read_json_file(a.inputs[i]);
+      const nlohmann::ordered_json document = read_json_file(a.inputs[i]);
       const load::LoadResult part = load::load_result_from_json(document, a.inputs[i]);
       if (a.asserts.empty() && i == 0) asserts = load::assertions_from_json(document, a.inputs[i]);
       try {

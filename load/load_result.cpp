@@ -8,8 +8,9 @@ namespace joincheck::load {
 
 namespace {
 
-using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
+// Reports are read in the order they were written, so that settings keep their order.
+using json = nlohmann::ordered_json;
 
 double percentile_of(const LatencyHistogram& h, double p) {
   return static_cast<double>(h.value_at_percentile(p));
@@ -59,7 +60,9 @@ class Reader {
   }
   std::uint64_t count(const std::string& member) const {
     const json& j = at(member);
-    if (!j.is_number_unsigned()) fail(member, "a whole number >= 0", type_of(j));
+    if (!j.is_number_unsigned() && !(j.is_number_integer() && j.get<std::int64_t>() >= 0)) {
+      fail(member, "a whole number >= 0", type_of(j));
+    }
     return j.get<std::uint64_t>();
   }
   std::int64_t integer(const std::string& member) const {
@@ -288,7 +291,7 @@ LoadResult load_result_from_json(const json& document, std::string_view where_te
   r.devices = devices.count("used");
   r.devices_exhausted = devices.count("exhausted");
   const Reader latency(top.object("latency"), top.where("latency"));
-  r.latency = LatencyHistogram::from_json(latency.object("histogram"), latency.where("histogram"));
+  r.latency = LatencyHistogram::from_json(nlohmann::json(latency.object("histogram")), latency.where("histogram"));
   if (r.latency.count() != latency.count("count")) {
     latency.fail("count", std::to_string(r.latency.count()) + " (the histogram's)", std::to_string(latency.count("count")));
   }
@@ -305,7 +308,7 @@ LoadResult load_result_from_json(const json& document, std::string_view where_te
     totals.fail("errors", std::to_string(classified) + " (the sum of the error classes)", std::to_string(r.errors));
   }
   for (const auto& [check, n] : top.object("warnings").items()) {
-    if (!n.is_number_unsigned()) top.fail("warnings." + check, "a whole number >= 0", Reader::type_of(n));
+    if (!n.is_number_integer() || n.get<std::int64_t>() < 0) top.fail("warnings." + check, "a whole number >= 0", Reader::type_of(n));
     r.warnings[check] = n.get<std::uint64_t>();
   }
   if (const json* s = top.find("storm")) {
@@ -329,7 +332,7 @@ LoadResult load_result_from_json(const json& document, std::string_view where_te
     s.sent = sr.count("sent");
     s.ok = sr.count("ok");
     s.errors = sr.count("errors");
-    s.latency = LatencyHistogram::from_json(sr.object("histogram"), sr.where("histogram"));
+    s.latency = LatencyHistogram::from_json(nlohmann::json(sr.object("histogram")), sr.where("histogram"));
     r.series.push_back(std::move(s));
   }
   if (const json* s = top.find("stopped"); s != nullptr) r.stopped = top.text("stopped");

@@ -104,8 +104,8 @@ std::vector<AssertionOutcome> judge(const LoadResult& result, const std::vector<
 // The JSON report ("command": "load"), and back. from_json checks every member and throws
 // std::runtime_error naming `where`, the member, what was expected and what was seen.
 nlohmann::ordered_json to_json(const LoadResult& result, const std::vector<AssertionOutcome>& outcomes);
-LoadResult load_result_from_json(const nlohmann::json& document, std::string_view where);
+LoadResult load_result_from_json(const nlohmann::ordered_json& document, std::string_view where);
 // The assertions a JSON report was judged by (to judge a merged report the same way).
-std::vector<Assertion> assertions_from_json(const nlohmann::json& document, std::string_view where);
+std::vector<Assertion> assertions_from_json(const nlohmann::ordered_json& document, std::string_view where);
 
 }  // namespace joincheck::load

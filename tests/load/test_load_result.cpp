@@ -1,0 +1,160 @@
+// Load results: merged exactly, judged without false green, and read back from their JSON with
+// errors that name the place.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "load/load_result.hpp"
+
+namespace {
+
+using namespace joincheck::load;
+
+LoadResult part(std::uint64_t ok, std::uint64_t errors, std::uint64_t base_latency, std::size_t seconds,
+                const std::string& shard) {
+  LoadResult r;
+  r.settings = {{"mode", "closed"}, {"connections", 4}};
+  r.processes = nlohmann::ordered_json::array({{{"shard", shard}}});
+  r.elapsed_s = static_cast<double>(seconds);
+  r.sent = ok + errors;
+  r.ok = ok;
+  r.errors = errors;
+  if (errors > 0) r.error_classes["result UnknownDevEUI"] = ErrorClass{errors, "UnknownDevEUI (device unknown)"};
+  r.series.resize(seconds);
+  for (std::uint64_t i = 0; i < ok + errors; ++i) {
+    const std::uint64_t latency = base_latency + i % 1000;
+    r.latency.record(latency);
+    SecondSample& s = r.series[i % seconds];
+    s.latency.record(latency);
+    ++s.sent;
+    if (i < ok) ++s.ok; else ++s.errors;
+  }
+  r.devices = 10;
+  r.warnings["accept/cflist"] = 2;
+  return r;
+}
+
+TEST(LoadResult, MergeAddsEverythingExactly) {
+  const LoadResult a = part(1000, 5, 1000, 3, "1/2");
+  const LoadResult b = part(2000, 0, 50'000, 5, "2/2");
+  LoadResult merged;
+  merge(merged, a);
+  merge(merged, b);
+  EXPECT_EQ(merged.sent, a.sent + b.sent);
+  EXPECT_EQ(merged.ok, 3000u);
+  EXPECT_EQ(merged.errors, 5u);
+  EXPECT_EQ(merged.error_classes.at("result UnknownDevEUI").count, 5u);
+  EXPECT_EQ(merged.warnings.at("accept/cflist"), 4u);
+  EXPECT_EQ(merged.processes.size(), 2u);
+  EXPECT_DOUBLE_EQ(merged.elapsed_s, 5);
+  ASSERT_EQ(merged.series.size(), 5u);
+  EXPECT_EQ(merged.series[0].sent, a.series[0].sent + b.series[0].sent);
+  EXPECT_EQ(merged.series[4].sent, b.series[4].sent);
+  // The histogram is the one of all samples.
+  LatencyHistogram all = a.latency;
+  all.merge(b.latency);
+  EXPECT_EQ(merged.latency, all);
+  EXPECT_EQ(merged.latency.count(), merged.sent);
+  // Order does not matter.
+  LoadResult other;
+  merge(other, b);
+  merge(other, a);
+  EXPECT_EQ(other.latency, merged.latency);
+  EXPECT_EQ(other.ok, merged.ok);
+}
+
+TEST(LoadResult, MergingRunsOfDifferentModesIsRefused) {
+  LoadResult a = part(10, 0, 100, 1, "1/2");
+  LoadResult b = part(10, 0, 100, 1, "2/2");
+  b.settings["mode"] = "open";
+  LoadResult merged;
+  merge(merged, a);
+  EXPECT_THROW(merge(merged, b), std::invalid_argument);
+  EXPECT_EQ(merged.ok, 10u);  // unchanged
+}
+
+TEST(LoadResult, WithoutAssertionsErrorsFailTheRun) {
+  const auto outcomes = judge(part(100, 1, 100, 1, "1/1"), {});
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_TRUE(outcomes[0].implicit);
+  EXPECT_FALSE(outcomes[0].passed);
+  EXPECT_EQ(outcomes[0].assertion.text, "errors=0");
+  EXPECT_TRUE(judge(part(100, 0, 100, 1, "1/1"), {})[0].passed);
+}
+
+TEST(LoadResult, ARunThatVerifiedNothingNeverPasses) {
+  LoadResult nothing;
+  nothing.settings = {{"mode", "closed"}};
+  const auto outcomes = judge(nothing, {parse_assertion("errors=0")});
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_TRUE(outcomes[0].passed);  // no error indeed...
+  EXPECT_FALSE(outcomes[1].passed);  // ...but nothing verified
+  EXPECT_EQ(outcomes[1].assertion.text, "ok>0");
+  // A latency asked of a run without answers is not met.
+  const auto latency = judge(nothing, {parse_assertion("p99<=50ms")});
+  EXPECT_FALSE(latency[0].passed);
+  EXPECT_NE(latency[0].message.find("nothing measured"), std::string::npos);
+}
+
+TEST(LoadResult, AssertionsAreJudgedOnTheMeasuredValues) {
+  const LoadResult r = part(1000, 0, 10'000, 2, "1/1");  // latencies 10.000 .. 10.999 ms
+  const auto outcomes = judge(r, {parse_assertion("p99<=11ms"), parse_assertion("p50<=5ms"),
+                                  parse_assertion("rate>=400"), parse_assertion("rx1>=99%")});
+  EXPECT_TRUE(outcomes[0].passed) << outcomes[0].message;
+  EXPECT_FALSE(outcomes[1].passed) << outcomes[1].message;
+  EXPECT_TRUE(outcomes[2].passed) << outcomes[2].message;  // 1000 in 2 s
+  EXPECT_FALSE(outcomes[3].passed);  // not a storm
+  EXPECT_NE(outcomes[3].message.find("--storm"), std::string::npos);
+}
+
+TEST(LoadResult, JsonRoundTrip) {
+  LoadResult r = part(500, 3, 2000, 3, "1/1");
+  r.storm = StormOutcome{100, 30'000'000, 5'000'000, 6'000'000, 98, 97, 98};
+  r.stopped = "interrupted (Ctrl-C)";
+  const auto outcomes = judge(r, {parse_assertion("p99<=50ms")});
+  const nlohmann::ordered_json j = to_json(r, outcomes);
+  const nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(j.dump());
+  const LoadResult back = load_result_from_json(parsed, "shard.json");
+  EXPECT_EQ(back, r);
+  const auto asserts = assertions_from_json(parsed, "shard.json");
+  ASSERT_EQ(asserts.size(), 1u);
+  EXPECT_EQ(asserts[0].text, "p99<=50ms");
+}
+
+TEST(LoadResult, MalformedJsonIsRefusedWithItsPlace) {
+  const LoadResult r = part(50, 1, 2000, 2, "1/1");
+  const nlohmann::ordered_json good = nlohmann::ordered_json::parse(to_json(r, judge(r, {})).dump());
+  const auto error_of = [](const nlohmann::ordered_json& j) {
+    try {
+      (void)load_result_from_json(j, "s.json");
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  nlohmann::ordered_json j = good;
+  j["command"] = "run";
+  EXPECT_NE(error_of(j).find("s.json.command: expected \"load\""), std::string::npos) << error_of(j);
+  j = good;
+  j["totals"]["ok"] = -1;
+  EXPECT_NE(error_of(j).find("s.json.totals.ok"), std::string::npos) << error_of(j);
+  j = good;
+  j["totals"]["errors"] = 7;  // not the sum of the classes
+  EXPECT_NE(error_of(j).find("sum of the error classes"), std::string::npos) << error_of(j);
+  j = good;
+  j["series"][1]["second"] = 5;
+  EXPECT_NE(error_of(j).find("s.json.series[1].second"), std::string::npos) << error_of(j);
+  j = good;
+  j["latency"]["count"] = 1;
+  EXPECT_NE(error_of(j).find("s.json.latency.count"), std::string::npos) << error_of(j);
+  j = good;
+  j["latency"]["histogram"]["buckets"] = "none";
+  EXPECT_NE(error_of(j).find("s.json.latency.histogram"), std::string::npos) << error_of(j);
+  j = good;
+  j.erase("settings");
+  EXPECT_NE(error_of(j).find("settings"), std::string::npos) << error_of(j);
+  EXPECT_EQ(error_of(good), "no error");
+}
+
+}  // namespace
