@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# `joincheck load` as a user runs it: N shard processes against one serve-js, their reports
+# merged (totals add, no device in two shards, no DevNonce refused as a replay by a JS that
+# remembers every one), across two rounds with --state; exit codes 0/1/2/3; Ctrl-C still writes
+# the reports; a JS sending wrong keys fails.
+#
+# usage: tests/cli/test_load.sh PATH/TO/joincheck
+set -uo pipefail
+bin=${1:?usage: test_load.sh PATH/TO/joincheck}
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+enter_temp_dir load
+
+"$bin" devices generate --count 60 --join-eui 70b3d57ed0000000 --mac-version 1.0.3,1.0.4,1.1 --seed 5 \
+  --out fleet.json >/dev/null || { echo "devices generate failed"; exit 1; }
+
+# start_js LOG ARGS...: serve-js on a free port remembering every DevNonce; sets js_pid, js_url.
+start_js() {
+  local log=$1; shift
+  "$bin" serve-js --listen 127.0.0.1:0 --devices fleet.json --dev-nonce-window 65535 --threads 1 --quiet "$@" 2>"$log" &
+  js_pid=$!
+  for _ in $(seq 100); do
+    grep -q 'listening on' "$log" && break
+    kill -0 "$js_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  js_url=$(sed -n 's/.*listening on \(http:[^ ]*\) .*/\1/p' "$log")
+  if [ -z "$js_url" ]; then echo "serve-js did not start:"; cat "$log"; exit 1; fi
+}
+stop_js() { kill "$js_pid" 2>/dev/null || true; wait "$js_pid" 2>/dev/null || true; js_pid=""; }
+
+# --- usage errors: exit 2 before anything is sent ---------------------------------------------
+jc no_mode load --target http://127.0.0.1:1 --devices fleet.json
+expect_rc "no --rate/--max/--storm" no_mode 2
+expect_grep "no mode: says which to choose" no_mode.err 'choose --rate'
+jc two_modes load --target http://127.0.0.1:1 --devices fleet.json --max --rate 10/s
+expect_rc "--rate with --max" two_modes 2
+jc bad_shard load --target http://127.0.0.1:1 --devices fleet.json --max --shard 4/3
+expect_rc "--shard 4/3" bad_shard 2
+expect_grep "--shard 4/3: says what was expected and seen" bad_shard.err 'expected K/N.*"4/3"'
+jc empty_target load --target "" --devices fleet.json --max
+expect_rc "--target \"\"" empty_target 2
+jc bad_assert load --target http://127.0.0.1:1 --devices fleet.json --max --assert 'p99<=50'
+expect_rc "--assert p99<=50 (no unit)" bad_assert 2
+jc too_many_connections load --target http://127.0.0.1:1 --devices fleet.json --max --connections 61
+expect_rc "more connections than devices" too_many_connections 2
+
+# --- unreachable: exit 3, reports still written ------------------------------------------------
+jc unreachable load --target http://127.0.0.1:1 --devices fleet.json --max --duration 300ms --quiet --json unreach.json
+expect_rc "unreachable target" unreachable 3
+expect_grep "unreachable: the transport error class" unreachable.out 'error transport refused'
+expect_grep "unreachable: JSON report written" unreach.json '"transport refused"'
+
+# --- three shards, two rounds, merged ------------------------------------------------------------
+start_js js.log
+for round in 1 2; do
+  pids=()
+  for k in 1 2 3; do
+    "$bin" load --target "$js_url" --devices fleet.json --max --duration 1s --connections 2 --shard "$k/3" \
+      --state "state-$k.json" --json "r$round-shard-$k.json" --quiet >"r$round-shard-$k.out" 2>&1 &
+    pids+=($!)
+  done
+  round_ok=1
+  for i in 0 1 2; do
+    rc=0; wait "${pids[$i]}" || rc=$?
+    [ "$rc" -eq 0 ] || { round_ok=0; fail "round $round shard $((i + 1)): exit $rc" "$(cat "r$round-shard-$((i + 1)).out")"; }
+  done
+  [ "$round_ok" -eq 1 ] && ok "round $round: three shards at once, every answer verified (exit 0)"
+  jc "merge$round" report merge "r$round-shard-1.json" "r$round-shard-2.json" "r$round-shard-3.json" \
+    --json "merged$round.json" --junit "merged$round.xml" --html "merged$round.html"
+  expect_rc "round $round: report merge" "merge$round" 0
+done
+if out=$(python3 - <<'PY' 2>&1
+import json
+for rnd in (1, 2):
+    shards = [json.load(open(f"r{rnd}-shard-{k}.json")) for k in (1, 2, 3)]
+    merged = json.load(open(f"merged{rnd}.json"))
+    for key in ("sent", "ok", "errors"):
+        total = sum(s["totals"][key] for s in shards)
+        assert merged["totals"][key] == total, (rnd, key, merged["totals"][key], total)
+    assert merged["totals"]["errors"] == 0, merged["errors"]
+    assert merged["totals"]["ok"] > 0
+    assert len(merged["processes"]) == 3, merged["processes"]
+    assert sorted(p["shard"] for p in merged["processes"]) == ["1/3", "2/3", "3/3"]
+    assert merged["latency"]["count"] == sum(s["latency"]["count"] for s in shards)
+    assert merged["latency"]["histogram"]["count"] == merged["latency"]["count"]
+    assert merged["devices"]["used"] == 60, merged["devices"]
+# No device in two shards: each shard's state names its own devices, all 60 between them.
+seen = {}
+for k in (1, 2, 3):
+    for eui in json.load(open(f"state-{k}.json"))["devices"]:
+        assert eui not in seen, f"device {eui} in shards {seen[eui]} and {k}"
+        seen[eui] = k
+assert len(seen) == 60, len(seen)
+print("ok")
+PY
+); then ok "merged totals equal the shards' sums, no device in two shards, no DevNonce refused in two rounds"
+else fail "merged reports" "$out"; fi
+if python3 -c "
+import sys, xml.etree.ElementTree as ET
+suite = ET.parse('merged2.xml').getroot().find('testsuite')
+assert suite.get('tests') == '1' and suite.get('failures') == '0', suite.attrib
+assert suite.find('testcase').get('name') == 'load/errors=0'
+" 2>merge_junit.err; then ok "merged JUnit: one testcase per assertion, passing"
+else fail "merged JUnit" "$(cat merge_junit.err)"; fi
+
+# Without the state the devices start over: the JS refuses the replays, and load says so.
+jc replay load --target "$js_url" --devices fleet.json --max --duration 500ms --connections 2 --quiet --json replay.json
+expect_rc "a rerun without --state" replay 1
+expect_grep "the replays are errors by result code" replay.out 'error result '
+
+# --- assertions: a failing one exits 1 and is a JUnit failure -------------------------------------
+# (Shards 1 and 2 with their states: their devices continue where the rounds left them.)
+jc assert_fail load --target "$js_url" --devices fleet.json --max --duration 300ms --connections 2 --shard 1/3 --state state-1.json \
+  --assert 'p99<=1us' --assert 'errors=0' --junit assert.xml --quiet
+expect_rc "--assert p99<=1us" assert_fail 1
+expect_grep "the failed assertion is printed" assert_fail.out '^FAIL  p99<=1us: p99 = '
+if python3 -c "
+import xml.etree.ElementTree as ET
+s = ET.parse('assert.xml').getroot().find('testsuite')
+assert s.get('tests') == '2' and s.get('failures') == '1', s.attrib
+" 2>assert_junit.err; then ok "JUnit: two testcases, one failure"; else fail "JUnit of the assertions" "$(cat assert_junit.err)"; fi
+
+# --- Ctrl-C: the run stops, the reports are written ---------------------------------------------
+"$bin" load --target "$js_url" --devices fleet.json --rate 200/s --duration 60s --connections 2 --shard 2/3 --state state-2.json \
+  --json interrupted.json >interrupted.out 2>interrupted.err &
+load_pid=$!
+sleep 1.5
+kill -INT "$load_pid"
+rc=0; wait "$load_pid" || rc=$?
+expect_rc "interrupted by SIGINT (what ran was verified)" interrupted 0
+if python3 -c "
+import json
+d = json.load(open('interrupted.json'))
+assert 'Ctrl-C' in d['stopped'], d.get('stopped')
+assert d['elapsed_s'] < 10, d['elapsed_s']
+assert d['totals']['ok'] > 0
+" 2>int.err; then ok "SIGINT: JSON report with stopped, written within seconds"; else fail "SIGINT report" "$(cat int.err)"; fi
+stop_js
+
+# --- a JS that sends wrong keys: every join an error of class verify --------------------------
+start_js js_bad.log --fault wrong-app-s-key
+jc wrong_keys load --target "$js_url" --devices fleet.json --max --duration 300ms --connections 2 --quiet --json wrong.json
+expect_rc "a JS sending a wrong AppSKey" wrong_keys 1
+expect_grep "wrong keys: counted as verification errors" wrong_keys.out '^  error verify '
+expect_no_grep "wrong keys: the key itself is not printed" wrong_keys.out '[0-9a-f]{32}'
+stop_js
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
