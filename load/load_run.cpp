@@ -451,10 +451,15 @@ LoadResult run_load(const LoadOptions& options) {
       so.seed = options.seed;
       auto slot = std::make_unique<DeviceSlot>(DeviceSlot{conformance::DeviceState{}, DevNoncePlan(fd, options.seed, saved), {}});
       slot->state.fleet_device = fd;
-      slot->state.device = std::make_unique<sim::SimDevice>(fd, so);
-      if (saved) {
-        slot->state.device->restore(*saved);
-        slot->state.counters_from_state = true;
+      try {
+        // Software keys: the load generator derives as a device does, on the fleet's root keys.
+        slot->state.device = std::make_unique<sim::SimDevice>(fd, so);
+        if (saved) {
+          slot->state.device->restore(*saved);
+          slot->state.counters_from_state = true;
+        }
+      } catch (const std::exception& e) {
+        throw LoadSetupError("device " + fd.dev_eui.hex() + " cannot be simulated with software keys: " + e.what());
       }
       slots.push_back(std::move(slot));
     }
