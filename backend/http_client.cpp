@@ -179,6 +179,11 @@ struct Connection {
 
   tcp::socket& lowest() { return tls ? tls->next_layer() : socket; }
   void close() noexcept {
+    // A TLS connection closed between exchanges ends its session cleanly: OpenSSL makes the
+    // session of a connection freed without a shutdown unresumable (it may have been cut
+    // mid-record), and resume_tls_sessions would lose it. No close_notify is sent: the peer
+    // sees the TCP close, as before.
+    if (tls && between_exchanges) SSL_set_shutdown(tls->native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     error_code ignored;
     lowest().close(ignored);
   }
@@ -195,6 +200,12 @@ struct Connection {
 
   tcp::socket socket;  // the TCP socket until a TLS stream takes it over
   std::optional<ssl::stream<tcp::socket>> tls;
+  bool between_exchanges = false;  // its last response was read whole, no request is under way
+  // Where OpenSSL's new-session callback files this connection's sessions (resume_tls_sessions).
+  struct SessionSlot {
+    void* client = nullptr;  // the HttpClient::Impl
+    std::string origin;
+  } session_slot;
   std::shared_ptr<const TlsSessionInfo> tls_info;
   boost::beast::flat_buffer buffer;
   std::string peer;
@@ -294,7 +305,32 @@ struct HttpClient::Impl {
     if (!options.tls.cert_file.empty()) {
       client_leaf = load_certificates(options.tls.cert_file).front();
     }
+    if (options.resume_tls_sessions) {
+      // Sessions come through the callback: under TLS 1.3 the tickets arrive after the
+      // handshake, with the first data read, so none can be taken when the handshake ends.
+      SSL_CTX* ctx = tls_context.native_handle();
+      SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+      SSL_CTX_sess_set_new_cb(ctx, &Impl::on_new_session);
+    }
   }
+
+  // The SSL ex_data index of a connection's SessionSlot.
+  static int session_slot_index() {
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+  }
+  // OpenSSL hands over a new session of a connection: kept as its origin's (returning 1 takes
+  // ownership).
+  static int on_new_session(SSL* ssl, SSL_SESSION* session) {
+    auto* slot = static_cast<Connection::SessionSlot*>(SSL_get_ex_data(ssl, session_slot_index()));
+    if (slot == nullptr || slot->client == nullptr) return 0;
+    static_cast<Impl*>(slot->client)->sessions[slot->origin].reset(session);
+    return 1;
+  }
+  struct SessionFree {
+    void operator()(SSL_SESSION* session) const { SSL_SESSION_free(session); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<SSL_SESSION, SessionFree>> sessions;  // by origin
 
   asio::any_io_executor executor;
   HttpClientOptions options;
@@ -330,6 +366,7 @@ struct HttpClient::Impl {
       std::unique_ptr<Connection> connection = std::move(list.back());
       list.pop_back();
       if (now - connection->idle_since < options.idle_timeout && connection->usable_after_idle()) {
+        connection->between_exchanges = false;
         return connection;
       }
     }
@@ -509,6 +546,12 @@ asio::awaitable<void> HttpClient::Impl::handshake(const Context& context, Connec
       X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
       X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
     }
+  }
+  if (options.resume_tls_sessions) {
+    connection.session_slot = {this, context.url.origin()};
+    SSL_set_ex_data(ssl_handle, session_slot_index(), &connection.session_slot);
+    const auto known = sessions.find(connection.session_slot.origin);
+    if (known != sessions.end()) SSL_set_session(ssl_handle, known->second.get());
   }
   TlsVerifyDiagnostics diagnostics;
   attach_verify_diagnostics(ssl_handle, &diagnostics);
@@ -741,6 +784,7 @@ HttpClientResponse HttpClient::Impl::take_response(detail::ParsedResponse& parse
   response.tls = attempt.connection->tls_info;
   response.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   watch.connection = nullptr;
+  attempt.connection->between_exchanges = true;
   if (keep) give_back(origin, std::move(attempt.connection));
   return response;
 }

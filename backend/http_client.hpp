@@ -80,6 +80,10 @@ struct HttpClientOptions {
   std::size_t max_idle_per_host = 8;
   std::chrono::milliseconds idle_timeout{30000};  // pooled connections older than this are dropped
   std::string user_agent = "joincheck";           // no User-Agent header when empty
+  // Keep the last TLS session (ticket) of each origin and offer it on its next new connection,
+  // so that a reconnection is an abbreviated handshake (RFC 8446 §2.2) when the server allows
+  // it. Off by default: a conformance run sees the JS's full handshake on every connection.
+  bool resume_tls_sessions = false;
 };
 
 struct HttpClientRequest {

@@ -233,6 +233,7 @@ TlsSessionInfo tls_session_info(SSL* ssl, bool server_side) {
       info.peer_chain.push_back(Certificate::share(cert));
     }
   }
+  info.resumed = SSL_session_reused(ssl) == 1;
   info.peer_verified = !info.peer_chain.empty() &&
                        (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0 &&
                        SSL_get_verify_result(ssl) == X509_V_OK;

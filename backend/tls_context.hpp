@@ -76,6 +76,9 @@ struct TlsSessionInfo {
   // The handshake itself verified the chain (client side with verify_peer, or server side
   // with ClientCertMode::require). False in ClientCertMode::request.
   bool peer_verified = false;
+  // An earlier session was resumed (an abbreviated handshake): the peer's certificates are
+  // those of the full handshake that made the session.
+  bool resumed = false;
 };
 TlsSessionInfo tls_session_info(SSL* ssl, bool server_side);
 

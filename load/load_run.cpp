@@ -113,6 +113,7 @@ class Lane {
     ho.headers = options_.target.ns.headers;
     ho.timeout = options_.target.ns.timeout;
     ho.max_idle_per_host = connections_;
+    ho.resume_tls_sessions = true;  // a reconnection is an abbreviated handshake when the JS allows it
     http_ = std::make_unique<backend::HttpClient>(io_.get_executor(), ho);
     result_.latency = LatencyHistogram();
     if (options_.mode == LoadMode::storm) {

@@ -116,6 +116,36 @@ TEST(TlsTransport, KeepAliveOverTlsUsesOneConnection) {
   EXPECT_EQ(server.stats().connections_accepted, 1u);
 }
 
+// With resume_tls_sessions, a new connection to the same origin resumes the last session (the
+// ticket of TLS 1.3, the session of TLS 1.2); without, every connection is a full handshake.
+TEST(TlsTransport, SessionsAreResumedOnlyWhenAsked) {
+  HttpServer server(tls_server(), ok);
+  for (const TlsVersion version : {TlsVersion::tls1_3, TlsVersion::tls1_2}) {
+    HttpClientOptions resuming = trusting(pki().root_ca);
+    resuming.tls.max_version = version;
+    resuming.resume_tls_sessions = true;
+    BlockingHttpClient client(resuming);
+    HttpClientResponse first = client.post(https_url(server), "application/json", "{}");
+    ASSERT_EQ(first.status, 200);
+    ASSERT_NE(first.tls, nullptr);
+    EXPECT_FALSE(first.tls->resumed);
+    client.close_idle();
+    HttpClientResponse second = client.post(https_url(server), "application/json", "{}");
+    ASSERT_EQ(second.status, 200);
+    EXPECT_FALSE(second.connection_reused);
+    EXPECT_TRUE(second.tls->resumed) << second.tls->version;
+    EXPECT_EQ(second.tls->peer_chain.size() > 0, true);
+
+    HttpClientOptions plain = trusting(pki().root_ca);
+    plain.tls.max_version = version;
+    BlockingHttpClient full(plain);
+    ASSERT_EQ(full.post(https_url(server), "application/json", "{}").status, 200);
+    full.close_idle();
+    const HttpClientResponse again = full.post(https_url(server), "application/json", "{}");
+    EXPECT_FALSE(again.tls->resumed);
+  }
+}
+
 TEST(TlsTransport, ClientWithAnotherCaNamesTheVerifyErrorAndTheServerCertificate) {
   HttpServer server(tls_server(), ok);
   BlockingHttpClient client(trusting(pki().other_ca));
