@@ -1,6 +1,6 @@
 #pragma once
-// The HTML report's page (reports/html/: page.html, report.css, report.js), compiled into the
-// program by joincheck_embed (reports/CMakeLists.txt).
+// The HTML report's page (reports/html/: page.html, report.css, report.js, load.js), compiled into
+// the program by joincheck_embed (reports/CMakeLists.txt).
 
 #include <span>
 

@@ -1,6 +1,9 @@
 #include "reports/html_report.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "reports/air_report.hpp"
 #include "reports/build_info.hpp"
@@ -17,6 +20,23 @@ std::string_view page_file(std::string_view name) {
     if (f.name == name) return f.contents;
   }
   throw std::logic_error("the HTML report's " + std::string(name) + " is not compiled in");
+}
+
+// The page's script: report.js (the helpers, the renderers and start()), then every other .js
+// file of reports/html in name order (load.js: renderers.load), so that each may use report.js's
+// helpers and add its renderer before page.html calls start().
+std::string page_script() {
+  std::string script(page_file("report.js"));
+  std::vector<std::string_view> others;
+  for (const EmbeddedFile& f : embedded_html_files()) {
+    if (f.name != "report.js" && f.name.ends_with(".js")) others.push_back(f.name);
+  }
+  std::sort(others.begin(), others.end());
+  for (const std::string_view name : others) {
+    if (!script.ends_with('\n')) script += '\n';
+    script += page_file(name);
+  }
+  return script;
 }
 
 // Text inside an element: & < > escaped (and quotes, so it may go in an attribute too).
@@ -71,7 +91,7 @@ std::string html_page(std::string_view title, const nlohmann::ordered_json& docu
   at = fill(page, at, "@TITLE@", html_text(title));
   at = fill(page, at, "@STYLE@", page_file("report.css"));
   at = fill(page, at, "@DATA@", script_json(document));
-  fill(page, at, "@SCRIPT@", page_file("report.js"));
+  fill(page, at, "@SCRIPT@", page_script());
   return page;
 }
 

@@ -1,6 +1,7 @@
 // The joincheck HTML report (reports/html_report.hpp): draws the command's JSON report, embedded in
 // #joincheck-data, with the DOM only (text is never parsed as HTML: a peer's body cannot inject
-// markup). One page for `run`, `doctor` (a run's JSON), `gateway` and `load`.
+// markup). One page for `run`, `doctor` (a run's JSON), `gateway` and `load` (its renderer in
+// load.js, inlined after this file).
 "use strict";
 
 const VERDICTS = ["fail", "error", "warn", "pass", "skip"];  // the order failures-first lists use
@@ -342,9 +343,12 @@ function renderOther(data) {
   root.append(el("pre", {}, JSON.stringify(data, null, 2)));
 }
 
+// The renderer of each command's report; load.js adds `load`.
 const renderers = {run: renderRun, doctor: renderRun, gateway: renderGateway};
 
-(function main() {
+// Draws the page: called by page.html once every script (report.js, then the other *.js files of
+// reports/html in name order, reports/html_report.cpp) has registered its renderers.
+function start() {
   let data;
   try {
     data = JSON.parse(document.getElementById("joincheck-data").textContent);
@@ -354,4 +358,4 @@ const renderers = {run: renderRun, doctor: renderRun, gateway: renderGateway};
   }
   (renderers[data.command] || renderOther)(data);
   document.body.dataset.rendered = data.command || "other";
-})();
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # joincheck's reports read by independent programs (reports.mjs): the HTML report of `run` (with
-# failures and without), `doctor` and `gateway` in headless Chromium, and their JUnit files with
-# junit2json. Screenshots are kept in SCREENSHOT_DIR (the build tree, under ctest).
+# failures and without), `doctor`, `gateway` and `load` (passing, failing an assertion, and with
+# no answer at all) in headless Chromium, and their JUnit files with junit2json. Screenshots are kept in SCREENSHOT_DIR (the build tree, under ctest).
 #
 # usage: tests/interop/reports.sh PATH/TO/joincheck SCREENSHOT_DIR
 # Needs node, chromium and tests/interop/node_modules (scripts/install-deps installs them).
@@ -97,9 +97,23 @@ ns_port=$(sed -n 's/.*listening on udp:\/\/127\.0\.0\.1:\([0-9]*\) .*/\1/p' ns.e
 expect_exit 1 gateway gateway --ns "udp://127.0.0.1:$ns_port" --devices both.json --uplinks 1 --timeout-join 2 \
   $(reports gateway)
 
+# load: a closed loop against the embedded reference JS, judged by the default errors=0 (passes);
+# the same judged by a p99 no JS meets (fails); and a JS that cannot be reached (exit 3): one
+# second of errors, no latency to plot.
+# shellcheck disable=SC2046
+expect_exit 0 load-pass load --max --duration 2s --connections 4 $(reports load-pass)
+# shellcheck disable=SC2046
+expect_exit 1 load-fail load --max --duration 2s --connections 4 --assert 'p99<=1us' $(reports load-fail)
+# shellcheck disable=SC2046
+expect_exit 3 load-unreachable load --target http://127.0.0.1:1 --devices one.json --max --duration 1s \
+  --connections 1 $(reports load-unreachable)
+
 node "$here/reports.mjs" "$shots" \
   run-pass:run:run-pass.json:run-pass.xml:run-pass.html \
   run-fail:run:run-fail.json:run-fail.xml:run-fail.html \
   run-unreachable:run:run-unreachable.json:run-unreachable.xml:run-unreachable.html \
   doctor:doctor:doctor.json:doctor.xml:doctor.html \
-  gateway:gateway:gateway.json:gateway.xml:gateway.html
+  gateway:gateway:gateway.json:gateway.xml:gateway.html \
+  load-pass:load:load-pass.json:load-pass.xml:load-pass.html \
+  load-fail:load:load-fail.json:load-fail.xml:load-fail.html \
+  load-unreachable:load:load-unreachable.json:load-unreachable.xml:load-unreachable.html

@@ -7,6 +7,7 @@
 
 #include "reports/air_report.hpp"
 #include "reports/build_info.hpp"
+#include "reports/html_page.hpp"
 #include "reports/html_report.hpp"
 #include "reports/json_report.hpp"
 #include "reports/report_files.hpp"
@@ -56,6 +57,25 @@ TEST(HtmlReport, NeedsNothingFromTheNetwork) {
   for (const char* marker : {"@GENERATOR@", "@TITLE@", "@STYLE@", "@SCRIPT@", "@DATA@"}) {
     EXPECT_FALSE(holds(page, marker)) << marker;
   }
+}
+
+TEST(HtmlReport, InlinesEveryScriptBeforeStartingIt) {
+  const std::string page = html_page("joincheck load", ordered_json{{"command", "load"}});
+  EXPECT_TRUE(holds(page, "function renderLoad("));
+  std::string_view report_js;
+  std::size_t scripts = 0;
+  for (const EmbeddedFile& f : embedded_html_files()) {
+    if (!f.name.ends_with(".js")) continue;
+    ++scripts;
+    EXPECT_TRUE(holds(page, f.contents)) << f.name << " is not inlined whole";
+    if (f.name == "report.js") report_js = f.contents;
+  }
+  EXPECT_GE(scripts, 2U) << "report.js and load.js";
+  // report.js (helpers, renderers) first, the others after it, then the call that draws the page.
+  const auto start_call = page.rfind("\nstart();\n");
+  ASSERT_NE(start_call, std::string::npos);
+  EXPECT_LT(page.find(report_js), page.find("renderers.load = renderLoad;"));
+  EXPECT_LT(page.find("renderers.load = renderLoad;"), start_call);
 }
 
 TEST(HtmlReport, APeersBodyCannotCloseTheDataElement) {
