@@ -110,6 +110,27 @@ void merge(LoadResult& into, const LoadResult& other) {
     throw std::invalid_argument("cannot merge a " + mode_of(other) + " run into a " + mode_of(into) +
                                 " run: shards of one load test share their mode");
   }
+  // One report per shard of one split: the same shard twice (a report given twice) or shards
+  // of different splits would count devices twice.
+  const auto shard_of = [](const nlohmann::ordered_json& process) {
+    const auto it = process.find("shard");
+    return it != process.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const auto count_of = [](const std::string& shard) { return shard.substr(shard.find('/') + 1); };
+  for (const auto& p : other.processes) {
+    const std::string shard = shard_of(p);
+    for (const auto& q : into.processes) {
+      const std::string mine = shard_of(q);
+      if (shard.empty() || mine.empty()) continue;
+      if (mine == shard) {
+        throw std::invalid_argument("shard " + shard + " is in two reports: merge one report per shard");
+      }
+      if (count_of(mine) != count_of(shard)) {
+        throw std::invalid_argument("shard " + shard + " and shard " + mine +
+                                    " belong to different splits: merge the shards of one --shard K/N run");
+      }
+    }
+  }
   if (into.processes.empty()) into.settings = other.settings;
   into.latency.merge(other.latency);  // throws first on a layout mismatch: nothing changed yet
   for (const auto& p : other.processes) into.processes.push_back(p);

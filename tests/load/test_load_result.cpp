@@ -74,6 +74,16 @@ TEST(LoadResult, MergingRunsOfDifferentModesIsRefused) {
   EXPECT_EQ(merged.ok, 10u);  // unchanged
 }
 
+TEST(LoadResult, TheSameShardTwiceOrShardsOfDifferentSplitsAreRefused) {
+  LoadResult merged;
+  merge(merged, part(10, 0, 100, 1, "1/2"));
+  EXPECT_THROW(merge(merged, part(10, 0, 100, 1, "1/2")), std::invalid_argument);
+  EXPECT_THROW(merge(merged, part(10, 0, 100, 1, "2/3")), std::invalid_argument);
+  EXPECT_EQ(merged.ok, 10u);
+  merge(merged, part(10, 0, 100, 1, "2/2"));
+  EXPECT_EQ(merged.ok, 20u);
+}
+
 TEST(LoadResult, WithoutAssertionsErrorsFailTheRun) {
   const auto outcomes = judge(part(100, 1, 100, 1, "1/1"), {});
   ASSERT_EQ(outcomes.size(), 1u);
