@@ -45,3 +45,19 @@ cleanup_temp_dir() {
   if [ -n "$js_pid" ] && kill -0 "$js_pid" 2>/dev/null; then kill "$js_pid"; wait "$js_pid" 2>/dev/null || true; fi
   rm -rf "$tmp"
 }
+
+# start_js LOG ARGS...: serve-js on a free port of 127.0.0.1 with ARGS (its fleet among them), its
+# stderr in LOG; sets js_pid and js_url, or ends the script when it does not start.
+start_js() {
+  local log=$1; shift
+  "$bin" serve-js --listen 127.0.0.1:0 --quiet "$@" 2>"$log" &
+  js_pid=$!
+  for _ in $(seq 100); do
+    grep -q 'listening on' "$log" && break
+    kill -0 "$js_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  js_url=$(sed -n 's/.*listening on \(http:[^ ]*\) .*/\1/p' "$log")
+  if [ -z "$js_url" ]; then echo "serve-js did not start:"; cat "$log"; exit 1; fi
+}
+stop_js() { kill "$js_pid" 2>/dev/null || true; wait "$js_pid" 2>/dev/null || true; js_pid=""; }

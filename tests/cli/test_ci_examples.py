@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,23 +21,12 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from checks import check, free_port, summary  # noqa: E402
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "ci"
-passed = failed = 0
 
 
-def check(what, ok, detail=""):
-    global passed, failed
-    print(("ok   " if ok else "FAIL ") + what + ("" if ok or not detail else "\n    " + detail.replace("\n", "\n    ")[:3000]))
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def github_shell(doc):
@@ -121,8 +109,7 @@ def main():
         check(f"{name}: the job fails against a faulty JS (joincheck exit 1)", code == 1, log[-3000:])
         check(f"{name}: and still writes the JUnit report to publish", (work / "reports" / "joincheck.xml").is_file())
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -74,17 +74,6 @@ root_keys=$(python3 -c 'import json; print(" ".join(d[k] for f in ("all.json", "
 kek=000102030405060708090a0b0c0d0e0f
 
 # --- serve-js and serve-ns on ephemeral ports ------------------------------------------------------
-start_js() {
-  "$bin" serve-js --listen 127.0.0.1:0 --devices all.json --ns 000001 --kek "000001=$kek" --quiet 2>js.log &
-  js_pid=$!
-  for _ in $(seq 100); do
-    grep -q 'listening on' js.log && break
-    kill -0 "$js_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  js_url=$(sed -n 's/.*listening on \(http:[^ ]*\) .*/\1/p' js.log)
-  if [ -z "$js_url" ]; then echo "serve-js did not start:"; cat js.log; exit 1; fi
-}
 # start_ns LOG ARGS...: serve-ns on a free UDP port; events in LOG.out; sets ns_pid and ns_port.
 start_ns() {
   local log=$1; shift
@@ -100,7 +89,7 @@ start_ns() {
 }
 stop_ns() { kill "$ns_pid" 2>/dev/null || true; wait "$ns_pid" 2>/dev/null || true; ns_pid=""; }
 
-start_js
+start_js js.log --devices all.json --ns 000001 --kek "000001=$kek"
 start_ns ns --js "$js_url" --kek "000001=$kek" --devices all.json
 expect_grep "serve-ns: says where it listens, the region, the JS and the NetID" ns.err \
   "^joincheck serve-ns: listening on udp://127\.0\.0\.1:$ns_port \(EU868\), JS $js_url, NetID 000001, 4 devices"

@@ -16,20 +16,8 @@ enter_temp_dir load
 "$bin" devices generate --count 60 --join-eui 70b3d57ed0000000 --mac-version 1.0.3,1.0.4,1.1 --seed 5 \
   --out fleet.json >/dev/null || { echo "devices generate failed"; exit 1; }
 
-# start_js LOG ARGS...: serve-js on a free port remembering every DevNonce; sets js_pid, js_url.
-start_js() {
-  local log=$1; shift
-  "$bin" serve-js --listen 127.0.0.1:0 --devices fleet.json --dev-nonce-window 65535 --threads 1 --quiet "$@" 2>"$log" &
-  js_pid=$!
-  for _ in $(seq 100); do
-    grep -q 'listening on' "$log" && break
-    kill -0 "$js_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  js_url=$(sed -n 's/.*listening on \(http:[^ ]*\) .*/\1/p' "$log")
-  if [ -z "$js_url" ]; then echo "serve-js did not start:"; cat "$log"; exit 1; fi
-}
-stop_js() { kill "$js_pid" 2>/dev/null || true; wait "$js_pid" 2>/dev/null || true; js_pid=""; }
+# serve-js remembering every DevNonce of a device, on one worker thread.
+js_args=(--devices fleet.json --dev-nonce-window 65535 --threads 1)
 
 # --- usage errors: exit 2 before anything is sent ---------------------------------------------
 jc no_mode load --target http://127.0.0.1:1 --devices fleet.json
@@ -54,7 +42,7 @@ expect_grep "unreachable: the transport error class" unreachable.out 'error tran
 expect_grep "unreachable: JSON report written" unreach.json '"transport refused"'
 
 # --- three shards, two rounds, merged ------------------------------------------------------------
-start_js js.log
+start_js js.log "${js_args[@]}"
 for round in 1 2; do
   pids=()
   for k in 1 2 3; do
@@ -141,7 +129,7 @@ assert d['totals']['ok'] > 0
 stop_js
 
 # --- a JS that sends wrong keys: every join an error of class verify --------------------------
-start_js js_bad.log --fault wrong-app-s-key
+start_js js_bad.log "${js_args[@]}" --fault wrong-app-s-key
 jc wrong_keys load --target "$js_url" --devices fleet.json --max --duration 300ms --connections 2 --quiet --json wrong.json
 expect_rc "a JS sending a wrong AppSKey" wrong_keys 1
 expect_grep "wrong keys: counted as verification errors" wrong_keys.out '^  error verify '

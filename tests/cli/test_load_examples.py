@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,26 +35,14 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from checks import check, free_port, summary  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES = ROOT / "deploy" / "kubernetes"
 WORKFLOW = ROOT / "examples" / "ci" / "load-shards.github-actions.yml"
-passed = failed = 0
 
 
-def check(what, ok, detail=""):
-    global passed, failed
-    print(("ok   " if ok else "FAIL ") + what + ("" if ok or not detail else "\n    " + detail.replace("\n", "\n    ")[:3000]))
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    return ok
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def temp_folder(name):
@@ -242,7 +229,7 @@ def kubernetes(joincheck, bindir):
     if claim not in pvcs:
         return
     check(f"kubernetes: claim {claim} is ReadWriteMany", pvcs[claim]["spec"].get("accessModes") == ["ReadWriteMany"])
-    check(f"kubernetes: reports-pvc.yaml says what storage class ReadWriteMany needs",
+    check("kubernetes: reports-pvc.yaml says what storage class ReadWriteMany needs",
           "ReadWriteMany" in (KUBERNETES / "reports-pvc.yaml").read_text() and "storageClassName" in pvcs[claim]["spec"])
     reports_dir = mounts[reports_volume][0]
     json_arg = re.search(r'--json "?(\S+?)"?(\s|$)', script)
@@ -536,8 +523,7 @@ def main():
         github(joincheck, bindir)
     finally:
         shutil.rmtree(bindir, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

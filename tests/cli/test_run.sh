@@ -243,24 +243,10 @@ expect_rc "--only tls against the plain-HTTP embedded JS (every check skipped)" 
 expect_grep "--only tls: says nothing was judged" only_tls.out '^nothing was judged: every selected check was skipped'
 
 # --- serve-js as an external target --------------------------------------------------------------
-# start_js LOG ARGS...: serve-js on a free port; sets js_pid and js_url.
-start_js() {
-  local log=$1; shift
-  "$bin" serve-js --listen 127.0.0.1:0 --devices all.json --quiet "$@" 2>"$log" &
-  js_pid=$!
-  for _ in $(seq 100); do
-    grep -q 'listening on' "$log" && break
-    kill -0 "$js_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  js_url=$(sed -n 's/.*listening on \(http:[^ ]*\) .*/\1/p' "$log")
-  if [ -z "$js_url" ]; then echo "serve-js did not start:"; cat "$log"; exit 1; fi
-}
-stop_js() { kill "$js_pid" 2>/dev/null || true; wait "$js_pid" 2>/dev/null || true; js_pid=""; }
 
 echo "# serve-js, default set-up"
 # Without --ns it serves any NetID, without KEKs it sends keys in clear: the suite says so.
-start_js js1.log
+start_js js1.log --devices all.json
 jc ext_plain run --target "$js_url" --devices all.json --json ext_plain.json
 stop_js
 expect_rc "serve-js without --ns/--kek" ext_plain 1
@@ -292,7 +278,7 @@ kek = "$kek_as"
 as_id = "joincheck-as"
 kek_label = "as-kek"
 TOML
-start_js js2.log "${js_args[@]}"
+start_js js2.log --devices all.json "${js_args[@]}"
 jc ext run --config target.toml --target "$js_url" --devices all.json --junit ext.xml --json ext.json \
   --state fleet-state.json
 expect_rc "serve-js --ns 000001 with KEKs, --config target.toml" ext 0
@@ -324,7 +310,7 @@ echo "# serve-js answering asynchronously"
 async_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cp target.toml target_async.toml
 printf '[async]\nlisten = "127.0.0.1:%s"\n' "$async_port" >>target_async.toml
-start_js js3.log "${js_args[@]}" --async "000001=http://127.0.0.1:$async_port/"
+start_js js3.log --devices all.json "${js_args[@]}" --async "000001=http://127.0.0.1:$async_port/"
 jc ext_async run --config target_async.toml --target "$js_url" --devices all.json --skip tls --skip air  # plain HTTP, no gateway
 stop_js
 expect_rc "serve-js --async with [async] in the target file" ext_async 0
