@@ -75,7 +75,7 @@ Block cmac_of(const KeyRef& key, const Block& block, ByteSpan msg) {
   return key.cmac(data);
 }
 
-// The same keys by reference.
+// The same keys by reference, each schedule set up once for the frame's MIC and encryption.
 struct KeyValues {
   explicit KeyValues(const NetworkSessionKeys& keys, const std::optional<Aes128Key>& app_s_key)
       : f(keys.f_nwk_s_int_key), s(keys.s_nwk_s_int_key), e(keys.nwk_s_enc_key) {
@@ -90,8 +90,8 @@ struct KeyValues {
   }
   KeyValues(const KeyValues&) = delete;
   KeyValues& operator=(const KeyValues&) = delete;
-  KeyValue f, s, e;
-  std::optional<KeyValue> a;
+  KeySchedule f, s, e;
+  std::optional<KeySchedule> a;
   SessionKeyRefs refs;
 };
 
@@ -328,7 +328,7 @@ Block mic_block_b1(const DevAddr& dev_addr, std::uint32_t fcnt_up, std::uint16_t
 
 Bytes crypt_frm_payload(const Aes128Key& key, Direction dir, const DevAddr& dev_addr,
                         std::uint32_t fcnt, ByteSpan data) {
-  return crypt_frm_payload(KeyValue(key), dir, dev_addr, fcnt, data);
+  return crypt_frm_payload(KeySchedule(key), dir, dev_addr, fcnt, data);
 }
 
 Bytes crypt_frm_payload(const KeyRef& key, Direction dir, const DevAddr& dev_addr,
@@ -361,7 +361,7 @@ FOptsCounter fopts_counter_of(Direction dir, std::optional<std::uint8_t> fport) 
 
 Bytes crypt_fopts_1_1(const Aes128Key& nwk_s_enc_key, Direction dir, FOptsCounter counter,
                       const DevAddr& dev_addr, std::uint32_t fcnt, ByteSpan fopts) {
-  return crypt_fopts_1_1(KeyValue(nwk_s_enc_key), dir, counter, dev_addr, fcnt, fopts);
+  return crypt_fopts_1_1(KeySchedule(nwk_s_enc_key), dir, counter, dev_addr, fcnt, fopts);
 }
 
 Bytes crypt_fopts_1_1(const KeyRef& nwk_s_enc_key, Direction dir, FOptsCounter counter,

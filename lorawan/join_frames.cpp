@@ -1,6 +1,8 @@
 #include "lorawan/join_frames.hpp"
 
 #include <algorithm>
+#include <array>
+#include <stdexcept>
 #include <string>
 
 namespace joincheck::lorawan {
@@ -24,8 +26,27 @@ void expect_mtype(ByteSpan phy, MType expected, std::string_view what) {
   }
 }
 
+// A MIC's input on the stack: the messages are at most 40 bytes, and a MIC is computed on every
+// join. Has what append_wire needs of a container.
+class MicInput {
+ public:
+  std::uint8_t* end() { return bytes_.data() + size_; }
+  void push_back(std::uint8_t b) { bytes_.at(size_++) = b; }
+  template <class It>
+  void insert(std::uint8_t* at, It first, It last) {
+    if (at != end()) throw std::logic_error("MicInput: appends only");
+    for (; first != last; ++first) push_back(*first);
+  }
+  ByteSpan span() const { return ByteSpan(bytes_.data(), size_); }
+
+ private:
+  std::array<std::uint8_t, 48> bytes_{};
+  std::size_t size_ = 0;
+};
+
 // The join-accept fields covered by every MIC, MHDR first.
-void append_accept_fields(Bytes& out, const JoinAccept& a) {
+template <class Out>
+void append_accept_fields(Out& out, const JoinAccept& a) {
   out.push_back(mhdr_of(MType::join_accept));
   a.join_nonce.append_wire(out);
   a.net_id.append_wire(out);
@@ -69,12 +90,16 @@ Bytes encode_join_request(const JoinRequest& r) {
 }
 
 Mic join_request_mic(const KeyRef& key, const JoinRequest& r) {
-  const Bytes frame = encode_join_request(r);
-  return mic_of(key.cmac(ByteSpan(frame).first(kJoinRequestSize - 4)));
+  MicInput in;  // MHDR|JoinEUI|DevEUI|DevNonce
+  in.push_back(mhdr_of(MType::join_request));
+  r.join_eui.append_wire(in);
+  r.dev_eui.append_wire(in);
+  r.dev_nonce.append_wire(in);
+  return mic_of(key.cmac(in.span()));
 }
 
 Mic join_request_mic(const Aes128Key& key, const JoinRequest& r) {
-  return join_request_mic(KeyValue(key), r);
+  return join_request_mic(KeySchedule(key), r);
 }
 
 Bytes build_join_request(const KeyRef& key, JoinRequest r) {
@@ -83,7 +108,7 @@ Bytes build_join_request(const KeyRef& key, JoinRequest r) {
 }
 
 Bytes build_join_request(const Aes128Key& key, JoinRequest r) {
-  return build_join_request(KeyValue(key), r);
+  return build_join_request(KeySchedule(key), r);
 }
 
 // ---- rejoin-request ----
@@ -143,7 +168,7 @@ Mic rejoin_request_mic(const KeyRef& key, const RejoinRequest& r) {
 }
 
 Mic rejoin_request_mic(const Aes128Key& key, const RejoinRequest& r) {
-  return rejoin_request_mic(KeyValue(key), r);
+  return rejoin_request_mic(KeySchedule(key), r);
 }
 
 Bytes build_rejoin_request(const KeyRef& key, RejoinRequest r) {
@@ -152,7 +177,7 @@ Bytes build_rejoin_request(const KeyRef& key, RejoinRequest r) {
 }
 
 Bytes build_rejoin_request(const Aes128Key& key, RejoinRequest r) {
-  return build_rejoin_request(KeyValue(key), r);
+  return build_rejoin_request(KeySchedule(key), r);
 }
 
 JoinReqType join_req_type_of(RejoinType type) {
@@ -191,30 +216,28 @@ JoinAccept parse_join_accept_plaintext(ByteSpan p) {
 }
 
 Mic join_accept_mic_1_0(const KeyRef& key, const JoinAccept& a) {
-  Bytes fields;
-  fields.reserve(kJoinAcceptCfListSize);
+  MicInput fields;
   append_accept_fields(fields, a);
-  return mic_of(key.cmac(fields));
+  return mic_of(key.cmac(fields.span()));
 }
 
 Mic join_accept_mic_1_0(const Aes128Key& key, const JoinAccept& a) {
-  return join_accept_mic_1_0(KeyValue(key), a);
+  return join_accept_mic_1_0(KeySchedule(key), a);
 }
 
 Mic join_accept_mic_1_1(const KeyRef& js_int_key, JoinReqType type, const Eui64& join_eui,
                         DevNonce dev_nonce, const JoinAccept& a) {
-  Bytes data;
-  data.reserve(11 + kJoinAcceptCfListSize);
+  MicInput data;
   data.push_back(static_cast<std::uint8_t>(type));
   join_eui.append_wire(data);
   dev_nonce.append_wire(data);
   append_accept_fields(data, a);
-  return mic_of(js_int_key.cmac(data));
+  return mic_of(js_int_key.cmac(data.span()));
 }
 
 Mic join_accept_mic_1_1(const Aes128Key& js_int_key, JoinReqType type, const Eui64& join_eui,
                         DevNonce dev_nonce, const JoinAccept& a) {
-  return join_accept_mic_1_1(KeyValue(js_int_key), type, join_eui, dev_nonce, a);
+  return join_accept_mic_1_1(KeySchedule(js_int_key), type, join_eui, dev_nonce, a);
 }
 
 namespace {
@@ -226,27 +249,27 @@ void check_accept_size(ByteSpan frame, std::string_view what) {
 }
 }  // namespace
 
-Bytes encrypt_join_accept(ByteSpan plaintext, const Aes128Key& key) {
+Bytes encrypt_join_accept(ByteSpan plaintext, const KeySchedule& key) {
   check_accept_size(plaintext, "join-accept");
   Bytes out(plaintext.begin(), plaintext.end());
-  Aes128(key).decrypt(plaintext.subspan(1), std::span(out).subspan(1));
+  key.decrypt_blocks(plaintext.subspan(1), std::span(out).subspan(1));
   return out;
+}
+
+Bytes encrypt_join_accept(ByteSpan plaintext, const Aes128Key& key) {
+  return encrypt_join_accept(plaintext, KeySchedule(key));
 }
 
 Bytes decrypt_join_accept(ByteSpan phy, const KeyRef& key) {
   check_accept_size(phy, "join-accept");
   Bytes out(phy.begin(), phy.end());
-  for (std::size_t at = 1; at < phy.size(); at += 16) {
-    Block in{};
-    std::copy_n(phy.begin() + static_cast<std::ptrdiff_t>(at), 16, in.begin());
-    const Block plain = key.encrypt(in);
-    std::copy(plain.begin(), plain.end(), out.begin() + static_cast<std::ptrdiff_t>(at));
-  }
+  // The blocks are independent (ECB): one encrypt_blocks call for all.
+  key.encrypt_blocks(phy.subspan(1), std::span(out).subspan(1));
   return out;
 }
 
 Bytes decrypt_join_accept(ByteSpan phy, const Aes128Key& key) {
-  return decrypt_join_accept(phy, KeyValue(key));
+  return decrypt_join_accept(phy, KeySchedule(key));
 }
 
 }  // namespace joincheck::lorawan

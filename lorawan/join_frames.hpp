@@ -29,8 +29,8 @@ struct JoinRequest {
 JoinRequest parse_join_request(ByteSpan phy);
 Bytes encode_join_request(const JoinRequest& request);
 // cmac(key, MHDR|JoinEUI|DevEUI|DevNonce)[0..3]; key is AppKey (1.0.x) or NwkKey (1.1).
-// Every function taking a key also takes a KeyRef (a key in a secure element); the Aes128Key
-// forms are shorthands for KeyValue(key).
+// Every function taking a key also takes a KeyRef (a key in a secure element, or a KeySchedule
+// when one key serves several operations); the Aes128Key forms set up a KeySchedule per call.
 Mic join_request_mic(const KeyRef& key, const JoinRequest& request);
 Mic join_request_mic(const Aes128Key& key, const JoinRequest& request);
 // Fills in the MIC and encodes.
@@ -89,6 +89,7 @@ Mic join_accept_mic_1_1(const Aes128Key& js_int_key, JoinReqType type, const Eui
 // stays clear, the rest (16 or 32 bytes) is AES-128-ECB decrypted with `key` (AppKey in 1.0.x,
 // NwkKey for a 1.1 join-request, JSEncKey for a 1.1 rejoin-request).
 Bytes encrypt_join_accept(ByteSpan plaintext, const Aes128Key& key);
+Bytes encrypt_join_accept(ByteSpan plaintext, const KeySchedule& key);
 // The device side: the inverse of encrypt_join_accept. Checks MType and size.
 Bytes decrypt_join_accept(ByteSpan phy, const KeyRef& key);
 Bytes decrypt_join_accept(ByteSpan phy, const Aes128Key& key);

@@ -30,6 +30,8 @@ JoinMode device_join_mode(bool device_1_1, JoinReqType type, const DlSettings& d
   return JoinMode::lorawan_1_1_opt_neg_0;
 }
 
+// Each key's AES schedule is set up once per join (KeySchedule) and serves every operation with
+// that key: the MIC, the key derivation and the join-accept encryption.
 BuiltJoinAccept build_join_accept(JoinMode mode, const RootKeys& keys, const JoinContext& ctx,
                                   const JoinAccept& fields) {
   BuiltJoinAccept out;
@@ -40,24 +42,33 @@ BuiltJoinAccept build_join_accept(JoinMode mode, const RootKeys& keys, const Joi
     case JoinMode::lorawan_1_1_opt_neg_0: {
       const Aes128Key& root = mode == JoinMode::lorawan_1_0 ? need(keys.app_key, "the AppKey")
                                                             : need(keys.nwk_key, "the NwkKey");
-      out.accept.mic = join_accept_mic_1_0(root, out.accept);
-      out.keys = derive_session_keys_1_0(root, fields.join_nonce, fields.net_id, ctx.dev_nonce);
+      const KeySchedule root_schedule(root);
+      out.accept.mic = join_accept_mic_1_0(root_schedule, out.accept);
+      out.keys = derive_session_keys_1_0(root_schedule, fields.join_nonce, fields.net_id, ctx.dev_nonce);
       encryption_key = root;
+      out.phy_payload = encrypt_join_accept(encode_join_accept_plaintext(out.accept), root_schedule);
       break;
     }
     case JoinMode::lorawan_1_1: {
       const Aes128Key& nwk_key = need(keys.nwk_key, "the NwkKey");
       const Aes128Key& app_key = need(keys.app_key, "the AppKey");
-      const JsKeys js = derive_js_keys(nwk_key, ctx.dev_eui);
-      out.accept.mic = join_accept_mic_1_1(js.js_int_key, ctx.type, ctx.join_eui, ctx.dev_nonce,
-                                           out.accept);
-      out.keys = derive_session_keys_1_1(nwk_key, app_key, fields.join_nonce, ctx.join_eui,
-                                         ctx.dev_nonce);
-      encryption_key = ctx.type == JoinReqType::join ? nwk_key : js.js_enc_key;
+      const KeySchedule nwk(nwk_key);
+      const JsKeys js = derive_js_keys(nwk, ctx.dev_eui);
+      out.accept.mic = join_accept_mic_1_1(KeySchedule(js.js_int_key), ctx.type, ctx.join_eui,
+                                           ctx.dev_nonce, out.accept);
+      out.keys = derive_session_keys_1_1(nwk, KeySchedule(app_key), fields.join_nonce,
+                                         ctx.join_eui, ctx.dev_nonce);
+      const Bytes plaintext = encode_join_accept_plaintext(out.accept);
+      if (ctx.type == JoinReqType::join) {
+        encryption_key = nwk_key;
+        out.phy_payload = encrypt_join_accept(plaintext, nwk);
+      } else {
+        encryption_key = js.js_enc_key;
+        out.phy_payload = encrypt_join_accept(plaintext, KeySchedule(js.js_enc_key));
+      }
       break;
     }
   }
-  out.phy_payload = encrypt_join_accept(encode_join_accept_plaintext(out.accept), encryption_key);
   return out;
 }
 
@@ -68,27 +79,35 @@ OpenedJoinAccept open_join_accept(ByteSpan phy, const OpenJoinAcceptInput& in) {
     throw Error("join-accept: a rejoin answer (JoinReqType " + std::string(to_string(in.type)) +
                 ") needs a LoRaWAN 1.1 device: give the NwkKey");
   }
-  if (in.device_1_1 && in.dev_eui) out.js_keys = derive_js_keys(need(in.keys.nwk_key, "the NwkKey"), *in.dev_eui);
+  // The NwkKey's schedule serves the JS keys, the decryption of a join answer and the network
+  // session keys.
+  std::optional<KeySchedule> nwk;
+  const auto nwk_schedule = [&]() -> const KeySchedule& {
+    if (!nwk) nwk.emplace(need(in.keys.nwk_key, "the NwkKey"));
+    return *nwk;
+  };
+  if (in.device_1_1 && in.dev_eui) out.js_keys = derive_js_keys(nwk_schedule(), *in.dev_eui);
 
-  Aes128Key decryption_key;
+  std::optional<KeySchedule> other;  // the AppKey of a 1.0 device, or JSEncKey
+  const KeySchedule* decryption = nullptr;
   if (!in.device_1_1) {
-    decryption_key = need(in.keys.app_key, "the AppKey");
+    decryption = &other.emplace(need(in.keys.app_key, "the AppKey"));
   } else if (!rejoin) {
-    decryption_key = need(in.keys.nwk_key, "the NwkKey");
+    decryption = &nwk_schedule();
   } else {
     if (!out.js_keys) throw Error("join-accept: the DevEUI is needed to derive JSEncKey, which encrypts a rejoin answer");
-    decryption_key = out.js_keys->js_enc_key;
+    decryption = &other.emplace(out.js_keys->js_enc_key);
   }
-  out.plaintext = decrypt_join_accept(phy, decryption_key);
+  out.plaintext = decrypt_join_accept(phy, *decryption);
   out.accept = parse_join_accept_plaintext(out.plaintext);
 
   out.mode = device_join_mode(in.device_1_1, in.type, out.accept.dl_settings);
 
   if (out.mode != JoinMode::lorawan_1_1) {
-    out.expected_mic = join_accept_mic_1_0(decryption_key, out.accept);
+    out.expected_mic = join_accept_mic_1_0(*decryption, out.accept);
     out.mic_valid = *out.expected_mic == out.accept.mic;
     if (in.dev_nonce) {
-      out.keys = derive_session_keys_1_0(decryption_key, out.accept.join_nonce, out.accept.net_id,
+      out.keys = derive_session_keys_1_0(*decryption, out.accept.join_nonce, out.accept.net_id,
                                          *in.dev_nonce);
       out.app_s_key_derived = true;
     } else {
@@ -110,17 +129,16 @@ OpenedJoinAccept open_join_accept(ByteSpan phy, const OpenJoinAcceptInput& in) {
     out.keys_note = "session keys need " + missing;
     return out;
   }
-  out.expected_mic = join_accept_mic_1_1(out.js_keys->js_int_key, in.type, *in.join_eui,
-                                         *in.dev_nonce, out.accept);
+  out.expected_mic = join_accept_mic_1_1(KeySchedule(out.js_keys->js_int_key), in.type,
+                                         *in.join_eui, *in.dev_nonce, out.accept);
   out.mic_valid = *out.expected_mic == out.accept.mic;
   if (in.keys.app_key) {
-    out.keys = derive_session_keys_1_1(*in.keys.nwk_key, *in.keys.app_key, out.accept.join_nonce,
+    out.keys = derive_session_keys_1_1(nwk_schedule(), KeySchedule(*in.keys.app_key), out.accept.join_nonce,
                                        *in.join_eui, *in.dev_nonce);
     out.app_s_key_derived = true;
   } else {
     // The network keys come from the NwkKey alone; AppSKey needs the AppKey.
-    const Aes128Key zero{};
-    out.keys = derive_session_keys_1_1(*in.keys.nwk_key, zero, out.accept.join_nonce,
+    out.keys = derive_session_keys_1_1(nwk_schedule(), KeySchedule(Aes128Key{}), out.accept.join_nonce,
                                        *in.join_eui, *in.dev_nonce);
     out.keys_note = "AppSKey needs the AppKey; only the network session keys were derived";
   }

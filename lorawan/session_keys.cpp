@@ -1,5 +1,8 @@
 #include "lorawan/session_keys.hpp"
 
+#include <algorithm>
+#include <array>
+
 #include "lorawan/crypto.hpp"
 
 namespace joincheck::lorawan {
@@ -18,6 +21,18 @@ Block derivation_block(KeyDerivation prefix, JoinNonce join_nonce, const Id& id,
 }
 
 Aes128Key to_key(const Block& b) { return Aes128Key(b); }
+
+// Independent blocks encrypted with one key, in one encrypt_blocks call (for a KeySchedule, one
+// OpenSSL call, whose fixed cost is most of the cost of a block).
+template <std::size_t N>
+std::array<Block, N> encrypt_all(const KeyRef& key, const std::array<Block, N>& in) {
+  std::array<std::uint8_t, 16 * N> buf;
+  for (std::size_t i = 0; i < N; ++i) std::copy(in[i].begin(), in[i].end(), buf.begin() + 16 * i);
+  key.encrypt_blocks(buf, buf);
+  std::array<Block, N> out;
+  for (std::size_t i = 0; i < N; ++i) std::copy_n(buf.begin() + 16 * i, 16, out[i].begin());
+  return out;
+}
 
 }  // namespace
 
@@ -39,30 +54,47 @@ Block js_key_block(KeyDerivation prefix, const Eui64& dev_eui) {
   return b;
 }
 
+// The keys derived from one root key are independent blocks: one encrypt_blocks call for all.
+SessionKeys derive_session_keys_1_0(const KeyRef& root, JoinNonce join_nonce,
+                                    const NetId& net_id, DevNonce dev_nonce) {
+  const auto b = encrypt_all<2>(
+      root, {derivation_block(KeyDerivation::nwk_s_key, join_nonce, net_id, dev_nonce),
+             derivation_block(KeyDerivation::app_s_key, join_nonce, net_id, dev_nonce)});
+  const Aes128Key nwk = to_key(b[0]);
+  return SessionKeys{nwk, nwk, nwk, to_key(b[1])};
+}
+
 SessionKeys derive_session_keys_1_0(const Aes128Key& root, JoinNonce join_nonce,
                                     const NetId& net_id, DevNonce dev_nonce) {
-  Aes128 aes(root);
-  const Aes128Key nwk = to_key(aes.encrypt(derivation_block(KeyDerivation::nwk_s_key, join_nonce, net_id, dev_nonce)));
-  const Aes128Key app = to_key(aes.encrypt(derivation_block(KeyDerivation::app_s_key, join_nonce, net_id, dev_nonce)));
-  return SessionKeys{nwk, nwk, nwk, app};
+  return derive_session_keys_1_0(KeySchedule(root), join_nonce, net_id, dev_nonce);
+}
+
+SessionKeys derive_session_keys_1_1(const KeyRef& nwk_key, const KeyRef& app_key,
+                                    JoinNonce join_nonce, const Eui64& join_eui,
+                                    DevNonce dev_nonce) {
+  const auto nwk = encrypt_all<3>(
+      nwk_key, {derivation_block(KeyDerivation::nwk_s_key, join_nonce, join_eui, dev_nonce),
+                derivation_block(KeyDerivation::s_nwk_s_int_key, join_nonce, join_eui, dev_nonce),
+                derivation_block(KeyDerivation::nwk_s_enc_key, join_nonce, join_eui, dev_nonce)});
+  const Block app = app_key.encrypt(derivation_block(KeyDerivation::app_s_key, join_nonce, join_eui, dev_nonce));
+  return SessionKeys{to_key(nwk[0]), to_key(nwk[1]), to_key(nwk[2]), to_key(app)};
 }
 
 SessionKeys derive_session_keys_1_1(const Aes128Key& nwk_key, const Aes128Key& app_key,
                                     JoinNonce join_nonce, const Eui64& join_eui,
                                     DevNonce dev_nonce) {
-  Aes128 nwk(nwk_key);
-  SessionKeys k;
-  k.f_nwk_s_int_key = to_key(nwk.encrypt(derivation_block(KeyDerivation::nwk_s_key, join_nonce, join_eui, dev_nonce)));
-  k.s_nwk_s_int_key = to_key(nwk.encrypt(derivation_block(KeyDerivation::s_nwk_s_int_key, join_nonce, join_eui, dev_nonce)));
-  k.nwk_s_enc_key = to_key(nwk.encrypt(derivation_block(KeyDerivation::nwk_s_enc_key, join_nonce, join_eui, dev_nonce)));
-  k.app_s_key = to_key(Aes128(app_key).encrypt(derivation_block(KeyDerivation::app_s_key, join_nonce, join_eui, dev_nonce)));
-  return k;
+  return derive_session_keys_1_1(KeySchedule(nwk_key), KeySchedule(app_key), join_nonce, join_eui,
+                                 dev_nonce);
+}
+
+JsKeys derive_js_keys(const KeyRef& nwk_key, const Eui64& dev_eui) {
+  const auto b = encrypt_all<2>(nwk_key, {js_key_block(KeyDerivation::js_int_key, dev_eui),
+                                          js_key_block(KeyDerivation::js_enc_key, dev_eui)});
+  return JsKeys{to_key(b[0]), to_key(b[1])};
 }
 
 JsKeys derive_js_keys(const Aes128Key& nwk_key, const Eui64& dev_eui) {
-  Aes128 aes(nwk_key);
-  return JsKeys{to_key(aes.encrypt(js_key_block(KeyDerivation::js_int_key, dev_eui))),
-                to_key(aes.encrypt(js_key_block(KeyDerivation::js_enc_key, dev_eui)))};
+  return derive_js_keys(KeySchedule(nwk_key), dev_eui);
 }
 
 }  // namespace joincheck::lorawan

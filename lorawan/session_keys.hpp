@@ -43,12 +43,19 @@ Block js_key_block(KeyDerivation prefix, const Eui64& dev_eui);
 
 // 1.0.x: NwkSKey = E(root, 01|JoinNonce|NetID|DevNonce|pad16), AppSKey = E(root, 02|...).
 // `root` is the AppKey of a 1.0.x device, or the NwkKey of a 1.1 device joined with OptNeg=0.
+// The KeyRef forms take a key whose schedule is already set up (KeySchedule) or a key in a
+// secure element; the Aes128Key forms set it up for this call.
 SessionKeys derive_session_keys_1_0(const Aes128Key& root, JoinNonce join_nonce,
+                                    const NetId& net_id, DevNonce dev_nonce);
+SessionKeys derive_session_keys_1_0(const KeyRef& root, JoinNonce join_nonce,
                                     const NetId& net_id, DevNonce dev_nonce);
 
 // 1.1 with OptNeg=1: F/S/NwkSEnc = E(NwkKey, 01/03/04|JoinNonce|JoinEUI|DevNonce|pad16),
 // AppSKey = E(AppKey, 02|...). For a rejoin, `dev_nonce` is RJcount0/RJcount1.
 SessionKeys derive_session_keys_1_1(const Aes128Key& nwk_key, const Aes128Key& app_key,
+                                    JoinNonce join_nonce, const Eui64& join_eui,
+                                    DevNonce dev_nonce);
+SessionKeys derive_session_keys_1_1(const KeyRef& nwk_key, const KeyRef& app_key,
                                     JoinNonce join_nonce, const Eui64& join_eui,
                                     DevNonce dev_nonce);
 
@@ -58,5 +65,6 @@ struct JsKeys {
   Aes128Key js_enc_key;
 };
 JsKeys derive_js_keys(const Aes128Key& nwk_key, const Eui64& dev_eui);
+JsKeys derive_js_keys(const KeyRef& nwk_key, const Eui64& dev_eui);
 
 }  // namespace joincheck::lorawan

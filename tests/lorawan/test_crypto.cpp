@@ -1,5 +1,14 @@
-// RFC 3394 key wrap and AES-CMAC against published vectors.
+// RFC 3394 key wrap and AES-CMAC against published vectors, and against OpenSSL's own CMAC
+// and AES-WRAP for every length around the block boundaries (crypto.cpp writes both modes over
+// OpenSSL's AES-ECB).
 #include <gtest/gtest.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include <memory>
+#include <optional>
+#include <random>
 
 #include "lorawan/crypto.hpp"
 
@@ -7,6 +16,55 @@ namespace joincheck::lorawan {
 namespace {
 
 Bytes hex(std::string_view s) { return from_hex(s, "test"); }
+
+Bytes random_bytes(std::mt19937& rng, std::size_t n) {
+  Bytes b(n);
+  for (auto& byte : b) byte = static_cast<std::uint8_t>(rng());
+  return b;
+}
+
+// OpenSSL's CMAC (EVP_MAC "CMAC" over AES-128-CBC): the reference for the mode in crypto.cpp.
+Block openssl_cmac(const Aes128Key& key, ByteSpan message) {
+  std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)> mac(EVP_MAC_fetch(nullptr, "CMAC", nullptr),
+                                                        &EVP_MAC_free);
+  if (!mac) throw std::runtime_error("EVP_MAC_fetch(CMAC)");
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_new(mac.get()),
+                                                                &EVP_MAC_CTX_free);
+  char cipher_name[] = "AES-128-CBC";
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher_name, 0),
+      OSSL_PARAM_construct_end()};
+  Block out{};
+  std::size_t len = 0;
+  if (!ctx || EVP_MAC_init(ctx.get(), key.bytes().data(), 16, params) != 1 ||
+      EVP_MAC_update(ctx.get(), message.data(), message.size()) != 1 ||
+      EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) != 1 || len != out.size()) {
+    throw std::runtime_error("OpenSSL CMAC");
+  }
+  return out;
+}
+
+// OpenSSL's RFC 3394 (the AES-128/192/256-WRAP ciphers): the reference for the key wrap in
+// crypto.cpp. Unwrapping gives nullopt when OpenSSL's integrity check fails.
+std::optional<Bytes> openssl_wrap(bool wrap, ByteSpan kek, ByteSpan in) {
+  const char* name = kek.size() == 16 ? "AES-128-WRAP" : kek.size() == 24 ? "AES-192-WRAP" : "AES-256-WRAP";
+  std::unique_ptr<EVP_CIPHER, decltype(&EVP_CIPHER_free)> cipher(EVP_CIPHER_fetch(nullptr, name, nullptr),
+                                                                 &EVP_CIPHER_free);
+  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(),
+                                                                      &EVP_CIPHER_CTX_free);
+  if (!cipher || !ctx) throw std::runtime_error("OpenSSL key wrap setup");
+  EVP_CIPHER_CTX_set_flags(ctx.get(), EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+  if (EVP_CipherInit_ex2(ctx.get(), cipher.get(), kek.data(), nullptr, wrap ? 1 : 0, nullptr) != 1) {
+    throw std::runtime_error("OpenSSL key wrap init");
+  }
+  Bytes out(in.size() + 8);
+  int written = 0;
+  if (EVP_CipherUpdate(ctx.get(), out.data(), &written, in.data(), static_cast<int>(in.size())) != 1) {
+    return std::nullopt;
+  }
+  out.resize(static_cast<std::size_t>(written));
+  return out;
+}
 
 // RFC 3394 §4.1-§4.6 (https://datatracker.ietf.org/doc/rfc3394), also TTN
 // lorawan-stack pkg/crypto/keywrap_test.go TestKEK.
@@ -92,6 +150,28 @@ TEST(KeyWrap, ManyKeksRoundTrip) {
   }
 }
 
+// The RFC 3394 code against OpenSSL's AES-WRAP ciphers: every KEK size, keys of 2 to 8
+// half-blocks, and unwrapping after any one bit is flipped.
+TEST(KeyWrap, MatchesOpenSslForEverySize) {
+  std::mt19937 rng(3394);
+  for (const std::size_t kek_size : {16, 24, 32}) {
+    for (std::size_t key_size = 16; key_size <= 64; key_size += 8) {
+      SCOPED_TRACE(std::to_string(kek_size) + "-byte KEK, " + std::to_string(key_size) + "-byte key");
+      const Bytes kek = random_bytes(rng, kek_size);
+      const Bytes key = random_bytes(rng, key_size);
+      const Bytes wrapped = aes_key_wrap(kek, key);
+      EXPECT_EQ(std::optional<Bytes>(wrapped), openssl_wrap(true, kek, key));
+      EXPECT_EQ(aes_key_unwrap(kek, wrapped), key);
+      for (std::size_t bit = 0; bit < 8 * wrapped.size(); bit += 5) {
+        Bytes bad = wrapped;
+        bad[bit / 8] = static_cast<std::uint8_t>(bad[bit / 8] ^ (1U << (bit % 8)));
+        EXPECT_THROW(aes_key_unwrap(kek, bad), KeyUnwrapError) << "bit " << bit;
+        EXPECT_EQ(openssl_wrap(false, kek, bad), std::nullopt) << "bit " << bit;
+      }
+    }
+  }
+}
+
 TEST(KeyWrap, RejectsBadSizes) {
   const auto kek = hex("000102030405060708090A0B0C0D0E0F");
   EXPECT_THROW(aes_key_wrap(kek, hex("0011223344556677")), Error);        // 8 bytes
@@ -128,9 +208,36 @@ TEST(Cmac, OverACallersBlockCipherMatchesOpenSsl) {
   for (std::size_t n = 0; n <= 49; ++n) {
     SCOPED_TRACE(n);
     calls = 0;
-    EXPECT_EQ(cmac_with(message, aes), cmac(key, message));
+    EXPECT_EQ(cmac_with(message, aes), openssl_cmac(key, message));
     EXPECT_EQ(calls, 1 + std::max<std::size_t>(1, (n + 15) / 16));  // subkey, then one per block
     message.push_back(static_cast<std::uint8_t>(n * 7));
+  }
+}
+
+// Every CMAC entry point against OpenSSL's CMAC: one-shot, a KeySchedule reused across messages
+// (its subkeys computed once), and Cmac fed in two pieces split at every position.
+TEST(Cmac, EveryFormMatchesOpenSsl) {
+  std::mt19937 rng(4493);
+  for (int k = 0; k < 4; ++k) {
+    Aes128Key::Array key_bytes{};
+    for (auto& b : key_bytes) b = static_cast<std::uint8_t>(rng());
+    const Aes128Key key(key_bytes);
+    const KeySchedule schedule(key);
+    Cmac streaming(key);
+    for (std::size_t n = 0; n <= 70; ++n) {
+      SCOPED_TRACE(n);
+      const Bytes message = random_bytes(rng, n);
+      const Block expected = openssl_cmac(key, message);
+      EXPECT_EQ(cmac(key, message), expected);
+      EXPECT_EQ(schedule.cmac(message), expected);
+      EXPECT_EQ(schedule.mic(message), mic_of(expected));
+      for (std::size_t split = 0; split <= n; ++split) {
+        streaming.update(ByteSpan(message).first(split)).update(ByteSpan(message).subspan(split));
+        ASSERT_EQ(streaming.finish(), expected) << "split at " << split;
+      }
+      for (const std::uint8_t byte : message) streaming.update(byte);
+      EXPECT_EQ(streaming.finish_mic(), mic_of(expected));
+    }
   }
 }
 
@@ -160,6 +267,43 @@ TEST(Aes128Key, ParseErrorsDoNotQuoteTheKey) {
     EXPECT_NE(std::string(e.what()).find("at position 30"), std::string::npos) << e.what();
     EXPECT_EQ(std::string(e.what()).find("0102030405"), std::string::npos) << e.what();
   }
+}
+
+// KeySchedule: one key's blocks in one call give what Aes128 gives block by block, and the
+// KeyRef default (one encrypt() per block, as for a key in a secure element) agrees.
+TEST(KeySchedule, BlocksMatchAes128) {
+  std::mt19937 rng(197);
+  const auto key = Aes128Key::parse("000102030405060708090a0b0c0d0e0f");
+  const KeySchedule schedule(key);
+  const KeyValue value(key);
+  Aes128 aes(key);
+  for (std::size_t blocks = 0; blocks <= 4; ++blocks) {
+    SCOPED_TRACE(blocks);
+    const Bytes in = random_bytes(rng, 16 * blocks);
+    Bytes expected(in.size());
+    Bytes plain(in.size());
+    for (std::size_t at = 0; at < in.size(); at += 16) {
+      Block b{};
+      std::copy_n(in.begin() + static_cast<std::ptrdiff_t>(at), 16, b.begin());
+      const Block e = aes.encrypt(b);
+      const Block d = aes.decrypt(b);
+      std::copy(e.begin(), e.end(), expected.begin() + static_cast<std::ptrdiff_t>(at));
+      std::copy(d.begin(), d.end(), plain.begin() + static_cast<std::ptrdiff_t>(at));
+    }
+    Bytes out(in.size());
+    schedule.encrypt_blocks(in, out);
+    EXPECT_EQ(out, expected);
+    Bytes in_place = in;
+    value.encrypt_blocks(in_place, in_place);  // the KeyRef default
+    EXPECT_EQ(in_place, expected);
+    schedule.decrypt_blocks(in, out);
+    EXPECT_EQ(out, plain);
+  }
+  EXPECT_EQ(to_hex(schedule.encrypt(Block{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+                                            0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff})),
+            "69c4e0d86a7b0430d8cdb78070b4c55a");  // FIPS-197 Appendix C.1
+  Bytes odd(17);
+  EXPECT_THROW(schedule.encrypt_blocks(odd, odd), std::logic_error);
 }
 
 // FIPS-197 Appendix C.1 (AES-128).

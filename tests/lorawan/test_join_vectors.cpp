@@ -312,6 +312,68 @@ TEST(Join11Vectors, TtnKeyDerivation) {
   EXPECT_EQ(js.js_enc_key.hex(HexCase::upper), "BB711EEFB9829B4A75866F8616BACD6D");
 }
 
+// A key that offers only what a secure element offers, one block or one CMAC per call, as
+// sim/secure_element's SlotKey does: the KeyRef forms give the vectors block by block too, and
+// a KeySchedule (several blocks per call) gives the same.
+class ChipLikeKey final : public KeyRef {
+ public:
+  explicit ChipLikeKey(const Aes128Key& key) : key_(key) {}
+  Block encrypt(const Block& in) const override { ++calls; return aes128_encrypt(key_, in); }
+  Block cmac(ByteSpan message) const override { ++calls; return lorawan::cmac(key_, message); }
+  mutable int calls = 0;
+
+ private:
+  Aes128Key key_;
+};
+
+TEST(Join11Vectors, KeyRefFormsMatchTheVectors) {
+  for (const auto& c : kChains11) {
+    SCOPED_TRACE(c.source);
+    const ChipLikeKey nwk(key(c.nwk_key));
+    const ChipLikeKey app(key(c.app_key));
+    const KeySchedule nwk_schedule(key(c.nwk_key));
+    const KeySchedule app_schedule(key(c.app_key));
+    const JsKeys js = derive_js_keys(nwk, Eui64::parse(c.dev_eui));
+    EXPECT_EQ(nwk.calls, 2);  // one encrypt() per block
+    EXPECT_EQ(js.js_int_key.hex(), c.js_int_key);
+    EXPECT_EQ(js.js_enc_key.hex(), c.js_enc_key);
+    EXPECT_EQ(derive_js_keys(nwk_schedule, Eui64::parse(c.dev_eui)).js_int_key, js.js_int_key);
+
+    const Bytes plain = decrypt_join_accept(hex(c.phy_payload), nwk);
+    EXPECT_EQ(to_hex(plain), c.plaintext);
+    EXPECT_EQ(decrypt_join_accept(hex(c.phy_payload), nwk_schedule), plain);
+    EXPECT_EQ(to_hex(encrypt_join_accept(plain, nwk_schedule)), c.phy_payload);
+
+    const auto jn = JoinNonce::parse(c.join_nonce);
+    const auto join_eui = Eui64::parse(c.join_eui);
+    const auto dn = DevNonce::parse(c.dev_nonce);
+    const SessionKeys k = derive_session_keys_1_1(nwk, app, jn, join_eui, dn);
+    EXPECT_EQ(k.f_nwk_s_int_key.hex(), c.f_nwk_s_int_key);
+    EXPECT_EQ(k.s_nwk_s_int_key.hex(), c.s_nwk_s_int_key);
+    EXPECT_EQ(k.nwk_s_enc_key.hex(), c.nwk_s_enc_key);
+    EXPECT_EQ(k.app_s_key.hex(), c.app_s_key);
+    EXPECT_EQ(derive_session_keys_1_1(nwk_schedule, app_schedule, jn, join_eui, dn), k);
+
+    const JoinAccept a = parse_join_accept_plaintext(plain);
+    EXPECT_EQ(join_accept_mic_1_1(ChipLikeKey(js.js_int_key), JoinReqType::join, join_eui, dn, a), a.mic);
+    EXPECT_EQ(join_accept_mic_1_1(KeySchedule(js.js_int_key), JoinReqType::join, join_eui, dn, a), a.mic);
+  }
+  for (const auto& c : kChains10) {
+    if (!*c.nwk_s_key) continue;
+    SCOPED_TRACE(c.source);
+    const ChipLikeKey root(key(c.root_key));
+    const auto jn = JoinNonce::parse(c.join_nonce);
+    const auto net_id = NetId::parse(c.net_id);
+    const auto dn = DevNonce::parse(c.dev_nonce);
+    const SessionKeys k = derive_session_keys_1_0(root, jn, net_id, dn);
+    EXPECT_EQ(k.nwk_s_key().hex(), c.nwk_s_key);
+    EXPECT_EQ(k.app_s_key.hex(), c.app_s_key);
+    EXPECT_EQ(derive_session_keys_1_0(KeySchedule(key(c.root_key)), jn, net_id, dn), k);
+    const JoinAccept a = parse_join_accept_plaintext(hex(c.plaintext));
+    EXPECT_EQ(join_accept_mic_1_0(root, a), a.mic);
+  }
+}
+
 // TTN cryptoservices_test.go: JS keys, 1.1 key derivation, rejoin-accept encryption,
 // and the accept MIC per JoinReqType over a synthetic 13-byte payload (01 x 13).
 TEST(Join11Vectors, TtnCryptoServicePerJoinReqType) {
