@@ -54,6 +54,7 @@ bench: build
 	@$(BUILD_DIR)/bench/bench_device_store --devices 1000000 --mac 1.0.3
 	@$(BUILD_DIR)/bench/bench_suite --runs 10
 	@scripts/bench-js 10 16
+	@scripts/bench-load 10 16
 
 # A .deb of the program, its man pages, the Python package and the docs, in build/ (CPack).
 package: build

@@ -1,5 +1,6 @@
 #include "backend/json_duplicates.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -105,7 +106,7 @@ class DomWithDuplicates {
     if (!frames_.empty()) {
       Frame& f = frames_.back();
       f.key = k;
-      if (!f.keys.insert(k).second) {
+      if (!f.keys.insert(k)) {
         if (found_.size() < kMaxListedDuplicates) {
           found_.push_back(DuplicateKey{truncate_utf8(path_, kMaxDuplicatePathBytes), k});
         } else {
@@ -123,9 +124,31 @@ class DomWithDuplicates {
   std::size_t unlisted() const { return unlisted_; }
 
  private:
+  // The keys of one object. TS002 objects have a few dozen keys at most: a flat list, searched
+  // in order, costs one allocation where a set costs one per key; a hostile object with many
+  // keys moves to a set, so that finding a duplicate never goes quadratic.
+  class KeySet {
+   public:
+    // False when `key` was there already.
+    bool insert(const std::string& key) {
+      if (!large_.empty() || flat_.size() >= kFlatKeys) {
+        if (large_.empty()) large_.insert(flat_.begin(), flat_.end());
+        return large_.insert(key).second;
+      }
+      if (std::find(flat_.begin(), flat_.end(), key) != flat_.end()) return false;
+      if (flat_.empty()) flat_.reserve(16);
+      flat_.push_back(key);
+      return true;
+    }
+
+   private:
+    static constexpr std::size_t kFlatKeys = 32;
+    std::vector<std::string> flat_;
+    std::set<std::string, std::less<>> large_;
+  };
   struct Frame {
     bool is_object;
-    std::set<std::string, std::less<>> keys;
+    KeySet keys;
     std::string key;          // objects: the key being read
     std::size_t elements;     // arrays: elements started so far
     std::size_t path_before;  // size of path_ before this container's segment

@@ -139,9 +139,12 @@ std::string code_text(const std::optional<backend::Result>& r) {
 
 class Judge {
  public:
-  explicit Judge(Validation& v) : v_(v) {}
+  Judge(Validation& v, bool keep_passes) : v_(v), keep_passes_(keep_passes) {
+    v_.judgements.reserve(keep_passes ? 48 : 4);
+  }
   void operator()(std::string check, Verdict verdict, std::string expected, std::string actual,
                   std::string reason = {}) {
+    if (verdict == Verdict::pass && !keep_passes_) return;
     Judgement j;
     j.check = std::move(check);
     j.evaluation.verdict = verdict;
@@ -160,6 +163,7 @@ class Judge {
 
  private:
   Validation& v_;
+  bool keep_passes_;
 };
 
 // The transport: deadline, HTTP status and Content-Type, async delivery.
@@ -529,7 +533,7 @@ void judge_join_answer(const Ans& ans, const SentRequest& sent, sim::SimDevice* 
 Validation validate_exchange(const sim::Exchange& ex, const SentRequest& sent, sim::SimDevice* device,
                              DeviceHistory* history, const ValidatorSettings& s) {
   Validation v;
-  Judge judge(v);
+  Judge judge(v, s.keep_passes);
   judge_transport(ex, s, judge);
 
   if (!ex.answered()) {

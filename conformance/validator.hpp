@@ -65,6 +65,9 @@ struct ValidatorSettings {
   std::string as_kek_label;
   bool reveal_keys = false;
   std::chrono::milliseconds deadline{5000};
+  // Passed checks are judgements too (a run reports what passed); the load generator, which
+  // counts only what failed, leaves them out.
+  bool keep_passes = true;
 };
 
 // A verdict on one check, from one exchange.

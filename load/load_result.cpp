@@ -224,6 +224,16 @@ std::vector<AssertionOutcome> judge(const LoadResult& r, const std::vector<Asser
     }
     out.push_back(std::move(o));
   }
+  if (!r.setup_error.empty() && r.ok > 0) {
+    // Part of the run was measured, but not all of it.
+    AssertionOutcome o;
+    o.assertion = parse_assertion("errors=0");
+    o.assertion.text = "the run completed";
+    o.implicit = true;
+    o.passed = false;
+    o.message = r.setup_error;
+    out.push_back(std::move(o));
+  }
   if (r.ok == 0) {
     AssertionOutcome o;
     o.assertion = parse_assertion("ok>0");

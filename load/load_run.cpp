@@ -128,10 +128,16 @@ class Lane {
 
   void run() {
     for (std::size_t c = 0; c < connections_; ++c) asio::co_spawn(io_, worker(), asio::detached);
-    io_.run();
+    try {
+      io_.run();
+    } catch (const std::exception& e) {
+      // A defect of the harness, not of the JS: the run says so and cannot pass.
+      failure_ = e.what();
+    }
     finish_second();
     done_.store(true);
   }
+  const std::string& failure() const { return failure_; }
 
   bool done() const { return done_.load(); }
   std::uint64_t sent() const { return sent_.load(std::memory_order_relaxed); }
@@ -164,7 +170,17 @@ class Lane {
       }
       DeviceSlot* device = take_device();
       if (device == nullptr) break;  // every device used all its DevNonces
-      co_await exchange(*device, due);
+      std::string harness_error;
+      try {
+        co_await exchange(*device, due);
+      } catch (const std::exception& e) {
+        harness_error = e.what();
+      }
+      if (!harness_error.empty()) {
+        // The request could not be built or its answer judged: an error of the harness's own
+        // class, so the run cannot pass.
+        count_error(second_of(Clock::now()), "harness", harness_error);
+      }
       free_.push_back(device);
     }
   }
@@ -200,11 +216,8 @@ class Lane {
   asio::awaitable<void> exchange(DeviceSlot& device, Clock::time_point due) {
     const std::optional<lorawan::DevNonce> nonce = device.plan.next();
     if (!nonce) co_return;
-    conformance::Step step;
-    step.kind = conformance::StepKind::join;
-    step.dev_nonce.kind = conformance::DevNonceChoice::value;
-    step.dev_nonce.number = static_cast<std::uint16_t>(nonce->value());
-    conformance::StepRequest request = builder_.build(step, &device.state, header_client_);
+    join_step_.dev_nonce.number = static_cast<std::uint16_t>(nonce->value());
+    conformance::StepRequest request = builder_.build(join_step_, &device.state, header_client_);
 
     sim::Exchange ex;
     ex.url = shared_.url;
@@ -351,6 +364,14 @@ class Lane {
   std::chrono::duration<double, std::micro> period_{0};
   std::uint64_t next_index_ = 0;
   conformance::StepRequestBuilder builder_;
+  // The step every request is built from: a plain join with the plan's DevNonce (made once, it
+  // holds a few containers).
+  conformance::Step join_step_ = [] {
+    conformance::Step step;
+    step.kind = conformance::StepKind::join;
+    step.dev_nonce.kind = conformance::DevNonceChoice::value;
+    return step;
+  }();
   sim::NsClient header_client_;  // the NS's request header (NsClient::request_header); sends nothing
   std::unique_ptr<backend::HttpClient> http_;
   LoadResult result_;
@@ -359,6 +380,7 @@ class Lane {
   std::atomic<std::uint64_t> errors_{0};
   std::atomic<std::uint64_t> last_p99_{0};
   std::atomic<bool> done_{false};
+  std::string failure_;  // what ended the lane's io_context with an exception
 };
 
 nlohmann::ordered_json settings_of(const LoadOptions& o, std::size_t shard_devices) {
@@ -434,6 +456,7 @@ LoadResult run_load(const LoadOptions& options) {
   }
 
   Shared shared(options, conformance::validator_settings_for(options.target, options.reveal_keys));
+  shared.validator.keep_passes = false;  // only what failed is counted
   shared.url = sim::NsClient(options.target.ns).url_for(backend::MessageType::join_req);
 
   // Devices, connections, rate and storm split across the lanes.
@@ -507,6 +530,9 @@ LoadResult run_load(const LoadOptions& options) {
 
   LoadResult result;
   for (auto& lane : lane_list) {
+    if (!lane->failure().empty() && result.setup_error.empty()) {
+      result.setup_error = "internal error of the harness: " + lane->failure();
+    }
     LoadResult& r = lane->result();
     r.processes = nlohmann::ordered_json::array();
     merge(result, r);

@@ -107,6 +107,16 @@ TEST(LoadResult, ARunThatVerifiedNothingNeverPasses) {
   EXPECT_NE(latency[0].message.find("nothing measured"), std::string::npos);
 }
 
+TEST(LoadResult, ARunCutShortByTheHarnessNeverPasses) {
+  LoadResult r = part(100, 0, 100, 1, "1/1");
+  r.setup_error = "internal error of the harness: something";
+  const auto outcomes = judge(r, {});
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_TRUE(outcomes[0].passed);
+  EXPECT_FALSE(outcomes[1].passed);
+  EXPECT_EQ(outcomes[1].message, r.setup_error);
+}
+
 TEST(LoadResult, AssertionsAreJudgedOnTheMeasuredValues) {
   const LoadResult r = part(1000, 0, 10'000, 2, "1/1");  // latencies 10.000 .. 10.999 ms
   const auto outcomes = judge(r, {parse_assertion("p99<=11ms"), parse_assertion("p50<=5ms"),
