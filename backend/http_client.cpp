@@ -298,6 +298,9 @@ bool is_connection_lost(const error_code& ec) {
 
 }  // namespace
 
+// How long a pooled connection counts as just used (see take_idle).
+constexpr std::chrono::milliseconds kFreshIdle{5};
+
 struct HttpClient::Impl {
   Impl(asio::any_io_executor ex, HttpClientOptions opts)
       : executor(std::move(ex)), options(std::move(opts)),
@@ -365,7 +368,13 @@ struct HttpClient::Impl {
     while (!list.empty()) {
       std::unique_ptr<Connection> connection = std::move(list.back());
       list.pop_back();
-      if (now - connection->idle_since < options.idle_timeout && connection->usable_after_idle()) {
+      const Clock::duration idle_for = now - connection->idle_since;
+      // A connection back from its last answer moments ago is taken without the peek (a system
+      // call per request, which a load test pays at every request): a server that closed it in
+      // that instant makes the request fail before any byte of an answer, and it is sent once
+      // more on a new connection (see request()).
+      if (idle_for < options.idle_timeout &&
+          (idle_for < kFreshIdle ? connection->lowest().is_open() : connection->usable_after_idle())) {
         connection->between_exchanges = false;
         return connection;
       }
