@@ -170,8 +170,9 @@ int exit_code(const load::LoadResult& r, const std::vector<load::AssertionOutcom
   if (r.ok == 0 && r.sent > 0) {
     bool unreachable = true;
     for (const auto& [name, e] : r.error_classes) {
+      // A JS whose certificate fails is reached: that is a failure of its own (exit 1).
       unreachable = unreachable && (name == "transport refused" || name == "transport connect" ||
-                                    name == "transport resolve" || name == "transport tls");
+                                    name == "transport resolve");
     }
     if (unreachable) return kExitUnreachable;
   }

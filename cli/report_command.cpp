@@ -19,6 +19,7 @@ namespace {
 struct MergeArgs {
   std::vector<std::string> inputs;
   std::vector<std::string> asserts;
+  bool allow_partial = false;
   reports::ReportFiles reports;
 };
 
@@ -57,6 +58,11 @@ int merge(const MergeArgs& a) {
     std::cerr << "joincheck report merge: " << e.what() << "\n";
     return kExitUsage;
   }
+  if (const std::string missing = load::missing_shards(merged); !missing.empty() && !a.allow_partial) {
+    std::cerr << "joincheck report merge: " << missing
+              << ": a merge of part of a sharded test is not the test (--allow-partial merges it anyway)\n";
+    return kExitUsage;
+  }
   const std::vector<load::AssertionOutcome> outcomes = load::judge(merged, asserts);
   bool passed = true;
   for (const auto& o : outcomes) {
@@ -84,6 +90,7 @@ std::function<int()> add_report_command(CLI::App& app) {
       "merge", "Merge the JSON reports of load shards into one (counts and histograms add exactly)");
   m->add_option("inputs", a->inputs, "JSON reports of joincheck load (one per shard)")->required();
   m->add_option("--assert", a->asserts, "judge the merged run by these (default: the first report's assertions)");
+  m->add_flag("--allow-partial", a->allow_partial, "merge even when shards of the split are missing");
   add_report_options(*m, a->reports);
   return [a] { return merge(*a); };
 }

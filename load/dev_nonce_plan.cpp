@@ -32,15 +32,14 @@ std::uint16_t permuted_dev_nonce(std::uint64_t key, std::uint32_t i) {
   return static_cast<std::uint16_t>((left << 8) | right);
 }
 
-std::uint64_t dev_nonce_key(std::uint64_t seed, const lorawan::Eui64& dev_eui) {
+std::uint64_t dev_nonce_key(const lorawan::Eui64& dev_eui) {
   std::uint64_t eui = 0;
   for (const std::uint8_t b : dev_eui.bytes()) eui = (eui << 8) | b;
-  return mix(seed ^ mix(eui));
+  return mix(mix(eui) ^ 0x6a6f696e63686563ULL);
 }
 
-DevNoncePlan::DevNoncePlan(const sim::FleetDevice& device, std::uint64_t seed,
-                           const std::optional<sim::SimDevice::Counters>& counters)
-    : policy_(sim::effective_dev_nonce_policy(device)), key_(dev_nonce_key(seed, device.dev_eui)) {
+DevNoncePlan::DevNoncePlan(const sim::FleetDevice& device, const std::optional<sim::SimDevice::Counters>& counters)
+    : policy_(sim::effective_dev_nonce_policy(device)), key_(dev_nonce_key(device.dev_eui)) {
   switch (policy_) {
     case sim::DevNoncePolicy::counter:
       next_ = counters ? counters->next_dev_nonce : device.dev_nonce_start.value_or(0);

@@ -6,10 +6,11 @@
 //    (LoRaWAN 1.0.3 §6.2.4 "the network server keeps track of a certain number of DevNonce values
 //    used by the end-device in the past"); at load rates a device joins hundreds of times, so a
 //    draw with replacement would repeat within a run and be counted against the JS. The order is
-//    a keyed permutation of 0..65535 (a 4-round Feistel network on two bytes, keyed by the seed and
-//    the DevEUI); the --state file keeps how many were drawn (in DevNonceNext, which a random
-//    device does not otherwise use) and the last ones (RecentDevNonces), which are skipped if
-//    `joincheck run` drew them meanwhile.
+//    a keyed permutation of 0..65535 (a 4-round Feistel network on two bytes, keyed by the DevEUI
+//    alone, so that the order is the same in every run whatever its --seed); the --state file
+//    keeps how many were drawn (in DevNonceNext, which a random device does not otherwise use)
+//    and the last ones (RecentDevNonces), which are skipped if `joincheck run` drew them
+//    meanwhile.
 //  - fixed devices replay by design: load sends none of their JoinReqs.
 
 #include <cstdint>
@@ -25,14 +26,13 @@ namespace joincheck::load {
 // The i-th value (i < 65536) of the permutation of 0..65535 keyed by `key`: a bijection.
 std::uint16_t permuted_dev_nonce(std::uint64_t key, std::uint32_t i);
 // The key of a device's permutation.
-std::uint64_t dev_nonce_key(std::uint64_t seed, const lorawan::Eui64& dev_eui);
+std::uint64_t dev_nonce_key(const lorawan::Eui64& dev_eui);
 
 class DevNoncePlan {
  public:
   // `counters`: the device's saved state (absent: a fresh device). Counter devices start at
   // DevNonceStart on a fresh state, as SimDevice does.
-  DevNoncePlan(const sim::FleetDevice& device, std::uint64_t seed,
-               const std::optional<sim::SimDevice::Counters>& counters);
+  DevNoncePlan(const sim::FleetDevice& device, const std::optional<sim::SimDevice::Counters>& counters);
 
   // The next fresh DevNonce; nullopt once the device has none left (65,536 used).
   std::optional<lorawan::DevNonce> next();

@@ -131,6 +131,11 @@ void merge(LoadResult& into, const LoadResult& other) {
       }
     }
   }
+  if (other.storm && into.storm &&
+      (other.storm->rx1_deadline_us != into.storm->rx1_deadline_us ||
+       other.storm->rx2_deadline_us != into.storm->rx2_deadline_us)) {
+    throw std::invalid_argument("the shards judged the storm by different --rx1/--rx2 deadlines");
+  }
   if (into.processes.empty()) into.settings = other.settings;
   into.latency.merge(other.latency);  // throws first on a layout mismatch: nothing changed yet
   for (const auto& p : other.processes) into.processes.push_back(p);
@@ -170,6 +175,33 @@ void merge(LoadResult& into, const LoadResult& other) {
   if (into.setup_error.empty()) into.setup_error = other.setup_error;
 }
 
+std::string missing_shards(const LoadResult& result) {
+  std::uint32_t count = 0;
+  std::vector<bool> present;
+  for (const auto& p : result.processes) {
+    const auto it = p.find("shard");
+    if (it == p.end() || !it->is_string()) return "a process without its shard";
+    ShardSpec shard;
+    try {
+      shard = parse_shard(it->get<std::string>());
+    } catch (const std::invalid_argument&) {
+      return "a process with the shard \"" + it->get<std::string>() + "\"";
+    }
+    if (count == 0) {
+      count = shard.count;
+      present.assign(count, false);
+    }
+    if (shard.count == count) present[shard.index - 1] = true;
+  }
+  std::string missing;
+  for (std::uint32_t k = 1; k <= count; ++k) {
+    if (present[k - 1]) continue;
+    missing += (missing.empty() ? "" : ", ") + std::to_string(k) + "/" + std::to_string(count);
+  }
+  if (count == 0) return "no process";
+  return missing.empty() ? "" : "shard(s) " + missing + " missing";
+}
+
 std::optional<double> measured(const LoadResult& r, Assertion::Metric metric) {
   using M = Assertion::Metric;
   const bool any = r.latency.count() > 0;
@@ -199,15 +231,17 @@ std::optional<double> measured(const LoadResult& r, Assertion::Metric metric) {
 std::vector<AssertionOutcome> judge(const LoadResult& r, const std::vector<Assertion>& assertions) {
   std::vector<AssertionOutcome> out;
   std::vector<Assertion> all = assertions;
-  bool implicit = false;
-  if (all.empty()) {
-    all.push_back(parse_assertion("errors=0"));
-    implicit = true;
-  }
-  for (const Assertion& a : all) {
+  // Errors (wrong answers among them) fail the run unless the user said how many are fine.
+  const bool errors_asserted = std::any_of(all.begin(), all.end(), [](const Assertion& a) {
+    return a.metric == Assertion::Metric::errors || a.metric == Assertion::Metric::error_rate;
+  });
+  const std::size_t given = all.size();
+  if (!errors_asserted) all.push_back(parse_assertion("errors=0"));
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const Assertion& a = all[i];
     AssertionOutcome o;
     o.assertion = a;
-    o.implicit = implicit;
+    o.implicit = i >= given;
     o.value = measured(r, a.metric);
     const std::string name(to_string(a.metric));
     const std::string expected = std::string(to_string(a.op)) + " " + format_metric(a.metric, a.limit);
@@ -224,14 +258,15 @@ std::vector<AssertionOutcome> judge(const LoadResult& r, const std::vector<Asser
     }
     out.push_back(std::move(o));
   }
-  if (!r.setup_error.empty() && r.ok > 0) {
-    // Part of the run was measured, but not all of it.
+  if ((!r.setup_error.empty() || !r.stopped.empty()) && r.ok > 0) {
+    // Part of the run was measured, but not all of it (a harness failure, Ctrl-C, a pod
+    // stopped): what was asked for was not tested.
     AssertionOutcome o;
     o.assertion = parse_assertion("errors=0");
     o.assertion.text = "the run completed";
     o.implicit = true;
     o.passed = false;
-    o.message = r.setup_error;
+    o.message = !r.setup_error.empty() ? r.setup_error : "the run ended early: " + r.stopped;
     out.push_back(std::move(o));
   }
   if (r.ok == 0) {

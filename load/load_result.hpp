@@ -86,6 +86,11 @@ struct LoadResult {
 // merged: a different mode or histogram layout).
 void merge(LoadResult& into, const LoadResult& other);
 
+// "" when the processes of `result` are the shards 1..N of one split, all of them; otherwise
+// which are missing ("shards 2/4, 4/4 are missing"), so that a merge of part of a test is not
+// judged as the whole.
+std::string missing_shards(const LoadResult& result);
+
 // The value of a metric (in the unit Assertion::limit uses); nullopt when the run gives none (a
 // latency percentile of a run without answers, rx1 without --storm).
 std::optional<double> measured(const LoadResult& result, Assertion::Metric metric);

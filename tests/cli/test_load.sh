@@ -86,6 +86,13 @@ print("ok")
 PY
 ); then ok "merged totals equal the shards' sums, no device in two shards, no DevNonce refused in two rounds"
 else fail "merged reports" "$out"; fi
+jc partial report merge r2-shard-1.json r2-shard-3.json --json partial.json
+expect_rc "merge of 2 of 3 shards" partial 2
+expect_grep "partial merge: names the missing shard" partial.err 'shard\(s\) 2/3 missing'
+jc partial_ok report merge r2-shard-1.json r2-shard-3.json --allow-partial --json partial.json
+expect_rc "merge of 2 of 3 shards with --allow-partial" partial_ok 0
+jc twice report merge r2-shard-1.json r2-shard-1.json --json twice.json
+expect_rc "the same shard twice" twice 2
 if python3 -c "
 import sys, xml.etree.ElementTree as ET
 suite = ET.parse('merged2.xml').getroot().find('testsuite')
@@ -118,13 +125,15 @@ load_pid=$!
 sleep 1.5
 kill -INT "$load_pid"
 rc=0; wait "$load_pid" || rc=$?
-expect_rc "interrupted by SIGINT (what ran was verified)" interrupted 0
+expect_rc "interrupted by SIGINT: not the test that was asked for" interrupted 1
+expect_grep "SIGINT: says the run did not complete" interrupted.out '^FAIL  the run completed'
 if python3 -c "
 import json
 d = json.load(open('interrupted.json'))
 assert 'Ctrl-C' in d['stopped'], d.get('stopped')
 assert d['elapsed_s'] < 10, d['elapsed_s']
 assert d['totals']['ok'] > 0
+assert not d['passed']
 " 2>int.err; then ok "SIGINT: JSON report with stopped, written within seconds"; else fail "SIGINT report" "$(cat int.err)"; fi
 stop_js
 

@@ -37,7 +37,7 @@ TEST(DevNoncePlan, ThePermutationIsABijectionAndDiffersByKey) {
 TEST(DevNoncePlan, ARandomDeviceDrawsAll65536WithoutRepeatingThenStops) {
   const sim::FleetDevice d = device(lorawan::MacVersion::v1_0_3);
   ASSERT_EQ(sim::effective_dev_nonce_policy(d), sim::DevNoncePolicy::random);
-  DevNoncePlan plan(d, 1, std::nullopt);
+  DevNoncePlan plan(d, std::nullopt);
   std::set<std::uint32_t> seen;
   while (auto n = plan.next()) ASSERT_TRUE(seen.insert(n->value()).second) << n->value();
   EXPECT_EQ(seen.size(), 65536u);
@@ -46,16 +46,16 @@ TEST(DevNoncePlan, ARandomDeviceDrawsAll65536WithoutRepeatingThenStops) {
 
 TEST(DevNoncePlan, ARandomDeviceContinuesFromItsStateAndAvoidsRecentValues) {
   const sim::FleetDevice d = device(lorawan::MacVersion::v1_0_2);
-  DevNoncePlan first(d, 1, std::nullopt);
+  DevNoncePlan first(d, std::nullopt);
   std::vector<std::uint32_t> sent;
   for (int i = 0; i < 100; ++i) sent.push_back(first.next()->value());
   sim::SimDevice::Counters saved = first.counters({});
   EXPECT_EQ(saved.next_dev_nonce, 100u);
   // `joincheck run` drew a value the plan would give later: it is skipped.
-  DevNoncePlan peek(d, 1, saved);
+  DevNoncePlan peek(d, saved);
   const std::uint32_t upcoming = peek.next()->value();
   saved.recent_dev_nonces = {static_cast<std::uint16_t>(upcoming)};
-  DevNoncePlan second(d, 1, saved);
+  DevNoncePlan second(d, saved);
   std::set<std::uint32_t> all(sent.begin(), sent.end());
   for (int i = 0; i < 100; ++i) {
     const std::uint32_t v = second.next()->value();
@@ -66,12 +66,12 @@ TEST(DevNoncePlan, ARandomDeviceContinuesFromItsStateAndAvoidsRecentValues) {
 
 TEST(DevNoncePlan, ACounterDeviceCountsOnFromItsState) {
   const sim::FleetDevice d = device(lorawan::MacVersion::v1_1);
-  DevNoncePlan fresh(d, 1, std::nullopt);
+  DevNoncePlan fresh(d, std::nullopt);
   EXPECT_EQ(fresh.next()->value(), 0u);
   EXPECT_EQ(fresh.next()->value(), 1u);
   sim::SimDevice::Counters c;
   c.next_dev_nonce = 0xfffe;
-  DevNoncePlan late(d, 1, c);
+  DevNoncePlan late(d, c);
   EXPECT_EQ(late.next()->value(), 0xfffeu);
   EXPECT_EQ(late.next()->value(), 0xffffu);
   EXPECT_FALSE(late.next().has_value());  // never wraps
@@ -84,7 +84,7 @@ TEST(DevNoncePlan, ACounterDeviceCountsOnFromItsState) {
 TEST(DevNoncePlan, AFixedDeviceSendsNothing) {
   sim::FleetDevice d = device(lorawan::MacVersion::v1_0_4);
   d.dev_nonce_policy = sim::DevNoncePolicy::fixed;
-  DevNoncePlan plan(d, 1, std::nullopt);
+  DevNoncePlan plan(d, std::nullopt);
   EXPECT_EQ(plan.remaining(), 0u);
   EXPECT_FALSE(plan.next().has_value());
 }

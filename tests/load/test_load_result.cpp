@@ -117,6 +117,52 @@ TEST(LoadResult, ARunCutShortByTheHarnessNeverPasses) {
   EXPECT_EQ(outcomes[1].message, r.setup_error);
 }
 
+TEST(LoadResult, AnAssertionOfLatencyDoesNotExcuseErrors) {
+  const LoadResult r = part(100, 5, 100, 1, "1/1");  // 5 wrong answers among fast ones
+  const auto outcomes = judge(r, {parse_assertion("p99<=50ms")});
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_TRUE(outcomes[0].passed);
+  EXPECT_EQ(outcomes[1].assertion.text, "errors=0");
+  EXPECT_TRUE(outcomes[1].implicit);
+  EXPECT_FALSE(outcomes[1].passed);
+  // Saying how many errors are fine replaces the default.
+  const auto tolerant = judge(r, {parse_assertion("error_rate<=5%")});
+  ASSERT_EQ(tolerant.size(), 1u);
+  EXPECT_TRUE(tolerant[0].passed) << tolerant[0].message;
+}
+
+TEST(LoadResult, AnInterruptedRunNeverPasses) {
+  LoadResult r = part(100, 0, 100, 1, "1/1");
+  r.stopped = "interrupted (Ctrl-C)";
+  const auto outcomes = judge(r, {});
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_FALSE(outcomes[1].passed);
+  EXPECT_NE(outcomes[1].message.find("interrupted"), std::string::npos);
+}
+
+TEST(LoadResult, MissingShardsAreNamed) {
+  LoadResult merged;
+  merge(merged, part(10, 0, 100, 1, "1/3"));
+  merge(merged, part(10, 0, 100, 1, "3/3"));
+  EXPECT_EQ(missing_shards(merged), "shard(s) 2/3 missing");
+  merge(merged, part(10, 0, 100, 1, "2/3"));
+  EXPECT_EQ(missing_shards(merged), "");
+  EXPECT_EQ(missing_shards(part(10, 0, 100, 1, "1/1")), "");
+  const LoadResult none;
+  EXPECT_EQ(missing_shards(none), "no process");
+}
+
+TEST(LoadResult, StormsJudgedByDifferentWindowsAreNotMerged) {
+  LoadResult a = part(10, 0, 100, 1, "1/2");
+  LoadResult b = part(10, 0, 100, 1, "2/2");
+  a.storm = StormOutcome{10, 1'000'000, 5'000'000, 6'000'000, 10, 10, 10};
+  b.storm = StormOutcome{10, 1'000'000, 4'000'000, 6'000'000, 10, 10, 10};
+  LoadResult merged;
+  merge(merged, a);
+  EXPECT_THROW(merge(merged, b), std::invalid_argument);
+  EXPECT_EQ(merged.storm->devices, 10u);
+}
+
 TEST(LoadResult, AssertionsAreJudgedOnTheMeasuredValues) {
   const LoadResult r = part(1000, 0, 10'000, 2, "1/1");  // latencies 10.000 .. 10.999 ms
   const auto outcomes = judge(r, {parse_assertion("p99<=11ms"), parse_assertion("p50<=5ms"),

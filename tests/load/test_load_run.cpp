@@ -169,6 +169,21 @@ TEST(LoadRun, AStormCountsTheDevicesAnsweredWithinEachWindow) {
   EXPECT_LT(r.storm->within_rx2, 6u);
 }
 
+// More threads than connections: every thread that runs has a connection, and the whole storm is
+// sent (none of it left to a thread without one).
+TEST(LoadRun, ThreadsShareTheStormWhateverTheirNumber) {
+  const auto js = embedded(4);
+  LoadOptions o = options_for(*js, LoadMode::storm, 2);
+  o.threads = 3;
+  o.storm = load::StormSpec{8, 200ms};
+  const LoadResult r = load::run_load(o);
+  ASSERT_TRUE(r.storm.has_value());
+  EXPECT_EQ(r.storm->devices, 8u);
+  EXPECT_EQ(r.sent, 8u);
+  EXPECT_EQ(r.ok, 8u) << classes(r);
+  EXPECT_EQ(r.storm->within_rx1, 8u);
+}
+
 TEST(LoadRun, SetupsThatCannotWorkAreRefusedBeforeSending) {
   const auto js = embedded(1);
   const std::size_t devices = js->fleet().devices.size();
