@@ -258,8 +258,7 @@ class Lane {
     hr.method = "POST";
     hr.url = shared_.url;
     hr.content_type = ex.content_type;
-    hr.body = request.body;
-    ex.request_body = std::move(request.body);
+    hr.body = std::move(request.body);  // the Exchange's copy is for traces, which load does not keep
     ex.started = Clock::now();
     ++sent_;
     ++second_of(ex.started).sent;
