@@ -338,7 +338,7 @@ class Lane {
       }
     }
     const AnswerClass verdict = classify(ex, v.answer);
-    if (verdict.kind == AnswerClass::result || verdict.kind == AnswerClass::http) {
+    if (verdict.kind == AnswerClass::refused || verdict.kind == AnswerClass::no_answer) {
       count_error(second, verdict.name, verdict.example);
     } else if (!failed.empty()) {
       count_error(second, "verify " + failed, failed_example);
@@ -357,7 +357,7 @@ class Lane {
   }
 
   struct AnswerClass {
-    enum Kind { success, result, http } kind = success;
+    enum Kind { success, refused, no_answer } kind = success;  // refused: a failure Result
     std::string name;
     std::string example;
   };
@@ -365,18 +365,18 @@ class Lane {
   static AnswerClass classify(const sim::Exchange& ex, const conformance::AnswerSummary& answer) {
     AnswerClass c;
     if (!answer.answered) {
-      c.kind = AnswerClass::http;
+      c.kind = AnswerClass::no_answer;
       c.name = "http " + std::to_string(ex.http_status);
       c.example = "HTTP " + std::to_string(ex.http_status) + " " + ex.http_reason + " without a TS002 answer" +
                   (ex.decode_error.empty() ? "" : ": " + ex.decode_error);
       return c;
     }
     if (answer.result && *answer.result != backend::ResultCode::success) {
-      c.kind = AnswerClass::result;
+      c.kind = AnswerClass::refused;
       c.name = "result " + std::string(backend::to_string(*answer.result));
       c.example = answer.result_text;
     } else if (!answer.result) {
-      c.kind = AnswerClass::http;
+      c.kind = AnswerClass::no_answer;
       c.name = "http " + std::to_string(ex.http_status);
       c.example = "an answer without a Result the harness can read: " + answer.result_text;
     }
