@@ -59,7 +59,6 @@ struct Shared {
   const LoadOptions& options;
   conformance::ValidatorSettings validator;
   const conformance::Catalog& catalog = conformance::Catalog::builtin();
-  std::string url;
   Clock::time_point start;
   Clock::time_point end;  // open and closed loop: no request is due after it
 };
@@ -105,7 +104,8 @@ class Lane {
         connections_(connections),
         storm_devices_(storm_devices),
         builder_(shared.options.target, shared.options.seed + 0x9e37 * index),
-        header_client_(shared.options.target.ns) {
+        header_client_(shared.options.target.ns),
+        url_(header_client_.url_for(backend::MessageType::join_req)) {
     if (options_.mode == LoadMode::open && rate > 0) {
       period_ = std::chrono::duration<double, std::micro>(1e6 / rate);
     } else if (options_.mode == LoadMode::storm && storm_devices_ > 0) {
@@ -120,7 +120,6 @@ class Lane {
     ho.max_idle_per_host = connections_;
     ho.resume_tls_sessions = true;  // a reconnection is an abbreviated handshake when the JS allows it
     http_ = std::make_unique<backend::HttpClient>(io_.get_executor(), ho);
-    result_.latency = LatencyHistogram();
     if (options_.mode == LoadMode::storm) {
       StormOutcome s;
       s.devices = storm_devices_;
@@ -250,13 +249,13 @@ class Lane {
     conformance::StepRequest request = builder_.build(join_step_, &device.state, header_client_);
 
     sim::Exchange ex;
-    ex.url = shared_.url;
+    ex.url = url_;
     ex.request_type = backend::MessageType::join_req;
     ex.transaction_id = request.transaction_id;
     ex.content_type = options_.target.ns.content_type;
     backend::HttpClientRequest hr;
     hr.method = "POST";
-    hr.url = shared_.url;
+    hr.url = url_;
     hr.content_type = ex.content_type;
     hr.body = std::move(request.body);  // the Exchange's copy is for traces, which load does not keep
     ex.started = Clock::now();
@@ -412,6 +411,7 @@ class Lane {
     return step;
   }();
   sim::NsClient header_client_;  // the NS's request header (NsClient::request_header); sends nothing
+  std::string url_;               // where JoinReqs go (the target's JoinReq path)
   std::unique_ptr<backend::HttpClient> http_;
   LoadResult result_;
   std::atomic<std::uint64_t> sent_{0};
@@ -497,7 +497,6 @@ LoadResult run_load(const LoadOptions& options) {
 
   Shared shared(options, conformance::validator_settings_for(options.target, options.reveal_keys));
   shared.validator.keep_passes = false;  // only what failed is counted
-  shared.url = sim::NsClient(options.target.ns).url_for(backend::MessageType::join_req);
 
   // Devices, connections, rate and storm split across the lanes.
   std::vector<std::unique_ptr<Lane>> lane_list;

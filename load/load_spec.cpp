@@ -48,6 +48,13 @@ double unit_us(std::string_view unit) {
   return 0;
 }
 
+// `text` as a whole unsigned number of type T (nothing before or after it).
+template <class T>
+bool whole_number(std::string_view text, T& value) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
 constexpr double kMaxDurationUs = 7.0 * 24 * 3600e6;  // a week: longer is a typo
 
 std::string trim(std::string_view text) {
@@ -105,8 +112,7 @@ StormSpec parse_storm(std::string_view text) {
   if (slash == std::string_view::npos) throw std::invalid_argument(expected);
   const std::string_view count = text.substr(0, slash);
   StormSpec s;
-  const auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), s.devices);
-  if (ec != std::errc() || end != count.data() + count.size() || s.devices == 0) throw std::invalid_argument(expected);
+  if (!whole_number(count, s.devices) || s.devices == 0) throw std::invalid_argument(expected);
   try {
     s.within = parse_duration(text.substr(slash + 1), "--storm");
   } catch (const std::invalid_argument&) {
@@ -125,10 +131,8 @@ ShardSpec parse_shard(std::string_view text) {
   ShardSpec s;
   const std::string_view k = text.substr(0, slash);
   const std::string_view n = text.substr(slash + 1);
-  const auto [k_end, k_ec] = std::from_chars(k.data(), k.data() + k.size(), s.index);
-  const auto [n_end, n_ec] = std::from_chars(n.data(), n.data() + n.size(), s.count);
-  if (k_ec != std::errc() || k_end != k.data() + k.size() || n_ec != std::errc() ||
-      n_end != n.data() + n.size() || s.count < 1 || s.count > 100000 || s.index < 1 || s.index > s.count) {
+  if (!whole_number(k, s.index) || !whole_number(n, s.count) || s.count < 1 || s.count > 100000 || s.index < 1 ||
+      s.index > s.count) {
     throw std::invalid_argument(expected);
   }
   return s;
