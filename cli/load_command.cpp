@@ -33,6 +33,7 @@ struct LoadArgs {
   std::string rate;
   bool max = false;
   std::string storm;
+  std::vector<std::string> mix;
   std::size_t connections = 16;
   std::string duration = "10s";
   std::string state;
@@ -69,6 +70,7 @@ load::LoadOptions options_from(const LoadArgs& a, std::vector<load::Assertion>& 
     o.mode = load::LoadMode::storm;
     o.storm = load::parse_storm(a.storm);
   }
+  for (const auto& text : a.mix) load::parse_mix(text, o.mix);
   o.duration = load::parse_duration(a.duration, "--duration");
   if (o.duration.count() <= 0) throw std::invalid_argument("--duration: expected more than 0, got \"" + a.duration + "\"");
   if (!a.shard.empty()) o.shard = load::parse_shard(a.shard);
@@ -133,10 +135,21 @@ std::string ms(double us) {
 }
 
 void print_summary(const load::LoadResult& r, const std::vector<load::AssertionOutcome>& outcomes, bool colour) {
-  std::cout << "\n" << r.sent << " JoinReqs sent, " << r.ok << " verified, " << r.errors << " errors in "
+  const bool mixed = r.requests.size() > 1;
+  std::cout << "\n" << r.sent << (mixed ? " requests sent, " : " JoinReqs sent, ") << r.ok << " verified, " << r.errors << " errors in "
             << std::fixed << std::setprecision(1) << r.elapsed_s << " s ("
             << std::setprecision(1) << (r.elapsed_s > 0 ? static_cast<double>(r.ok) / r.elapsed_s : 0.0)
             << " verified joins/s)\n";
+  if (mixed) {
+    std::cout << "requests:";
+    const char* sep = " ";
+    for (const auto& [kind, n] : r.requests) {
+      std::cout << sep << n.sent << " " << kind << " (" << n.ok << " verified, " << std::setprecision(1)
+                << (r.sent > 0 ? 100.0 * static_cast<double>(n.sent) / static_cast<double>(r.sent) : 0.0) << "%)";
+      sep = ", ";
+    }
+    std::cout << "\n";
+  }
   if (r.latency.count() > 0) {
     std::cout << "latency: p50 " << ms(static_cast<double>(r.latency.value_at_percentile(50))) << ", p90 "
               << ms(static_cast<double>(r.latency.value_at_percentile(90))) << ", p99 "
@@ -266,6 +279,8 @@ std::function<int()> add_load_command(CLI::App& app) {
   cmd->add_option("--rate", a->rate, "open loop: JoinReqs per second at intended times, e.g. 2000/s");
   cmd->add_flag("--max", a->max, "closed loop: each connection sends its next JoinReq when answered");
   cmd->add_option("--storm", a->storm, "N distinct devices join within T, e.g. 10000/30s");
+  cmd->add_option("--mix", a->mix,
+                  "RejoinReqs among the requests by RejoinType, e.g. rejoin0=10%,rejoin1=5% (LoRaWAN 1.1 devices)");
   cmd->add_option("--connections", a->connections, "concurrent connections (default 16)");
   cmd->add_option("--duration", a->duration, "how long --rate and --max run, e.g. 60s (default 10s)");
   cmd->add_option("--state", a->state,

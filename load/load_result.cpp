@@ -149,6 +149,11 @@ void merge(LoadResult& into, const LoadResult& other) {
     if (mine.example.empty()) mine.example = e.example;
   }
   for (const auto& [check, n] : other.warnings) into.warnings[check] += n;
+  for (const auto& [kind, n] : other.requests) {
+    RequestCount& mine = into.requests[kind];
+    mine.sent += n.sent;
+    mine.ok += n.ok;
+  }
   if (into.series.size() < other.series.size()) into.series.resize(other.series.size());
   for (std::size_t i = 0; i < other.series.size(); ++i) {
     SecondSample& s = into.series[i];
@@ -269,6 +274,21 @@ std::vector<AssertionOutcome> judge(const LoadResult& r, const std::vector<Asser
     o.message = !r.setup_error.empty() ? r.setup_error : "the run ended early: " + r.stopped;
     out.push_back(std::move(o));
   }
+  for (const auto& [kind, n] : r.requests) {
+    if (n.ok > 0 || r.ok == 0) continue;  // nothing verified at all: the "ok>0" outcome says it
+    // --mix asked for this kind and none was verified: the run did not test what was asked.
+    AssertionOutcome o;
+    o.assertion = parse_assertion("ok>0");
+    o.assertion.text = kind + " verified";
+    o.implicit = true;
+    o.value = 0;
+    o.passed = false;
+    o.message = "no " + kind + " was answered and verified (" + std::to_string(n.sent) + " sent)" +
+                (n.sent == 0 ? ": no device could send one (a LoRaWAN 1.1 device rejoins only once joined with "
+                               "OptNeg, LoRaWAN 1.1 §6.2.4.1)"
+                             : std::string());
+    out.push_back(std::move(o));
+  }
   if (r.ok == 0) {
     AssertionOutcome o;
     o.assertion = parse_assertion("ok>0");
@@ -295,6 +315,9 @@ ojson to_json(const LoadResult& r, const std::vector<AssertionOutcome>& outcomes
   ojson errors = ojson::object();
   for (const auto& [name, e] : r.error_classes) errors[name] = {{"count", e.count}, {"example", e.example}};
   j["errors"] = errors;
+  ojson requests = ojson::object();
+  for (const auto& [kind, n] : r.requests) requests[kind] = {{"sent", n.sent}, {"ok", n.ok}};
+  j["requests"] = requests;
   ojson warnings = ojson::object();
   for (const auto& [check, n] : r.warnings) warnings[check] = n;
   j["warnings"] = warnings;
@@ -372,6 +395,21 @@ LoadResult load_result_from_json(const json& document, std::string_view where_te
   }
   if (classified != r.errors) {
     totals.fail("errors", std::to_string(classified) + " (the sum of the error classes)", std::to_string(r.errors));
+  }
+  if (top.find("requests") != nullptr) {
+    RequestCount sum;
+    for (const auto& [kind, n] : top.object("requests").items()) {
+      const Reader k(n, top.where("requests") + "." + kind);
+      RequestCount c{k.count("sent"), k.count("ok")};
+      if (c.ok > c.sent) k.fail("ok", "at most sent (" + std::to_string(c.sent) + ")", std::to_string(c.ok));
+      sum.sent += c.sent;
+      sum.ok += c.ok;
+      r.requests[kind] = c;
+    }
+    if (sum.sent != r.sent) totals.fail("sent", std::to_string(sum.sent) + " (the sum of requests)", std::to_string(r.sent));
+    if (sum.ok != r.ok) totals.fail("ok", std::to_string(sum.ok) + " (the sum of requests)", std::to_string(r.ok));
+  } else if (r.sent > 0) {
+    r.requests["JoinReq"] = {r.sent, r.ok};  // a report from before --mix: JoinReqs only
   }
   for (const auto& [check, n] : top.object("warnings").items()) {
     if (!n.is_number_integer() || n.get<std::int64_t>() < 0) top.fail("warnings." + check, "a whole number >= 0", Reader::type_of(n));

@@ -57,6 +57,13 @@ struct ErrorClass {
   friend bool operator==(const ErrorClass&, const ErrorClass&) = default;
 };
 
+// Requests of one kind (JoinReq, RejoinReq type 0, 1, 2): how many left and how many were verified.
+struct RequestCount {
+  std::uint64_t sent = 0;
+  std::uint64_t ok = 0;
+  friend bool operator==(const RequestCount&, const RequestCount&) = default;
+};
+
 struct LoadResult {
   // What was asked: mode, rate, connections, duration, storm, target, fleet size, ... as the
   // command wrote it (the first shard's, after a merge).
@@ -69,6 +76,9 @@ struct LoadResult {
   std::uint64_t ok = 0;
   std::uint64_t errors = 0;
   std::map<std::string, ErrorClass> error_classes;
+  // By request kind (load/load_spec.hpp request_kind_name): every kind sent, and every kind --mix
+  // asked for even when none could be sent (so that the judgement sees it). Sums to sent and ok.
+  std::map<std::string, RequestCount> requests;
   // Violated SHOULD/INFO checks (warnings, not errors), and MUST checks the profile excuses.
   std::map<std::string, std::uint64_t> warnings;
   LatencyHistogram latency;
@@ -103,7 +113,8 @@ struct AssertionOutcome {
   std::string message;    // "p99 = 12.3 ms, expected <= 50 ms"
 };
 // Every assertion judged; with none given, the run is judged by "errors=0". A run that verified
-// no join at all never passes (a false green): that adds a failed "ok>0" outcome.
+// no join at all never passes (a false green): that adds a failed "ok>0" outcome; nor one that
+// verified no request of a kind --mix asked for (a failed "<kind> verified" outcome).
 std::vector<AssertionOutcome> judge(const LoadResult& result, const std::vector<Assertion>& assertions);
 
 // The JSON report ("command": "load"), and back. from_json checks every member and throws

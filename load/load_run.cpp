@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <ctime>
 #include <deque>
@@ -46,6 +47,10 @@ constexpr std::size_t kJoinNonceMemory = 256;
 constexpr std::chrono::milliseconds kStopCheck{100};
 // An error class's example, at most.
 constexpr std::size_t kMaxExampleBytes = 300;
+// --mix: the RejoinReqs of a type a lane may owe (while no device could send one, at the start
+// of a run before any device has joined) and send as soon as devices can.
+constexpr double kMaxRejoinDebt = 4;
+constexpr std::size_t kRejoinTypes = 3;
 
 struct DeviceSlot {
   conformance::DeviceState state;
@@ -105,7 +110,8 @@ class Lane {
         storm_devices_(storm_devices),
         builder_(shared.options.target, shared.options.seed + 0x9e37 * index),
         header_client_(shared.options.target.ns),
-        url_(header_client_.url_for(backend::MessageType::join_req)) {
+        join_url_(header_client_.url_for(backend::MessageType::join_req)),
+        rejoin_url_(header_client_.url_for(backend::MessageType::rejoin_req)) {
     if (options_.mode == LoadMode::open && rate > 0) {
       period_ = std::chrono::duration<double, std::micro>(1e6 / rate);
     } else if (options_.mode == LoadMode::storm && storm_devices_ > 0) {
@@ -113,6 +119,14 @@ class Lane {
                                                           static_cast<double>(storm_devices_));
     }
     for (auto& d : devices_) free_.push_back(d.get());
+    kinds_[0] = &result_.requests[request_kind_name(std::nullopt)];
+    for (std::uint8_t t = 0; t < kRejoinTypes; ++t) {
+      rejoin_steps_[t].kind = conformance::StepKind::rejoin;
+      rejoin_steps_[t].rejoin_type = t;
+      // Every kind asked for is in the result, sent or not, so that the judgement sees a kind
+      // no device could send.
+      if (options_.mix.rejoin[t] > 0) kinds_[t + 1] = &result_.requests[request_kind_name(t)];
+    }
     backend::HttpClientOptions ho;
     ho.tls = options_.target.ns.tls;
     ho.headers = options_.target.ns.headers;
@@ -190,12 +204,19 @@ class Lane {
         }
         if (stopped) break;
       }
-      DeviceSlot* device = take_device();
+      std::optional<std::uint8_t> rejoin = rejoin_due();
+      DeviceSlot* device = rejoin ? take_rejoin_device(*rejoin) : nullptr;
+      if (device != nullptr) {
+        rejoin_debt_[*rejoin] -= 1;
+      } else {
+        rejoin.reset();  // no device can rejoin now: a JoinReq, and the RejoinReq stays owed
+        device = take_device();
+      }
       if (device == nullptr) break;  // every device used all its DevNonces
       std::string harness_error;
       const std::uint64_t sent_before = result_.sent;
       try {
-        co_await exchange(*device, due);
+        co_await exchange(*device, due, rejoin);
       } catch (const std::exception& e) {
         harness_error = e.what();
       }
@@ -210,19 +231,53 @@ class Lane {
         }
         count_error(second, "harness", harness_error);
       }
-      free_.push_back(device);
+      release(device);
     }
   }
 
-  // The next free device with a DevNonce left; nullptr when none has.
-  DeviceSlot* take_device() {
-    while (!free_.empty()) {
-      DeviceSlot* d = free_.front();
-      free_.pop_front();
-      if (d->plan.remaining() > 0) return d;
-      ++result_.devices_exhausted;
+  // --mix: the RejoinType of the request now due, if it is a RejoinReq. Each type is owed its
+  // share of every request, and the most owed type is due once a whole one is owed.
+  std::optional<std::uint8_t> rejoin_due() {
+    if (options_.mix.empty()) return std::nullopt;
+    std::optional<std::uint8_t> due;
+    for (std::uint8_t t = 0; t < kRejoinTypes; ++t) {
+      rejoin_debt_[t] = std::min(rejoin_debt_[t] + options_.mix.rejoin[t], kMaxRejoinDebt);
+      if (rejoin_debt_[t] >= 1 && (!due || rejoin_debt_[t] > rejoin_debt_[*due])) due = t;
+    }
+    return due;
+  }
+
+  // A free device that can send a RejoinReq of `type` now; nullptr when none can.
+  DeviceSlot* take_rejoin_device(std::uint8_t type) {
+    while (!free_rejoin_.empty()) {
+      DeviceSlot* d = free_rejoin_.front();
+      free_rejoin_.pop_front();
+      if (d->state.device->rejoin_refusal(static_cast<lorawan::RejoinType>(type)).empty()) return d;
+      free_.push_back(d);  // its RJcount of this type is used up: it can still join
     }
     return nullptr;
+  }
+
+  // The next free device with a DevNonce left; nullptr when none has. Devices that have not
+  // joined (or cannot rejoin) go first, so that --mix finds devices to rejoin with.
+  DeviceSlot* take_device() {
+    for (std::deque<DeviceSlot*>* queue : {&free_, &free_rejoin_}) {
+      while (!queue->empty()) {
+        DeviceSlot* d = queue->front();
+        queue->pop_front();
+        if (d->plan.remaining() > 0) return d;
+        ++result_.devices_exhausted;
+      }
+    }
+    return nullptr;
+  }
+
+  // A device whose exchange ended: free again, with the devices that can rejoin kept apart when
+  // --mix asks for RejoinReqs (a LoRaWAN 1.1 device with an OptNeg=1 session).
+  void release(DeviceSlot* device) {
+    const sim::SimDevice& d = *device->state.device;
+    const bool can_rejoin = !options_.mix.empty() && d.joined() && d.session()->mode == lorawan::JoinMode::lorawan_1_1;
+    (can_rejoin ? free_rejoin_ : free_).push_back(device);
   }
 
   SecondSample& second_of(Clock::time_point t) {
@@ -242,26 +297,35 @@ class Lane {
     }
   }
 
-  asio::awaitable<void> exchange(DeviceSlot& device, Clock::time_point due) {
-    const std::optional<lorawan::DevNonce> nonce = device.plan.next();
-    if (!nonce) co_return;
-    join_step_.dev_nonce.number = static_cast<std::uint16_t>(nonce->value());
-    conformance::StepRequest request = builder_.build(join_step_, &device.state, header_client_);
+  // One JoinReq (rejoin: nullopt) or RejoinReq of the type, sent and judged.
+  asio::awaitable<void> exchange(DeviceSlot& device, Clock::time_point due, std::optional<std::uint8_t> rejoin) {
+    const conformance::Step* step = &join_step_;
+    if (rejoin) {
+      step = &rejoin_steps_[*rejoin];
+    } else {
+      const std::optional<lorawan::DevNonce> nonce = device.plan.next();
+      if (!nonce) co_return;
+      join_step_.dev_nonce.number = static_cast<std::uint16_t>(nonce->value());
+    }
+    conformance::StepRequest request = builder_.build(*step, &device.state, header_client_);
+    RequestCount& kind = *kinds_[rejoin ? *rejoin + 1 : 0];
+    const std::string& url = rejoin ? rejoin_url_ : join_url_;
 
     sim::Exchange ex;
-    ex.url = url_;
-    ex.request_type = backend::MessageType::join_req;
+    ex.url = url;
+    ex.request_type = rejoin ? backend::MessageType::rejoin_req : backend::MessageType::join_req;
     ex.transaction_id = request.transaction_id;
     ex.content_type = options_.target.ns.content_type;
     backend::HttpClientRequest hr;
     hr.method = "POST";
-    hr.url = url_;
+    hr.url = url;
     hr.content_type = ex.content_type;
     hr.body = std::move(request.body);  // the Exchange's copy is for traces, which load does not keep
     ex.started = Clock::now();
     ++sent_;
     ++second_of(ex.started).sent;
     ++result_.sent;
+    ++kind.sent;
     std::string transport;
     try {
       sim::record_http_response(ex, co_await http_->request(std::move(hr)));
@@ -279,14 +343,17 @@ class Lane {
         std::max<microseconds::rep>(0, std::chrono::duration_cast<microseconds>(done - due).count()));
     SecondSample& second = second_of(done);
 
+    // The errors of RejoinReqs are classes of their own: a JS that takes JoinReqs but not
+    // RejoinReqs shows as such.
+    const std::string_view of_kind = rejoin ? rejoin_suffixes_[*rejoin] : std::string_view();
     if (!transport.empty()) {
       if (ex.timed_out) record_latency(second, latency);
-      count_error(second, transport, ex.transport_error);
+      count_error(second, transport, ex.transport_error, of_kind);
       co_return;
     }
     sim::take_http_body_as_answer(ex);
     record_latency(second, latency);
-    judge(device, request.sent, ex, second, latency);
+    if (judge(device, request.sent, ex, second, latency, of_kind)) ++kind.ok;
   }
 
   void record_latency(SecondSample& second, std::uint64_t latency_us) {
@@ -294,21 +361,22 @@ class Lane {
     second.latency.record(latency_us);
   }
 
-  void count_error(SecondSample& second, const std::string& cls, const std::string& example) {
+  void count_error(SecondSample& second, const std::string& cls, const std::string& example,
+                   std::string_view of_kind = {}) {
     ++errors_;
     ++result_.errors;
     ++second.errors;
-    ErrorClass& e = result_.error_classes[cls];
+    ErrorClass& e = result_.error_classes[of_kind.empty() ? cls : cls + std::string(of_kind)];
     ++e.count;
     // A peer's words (a Description, a reason phrase) cut and escaped: a hostile JS's 4 MiB
     // Description is not copied into the console and every report.
     if (e.example.empty()) e.example = lorawan::peer_text(example, kMaxExampleBytes);
   }
 
-  // The answer's class: ok, or the first reason it is not (a TS002 failure Result, no TS002
-  // answer, a violated MUST check the profile does not excuse).
-  void judge(DeviceSlot& device, const conformance::SentRequest& sent, const sim::Exchange& ex,
-             SecondSample& second, std::uint64_t latency) {
+  // The answer's class: ok (true), or the first reason it is not (a TS002 failure Result, no
+  // TS002 answer, a violated MUST check the profile does not excuse).
+  bool judge(DeviceSlot& device, const conformance::SentRequest& sent, const sim::Exchange& ex,
+             SecondSample& second, std::uint64_t latency, std::string_view of_kind) {
     const bool counting = lorawan::devnonce_is_counter(device.state.device->mac_version());
     const std::size_t known = device.state.history.join_nonces.size();
     conformance::Validation v = conformance::validate_exchange(
@@ -338,21 +406,27 @@ class Lane {
     }
     const AnswerClass verdict = classify(ex, v.answer);
     if (verdict.kind == AnswerClass::refused || verdict.kind == AnswerClass::no_answer) {
-      count_error(second, verdict.name, verdict.example);
-    } else if (!failed.empty()) {
-      count_error(second, "verify " + failed, failed_example);
-    } else if (!v.answer.device_accepted) {
-      count_error(second, "verify join-accept", "the device did not take the join-accept: " + v.answer.device_refusal);
-    } else {
-      ++ok_;
-      ++result_.ok;
-      ++second.ok;
-      if (result_.storm) {
-        ++result_.storm->answered;
-        if (latency <= static_cast<std::uint64_t>(options_.rx1_deadline.count())) ++result_.storm->within_rx1;
-        if (latency <= static_cast<std::uint64_t>(options_.rx2_deadline.count())) ++result_.storm->within_rx2;
-      }
+      count_error(second, verdict.name, verdict.example, of_kind);
+      return false;
     }
+    if (!failed.empty()) {
+      count_error(second, "verify " + failed, failed_example, of_kind);
+      return false;
+    }
+    if (!v.answer.device_accepted) {
+      count_error(second, "verify join-accept", "the device did not take the join-accept: " + v.answer.device_refusal,
+                  of_kind);
+      return false;
+    }
+    ++ok_;
+    ++result_.ok;
+    ++second.ok;
+    if (result_.storm) {
+      ++result_.storm->answered;
+      if (latency <= static_cast<std::uint64_t>(options_.rx1_deadline.count())) ++result_.storm->within_rx1;
+      if (latency <= static_cast<std::uint64_t>(options_.rx2_deadline.count())) ++result_.storm->within_rx2;
+    }
+    return true;
   }
 
   struct AnswerClass {
@@ -396,7 +470,9 @@ class Lane {
   const LoadOptions& options_;
   asio::io_context io_;
   std::vector<std::unique_ptr<DeviceSlot>> devices_;
-  std::deque<DeviceSlot*> free_;
+  std::deque<DeviceSlot*> free_;         // devices free to join (with --mix: those that cannot rejoin)
+  std::deque<DeviceSlot*> free_rejoin_;  // --mix: free devices that can rejoin (and join)
+  std::array<double, kRejoinTypes> rejoin_debt_{};  // --mix: RejoinReqs of each type owed
   std::size_t connections_;
   std::uint64_t storm_devices_;
   std::chrono::duration<double, std::micro> period_{0};
@@ -410,8 +486,14 @@ class Lane {
     step.dev_nonce.kind = conformance::DevNonceChoice::value;
     return step;
   }();
+  std::array<conformance::Step, kRejoinTypes> rejoin_steps_;  // a rejoin of each RejoinType
+  // The requests of each kind: JoinReq, then RejoinReq type 0, 1, 2 (only those --mix asks for).
+  std::array<RequestCount*, kRejoinTypes + 1> kinds_{};
+  static constexpr std::array<std::string_view, kRejoinTypes> rejoin_suffixes_{
+      " (RejoinReq type 0)", " (RejoinReq type 1)", " (RejoinReq type 2)"};
   sim::NsClient header_client_;  // the NS's request header (NsClient::request_header); sends nothing
-  std::string url_;               // where JoinReqs go (the target's JoinReq path)
+  std::string join_url_;          // where JoinReqs go (the target's JoinReq path)
+  std::string rejoin_url_;        // where RejoinReqs go
   std::unique_ptr<backend::HttpClient> http_;
   LoadResult result_;
   std::atomic<std::uint64_t> sent_{0};
@@ -430,6 +512,7 @@ nlohmann::ordered_json settings_of(const LoadOptions& o, std::size_t shard_devic
   if (o.mode == LoadMode::open) s["rate"] = o.rate;
   if (o.mode != LoadMode::storm) s["duration_us"] = o.duration.count();
   if (o.storm) s["storm"] = {{"devices", o.storm->devices}, {"within_us", o.storm->within.count()}};
+  if (!o.mix.empty()) s["mix"] = o.mix.text();
   s["connections"] = o.connections;
   s["threads"] = o.threads;
   s["timeout_ms"] = o.target.ns.timeout.count();
@@ -456,6 +539,21 @@ LoadResult run_load(const LoadOptions& options) {
   }
   if (options.mode == LoadMode::open && !(options.rate > 0)) throw LoadSetupError("open loop needs --rate N/s");
   if (options.mode == LoadMode::storm && !options.storm) throw LoadSetupError("storm mode needs --storm N/T");
+  if (!options.mix.empty()) {
+    if (options.mode == LoadMode::storm) {
+      throw LoadSetupError("--mix: a storm sends one JoinReq per device, and a device rejoins only once joined; use "
+                           "--mix with --rate or --max");
+    }
+    if (options.target.capabilities.count(conformance::Capability::rejoin) == 0) {
+      throw LoadSetupError("--mix: the target declares that it takes no RejoinReqs (rejoin = false under "
+                           "[capabilities] in the target file)");
+    }
+    const conformance::KnownDeviation* known = options.profile.find("rejoin");
+    if (known != nullptr && known->verdict == conformance::Verdict::skip) {
+      throw LoadSetupError("--mix: the profile " + options.profile.name + " says the JS takes no RejoinReqs: " +
+                           known->reason);
+    }
+  }
 
   // This shard's devices, in fleet order; fixed-policy devices replay by design and are left out.
   std::vector<const sim::FleetDevice*> mine;
@@ -474,6 +572,12 @@ LoadResult run_load(const LoadOptions& options) {
     throw LoadSetupError("no device to send JoinReqs for" + shard_words + ": the fleet has " +
                          std::to_string(options.fleet.devices.size()) + " device(s)" +
                          (fixed > 0 ? ", " + std::to_string(fixed) + " of them with DevNoncePolicy fixed (they replay)" : ""));
+  }
+  if (!options.mix.empty() && std::none_of(mine.begin(), mine.end(), [](const sim::FleetDevice* d) {
+        return lorawan::is_1_1(d->mac_version);
+      })) {
+    throw LoadSetupError("--mix " + options.mix.text() + ": no LoRaWAN 1.1 device" + shard_words +
+                         ", and only LoRaWAN 1.1 devices send RejoinReqs (LoRaWAN 1.1 §6.2.4.1)");
   }
   // Every lane has at least one connection, so that its share of the rate and storm is sent.
   const std::size_t lanes = std::min<std::size_t>({options.threads, mine.size(), options.connections});

@@ -54,6 +54,7 @@ struct LoadOptions {
   std::size_t connections = 16;
   std::chrono::microseconds duration{std::chrono::seconds(10)};  // open and closed loop
   std::optional<StormSpec> storm;    // LoadMode::storm
+  MixSpec mix;                       // --mix: the share of RejoinReqs of each type (open and closed loop)
   ShardSpec shard;
   unsigned threads = 1;
   // The join-accept windows a storm is judged by: JOIN_ACCEPT_DELAY1/2 (5 s, 6 s: LoRaWAN

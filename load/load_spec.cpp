@@ -138,6 +138,65 @@ ShardSpec parse_shard(std::string_view text) {
   return s;
 }
 
+void parse_mix(std::string_view text, MixSpec& into) {
+  const std::string help = "--mix: expected KIND=SHARE[,KIND=SHARE...] with KIND rejoin0, rejoin1 or rejoin2 and SHARE "
+                           "such as \"10%\" or \"0.1\" (the rest are JoinReqs), got " + quoted(text);
+  if (trim(text).empty()) throw std::invalid_argument(help);
+  std::string_view rest = text;
+  for (;;) {
+    const std::size_t comma = rest.find(',');
+    const std::string item = trim(rest.substr(0, comma));
+    const std::size_t eq = item.find('=');
+    if (eq == std::string::npos) throw std::invalid_argument(help);
+    const std::string kind = trim(std::string_view(item).substr(0, eq));
+    const std::string value = trim(std::string_view(item).substr(eq + 1));
+    std::size_t type = 3;
+    for (std::size_t t = 0; t < 3; ++t) {
+      if (kind == "rejoin" + std::to_string(t)) type = t;
+    }
+    if (type == 3) {
+      throw std::invalid_argument("--mix: expected the kind rejoin0, rejoin1 or rejoin2 (RejoinType 0, 1, 2), got " +
+                                  quoted(kind) + " in " + quoted(text));
+    }
+    double share = 0;
+    std::string_view unit;
+    if (!leading_number(value, share, unit) || !(unit.empty() || unit == "%")) {
+      throw std::invalid_argument("--mix: " + kind + ": expected a share such as \"10%\" or \"0.1\", got " +
+                                  quoted(value));
+    }
+    if (unit == "%") share /= 100;
+    if (share <= 0 || share > 1) {
+      throw std::invalid_argument("--mix: " + kind + ": expected a share more than 0 and at most 100%, got " +
+                                  quoted(value));
+    }
+    if (into.rejoin[type] != 0) throw std::invalid_argument("--mix: " + kind + " is given twice, in " + quoted(text));
+    into.rejoin[type] = share;
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  const double total = into.rejoin[0] + into.rejoin[1] + into.rejoin[2];
+  if (total > 1 + 1e-9) {
+    char shown[32];
+    std::snprintf(shown, sizeof shown, "%.4g%%", total * 100);
+    throw std::invalid_argument(std::string("--mix: the shares add up to ") + shown + ", expected at most 100%");
+  }
+}
+
+std::string MixSpec::text() const {
+  std::string out;
+  for (std::size_t t = 0; t < rejoin.size(); ++t) {
+    if (rejoin[t] == 0) continue;
+    char share[32];
+    std::snprintf(share, sizeof share, "%.4g%%", rejoin[t] * 100);
+    out += (out.empty() ? "" : ",") + std::string("rejoin") + std::to_string(t) + "=" + share;
+  }
+  return out;
+}
+
+std::string request_kind_name(std::optional<std::uint8_t> rejoin_type) {
+  return rejoin_type ? "RejoinReq type " + std::to_string(*rejoin_type) : std::string("JoinReq");
+}
+
 std::string_view to_string(Assertion::Metric metric) {
   switch (metric) {
     case Assertion::Metric::p50: return "p50";

@@ -4,8 +4,10 @@
 // assertions the run is judged by ("p99<=50ms", "errors=0", "rate>=1000"). Every parse error
 // says what was expected and what was seen (std::invalid_argument).
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,6 +38,20 @@ struct ShardSpec {
   std::string text() const { return std::to_string(index) + "/" + std::to_string(count); }
 };
 ShardSpec parse_shard(std::string_view text);
+
+// --mix rejoin0=10%,rejoin1=5%: the share of requests that are RejoinReqs of each RejoinType
+// (LoRaWAN 1.1 §6.2.4.1), the rest JoinReqs. Shares are "10%" or "0.1", each more than 0, in
+// all at most 100%; a type named twice is an error. Only LoRaWAN 1.1 devices with a LoRaWAN 1.1
+// session (OptNeg) send RejoinReqs, as real ones do.
+struct MixSpec {
+  std::array<double, 3> rejoin{};  // by RejoinType 0, 1, 2: a fraction of all requests
+  bool empty() const { return rejoin[0] == 0 && rejoin[1] == 0 && rejoin[2] == 0; }
+  std::string text() const;  // "rejoin0=10%,rejoin1=5%"; "" when empty
+};
+// Adds the kinds in `text` to `into` (--mix may be given more than once).
+void parse_mix(std::string_view text, MixSpec& into);
+// The name of requests of a kind in reports: "JoinReq", "RejoinReq type 0", ...
+std::string request_kind_name(std::optional<std::uint8_t> rejoin_type);
 
 // --assert METRIC OP VALUE. Metrics: the latency percentiles p50 p90 p99 p99.9 max mean (a
 // duration: "50ms"), rate (answered JoinReqs per second over the run: "1000" or "1000/s"),

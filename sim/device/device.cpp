@@ -211,40 +211,43 @@ std::optional<lorawan::RejoinType> SimDevice::pending_rejoin() const {
   return pending_ ? pending_->rejoin : std::nullopt;
 }
 
-lorawan::Bytes SimDevice::make_rejoin_request(lorawan::RejoinType type) {
-  const std::string what = "rejoin-request type " + std::to_string(static_cast<int>(type));
+std::string SimDevice::rejoin_refusal(lorawan::RejoinType type) const {
   if (!lorawan::is_1_1(mac_version_)) {
-    fail(what + ": rejoin-requests are LoRaWAN 1.1 only, and this device is LoRaWAN " +
-         std::string(lorawan::to_string(mac_version_)));
+    return "rejoin-requests are LoRaWAN 1.1 only, and this device is LoRaWAN " +
+           std::string(lorawan::to_string(mac_version_));
   }
-  if (!session_) {
-    fail(what + ": no session; a device sends rejoin-requests only once joined (join first)");
-  }
+  if (!session_) return "no session; a device sends rejoin-requests only once joined (join first)";
   if (session_->mode != JoinMode::lorawan_1_1) {
     // OptNeg=0: the device runs LoRaWAN 1.0.x MAC rules, which have no rejoin-requests.
-    fail(what + ": the session was set up with OptNeg=0 (" +
-         std::string(lorawan::to_string(session_->mode)) +
-         "), which has no rejoin-requests; a LoRaWAN 1.1 (OptNeg=1) session is needed");
+    return "the session was set up with OptNeg=0 (" + std::string(lorawan::to_string(session_->mode)) +
+           "), which has no rejoin-requests; a LoRaWAN 1.1 (OptNeg=1) session is needed";
+  }
+  if (type == lorawan::RejoinType::type1 && next_rj_count1_ > 0xffff) {
+    return "RJcount1 exhausted: 0xffff has been used, and a LoRaWAN 1.1 device never reuses an RJcount1 under the "
+           "same JSIntKey";
+  }
+  if (type != lorawan::RejoinType::type1 && session_->rj_count0 > 0xffff) {
+    return "RJcount0 exhausted: 0xffff has been used in this session, and a LoRaWAN 1.1 device never wraps it (a "
+           "new session restarts it)";
+  }
+  return {};
+}
+
+lorawan::Bytes SimDevice::make_rejoin_request(lorawan::RejoinType type) {
+  if (const std::string refusal = rejoin_refusal(type); !refusal.empty()) {
+    fail("rejoin-request type " + std::to_string(static_cast<int>(type)) + ": " + refusal);
   }
   lorawan::RejoinRequest request;
   request.type = type;
   request.dev_eui = dev_eui_;
   lorawan::Bytes phy;
   if (type == lorawan::RejoinType::type1) {
-    if (next_rj_count1_ > 0xffff) {
-      fail(what + ": RJcount1 exhausted: 0xffff has been used, and a LoRaWAN 1.1 device never "
-                  "reuses an RJcount1 under the same JSIntKey");
-    }
     request.join_eui = join_eui_;
     request.rj_count = lorawan::DevNonce(next_rj_count1_);
     phy = lorawan::build_rejoin_request(slot(KeySlot::js_int_key), request);
     ++next_rj_count1_;
   } else {
     Session& s = *session_;
-    if (s.rj_count0 > 0xffff) {
-      fail(what + ": RJcount0 exhausted: 0xffff has been used in this session, and a LoRaWAN 1.1 "
-                  "device never wraps it (a new session restarts it)");
-    }
     request.net_id = s.net_id;
     request.rj_count = lorawan::DevNonce(s.rj_count0);
     phy = lorawan::build_rejoin_request(slot(KeySlot::s_nwk_s_int_key), request);

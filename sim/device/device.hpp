@@ -158,6 +158,8 @@ class SimDevice {
   // or one served with OptNeg=0 has no rejoin-requests, and this throws lorawan::Error naming the
   // device and why; likewise once the RJcount of the type is exhausted (it never wraps).
   lorawan::Bytes make_rejoin_request(lorawan::RejoinType type);
+  // Why make_rejoin_request(type) would throw, in words; "" when the device can rejoin so.
+  std::string rejoin_refusal(lorawan::RejoinType type) const;
   // The RJcount1 of the next type 1 rejoin-request; 0x10000 once 0xffff has been used.
   std::uint32_t next_rj_count1() const { return next_rj_count1_; }
   // The type of the pending rejoin-request; nullopt when the pending request is a

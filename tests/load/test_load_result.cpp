@@ -32,6 +32,7 @@ LoadResult part(std::uint64_t ok, std::uint64_t errors, std::uint64_t base_laten
   }
   r.devices = 10;
   r.warnings["accept/cflist"] = 2;
+  r.requests["JoinReq"] = RequestCount{ok + errors, ok};
   return r;
 }
 
@@ -174,6 +175,46 @@ TEST(LoadResult, AssertionsAreJudgedOnTheMeasuredValues) {
   EXPECT_NE(outcomes[3].message.find("--storm"), std::string::npos);
 }
 
+// --mix: requests of each kind add up in a merge; a kind asked for that was never verified fails
+// the run, whatever else passed (the JS was not tested on what was asked).
+TEST(LoadResult, RequestKindsMergeAndAKindNeverVerifiedFailsTheRun) {
+  LoadResult a = part(90, 0, 1000, 2, "1/2");
+  a.requests["JoinReq"] = RequestCount{80, 80};
+  a.requests["RejoinReq type 0"] = RequestCount{10, 10};
+  LoadResult b = part(45, 0, 1000, 2, "2/2");
+  b.requests["JoinReq"] = RequestCount{40, 40};
+  b.requests["RejoinReq type 0"] = RequestCount{5, 5};
+  b.requests["RejoinReq type 1"] = RequestCount{0, 0};  // asked, none could be sent
+  LoadResult merged;
+  merge(merged, a);
+  merge(merged, b);
+  EXPECT_EQ(merged.requests.at("JoinReq"), (RequestCount{120, 120}));
+  EXPECT_EQ(merged.requests.at("RejoinReq type 0"), (RequestCount{15, 15}));
+  const auto outcomes = judge(merged, {});
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_TRUE(outcomes[0].passed);  // errors=0
+  EXPECT_FALSE(outcomes[1].passed);
+  EXPECT_EQ(outcomes[1].assertion.text, "RejoinReq type 1 verified");
+  EXPECT_NE(outcomes[1].message.find("no device could send one"), std::string::npos) << outcomes[1].message;
+  // Once it is verified, the run passes.
+  merged.requests["RejoinReq type 1"] = RequestCount{3, 3};
+  for (const auto& o : judge(merged, {})) EXPECT_TRUE(o.passed) << o.message;
+  // Sent but never verified (the JS refuses RejoinReqs): also a failure, with the count sent.
+  merged.requests["RejoinReq type 1"] = RequestCount{3, 0};
+  const auto refused = judge(merged, {parse_assertion("errors<=3")});
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_FALSE(refused[1].passed);
+  EXPECT_NE(refused[1].message.find("(3 sent)"), std::string::npos) << refused[1].message;
+}
+
+TEST(LoadResult, AReportWithoutRequestKindsIsReadAsJoinReqsOnly) {
+  const LoadResult r = part(50, 1, 2000, 2, "1/1");
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(to_json(r, judge(r, {})).dump());
+  j.erase("requests");
+  const LoadResult back = load_result_from_json(j, "old.json");
+  EXPECT_EQ(back.requests.at("JoinReq"), (RequestCount{51, 50}));
+}
+
 TEST(LoadResult, JsonRoundTrip) {
   LoadResult r = part(500, 3, 2000, 3, "1/1");
   r.storm = StormOutcome{100, 30'000'000, 5'000'000, 6'000'000, 98, 97, 98};
@@ -217,6 +258,12 @@ TEST(LoadResult, MalformedJsonIsRefusedWithItsPlace) {
   j = good;
   j["latency"]["histogram"]["buckets"] = "none";
   EXPECT_NE(error_of(j).find("s.json.latency.histogram"), std::string::npos) << error_of(j);
+  j = good;
+  j["requests"]["JoinReq"]["sent"] = 70;  // not the total
+  EXPECT_NE(error_of(j).find("sum of requests"), std::string::npos) << error_of(j);
+  j = good;
+  j["requests"]["JoinReq"]["ok"] = 1000;  // more than sent
+  EXPECT_NE(error_of(j).find("s.json.requests.JoinReq.ok: expected at most sent"), std::string::npos) << error_of(j);
   j = good;
   j.erase("settings");
   EXPECT_NE(error_of(j).find("settings"), std::string::npos) << error_of(j);

@@ -17,9 +17,11 @@ using load::LoadMode;
 using load::LoadOptions;
 using load::LoadResult;
 
-std::unique_ptr<conformance::EmbeddedTarget> embedded(std::size_t per_version, std::vector<std::string> faults = {}) {
+std::unique_ptr<conformance::EmbeddedTarget> embedded(std::size_t per_version, std::vector<std::string> faults = {},
+                                                      sim::Behaviour behaviour = sim::Behaviour::strict) {
   conformance::EmbeddedTargetOptions eo;
   eo.devices_per_version = per_version;
+  eo.behaviour = behaviour;
   for (const auto& f : faults) sim::add_fault(eo.faults, f);
   return std::make_unique<conformance::EmbeddedTarget>(eo);
 }
@@ -182,6 +184,116 @@ TEST(LoadRun, ThreadsShareTheStormWhateverTheirNumber) {
   EXPECT_EQ(r.sent, 8u);
   EXPECT_EQ(r.ok, 8u) << classes(r);
   EXPECT_EQ(r.storm->within_rx1, 8u);
+}
+
+// --mix: RejoinReqs of each type asked for, from LoRaWAN 1.1 devices once joined, every one
+// verified like a JoinReq (the new session keys are the device's derivation).
+TEST(LoadRun, AMixSendsRejoinReqsOfEachTypeAndVerifiesThem) {
+  const auto js = embedded(4);
+  LoadOptions o = options_for(*js, LoadMode::closed, 4);
+  o.duration = 600ms;
+  load::parse_mix("rejoin0=20%,rejoin1=10%,rejoin2=10%", o.mix);
+  const LoadResult r = load::run_load(o);
+  EXPECT_EQ(r.errors, 0u) << classes(r);
+  ASSERT_EQ(r.requests.size(), 4u);
+  std::uint64_t sent = 0;
+  for (const auto& [kind, n] : r.requests) {
+    EXPECT_EQ(n.ok, n.sent) << kind;
+    sent += n.sent;
+  }
+  EXPECT_EQ(sent, r.sent);
+  // Each type near its share: the first requests of a run are JoinReqs (no device has joined yet).
+  const auto share = [&r](const char* kind) {
+    return static_cast<double>(r.requests.at(kind).sent) / static_cast<double>(r.sent);
+  };
+  ASSERT_GT(r.sent, 200u);
+  EXPECT_NEAR(share("RejoinReq type 0"), 0.20, 0.03);
+  EXPECT_NEAR(share("RejoinReq type 1"), 0.10, 0.03);
+  EXPECT_NEAR(share("RejoinReq type 2"), 0.10, 0.03);
+  for (const auto& outcome : load::judge(r, {})) EXPECT_TRUE(outcome.passed) << outcome.message;
+  EXPECT_EQ(r.settings.at("mix"), "rejoin0=20%,rejoin1=10%,rejoin2=10%");
+}
+
+// A JS that takes JoinReqs but not RejoinReqs (The Things Stack), and one that answers RejoinReqs
+// with wrong session keys (brocaar's JS): the RejoinReqs are errors of their own classes, the
+// JoinReqs stay verified, and the run fails.
+TEST(LoadRun, RejoinReqsAJsGetsWrongAreErrorsOfTheirOwnClass) {
+  const struct {
+    sim::Behaviour behaviour;
+    const char* error_class;
+  } cases[] = {{sim::Behaviour::tts, "result MalformedRequest (RejoinReq type 0)"},
+               {sim::Behaviour::brocaar, "verify keys/rejoin-session-keys (RejoinReq type 0)"}};
+  for (const auto& c : cases) {
+    const auto js = embedded(2, {}, c.behaviour);
+    LoadOptions o = options_for(*js, LoadMode::closed, 2);
+    if (c.behaviour == sim::Behaviour::tts) {
+      // The tts profile says RejoinReqs are not taken (and load refuses --mix under it); its
+      // Content-Type deviation is excused here so that only the RejoinReqs are errors.
+      o.profile.known.push_back({"http/content-type", conformance::Verdict::warn, "answers text/plain"});
+    } else {
+      o.profile = conformance::resolve_profile("brocaar");
+    }
+    load::parse_mix("rejoin0=25%", o.mix);
+    const LoadResult r = load::run_load(o);
+    EXPECT_GT(r.requests.at("JoinReq").ok, 0u) << classes(r);
+    EXPECT_EQ(r.requests.at("RejoinReq type 0").ok, 0u) << classes(r);
+    ASSERT_EQ(r.error_classes.count(c.error_class), 1u) << classes(r);
+    EXPECT_EQ(r.error_classes.at(c.error_class).count, r.requests.at("RejoinReq type 0").sent);
+    EXPECT_EQ(r.errors, r.requests.at("RejoinReq type 0").sent) << classes(r);
+    bool failed = false;
+    for (const auto& outcome : load::judge(r, {load::parse_assertion("errors<=1000000")})) {
+      if (outcome.assertion.text == "RejoinReq type 0 verified") failed = !outcome.passed;
+    }
+    EXPECT_TRUE(failed) << "a JS that verifies no RejoinReq must fail a --mix run";
+  }
+}
+
+// RJcount1 continues across runs with the state, as DevNonces do; without it the JS refuses the
+// repeated RJcount1s.
+TEST(LoadRun, TheStateContinuesRjCount1AcrossRuns) {
+  const auto js = embedded(2);
+  sim::DeviceCountersMap counters;
+  LoadOptions o = options_for(*js, LoadMode::closed, 2);
+  o.duration = 300ms;
+  o.counters = &counters;
+  load::parse_mix("rejoin1=50%", o.mix);
+  const LoadResult first = load::run_load(o);
+  EXPECT_GT(first.requests.at("RejoinReq type 1").ok, 0u);
+  EXPECT_EQ(first.errors, 0u) << classes(first);
+  const LoadResult second = load::run_load(o);
+  EXPECT_GT(second.requests.at("RejoinReq type 1").ok, 0u);
+  EXPECT_EQ(second.errors, 0u) << classes(second);
+  o.counters = nullptr;
+  const LoadResult fresh = load::run_load(o);
+  EXPECT_GT(fresh.errors, 0u);
+}
+
+TEST(LoadRun, AMixThatCannotBeSentIsRefusedBeforeSending) {
+  const auto js = embedded(2);
+  const auto error_of = [](const LoadOptions& o) {
+    try {
+      (void)load::run_load(o);
+    } catch (const load::LoadSetupError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  LoadOptions o = options_for(*js, LoadMode::storm, 1);
+  o.storm = load::StormSpec{2, 1s};
+  load::parse_mix("rejoin0=10%", o.mix);
+  EXPECT_NE(error_of(o).find("a storm sends one JoinReq per device"), std::string::npos) << error_of(o);
+  o = options_for(*js, LoadMode::closed, 1);
+  load::parse_mix("rejoin0=10%", o.mix);
+  o.target.capabilities.erase(conformance::Capability::rejoin);
+  EXPECT_NE(error_of(o).find("rejoin = false"), std::string::npos) << error_of(o);
+  o = options_for(*js, LoadMode::closed, 1);
+  load::parse_mix("rejoin0=10%", o.mix);
+  o.profile = conformance::resolve_profile("tts");
+  EXPECT_NE(error_of(o).find("the profile tts says the JS takes no RejoinReqs"), std::string::npos) << error_of(o);
+  o = options_for(*js, LoadMode::closed, 1);
+  load::parse_mix("rejoin0=10%", o.mix);
+  std::erase_if(o.fleet.devices, [](const sim::FleetDevice& d) { return lorawan::is_1_1(d.mac_version); });
+  EXPECT_NE(error_of(o).find("no LoRaWAN 1.1 device"), std::string::npos) << error_of(o);
 }
 
 TEST(LoadRun, SetupsThatCannotWorkAreRefusedBeforeSending) {

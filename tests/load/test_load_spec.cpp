@@ -72,6 +72,42 @@ TEST(LoadSpec, ShardsSplitTheFleetWithoutOverlap) {
   }
 }
 
+TEST(LoadSpec, MixesOfRejoinTypes) {
+  MixSpec m;
+  parse_mix("rejoin0=10%, rejoin2=0.05", m);
+  EXPECT_DOUBLE_EQ(m.rejoin[0], 0.10);
+  EXPECT_DOUBLE_EQ(m.rejoin[1], 0);
+  EXPECT_DOUBLE_EQ(m.rejoin[2], 0.05);
+  EXPECT_EQ(m.text(), "rejoin0=10%,rejoin2=5%");
+  parse_mix("rejoin1=85%", m);  // a second --mix adds its kinds
+  EXPECT_DOUBLE_EQ(m.rejoin[1], 0.85);
+  EXPECT_FALSE(m.empty());
+  EXPECT_TRUE(MixSpec{}.empty());
+  EXPECT_EQ(request_kind_name(std::nullopt), "JoinReq");
+  EXPECT_EQ(request_kind_name(1), "RejoinReq type 1");
+
+  const auto error_of = [](std::string_view text, MixSpec into = {}) {
+    try {
+      parse_mix(text, into);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of("rejoin3=10%").find("rejoin0, rejoin1 or rejoin2"), std::string::npos);
+  EXPECT_NE(error_of("join=10%").find("got \"join\""), std::string::npos) << error_of("join=10%");
+  EXPECT_NE(error_of("rejoin0").find("KIND=SHARE"), std::string::npos);
+  EXPECT_NE(error_of("").find("KIND=SHARE"), std::string::npos);
+  EXPECT_NE(error_of("rejoin0=ten").find("rejoin0: expected a share"), std::string::npos);
+  EXPECT_NE(error_of("rejoin0=10ms").find("rejoin0: expected a share"), std::string::npos);
+  EXPECT_NE(error_of("rejoin0=0%").find("more than 0"), std::string::npos);
+  EXPECT_NE(error_of("rejoin0=150%").find("at most 100%"), std::string::npos);
+  EXPECT_NE(error_of("rejoin0=60%,rejoin1=50%").find("add up to 110%"), std::string::npos);
+  EXPECT_NE(error_of("rejoin0=1%,rejoin0=2%").find("rejoin0 is given twice"), std::string::npos);
+  EXPECT_NE(error_of("rejoin0=1%", m).find("rejoin0 is given twice"), std::string::npos);
+  EXPECT_EQ(error_of("rejoin0=50%,rejoin1=50%"), "no error");
+}
+
 TEST(LoadSpec, Assertions) {
   Assertion a = parse_assertion("p99<=50ms");
   EXPECT_EQ(a.metric, Assertion::Metric::p99);
