@@ -50,6 +50,9 @@ std::string load_junit_xml(const load::LoadResult& result, const std::vector<loa
   xml_property(properties, "sent", std::to_string(result.sent));
   xml_property(properties, "ok", std::to_string(result.ok));
   xml_property(properties, "errors", std::to_string(result.errors));
+  for (const auto& [kind, n] : result.requests) {
+    xml_property(properties, ("requests " + kind).c_str(), std::to_string(n.sent) + " sent, " + std::to_string(n.ok) + " verified");
+  }
   xml_property(properties, "processes", std::to_string(result.processes.size()));
   if (!result.stopped.empty()) xml_property(properties, "stopped", result.stopped);
   if (!result.setup_error.empty()) xml_property(properties, "setup_error", result.setup_error);

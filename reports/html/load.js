@@ -324,7 +324,7 @@ function ratePlot(data) {
   }
   chart.setAttribute("data-points", drawn);
   return plotBox("plot-rate", "Throughput per second", chart,
-                 "JoinReqs sent, answers verified and errors in each second (a partial last second as its rate)" +
+                 "requests sent, answers verified and errors in each second (a partial last second as its rate)" +
                  (skipped.length ? "; not drawn, too short to be a rate: " + skipped.join(", ") : ""));
 }
 
@@ -335,8 +335,9 @@ function loadHeader(data) {
   const conns = typeof s.connections === "number" ? s.connections + (s.connections === 1 ? " connection" : " connections") : "";
   let mode = s.mode || "?";
   const duration = typeof s.duration_us === "number" ? secondsOfUs(s.duration_us) : "";
-  if (s.mode === "open") mode = ["open loop", s.rate + " JoinReqs/s", conns, duration];
-  else if (s.mode === "closed") mode = ["closed loop (--max)", conns, duration];
+  const mix = s.mix ? "mix " + s.mix : "";
+  if (s.mode === "open") mode = ["open loop", s.rate + " requests/s", mix, conns, duration];
+  else if (s.mode === "closed") mode = ["closed loop (--max)", mix, conns, duration];
   else if (s.mode === "storm" && s.storm) mode = ["storm", countText(s.storm.devices) + " devices within " + secondsOfUs(s.storm.within_us), conns];
   if (Array.isArray(mode)) mode = mode.filter(Boolean).join(", ");
   const processes = data.processes || [];
@@ -357,7 +358,8 @@ function verdictAndTotals(root, data) {
   const box = el("div", {class: "totals", id: "totals"});
   const total = (key, value, label, text = countText(value), cls = "") =>
     box.append(el("div", {class: "total " + cls, "data-total": key, "data-value": value}, el("b", {}, text), label));
-  total("sent", t.sent, "JoinReqs sent");
+  const mixed = Object.keys(data.requests || {}).length > 1;
+  total("sent", t.sent, mixed ? "requests sent" : "JoinReqs sent");
   total("ok", t.ok, "verified");
   total("errors", t.errors, "errors", undefined, t.errors > 0 ? "bad" : "");
   total("rate", t.rate, "verified joins/s", typeof t.rate === "number" ? t.rate.toFixed(1) : "\u2013");
@@ -374,6 +376,20 @@ function assertionList(root, list) {
        badge(a.passed ? "pass" : "fail"), el("code", {}, a.assert),
        a.implicit ? el("span", {class: "muted", title: "not given by --assert: a run is judged by errors=0 without one, and never passes without a verified join"}, "(implicit)") : null,
        el("span", {class: "message"}, a.message)))));
+}
+
+// --mix: the requests of each kind (JoinReq, RejoinReq type N), sent and verified.
+function requestKinds(root, data) {
+  const kinds = Object.entries(data.requests || {});
+  if (kinds.length < 2) return;
+  const sent = (data.totals || {}).sent;
+  root.append(el("h2", {}, "Requests by kind"));
+  root.append(el("table", {class: "groups requests", id: "requests"},
+    el("tr", {}, el("th", {}, "kind"), el("th", {}, "sent"), el("th", {}, "of all sent"), el("th", {}, "verified")),
+    kinds.map(([kind, n]) => el("tr", {"data-kind": kind, "data-sent": n.sent, "data-ok": n.ok},
+                                el("td", {}, kind), el("td", {class: "n"}, countText(n.sent)),
+                                el("td", {class: "n"}, percent(n.sent, sent)),
+                                el("td", {class: "n" + (n.ok < n.sent ? " bad" : "")}, countText(n.ok))))));
 }
 
 function latencyTable(root, latency) {
@@ -439,7 +455,7 @@ function errorTables(root, data) {
 
 function settingsTables(root, data) {
   root.append(el("h2", {}, "Settings"));
-  const hint = {duration_us: secondsOfUs, timeout_ms: v => v + " ms", rate: v => v + " JoinReqs/s",
+  const hint = {duration_us: secondsOfUs, timeout_ms: v => v + " ms", rate: v => v + " requests/s",
                 storm: v => countText(v.devices) + " devices within " + secondsOfUs(v.within_us)};
   const value = (k, v) => hint[k] && v !== null && v !== undefined ? hint[k](v)
                                                                      : v !== null && typeof v === "object" ? JSON.stringify(v) : String(v);
@@ -466,6 +482,7 @@ function renderLoad(data) {
   banner(root, "Stopped early", data.stopped);
   verdictAndTotals(root, data);
   assertionList(root, data.assertions || []);
+  requestKinds(root, data);
   latencyTable(root, data.latency);
   root.append(latencyHistogram(data), latencyOverTime(data));
   root.append(el("h2", {}, "Throughput"), ratePlot(data));

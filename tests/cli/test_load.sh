@@ -34,6 +34,15 @@ jc bad_assert load --target http://127.0.0.1:1 --devices fleet.json --max --asse
 expect_rc "--assert p99<=50 (no unit)" bad_assert 2
 jc too_many_connections load --target http://127.0.0.1:1 --devices fleet.json --max --connections 61
 expect_rc "more connections than devices" too_many_connections 2
+jc bad_mix load --target http://127.0.0.1:1 --devices fleet.json --max --mix rejoin0=60%,rejoin1=50%
+expect_rc "--mix adding up to 110%" bad_mix 2
+expect_grep "--mix over 100%: says so" bad_mix.err 'add up to 110%, expected at most 100%'
+jc storm_mix load --target http://127.0.0.1:1 --devices fleet.json --storm 10/1s --mix rejoin0=10%
+expect_rc "--mix with --storm" storm_mix 2
+expect_grep "--mix with --storm: says why" storm_mix.err 'a storm sends one JoinReq per device'
+jc tts_mix load --target http://127.0.0.1:1 --devices fleet.json --max --profile tts --mix rejoin0=10%
+expect_rc "--mix under a profile of a JS without RejoinReqs" tts_mix 2
+expect_grep "--mix --profile tts: the profile's reason" tts_mix.err 'the profile tts says the JS takes no RejoinReqs'
 
 # --- unreachable: exit 3, reports still written ------------------------------------------------
 jc unreachable load --target http://127.0.0.1:1 --devices fleet.json --max --duration 300ms --quiet --json unreach.json
@@ -135,6 +144,45 @@ assert d['elapsed_s'] < 10, d['elapsed_s']
 assert d['totals']['ok'] > 0
 assert not d['passed']
 " 2>int.err; then ok "SIGINT: JSON report with stopped, written within seconds"; else fail "SIGINT report" "$(cat int.err)"; fi
+stop_js
+
+# --- --mix: RejoinReqs among the JoinReqs, verified; a JS that refuses them fails -------------
+start_js js_mix.log "${js_args[@]}"
+jc mix load --target "$js_url" --devices fleet.json --max --duration 1s --connections 2 --mix rejoin0=20%,rejoin1=10% \
+  --state state-mix.json --json mix.json --quiet
+expect_rc "--mix against a JS that takes RejoinReqs" mix 0
+expect_grep "--mix: the requests of each kind are printed" mix.out '^requests: .* RejoinReq type 0 \([0-9]+ verified'
+if python3 -c "
+import json
+d = json.load(open('mix.json'))
+r = d['requests']
+assert set(r) == {'JoinReq', 'RejoinReq type 0', 'RejoinReq type 1'}, r
+assert all(k['ok'] == k['sent'] > 0 for k in r.values()), r
+assert sum(k['sent'] for k in r.values()) == d['totals']['sent'], (r, d['totals'])
+assert d['settings']['mix'] == 'rejoin0=20%,rejoin1=10%', d['settings']
+" 2>mix_json.err; then ok "--mix: every kind sent and verified, in the JSON report"; else fail "--mix JSON" "$(cat mix_json.err)"; fi
+# RJcount1 continues from the state file: a second run is served, not refused as a replay.
+jc mix_again load --target "$js_url" --devices fleet.json --max --duration 500ms --connections 2 --mix rejoin1=30% \
+  --state state-mix.json --quiet
+expect_rc "--mix rejoin1 again with the state: RJcount1 continues" mix_again 0
+stop_js
+# A JS that behaves like The Things Stack, judged by a profile excusing only its Content-Type (the
+# built-in tts profile says it takes no RejoinReqs, and load refuses --mix under it).
+cat >content-type.toml <<'TOML'
+name = "content-type-only"
+description = "a JS answering text/plain"
+[[known]]
+check = "http/content-type"
+verdict = "warn"
+reason = "answers Content-Type text/plain (test)"
+TOML
+start_js js_tts.log "${js_args[@]}" --behave-like tts
+jc mix_refused load --target "$js_url" --devices fleet.json --max --duration 500ms --connections 2 --mix rejoin0=20% \
+  --profile content-type.toml --assert 'error_rate<=100%' --quiet
+expect_rc "--mix against a JS that refuses RejoinReqs" mix_refused 1
+expect_grep "--mix refused: the RejoinReq errors are a class of their own" mix_refused.out \
+  '^  error result MalformedRequest \(RejoinReq type 0\): '
+expect_grep "--mix refused: the run fails on the kind never verified" mix_refused.out '^FAIL  RejoinReq type 0 verified'
 stop_js
 
 # --- a JS that sends wrong keys: every join an error of class verify --------------------------

@@ -208,6 +208,13 @@ async function checkLoadHtml(browser, name, report, htmlPath) {
   if (report.storm) {
     check(`${name}: html: the storm section is shown`, (await page.$("#storm")) !== null);
   }
+  const kinds = Object.entries(report.requests || {});
+  if (kinds.length > 1) {
+    const rows = await page.$$eval("#requests tr[data-kind]", rs => rs.map(r => [r.dataset.kind, Number(r.dataset.sent), Number(r.dataset.ok)]));
+    eq(`${name}: html: the requests of each kind are the JSON report's`, rows, kinds.map(([k, n]) => [k, n.sent, n.ok]));
+  } else {
+    check(`${name}: html: no table of request kinds for JoinReqs alone`, (await page.$("#requests")) === null);
+  }
   const classes = Object.keys(report.errors);
   eq(`${name}: html: the ${classes.length} error classes`, await page.$$eval("#errors tr[data-class]", rows => rows.map(r => r.dataset.class)), classes);
   await page.screenshot({ path: join(shotDir, name + ".png"), fullPage: true });

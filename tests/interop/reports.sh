@@ -99,11 +99,13 @@ expect_exit 1 gateway gateway --ns "udp://127.0.0.1:$ns_port" --devices both.jso
 
 # load: a closed loop against the embedded reference JS, judged by the default errors=0 (passes);
 # the same judged by a p99 no JS meets (fails); and a JS that cannot be reached (exit 3): one
-# second of errors, no latency to plot.
+# second of errors, no latency to plot; and a closed loop with RejoinReqs among the JoinReqs.
 # shellcheck disable=SC2046
 expect_exit 0 load-pass load --max --duration 2s --connections 4 $(reports load-pass)
 # shellcheck disable=SC2046
 expect_exit 1 load-fail load --max --duration 2s --connections 4 --assert 'p99<=1us' $(reports load-fail)
+# shellcheck disable=SC2046
+expect_exit 0 load-mix load --max --duration 2s --connections 4 --mix rejoin0=10%,rejoin1=5% $(reports load-mix)
 # shellcheck disable=SC2046
 expect_exit 3 load-unreachable load --target http://127.0.0.1:1 --devices one.json --max --duration 1s \
   --connections 1 $(reports load-unreachable)
@@ -116,4 +118,5 @@ node "$here/reports.mjs" "$shots" \
   gateway:gateway:gateway.json:gateway.xml:gateway.html \
   load-pass:load:load-pass.json:load-pass.xml:load-pass.html \
   load-fail:load:load-fail.json:load-fail.xml:load-fail.html \
+  load-mix:load:load-mix.json:load-mix.xml:load-mix.html \
   load-unreachable:load:load-unreachable.json:load-unreachable.xml:load-unreachable.html
