@@ -1,6 +1,7 @@
 #include "conformance/validator.hpp"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "backend/json_duplicates.hpp"
 #include "lorawan/hex.hpp"
@@ -130,6 +131,11 @@ std::string normalise_id(std::string_view id) {
 
 std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
+// "HTTP 503 Service Unavailable": the status of an exchange in words.
+std::string http_status_text(const sim::Exchange& ex) {
+  return "HTTP " + std::to_string(ex.http_status) + (ex.http_reason.empty() ? "" : " " + ex.http_reason);
+}
+
 std::string code_text(const std::optional<backend::Result>& r) {
   if (!r) return "no Result";
   std::string s(backend::to_string(r->code));
@@ -137,73 +143,93 @@ std::string code_text(const std::optional<backend::Result>& r) {
   return s;
 }
 
+// Records judgements. The words of a check (expected, actual) are text or a function returning
+// it, called only when the judgement is recorded: with failures_only, a pass costs no string.
 class Judge {
  public:
-  Judge(Validation& v, bool keep_passes) : v_(v), keep_passes_(keep_passes) {
-    v_.judgements.reserve(keep_passes ? 48 : 4);
+  Judge(Validation& v, bool failures_only) : v_(v), failures_only_(failures_only) {
+    v_.judgements.reserve(failures_only ? 4 : 48);
   }
-  void operator()(std::string check, Verdict verdict, std::string expected, std::string actual,
+  template <class Expected, class Actual>
+  void operator()(std::string_view check, Verdict verdict, Expected&& expected, Actual&& actual,
                   std::string reason = {}) {
-    if (verdict == Verdict::pass && !keep_passes_) return;
+    if (verdict == Verdict::pass && failures_only_) return;
     Judgement j;
-    j.check = std::move(check);
+    j.check = std::string(check);
     j.evaluation.verdict = verdict;
-    j.evaluation.expected = std::move(expected);
-    j.evaluation.actual = std::move(actual);
+    j.evaluation.expected = text(expected);
+    j.evaluation.actual = text(actual);
     j.evaluation.reason = std::move(reason);
     v_.judgements.push_back(std::move(j));
   }
-  void pass(std::string check, std::string expected, std::string actual = {}) {
-    if (actual.empty()) actual = expected;
-    (*this)(std::move(check), Verdict::pass, std::move(expected), std::move(actual));
+  // A pass whose actual is its expected.
+  template <class Expected>
+  void pass(std::string_view check, Expected&& expected) {
+    if (failures_only_) return;
+    std::string words = text(expected);
+    (*this)(check, Verdict::pass, words, words);
   }
-  void check(std::string check, bool ok, std::string expected, std::string actual) {
-    (*this)(std::move(check), ok ? Verdict::pass : Verdict::fail, std::move(expected), std::move(actual));
+  template <class Expected, class Actual>
+  void pass(std::string_view check, Expected&& expected, Actual&& actual) {
+    (*this)(check, Verdict::pass, expected, actual);
   }
+  template <class Expected, class Actual>
+  void check(std::string_view check, bool ok, Expected&& expected, Actual&& actual) {
+    (*this)(check, ok ? Verdict::pass : Verdict::fail, expected, actual);
+  }
+  // Whether the trace (notes, the decoded join-accept) is kept.
+  bool tracing() const { return !failures_only_; }
 
  private:
+  template <class T>
+  static std::string text(T& words) {
+    if constexpr (std::is_invocable_v<T&>) {
+      return std::string(words());
+    } else {
+      return std::string(words);
+    }
+  }
   Validation& v_;
-  bool keep_passes_;
+  bool failures_only_;
 };
 
 // The transport: deadline, HTTP status and Content-Type, async delivery.
 void judge_transport(const sim::Exchange& ex, const ValidatorSettings& s, Judge& judge) {
-  const std::string deadline = std::to_string(s.deadline.count()) + " ms";
+  const auto deadline = [&s] { return std::to_string(s.deadline.count()) + " ms"; };
   if (ex.timed_out) {
-    judge.check("timing/deadline", false, "an answer within " + deadline, ex.transport_error);
+    judge.check("timing/deadline", false, "an answer within " + deadline(), ex.transport_error);
   } else if (ex.answered() || ex.http_status != 0) {
-    judge.pass("timing/deadline", "an answer within " + deadline,
-               "answered in " + std::to_string(ex.answer_elapsed.count() / 1000) + " ms");
+    judge.pass("timing/deadline", [&] { return "an answer within " + deadline(); },
+               [&] { return "answered in " + std::to_string(ex.answer_elapsed.count() / 1000) + " ms"; });
   }
 
   if (ex.async) {
     if (ex.http_status != 0) {
       const bool ok = ex.http_status >= 200 && ex.http_status < 300;
-      judge.check("async/acknowledgement", ok, "HTTP 2xx acknowledgement",
-                  "HTTP " + std::to_string(ex.http_status) + (ex.http_reason.empty() ? "" : " " + ex.http_reason));
+      judge.check("async/acknowledgement", ok, "HTTP 2xx acknowledgement", [&] { return http_status_text(ex); });
       // A 2xx whose body was the answer: the JS answered this request synchronously, which it
       // may do per peer (TS002 1.0 §22.1); the asynchronous checks do not apply, the sync ones do.
       if (ok && ex.answer_source == sim::AnswerSource::http_response) {
-        judge.check("http/status-200", ex.http_status == 200, "HTTP 200", "HTTP " + std::to_string(ex.http_status));
+        judge.check("http/status-200", ex.http_status == 200, "HTTP 200",
+                    [&] { return "HTTP " + std::to_string(ex.http_status); });
       } else if (ok) {
         judge.check("async/ack-body-empty", ex.http_body.empty(), "an empty acknowledgement body",
-                    std::to_string(ex.http_body.size()) + " bytes");
+                    [&] { return std::to_string(ex.http_body.size()) + " bytes"; });
         const bool got = ex.answer_source == sim::AnswerSource::async_post;
-        judge.check("async/answer-in-time", got, "the answer POSTed within " + deadline,
-                    got ? "POSTed after " + std::to_string(ex.answer_elapsed.count() / 1000) + " ms"
-                        : ex.transport_error);
+        judge.check("async/answer-in-time", got, [&] { return "the answer POSTed within " + deadline(); }, [&] {
+          return got ? "POSTed after " + std::to_string(ex.answer_elapsed.count() / 1000) + " ms" : ex.transport_error;
+        });
         if (!got && ex.strays_seen > 0) {
           judge.check("async/transaction-id", false,
                       "an answer with TransactionID " + std::to_string(ex.transaction_id),
                       std::to_string(ex.strays_seen) + " answer(s) with a TransactionID the NS never sent");
         } else if (got) {
-          judge.pass("async/transaction-id", "TransactionID " + std::to_string(ex.transaction_id));
+          judge.pass("async/transaction-id", [&] { return "TransactionID " + std::to_string(ex.transaction_id); });
         }
       }
     }
   } else if (ex.http_status != 0) {
-    judge.check("http/status-200", ex.http_status == 200, "HTTP 200",
-                "HTTP " + std::to_string(ex.http_status) + (ex.http_reason.empty() ? "" : " " + ex.http_reason));
+    judge.check("http/status-200", ex.http_status == 200, "HTTP 200", [&] { return http_status_text(ex); });
   }
 
   // Content-Type of whatever carried the answer.
@@ -215,11 +241,11 @@ void judge_transport(const sim::Exchange& ex, const ValidatorSettings& s, Judge&
   }
   if (headers != nullptr) {
     const std::string_view value = headers->get("Content-Type");
-    std::string base(value.substr(0, value.find(';')));
-    while (!base.empty() && base.back() == ' ') base.pop_back();
+    std::string_view base = value.substr(0, value.find(';'));
+    while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
     const bool ok = backend::iequals(base, "application/json");
     judge.check("http/content-type", ok, "Content-Type application/json",
-                value.empty() ? "no Content-Type" : "Content-Type " + std::string(value));
+                [&] { return value.empty() ? "no Content-Type" : "Content-Type " + std::string(value); });
   }
 }
 
@@ -228,31 +254,39 @@ void judge_header(const backend::Header& answer, const SentRequest& sent, Judge&
   if (!sent.header_meaningful) return;
   if (const auto expected_type = backend::answer_type_for(sent.type)) {
     judge.check("header/message-type", answer.message_type == *expected_type,
-                "MessageType " + std::string(backend::to_string(*expected_type)),
-                "MessageType " + std::string(backend::to_string(answer.message_type)));
+                [&] { return "MessageType " + std::string(backend::to_string(*expected_type)); },
+                [&] { return "MessageType " + std::string(backend::to_string(answer.message_type)); });
   }
   const backend::Header& req = sent.header;
   judge.check("header/transaction-id-echo", answer.transaction_id == req.transaction_id,
-              "TransactionID " + std::to_string(req.transaction_id),
-              "TransactionID " + std::to_string(answer.transaction_id));
+              [&] { return "TransactionID " + std::to_string(req.transaction_id); },
+              [&] { return "TransactionID " + std::to_string(answer.transaction_id); });
   judge.check("header/sender-id", normalise_id(answer.sender_id) == normalise_id(req.receiver_id),
-              "SenderID " + in_quotes(req.receiver_id) + " (the request's ReceiverID)", "SenderID " + in_quotes(answer.sender_id));
+              [&] { return "SenderID " + in_quotes(req.receiver_id) + " (the request's ReceiverID)"; },
+              [&] { return "SenderID " + in_quotes(answer.sender_id); });
   judge.check("header/receiver-id", normalise_id(answer.receiver_id) == normalise_id(req.sender_id),
-              "ReceiverID " + in_quotes(req.sender_id) + " (the request's SenderID)", "ReceiverID " + in_quotes(answer.receiver_id));
+              [&] { return "ReceiverID " + in_quotes(req.sender_id) + " (the request's SenderID)"; },
+              [&] { return "ReceiverID " + in_quotes(answer.receiver_id); });
   if (!sent.protocol_version_unsupported) {
     judge.check("header/protocol-version-echo", answer.protocol_version == req.protocol_version,
-                "ProtocolVersion " + in_quotes(backend::to_string(req.protocol_version)),
-                "ProtocolVersion " + in_quotes(backend::to_string(answer.protocol_version)));
+                [&] { return "ProtocolVersion " + in_quotes(backend::to_string(req.protocol_version)); },
+                [&] { return "ProtocolVersion " + in_quotes(backend::to_string(answer.protocol_version)); });
   }
   if (req.sender_token) {
     const bool ok = answer.receiver_token && *answer.receiver_token == *req.sender_token;
-    judge.check("header/receiver-token-echo", ok, "ReceiverToken " + lorawan::to_hex(*req.sender_token),
-                answer.receiver_token ? "ReceiverToken " + lorawan::to_hex(*answer.receiver_token) : "no ReceiverToken");
+    judge.check("header/receiver-token-echo", ok, [&] { return "ReceiverToken " + lorawan::to_hex(*req.sender_token); },
+                [&] {
+                  return answer.receiver_token ? "ReceiverToken " + lorawan::to_hex(*answer.receiver_token)
+                                               : std::string("no ReceiverToken");
+                });
   }
   if (req.protocol_version == backend::ProtocolVersion::v1_1 && req.sender_ns_id && !sent.protocol_version_unsupported) {
     const bool ok = answer.receiver_ns_id && *answer.receiver_ns_id == *req.sender_ns_id;
-    judge.check("header/receiver-nsid-echo", ok, "ReceiverNSID " + req.sender_ns_id->hex(),
-                answer.receiver_ns_id ? "ReceiverNSID " + answer.receiver_ns_id->hex() : "no ReceiverNSID");
+    judge.check("header/receiver-nsid-echo", ok, [&] { return "ReceiverNSID " + req.sender_ns_id->hex(); },
+                [&] {
+                  return answer.receiver_ns_id ? "ReceiverNSID " + answer.receiver_ns_id->hex()
+                                               : std::string("no ReceiverNSID");
+                });
   }
 }
 
@@ -279,7 +313,7 @@ void judge_encoding(const backend::Decoded& d, const SentRequest& sent, Judge& j
         seen += (seen.empty() ? "" : "; ") + o.path + ": " + o.detail;
       }
     }
-    judge.check(rule.check, seen.empty(), rule.expected, seen.empty() ? "none seen" : seen);
+    judge.check(rule.check, seen.empty(), rule.expected, [&] { return seen.empty() ? std::string("none seen") : seen; });
   }
   // A code of TS002 1.1 in a 1.0 exchange: ChirpStack's closed enum cannot parse it.
   const backend::Header& h = backend::header_of(d.message);
@@ -290,8 +324,9 @@ void judge_encoding(const backend::Decoded& d, const SentRequest& sent, Judge& j
   if (result && !sent.protocol_version_unsupported) {
     const auto needs = backend::first_protocol_version(result->code);
     const bool ok = !(needs == backend::ProtocolVersion::v1_1 && h.protocol_version == backend::ProtocolVersion::v1_0);
-    judge.check("encoding/result-code-version", ok, "a ResultCode of TS002 " + std::string(backend::to_string(h.protocol_version)),
-                std::string(backend::to_string(result->code)) + (ok ? "" : " (defined by TS002 1.1 only)"));
+    judge.check("encoding/result-code-version", ok,
+                [&] { return "a ResultCode of TS002 " + std::string(backend::to_string(h.protocol_version)); },
+                [&] { return std::string(backend::to_string(result->code)) + (ok ? "" : " (defined by TS002 1.1 only)"); });
   }
 }
 
@@ -302,7 +337,7 @@ struct NetworkKeyCheck {
   std::vector<lorawan::Aes128Key> expected;
 };
 
-std::string network_key_check_id(lorawan::JoinMode mode, lorawan::MacVersion version) {
+std::string_view network_key_check_id(lorawan::JoinMode mode, lorawan::MacVersion version) {
   switch (mode) {
     case lorawan::JoinMode::lorawan_1_1:
       return "keys/network-keys-1.1";
@@ -332,7 +367,7 @@ std::optional<lorawan::Aes128Key> unwrap(const std::string& field, const backend
                                          const backend::KekTable& keks, Judge& judge, std::string& problem) {
   try {
     lorawan::Aes128Key key = env.unwrap(keks);
-    judge.pass("kek/unwrap", field + " unwraps under KEK " + in_quotes(env.kek_label));
+    judge.pass("kek/unwrap", [&] { return field + " unwraps under KEK " + in_quotes(env.kek_label); });
     return key;
   } catch (const backend::KeyEnvelopeError& e) {
     judge.check("kek/unwrap", false, field + " unwraps under KEK " + in_quotes(env.kek_label), e.what());
@@ -353,19 +388,21 @@ std::optional<lorawan::Aes128Key> open_network_key(const std::string& field, con
     return clear_key(field, env, judge, problem);
   }
   if (s.expect_wrapped_network_keys) {
-    judge.pass("kek/network-keys-wrapped", field + " wrapped", "wrapped, KEKLabel " + in_quotes(env.kek_label));
-  }
-  std::string labels;
-  for (const auto& [label, kek] : keks) {
-    if (label != s.as_kek_label) labels += (labels.empty() ? "" : ", ") + in_quotes(label);
+    judge.pass("kek/network-keys-wrapped", [&] { return field + " wrapped"; },
+               [&] { return "wrapped, KEKLabel " + in_quotes(env.kek_label); });
   }
   if (keks.find(env.kek_label) == keks.end() || env.kek_label == s.as_kek_label) {
+    std::string labels;
+    for (const auto& [label, kek] : keks) {
+      if (label != s.as_kek_label) labels += (labels.empty() ? "" : ", ") + in_quotes(label);
+    }
     judge.check("kek/known-label", false, field + ".KEKLabel one of the NS's KEK labels (" + (labels.empty() ? "none" : labels) + ")",
                 "KEKLabel " + in_quotes(env.kek_label));
     problem = field + " is wrapped with a KEK label the NS does not have";
     return std::nullopt;
   }
-  judge.pass("kek/known-label", field + ".KEKLabel known", "KEKLabel " + in_quotes(env.kek_label));
+  judge.pass("kek/known-label", [&] { return field + ".KEKLabel known"; },
+             [&] { return "KEKLabel " + in_quotes(env.kek_label); });
   return unwrap(field, env, keks, judge, problem);
 }
 
@@ -375,7 +412,7 @@ std::optional<lorawan::Aes128Key> open_app_s_key(const backend::KeyEnvelope& env
                                                  Judge& judge, std::string& problem) {
   const backend::KekTable empty;
   const backend::KekTable& keks = s.keks != nullptr ? *s.keks : empty;
-  const std::string expected = "AppSKey wrapped with a JS-AS KEK";
+  const char* const expected = "AppSKey wrapped with a JS-AS KEK";
   if (env.is_clear()) {
     judge.check("kek/app-s-key-wrapped", false, expected, "AppSKey in clear");
     return clear_key("AppSKey", env, judge, problem);
@@ -386,7 +423,7 @@ std::optional<lorawan::Aes128Key> open_app_s_key(const backend::KeyEnvelope& env
                 "AppSKey wrapped under the NS's KEK " + in_quotes(env.kek_label) + ", which the NS can unwrap");
     return unwrap("AppSKey", env, keks, judge, problem);
   }
-  judge.pass("kek/app-s-key-wrapped", expected, "wrapped, KEKLabel " + in_quotes(env.kek_label));
+  judge.pass("kek/app-s-key-wrapped", expected, [&] { return "wrapped, KEKLabel " + in_quotes(env.kek_label); });
   if (!s.has_as_kek || env.kek_label != s.as_kek_label) {
     problem = "AppSKey is wrapped with KEKLabel " + in_quotes(env.kek_label) +
               (s.has_as_kek ? "; the harness's JS-AS KEK is " + in_quotes(s.as_kek_label)
@@ -394,6 +431,26 @@ std::optional<lorawan::Aes128Key> open_app_s_key(const backend::KeyEnvelope& env
     return std::nullopt;
   }
   return unwrap("AppSKey", env, keks, judge, problem);
+}
+
+// The join-accept the device decrypted, for the trace: structured, and as a note.
+void trace_join_accept(const sim::JoinResult& jr, Validation& v) {
+  const lorawan::JoinAccept& a = *jr.accept;
+  TraceJoinAccept& t = v.join_accept.emplace();
+  t.join_nonce = a.join_nonce.value();
+  t.net_id = a.net_id.hex();
+  t.dev_addr = a.dev_addr.hex();
+  t.dl_settings = a.dl_settings.raw;
+  t.rx_delay = a.rx_delay;
+  t.cf_list = a.cf_list ? a.cf_list->hex() : "";
+  t.mic = a.mic.hex();
+  t.mode = jr.mode ? std::string(lorawan::to_string(*jr.mode)) : "";
+  t.accepted = jr.accepted();
+  t.refusal = jr.reason;
+  v.notes.push_back("join-accept: JoinNonce " + a.join_nonce.hex() + ", NetID " + a.net_id.hex() + ", DevAddr " +
+                    a.dev_addr.hex() + ", DLSettings " + lorawan::to_hex(lorawan::ByteSpan(&a.dl_settings.raw, 1)) +
+                    ", RxDelay " + std::to_string(a.rx_delay) + ", CFList " + (a.cf_list ? a.cf_list->hex() : "none") +
+                    ", MIC " + a.mic.hex() + (jr.mode ? " (" + std::string(lorawan::to_string(*jr.mode)) + ")" : ""));
 }
 
 template <class Ans>
@@ -427,42 +484,35 @@ void judge_join_answer(const Ans& ans, const SentRequest& sent, sim::SimDevice* 
     judge.check("accept/decrypts", false, "an encrypted join-accept (MHDR 0x20, 17 or 33 bytes)", jr.reason);
     return;
   }
-  judge.pass("accept/decrypts", "a join-accept that decrypts", std::to_string(ans.phy_payload->size()) + " bytes, decrypted");
+  judge.pass("accept/decrypts", "a join-accept that decrypts",
+             [&] { return std::to_string(ans.phy_payload->size()) + " bytes, decrypted"; });
   const lorawan::JoinAccept& a = *jr.accept;
-  TraceJoinAccept& t = v.join_accept.emplace();
-  t.join_nonce = a.join_nonce.value();
-  t.net_id = a.net_id.hex();
-  t.dev_addr = a.dev_addr.hex();
-  t.dl_settings = a.dl_settings.raw;
-  t.rx_delay = a.rx_delay;
-  t.cf_list = a.cf_list ? a.cf_list->hex() : "";
-  t.mic = a.mic.hex();
-  t.mode = jr.mode ? std::string(lorawan::to_string(*jr.mode)) : "";
-  t.accepted = jr.accepted();
-  t.refusal = jr.reason;
-  v.notes.push_back("join-accept: JoinNonce " + a.join_nonce.hex() + ", NetID " + a.net_id.hex() + ", DevAddr " +
-                    a.dev_addr.hex() + ", DLSettings " + lorawan::to_hex(lorawan::ByteSpan(&a.dl_settings.raw, 1)) +
-                    ", RxDelay " + std::to_string(a.rx_delay) + ", CFList " + (a.cf_list ? a.cf_list->hex() : "none") +
-                    ", MIC " + a.mic.hex() + (jr.mode ? " (" + std::string(lorawan::to_string(*jr.mode)) + ")" : ""));
+  if (judge.tracing()) trace_join_accept(jr, v);
   judge.check("accept/mic", jr.status != sim::AcceptStatus::mic_invalid, "a join-accept MIC that verifies",
-              jr.status == sim::AcceptStatus::mic_invalid ? jr.reason : "MIC " + a.mic.hex() + " verifies");
+              [&] { return jr.status == sim::AcceptStatus::mic_invalid ? jr.reason : "MIC " + a.mic.hex() + " verifies"; });
   if (sent.net_id) {
-    judge.check("accept/net-id", a.net_id == *sent.net_id, "NetID " + sent.net_id->hex(), "NetID " + a.net_id.hex());
+    judge.check("accept/net-id", a.net_id == *sent.net_id, [&] { return "NetID " + sent.net_id->hex(); },
+                [&] { return "NetID " + a.net_id.hex(); });
   }
   if (sent.dev_addr) {
-    judge.check("accept/dev-addr", a.dev_addr == *sent.dev_addr, "DevAddr " + sent.dev_addr->hex(), "DevAddr " + a.dev_addr.hex());
+    judge.check("accept/dev-addr", a.dev_addr == *sent.dev_addr, [&] { return "DevAddr " + sent.dev_addr->hex(); },
+                [&] { return "DevAddr " + a.dev_addr.hex(); });
   }
   if (sent.dl_settings) {
     const std::uint8_t want = *sent.dl_settings;
-    judge.check("accept/dl-settings", a.dl_settings.raw == want, "DLSettings " + lorawan::to_hex(lorawan::ByteSpan(&want, 1)),
-                "DLSettings " + lorawan::to_hex(lorawan::ByteSpan(&a.dl_settings.raw, 1)));
+    judge.check("accept/dl-settings", a.dl_settings.raw == want,
+                [&] { return "DLSettings " + lorawan::to_hex(lorawan::ByteSpan(&want, 1)); },
+                [&] { return "DLSettings " + lorawan::to_hex(lorawan::ByteSpan(&a.dl_settings.raw, 1)); });
   }
   if (sent.rx_delay) {
-    judge.check("accept/rx-delay", a.rx_delay == *sent.rx_delay, "RxDelay " + std::to_string(*sent.rx_delay),
-                "RxDelay " + std::to_string(a.rx_delay));
+    judge.check("accept/rx-delay", a.rx_delay == *sent.rx_delay, [&] { return "RxDelay " + std::to_string(*sent.rx_delay); },
+                [&] { return "RxDelay " + std::to_string(a.rx_delay); });
   }
-  judge.check("accept/cflist", a.cf_list == sent.cf_list, sent.cf_list ? "CFList " + sent.cf_list->hex() : "no CFList",
-              a.cf_list ? "CFList " + a.cf_list->hex() : "no CFList");
+  const auto cf_list_text = [](const std::optional<lorawan::CfList>& c) {
+    return c ? "CFList " + c->hex() : std::string("no CFList");
+  };
+  judge.check("accept/cflist", a.cf_list == sent.cf_list, [&] { return cf_list_text(sent.cf_list); },
+              [&] { return cf_list_text(a.cf_list); });
 
   // JoinNonce: a counter from 1.0.4 on (the device refused a non-increasing one), random before.
   // Judged once the MIC verifies: before that the device never looked at the JoinNonce.
@@ -471,13 +521,13 @@ void judge_join_answer(const Ans& ans, const SentRequest& sent, sim::SimDevice* 
     // nothing: accept/mic failed
   } else if (lorawan::devnonce_is_counter(version)) {
     judge.check("joinnonce/increases", jr.status != sim::AcceptStatus::join_nonce_replay,
-                "a JoinNonce greater than the device's last", jr.status == sim::AcceptStatus::join_nonce_replay
-                                                                  ? jr.reason
-                                                                  : "JoinNonce " + a.join_nonce.hex());
+                "a JoinNonce greater than the device's last", [&] {
+                  return jr.status == sim::AcceptStatus::join_nonce_replay ? jr.reason : "JoinNonce " + a.join_nonce.hex();
+                });
   } else if (history != nullptr) {
     const bool fresh = history->join_nonces.count(a.join_nonce.value()) == 0;
     judge.check("joinnonce/not-repeated", fresh, "a JoinNonce this device never got before",
-                "JoinNonce " + a.join_nonce.hex() + (fresh ? "" : ", already used for this device"));
+                [&] { return "JoinNonce " + a.join_nonce.hex() + (fresh ? "" : ", already used for this device"); });
   }
   if (!jr.accepted()) return;
   if (history != nullptr) history->join_nonces.insert(a.join_nonce.value());
@@ -489,8 +539,9 @@ void judge_join_answer(const Ans& ans, const SentRequest& sent, sim::SimDevice* 
   // (LoRaWAN 1.1 §6.2.4.4) and, the answer carrying OptNeg=1, the 1.1 JoinEUI layout (§6.2.3):
   // a check of its own, MUST, which no profile can excuse (profile_may_excuse()).
   const bool rejoin = Ans::kType == MessageType::rejoin_ans;
-  const std::string key_check = rejoin ? "keys/rejoin-session-keys" : network_key_check_id(session.mode, version);
+  const std::string_view key_check = rejoin ? "keys/rejoin-session-keys" : network_key_check_id(session.mode, version);
   std::vector<std::pair<std::string, std::pair<const std::optional<backend::KeyEnvelope>*, sim::KeySlot>>> keys;
+  keys.reserve(3);
   // Rejoins are LoRaWAN 1.1 only; a JoinAns carries the keys of the MACVersion asked for.
   if (Ans::kType == MessageType::rejoin_ans || lorawan::is_1_1(asked)) {
     keys.push_back({"FNwkSIntKey", {&ans.f_nwk_s_int_key, sim::KeySlot::f_nwk_s_int_key}});
@@ -507,9 +558,11 @@ void judge_join_answer(const Ans& ans, const SentRequest& sent, sim::SimDevice* 
     if (!got) continue;
     const sim::SessionKeyCheck expected = device->session_key(slot);
     const bool ok = expected.matches(*got);
-    judge.check(key_check, ok, field + " = the device's derivation " + show_device_key(expected, s.reveal_keys),
-                ok ? field + " " + show_key(*got, s.reveal_keys) : field + " differs: " + show_key(*got, s.reveal_keys));
-    v.notes.push_back(field + ": " + show_key(*got, s.reveal_keys) + (ok ? " (matches the device)" : " (differs from the device)"));
+    judge.check(key_check, ok, [&] { return field + " = the device's derivation " + show_device_key(expected, s.reveal_keys); },
+                [&] { return field + (ok ? " " : " differs: ") + show_key(*got, s.reveal_keys); });
+    if (judge.tracing()) {
+      v.notes.push_back(field + ": " + show_key(*got, s.reveal_keys) + (ok ? " (matches the device)" : " (differs from the device)"));
+    }
   }
   if (ans.app_s_key) {
     std::string problem;
@@ -517,10 +570,13 @@ void judge_join_answer(const Ans& ans, const SentRequest& sent, sim::SimDevice* 
     if (got) {
       const sim::SessionKeyCheck expected = device->session_key(sim::KeySlot::app_s_key);
       const bool ok = expected.matches(*got);
-      judge.check(rejoin ? "keys/rejoin-session-keys" : "keys/app-s-key", ok, "AppSKey = the device's derivation " + show_device_key(expected, s.reveal_keys),
-                  ok ? "AppSKey " + show_key(*got, s.reveal_keys) : "AppSKey differs: " + show_key(*got, s.reveal_keys));
+      judge.check(rejoin ? "keys/rejoin-session-keys" : "keys/app-s-key", ok,
+                  [&] { return "AppSKey = the device's derivation " + show_device_key(expected, s.reveal_keys); },
+                  [&] { return std::string(ok ? "AppSKey " : "AppSKey differs: ") + show_key(*got, s.reveal_keys); });
       v.answer.app_s_key = *got;
-      v.notes.push_back("AppSKey: " + show_key(*got, s.reveal_keys) + (ok ? " (matches the device)" : " (differs from the device)"));
+      if (judge.tracing()) {
+        v.notes.push_back("AppSKey: " + show_key(*got, s.reveal_keys) + (ok ? " (matches the device)" : " (differs from the device)"));
+      }
     } else {
       judge(rejoin ? "keys/rejoin-session-keys" : "keys/app-s-key", Verdict::skip, "", "", problem);
       v.answer.app_s_key_problem = problem;
@@ -533,7 +589,7 @@ void judge_join_answer(const Ans& ans, const SentRequest& sent, sim::SimDevice* 
 Validation validate_exchange(const sim::Exchange& ex, const SentRequest& sent, sim::SimDevice* device,
                              DeviceHistory* history, const ValidatorSettings& s) {
   Validation v;
-  Judge judge(v, s.keep_passes);
+  Judge judge(v, s.failures_only);
   judge_transport(ex, s, judge);
 
   if (!ex.answered()) {
@@ -551,11 +607,12 @@ Validation validate_exchange(const sim::Exchange& ex, const SentRequest& sent, s
     return v;
   }
   judge.pass("http/json-answer", "a TS002 JSON answer",
-             std::string(backend::to_string(backend::message_type_of(ex.decoded->message))));
+             [&] { return std::string(backend::to_string(backend::message_type_of(ex.decoded->message))); });
   const backend::Decoded& d = *ex.decoded;
   v.answer.answered = true;
   v.answer.message = &d.message;
   for (const auto& o : d.observations) {
+    if (!judge.tracing()) break;
     v.notes.push_back("observed " + std::string(backend::to_string(o.kind)) + " at " + o.path + ": " + o.detail);
   }
   judge_header(backend::header_of(d.message), sent, judge);
@@ -587,9 +644,11 @@ Validation validate_exchange(const sim::Exchange& ex, const SentRequest& sent, s
       std::erase_if(missing, [](const backend::MissingField& f) {
         return f.path == "Lifetime" || (f.path == "AppSKey" && f.rule.find("SessionKeyID") != std::string::npos);
       });
-      std::string names;
-      for (const auto& f : missing) names += (names.empty() ? "" : ", ") + f.path;
-      judge.check("answer/mandatory-fields", missing.empty(), "every mandatory field", missing.empty() ? "all present" : "missing " + names);
+      judge.check("answer/mandatory-fields", missing.empty(), "every mandatory field", [&] {
+        std::string names;
+        for (const auto& f : missing) names += (names.empty() ? "" : ", ") + f.path;
+        return missing.empty() ? std::string("all present") : "missing " + names;
+      });
       if constexpr (requires { m.phy_payload; m.nwk_s_key; }) {
         // Only the answer to the device's own join or rejoin goes to the device.
         const bool answers_request = backend::answer_type_for(sent.type) == M::kType &&
@@ -605,10 +664,11 @@ Validation validate_exchange(const sim::Exchange& ex, const SentRequest& sent, s
       }
     } else {
       judge.check("answer/failure-without-keys", !v.answer.has_phy_payload && !v.answer.has_keys,
-                  "a failed answer without PHYPayload and keys",
-                  std::string(v.answer.has_phy_payload ? "PHYPayload" : "") +
-                      (v.answer.has_keys ? (v.answer.has_phy_payload ? " and keys" : "keys") : "") +
-                      (v.answer.has_phy_payload || v.answer.has_keys ? " present" : "none"));
+                  "a failed answer without PHYPayload and keys", [&] {
+                    return std::string(v.answer.has_phy_payload ? "PHYPayload" : "") +
+                           (v.answer.has_keys ? (v.answer.has_phy_payload ? " and keys" : "keys") : "") +
+                           (v.answer.has_phy_payload || v.answer.has_keys ? " present" : "none");
+                  });
     }
   }, d.message);
   return v;

@@ -65,9 +65,10 @@ struct ValidatorSettings {
   std::string as_kek_label;
   bool reveal_keys = false;
   std::chrono::milliseconds deadline{5000};
-  // Passed checks are judgements too (a run reports what passed); the load generator, which
-  // counts only what failed, leaves them out.
-  bool keep_passes = true;
+  // Passed checks are judgements too (a run reports what passed), and the trace keeps notes and
+  // the decoded join-accept. The load generator, which counts only what failed, sets this: only
+  // failed and unjudged checks are recorded, and the words of a pass are never built.
+  bool failures_only = false;
 };
 
 // A verdict on one check, from one exchange.

@@ -600,7 +600,7 @@ LoadResult run_load(const LoadOptions& options) {
   }
 
   Shared shared(options, conformance::validator_settings_for(options.target, options.reveal_keys));
-  shared.validator.keep_passes = false;  // only what failed is counted
+  shared.validator.failures_only = true;  // only what failed is counted
 
   // Devices, connections, rate and storm split across the lanes.
   std::vector<std::unique_ptr<Lane>> lane_list;
