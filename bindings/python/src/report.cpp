@@ -437,7 +437,8 @@ void bind_run_report(py::module_& m) {
           "Writes the HTML report (as `joincheck run --html`): one self-contained page, failures first "
           "with their exchanges. Raises OSError naming the file when it cannot.")
       .def("junit_xml", &reports::junit_xml, "The JUnit XML document as text.")
-      .def("json_text", &reports::json_report_text, "The JSON report as text.")
+      .def(
+          "json_text", [](const RunReport& r) { return reports::json_report_text(r); }, "The JSON report as text.")
       .def(
           "to_json",
           [](const RunReport& r) {
