@@ -9,17 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "conformance/embedded_target.hpp"
-#include "conformance/profile.hpp"
 #include "conformance/report_merge.hpp"
-#include "conformance/runner.hpp"
-#include "conformance/scenario.hpp"
 #include "report_support.hpp"
 
 namespace joincheck::conformance {
 namespace {
 
 using namespace std::chrono_literals;
+using test_support::embedded_run;
 using test_support::failures;
 using test_support::result_of;
 
@@ -265,20 +262,6 @@ TEST(ReportMerge, NothingJudgedInAnyRunIsNoPass) {
 }
 
 // --- real runs of the embedded reference JS ---------------------------------------------------
-
-RunReport embedded_run(std::vector<std::string> only, const std::string& fault = "") {
-  EmbeddedTargetOptions eo;
-  if (!fault.empty()) sim::add_fault(eo.faults, fault);
-  EmbeddedTarget target(eo);
-  RunOptions o;
-  o.target = target.target();
-  o.fleet = target.fleet();
-  o.target_label = target.label();
-  o.scenarios = builtin_suite();
-  o.profile = resolve_profile("strict");
-  o.only = std::move(only);
-  return run_scenarios(o);
-}
 
 TEST(ReportMerge, TwoHalvesOfTheSuiteMergeToTheWhole) {
   const RunReport devnonce = embedded_run({"devnonce"});

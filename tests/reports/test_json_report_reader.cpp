@@ -10,10 +10,7 @@
 #include <limits>
 #include <string>
 
-#include "conformance/embedded_target.hpp"
-#include "conformance/profile.hpp"
-#include "conformance/runner.hpp"
-#include "conformance/scenario.hpp"
+#include "conformance/report_support.hpp"
 #include "reports/json_report.hpp"
 #include "sample_report.hpp"
 
@@ -21,22 +18,9 @@ namespace joincheck::reports {
 namespace {
 
 using conformance::RunReport;
+using conformance::test_support::embedded_run;
 using nlohmann::ordered_json;
 using ::testing::HasSubstr;
-
-RunReport embedded_run(std::vector<std::string> only, const std::string& fault = "") {
-  conformance::EmbeddedTargetOptions eo;
-  if (!fault.empty()) sim::add_fault(eo.faults, fault);
-  conformance::EmbeddedTarget target(eo);
-  conformance::RunOptions o;
-  o.target = target.target();
-  o.fleet = target.fleet();
-  o.target_label = target.label();
-  o.scenarios = conformance::builtin_suite();
-  o.profile = conformance::resolve_profile("strict");
-  o.only = std::move(only);
-  return conformance::run_scenarios(o);
-}
 
 // The document, and the same through its text (as a file holds it: doubles printed and parsed).
 void expect_round_trip(const RunReport& report) {
