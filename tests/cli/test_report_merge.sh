@@ -155,6 +155,23 @@ jc assert_on_run report merge a.json b.json --assert 'p99<=50ms' --json x.json
 expect_rc "--assert with run reports" assert_on_run 2
 if [ -e x.json ]; then fail "no report is written on a usage error" "$(ls)"; else ok "no report is written on a usage error"; fi
 
+# --- a real load report: merged alone as before, refused among run reports ---------------------
+"$bin" devices generate --count 8 --join-eui 0000000000000002 --mac-version 1.0.3 --seed 4 \
+  --out load-fleet.json >/dev/null || { echo "devices generate failed"; exit 1; }
+start_js load-js.log --devices load-fleet.json
+jc load_run load --target "$js_url" --devices load-fleet.json --max --duration 300ms --connections 1 --shard 1/1 \
+  --quiet --json load-real.json
+expect_rc "joincheck load --shard 1/1" load_run 0
+stop_js
+jc load_alone report merge load-real.json --json load-merged.json
+expect_rc "a load report merged alone (the load branch)" load_alone 0
+expect_grep "the load branch: its summary line" load_alone.out '^1 report\(s\) merged: [0-9]+ JoinReqs sent, [0-9]+ verified, 0 errors$'
+jc load_then_run report merge load-real.json a.json --json x.json
+expect_rc "a load report, then a run report" load_then_run 2
+expect_grep "load then run: both files named" load_then_run.err 'a\.json is a report of joincheck run, load-real\.json of joincheck load'
+jc load_strict report merge load-real.json --strict --json x.json
+expect_rc "--strict with a load report" load_strict 2
+
 # --- a half that could not reach its JS: the merge exits 3 and says which -------------------------
 "$bin" devices generate --count 8 --join-eui 0000000000000001 --mac-version 1.0.3,1.0.4,1.1 --seed 3 \
   --out fleet.json >/dev/null || { echo "devices generate failed"; exit 1; }
