@@ -2,8 +2,9 @@
 // JSON summary of a run, for scripts: the same content as the JUnit report with stable
 // snake_case keys. Read back by run_report_from_json (`joincheck report merge`).
 //
-//   {"joincheck": {"version", "commit"}, "command" ("run", or "doctor" for a doctor's findings), "target", "profile", "protocol_version", "mac_versions": [..], "started_at", "duration_ms",
-//    "setup_error" ("" when none),
+//   {"joincheck": {"version", "commit"}, "command" ("run", or "doctor" for a doctor's findings),
+//    "target", "profile", "protocol_version", "mac_versions": [..], "started_at", "duration_ms",
+//    "setup_error" ("" when none), "stopped_early" ("" when none),
 //    "summary": {"pass", "fail", "warn", "skip", "error", "total"},
 //    "results": [{"id", "group", "level", "title", "spec", "verdict", "expected", "actual",
 //                 "reason", "scenario", "known_deviation", "evaluations", "failed_evaluations",
