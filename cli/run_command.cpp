@@ -144,7 +144,7 @@ std::optional<int> start_embedded(const RunArgs& a, bool fleet_given, conformanc
   } catch (const std::exception& e) {
     // Reports are written in every case (DESIGN.md), this one included.
     conformance::RunReport report;
-    report.target = "embedded reference JS";
+    report.target = std::string(conformance::kEmbeddedTargetName);
     report.profile = ro.profile.name;
     report.setup_error = std::string("the embedded reference JS could not start: ") + e.what();
     std::cerr << "joincheck run: " << report.setup_error << "\n";

@@ -79,6 +79,12 @@ EmbeddedTarget::EmbeddedTarget(EmbeddedTargetOptions o) : target_(default_target
 
 EmbeddedTarget::~EmbeddedTarget() = default;
 
-std::string EmbeddedTarget::label() const { return "embedded reference JS (" + target_.ns.url + ")"; }
+std::string EmbeddedTarget::label() const { return std::string(kEmbeddedTargetName) + " (" + target_.ns.url + ")"; }
+
+bool is_embedded_target(std::string_view report_target) {
+  if (!report_target.starts_with(kEmbeddedTargetName)) return false;
+  const std::string_view rest = report_target.substr(kEmbeddedTargetName.size());
+  return rest.empty() || (rest.starts_with(" (") && rest.ends_with(")"));
+}
 
 }  // namespace joincheck::conformance

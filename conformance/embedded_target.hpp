@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "conformance/target.hpp"
 #include "sim/fleet/fleet.hpp"
@@ -15,6 +17,13 @@
 #include "sim/join_server/service.hpp"
 
 namespace joincheck::conformance {
+
+// The target a report of a run against the embedded JS names, before the URL of the run's own
+// instance: EmbeddedTarget::label() is "embedded reference JS (http://127.0.0.1:PORT)".
+inline constexpr std::string_view kEmbeddedTargetName = "embedded reference JS";
+// Whether a report's target is the embedded reference JS, whatever its URL: each run starts its
+// own on an ephemeral port, so two runs against it name different URLs for one target.
+bool is_embedded_target(std::string_view report_target);
 
 struct EmbeddedTargetOptions {
   sim::FaultSet faults;

@@ -71,13 +71,14 @@ std::string iso8601_utc(std::chrono::system_clock::time_point time) {
 
 bool RunReport::nothing_judged() const {
   const RunCounts c = counts();
-  return c.total() > 0 && c.pass + c.warn + c.fail == 0;
+  return c.pass + c.warn + c.fail == 0;
 }
 
 int RunReport::exit_code(bool strict) const {
   if (!setup_error.empty()) return exit_unreachable;
   const RunCounts c = counts();
-  if (c.fail > 0 || c.error > 0 || nothing_judged()) return exit_failed;
+  // A run that stopped early did not run all it was asked to, whatever it judged before.
+  if (c.fail > 0 || c.error > 0 || !stopped_early.empty() || nothing_judged()) return exit_failed;
   if (strict && c.warn > 0) return exit_failed;
   return exit_ok;
 }

@@ -40,6 +40,7 @@ struct TraceJoinAccept {
   std::string mode;      // the formulas it was checked with ("LoRaWAN 1.1, OptNeg=1"); "" if none
   bool accepted = false;  // the device took it (MIC valid, JoinNonce fresh)
   std::string refusal;    // why the device refused it; "" when accepted
+  friend bool operator==(const TraceJoinAccept&, const TraceJoinAccept&) = default;
 };
 
 // One HTTP exchange as it happened, for the trace of a verdict.
@@ -60,6 +61,7 @@ struct TraceExchange {
   std::vector<std::string> notes;
   // The join-accept of a JoinAns/RejoinAns that decrypted; nullopt otherwise.
   std::optional<TraceJoinAccept> join_accept;
+  friend bool operator==(const TraceExchange&, const TraceExchange&) = default;
 };
 
 // One judgement of a check on one exchange (or on a step of a scenario).
@@ -86,6 +88,7 @@ struct CheckResult {
   std::size_t failed_evaluations = 0;
   // Set when a profile turned a deviation into a warning: the profile's reason.
   std::string known_deviation;
+  friend bool operator==(const CheckResult&, const CheckResult&) = default;
 };
 
 struct RunCounts {
@@ -94,8 +97,8 @@ struct RunCounts {
 };
 
 // Exit codes (DESIGN.md): 0 every MUST passes (warnings allowed unless strict); 1 a check failed
-// or could not be judged (error), a warning under strict, or nothing at all was judged; 2 usage
-// or configuration error; 3 the target could not be reached or set up.
+// or could not be judged (error), a warning under strict, the run stopped early, or nothing at
+// all was judged; 2 usage or configuration error; 3 the target could not be reached or set up.
 enum ExitCode : int { exit_ok = 0, exit_failed = 1, exit_usage = 2, exit_unreachable = 3 };
 
 // "2026-11-25T21:42:59Z": RunReport::started_at.
@@ -118,10 +121,11 @@ struct RunReport {
   std::vector<TraceExchange> exchanges;  // every exchange of the run, in order
 
   RunCounts counts() const;
-  // No selected check was judged (pass, warn or fail): every one was skipped. Such a run tested
-  // nothing and does not pass.
+  // No selected check was judged (pass, warn or fail): every one was skipped, or none was
+  // selected. Such a run tested nothing and does not pass.
   bool nothing_judged() const;
   int exit_code(bool strict) const;
+  friend bool operator==(const RunReport&, const RunReport&) = default;
 };
 
 }  // namespace joincheck::conformance

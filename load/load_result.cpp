@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "conformance/json_reader.hpp"
+
 namespace joincheck::load {
 
 namespace {
@@ -32,72 +34,7 @@ ojson latency_json(const LatencyHistogram& h) {
   return j;
 }
 
-// The members a reader needs, checked as it reads them.
-class Reader {
- public:
-  Reader(const json& object, std::string where) : object_(object), where_(std::move(where)) {
-    if (!object_.is_object()) fail("", "an object", type_of(object_));
-  }
-  [[noreturn]] void fail(const std::string& member, const std::string& expected, const std::string& seen) const {
-    throw std::runtime_error(where_ + (member.empty() ? "" : "." + member) + ": expected " + expected + ", got " + seen);
-  }
-  static std::string type_of(const json& j) {
-    if (j.is_null()) return "null";
-    if (j.is_string()) return "a string";
-    if (j.is_boolean()) return "a boolean";
-    if (j.is_number()) return "the number " + j.dump();
-    if (j.is_array()) return "an array";
-    return "an object";
-  }
-  const json* find(const std::string& member) const {
-    const auto it = object_.find(member);
-    return it == object_.end() ? nullptr : &*it;
-  }
-  const json& at(const std::string& member) const {
-    const json* j = find(member);
-    if (j == nullptr) fail(member, "a member \"" + member + "\"", "none");
-    return *j;
-  }
-  std::uint64_t count(const std::string& member) const {
-    const json& j = at(member);
-    if (!j.is_number_unsigned() && !(j.is_number_integer() && j.get<std::int64_t>() >= 0)) {
-      fail(member, "a whole number >= 0", type_of(j));
-    }
-    return j.get<std::uint64_t>();
-  }
-  std::int64_t integer(const std::string& member) const {
-    const json& j = at(member);
-    if (!j.is_number_integer()) fail(member, "a whole number", type_of(j));
-    return j.get<std::int64_t>();
-  }
-  double number(const std::string& member) const {
-    const json& j = at(member);
-    if (!j.is_number() || !std::isfinite(j.get<double>()) || j.get<double>() < 0) {
-      fail(member, "a number >= 0", type_of(j));
-    }
-    return j.get<double>();
-  }
-  std::string text(const std::string& member) const {
-    const json& j = at(member);
-    if (!j.is_string()) fail(member, "a string", type_of(j));
-    return j.get<std::string>();
-  }
-  const json& object(const std::string& member) const {
-    const json& j = at(member);
-    if (!j.is_object()) fail(member, "an object", type_of(j));
-    return j;
-  }
-  const json& array(const std::string& member) const {
-    const json& j = at(member);
-    if (!j.is_array()) fail(member, "an array", type_of(j));
-    return j;
-  }
-  std::string where(const std::string& member) const { return where_ + "." + member; }
-
- private:
-  const json& object_;
-  std::string where_;
-};
+using Reader = conformance::JsonReader;
 
 }  // namespace
 

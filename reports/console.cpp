@@ -336,29 +336,35 @@ void ConsoleReporter::finish(const RunReport& report) {
   for (const auto& r : report.results) {
     if (r.verdict == Verdict::fail || r.verdict == Verdict::error) detail(r);
   }
+  out_ << '\n';
+  summary(report);
+}
 
+void ConsoleReporter::summary(const RunReport& report) {
   const auto c = report.counts();
-  std::string summary = "\njoincheck: " + std::to_string(c.total()) +
+  std::string text = "joincheck: " + std::to_string(c.total()) +
                         (c.total() == 1 ? " check: " : " checks: ") + std::to_string(c.pass) +
                         " pass, " + std::to_string(c.fail) + " fail, " + std::to_string(c.warn) +
                         " warn, " + std::to_string(c.skip) + " skip, " + std::to_string(c.error) +
                         " error";
   const auto ms = report.duration.count() < 0 ? 0 : report.duration.count();
   const auto tenths = (ms + 50) / 100;
-  summary += " in " + std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
-  if (!report.target.empty()) summary += " against " + brief(report.target, 200);
-  if (!report.profile.empty()) summary += " (profile " + brief(report.profile, 100) + ")";
-  summary += '\n';
+  text += " in " + std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
+  if (!report.target.empty()) text += " against " + brief(report.target, 200);
+  if (!report.profile.empty()) text += " (profile " + brief(report.profile, 100) + ")";
+  text += '\n';
   std::string problem;
   if (!report.setup_error.empty()) {
     problem = "target could not be reached: " + printable(report.setup_error);
   } else if (!report.stopped_early.empty()) {
     problem = "run stopped early: " + printable(report.stopped_early);
   } else if (report.nothing_judged()) {
-    problem = "nothing was judged: every selected check was skipped (see the reasons above), so the run does not pass";
+    problem = c.total() == 0 ? "nothing was judged: no check was selected, so the run does not pass"
+                             : "nothing was judged: every selected check was skipped (see the reasons above), so the "
+                               "run does not pass";
   }
-  if (!problem.empty()) summary += (colour_ ? "\x1b[31m" + problem + "\x1b[0m" : problem) + '\n';
-  out_ << summary << std::flush;
+  if (!problem.empty()) text += (colour_ ? "\x1b[31m" + problem + "\x1b[0m" : problem) + '\n';
+  out_ << text << std::flush;
 }
 
 bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }

@@ -41,9 +41,14 @@ class ConsoleReporter {
   // a warn or skip line ends with its reason, cut short.
   void check_line(const conformance::CheckResult& result);
 
-  // Every warn, error and fail again in detail (failures last, next to the summary), then
-  // "joincheck: N checks: ... in T s against TARGET (profile P)" and the setup error, if any.
+  // Every warn, error and fail again in detail (failures last, next to the summary), then a
+  // blank line and summary().
   void finish(const conformance::RunReport& report);
+
+  // "joincheck: N checks: ... in T s against TARGET (profile P)", then the line that says why
+  // the run does not pass whatever its checks (its setup error, why it stopped early, nothing
+  // judged), if any.
+  void summary(const conformance::RunReport& report);
 
  private:
   std::string verdict_tag(conformance::Verdict verdict) const;

@@ -96,8 +96,7 @@ std::string html_page(std::string_view title, const nlohmann::ordered_json& docu
 }
 
 std::string html_report(const conformance::RunReport& report, std::string_view command) {
-  nlohmann::ordered_json document = json_report(report);
-  document["command"] = command;
+  const nlohmann::ordered_json document = json_report(report, command);
   return html_page("joincheck " + std::string(command) + ": " + report.target, document);
 }
 

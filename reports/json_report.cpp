@@ -72,7 +72,7 @@ json build_info_json() {
   return json{{"version", info.version}, {"commit", info.commit}};
 }
 
-json json_report(const RunReport& report) {
+json json_report(const RunReport& report, std::string_view command) {
   const auto c = report.counts();
   json results = json::array();
   for (const auto& r : report.results) {
@@ -99,6 +99,7 @@ json json_report(const RunReport& report) {
   }
   return json{
       {"joincheck", build_info_json()},
+      {"command", std::string(command)},
       {"target", report.target},
       {"profile", report.profile},
       {"protocol_version", report.protocol_version},
@@ -119,12 +120,12 @@ json json_report(const RunReport& report) {
   };
 }
 
-std::string json_report_text(const RunReport& report) {
-  return json_report(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+std::string json_report_text(const RunReport& report, std::string_view command) {
+  return json_report(report, command).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-void write_json_report(const RunReport& report, const std::filesystem::path& path) {
-  write_report_file(path, json_report_text(report), "JSON report");
+void write_json_report(const RunReport& report, const std::filesystem::path& path, std::string_view command) {
+  write_report_file(path, json_report_text(report, command), "JSON report");
 }
 
 }  // namespace joincheck::reports

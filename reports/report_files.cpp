@@ -9,7 +9,7 @@ namespace joincheck::reports {
 
 void write_reports(const conformance::RunReport& report, std::string_view command, const ReportFiles& files) {
   if (!files.junit.empty()) write_junit(report, files.junit);
-  if (!files.json.empty()) write_json_report(report, files.json);
+  if (!files.json.empty()) write_json_report(report, files.json, command);
   if (!files.html.empty()) write_html_report(files.html, html_report(report, command));
 }
 

@@ -17,8 +17,8 @@ struct ReportFiles {
   std::string html;
 };
 
-// Writes the asked-for reports of a run or a doctor (`command`: "run", "doctor", which the HTML
-// page names and draws by), creating missing folders. Throws std::runtime_error naming the
+// Writes the asked-for reports of a run or a doctor (`command`: "run", "doctor", which the JSON
+// report says and the HTML page names and draws by), creating missing folders. Throws std::runtime_error naming the
 // file that cannot be written.
 void write_reports(const conformance::RunReport& report, std::string_view command, const ReportFiles& files);
 

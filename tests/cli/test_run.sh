@@ -241,6 +241,9 @@ expect_eq "slow JS: JSON stopped_early" \
 jc only_tls run --only tls
 expect_rc "--only tls against the plain-HTTP embedded JS (every check skipped)" only_tls 1
 expect_grep "--only tls: says nothing was judged" only_tls.out '^nothing was judged: every selected check was skipped'
+jc none_selected run --only devnonce --skip devnonce
+expect_rc "--only devnonce --skip devnonce (no check selected)" none_selected 1
+expect_grep "no check selected: says nothing was judged" none_selected.out '^nothing was judged: no check was selected'
 
 # --- serve-js as an external target --------------------------------------------------------------
 

@@ -1,10 +1,16 @@
 #pragma once
-// Helpers the conformance tests share to read a RunReport and say what went wrong.
+// Helpers the conformance tests (and the report tests) share to make a real RunReport, read it
+// and say what went wrong.
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "conformance/embedded_target.hpp"
+#include "conformance/profile.hpp"
 #include "conformance/result.hpp"
+#include "conformance/runner.hpp"
+#include "conformance/scenario.hpp"
 
 namespace joincheck::conformance::test_support {
 
@@ -21,6 +27,22 @@ inline std::string failures(const RunReport& report) {
     if (r.verdict == Verdict::fail || r.verdict == Verdict::error || r.verdict == Verdict::warn) s += describe(r) + "\n";
   }
   return s;
+}
+
+// The built-in suite's `only` checks (strict profile) against a fresh embedded reference JS,
+// with `fault` switched on unless empty: a real report, as `joincheck run --only ...` makes it.
+inline RunReport embedded_run(std::vector<std::string> only, const std::string& fault = "") {
+  EmbeddedTargetOptions eo;
+  if (!fault.empty()) sim::add_fault(eo.faults, fault);
+  EmbeddedTarget target(eo);
+  RunOptions o;
+  o.target = target.target();
+  o.fleet = target.fleet();
+  o.target_label = target.label();
+  o.scenarios = builtin_suite();
+  o.profile = resolve_profile("strict");
+  o.only = std::move(only);
+  return run_scenarios(o);
 }
 
 // The result of check `id`; std::out_of_range when the report has none.

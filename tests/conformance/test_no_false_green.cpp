@@ -125,6 +125,17 @@ TEST(NoFalseGreen, ARunThatJudgedNothingDoesNotPass) {
   EXPECT_EQ(judged.exit_code(true), exit_ok) << failures(judged);
 }
 
+// `--only devnonce --skip devnonce` selects nothing: a run of no check tested nothing either.
+TEST(NoFalseGreen, ARunThatSelectedNoCheckDoesNotPass) {
+  EmbeddedTarget target;
+  RunOptions o = options_for(target, {"devnonce"});
+  o.skip = {"devnonce"};
+  const RunReport report = run_scenarios(o);
+  EXPECT_TRUE(report.results.empty());
+  EXPECT_TRUE(report.nothing_judged());
+  EXPECT_EQ(report.exit_code(false), exit_failed);
+}
+
 // A fleet of one MAC version still runs the scenarios that need "any device" (malformed
 // bodies, header edits, unknown senders): only version-specific checks are skipped.
 TEST(NoFalseGreen, ScenariosNeedingAnyDeviceRunOnASingleVersionFleet) {

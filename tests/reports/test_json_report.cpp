@@ -43,7 +43,7 @@ TEST(JsonReport, RoundTripsWithRunFieldsAndSummary) {
 TEST(JsonReport, KeysAreStableAndInOrder) {
   const auto doc = nlohmann::ordered_json::parse(json_report_text(sample_report()));
   EXPECT_THAT(keys(doc),
-              ElementsAre("joincheck", "target", "profile", "protocol_version", "mac_versions", "started_at",
+              ElementsAre("joincheck", "command", "target", "profile", "protocol_version", "mac_versions", "started_at",
                           "duration_ms", "setup_error", "stopped_early", "summary", "results", "exchanges"));
   EXPECT_THAT(keys(doc["results"][0]),
               ElementsAre("id", "group", "level", "title", "spec", "verdict", "expected", "actual",
@@ -53,6 +53,13 @@ TEST(JsonReport, KeysAreStableAndInOrder) {
               ElementsAre("index", "label", "url", "request_headers", "request_body", "http_status",
                           "http_reason", "response_headers", "response_body", "async_answer_body",
                           "transport_error", "elapsed_ms", "notes"));
+}
+
+// The command says which report it is, for `joincheck report merge` (a doctor's findings are a
+// RunReport too, and do not merge as a run).
+TEST(JsonReport, SaysWhichCommandWroteIt) {
+  EXPECT_EQ(json_report(sample_report())["command"], "run");
+  EXPECT_EQ(json_report(sample_report(), "doctor")["command"], "doctor");
 }
 
 TEST(JsonReport, ResultsCarryVerdictLevelAndTrace) {

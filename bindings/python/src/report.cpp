@@ -437,7 +437,8 @@ void bind_run_report(py::module_& m) {
           "Writes the HTML report (as `joincheck run --html`): one self-contained page, failures first "
           "with their exchanges. Raises OSError naming the file when it cannot.")
       .def("junit_xml", &reports::junit_xml, "The JUnit XML document as text.")
-      .def("json_text", &reports::json_report_text, "The JSON report as text.")
+      .def(
+          "json_text", [](const RunReport& r) { return reports::json_report_text(r); }, "The JSON report as text.")
       .def(
           "to_json",
           [](const RunReport& r) {
@@ -451,7 +452,10 @@ void bind_run_report(py::module_& m) {
             std::string text = "joincheck: " + counts_text(r->counts()) + " against " + r->target;
             if (!r->setup_error.empty()) text += "\nsetup error: " + r->setup_error;
             if (!r->stopped_early.empty()) text += "\nstopped early: " + r->stopped_early;
-            if (r->nothing_judged()) text += "\nnothing was judged: every selected check was skipped";
+            if (r->nothing_judged()) {
+              text += r->results.empty() ? "\nnothing was judged: no check was selected"
+                                         : "\nnothing was judged: every selected check was skipped";
+            }
             for (const auto& c : r->results) {
               const bool bad = c.verdict == conformance::Verdict::fail ||
                                c.verdict == conformance::Verdict::error ||
