@@ -56,7 +56,9 @@ std::string command_of(const nlohmann::ordered_json& document, const std::string
 
 // A command's name as a document gave it: quoted unless it is one joincheck writes.
 std::string shown(const std::string& command) {
-  return command == "run" || command == "load" || command == "doctor" ? command : lorawan::quote_for_error(command);
+  return command == "run" || command == "load" || command == "doctor" || command == "gateway"
+             ? command
+             : lorawan::quote_for_error(command);
 }
 
 // The options of the other kind of report are a usage error, not silently ignored.

@@ -193,6 +193,7 @@ nlohmann::ordered_json air_json_report(const AirReport& r) {
   using nlohmann::ordered_json;
   ordered_json out;
   out["joincheck"] = build_info_json();
+  out["command"] = "gateway";  // as run, doctor and load reports say theirs (joincheck report merge reads it)
   out["ns"] = r.ns;
   out["region"] = r.region;
   out["gateways"] = r.gateways;

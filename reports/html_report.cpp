@@ -101,9 +101,7 @@ std::string html_report(const conformance::RunReport& report, std::string_view c
 }
 
 std::string air_html_report(const conformance::AirReport& report) {
-  nlohmann::ordered_json document = air_json_report(report);
-  document["command"] = "gateway";
-  return html_page("joincheck gateway: " + report.ns, document);
+  return html_page("joincheck gateway: " + report.ns, air_json_report(report));
 }
 
 void write_html_report(const std::filesystem::path& path, std::string_view html) {

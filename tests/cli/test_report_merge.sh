@@ -130,6 +130,7 @@ bad["results"][0]["verdict"] = "maybe"
 json.dump(bad, open("bad-verdict.json", "w"))
 json.dump({"command": "load"}, open("load.json", "w"))
 json.dump({"command": "doctor"}, open("doctor.json", "w"))
+json.dump({"command": "gateway"}, open("gateway.json", "w"))
 PY
 jc other_target report merge a.json other-target.json --json x.json
 expect_rc "another target" other_target 2
@@ -147,6 +148,9 @@ expect_grep "run and load mixed: both files named" mixed.err 'load\.json is a re
 jc doctor report merge doctor.json a.json --json x.json
 expect_rc "a doctor report" doctor 2
 expect_grep "a doctor report: says which reports merge" doctor.err 'doctor\.json: a report of joincheck doctor'
+jc gateway report merge gateway.json a.json --json x.json
+expect_rc "a gateway report" gateway 2
+expect_grep "a gateway report: says which reports merge" gateway.err 'gateway\.json: a report of joincheck gateway'
 jc malformed report merge a.json bad-verdict.json --json x.json
 expect_rc "a malformed run report" malformed 2
 expect_grep "malformed: the file, the JSON path, expected and seen" malformed.err \

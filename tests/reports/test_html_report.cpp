@@ -110,8 +110,8 @@ TEST(HtmlReport, GatewayReportIsTheAirJsonReport) {
   device.steps = {conformance::AirStep{"join-accept window", conformance::Verdict::fail, "no join-accept", {}}};
   report.devices = {device};
   const std::string page = air_html_report(report);
-  ordered_json expected = air_json_report(report);
-  expected["command"] = "gateway";
+  const ordered_json expected = air_json_report(report);
+  EXPECT_EQ(expected["command"], "gateway");  // report merge tells it from a run report by it
   EXPECT_EQ(ordered_json::parse(data_text(page)), expected);
   EXPECT_TRUE(holds(page, "<title>joincheck gateway: udp://127.0.0.1:1700</title>"));
 }
