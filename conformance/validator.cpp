@@ -550,8 +550,9 @@ void judge_join_answer(const Ans& ans, const SentRequest& sent, sim::SimDevice* 
   } else {
     keys.push_back({"NwkSKey", {&ans.nwk_s_key, sim::KeySlot::f_nwk_s_int_key}});
   }
-  for (const auto& [field, pair] : keys) {
-    const auto& [envelope, slot] = pair;
+  for (const auto& key : keys) {
+    const std::string& field = key.first;  // a name, not a structured binding: lambdas below capture it
+    const auto& [envelope, slot] = key.second;
     if (!*envelope) continue;  // answer/mandatory-fields judged its absence
     std::string problem;
     const auto got = open_network_key(field, **envelope, s, judge, problem);
