@@ -90,7 +90,8 @@ int finish_load(const MergeArgs& a, const load::LoadResult& merged, const std::v
     passed = passed && o.passed;
     std::cout << (o.passed ? "PASS" : "FAIL") << "  " << o.assertion.text << ": " << o.message << "\n";
   }
-  std::cout << a.inputs.size() << " report(s) merged: " << merged.sent << " JoinReqs sent, " << merged.ok
+  std::cout << a.inputs.size() << " report(s) merged: " << merged.sent
+            << (merged.requests.size() > 1 ? " requests sent, " : " JoinReqs sent, ") << merged.ok
             << " verified, " << merged.errors << " errors\n";
   try {
     reports::write_load_reports(merged, outcomes, a.reports);

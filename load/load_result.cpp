@@ -90,6 +90,7 @@ void merge(LoadResult& into, const LoadResult& other) {
     RequestCount& mine = into.requests[kind];
     mine.sent += n.sent;
     mine.ok += n.ok;
+    mine.asked = std::max(mine.asked, n.asked);  // the same --mix in every shard
   }
   if (into.series.size() < other.series.size()) into.series.resize(other.series.size());
   for (std::size_t i = 0; i < other.series.size(); ++i) {
@@ -212,19 +213,37 @@ std::vector<AssertionOutcome> judge(const LoadResult& r, const std::vector<Asser
     out.push_back(std::move(o));
   }
   for (const auto& [kind, n] : r.requests) {
-    if (n.ok > 0 || r.ok == 0) continue;  // nothing verified at all: the "ok>0" outcome says it
-    // --mix asked for this kind and none was verified: the run did not test what was asked.
+    if (n.asked <= 0 || r.ok == 0) continue;  // nothing verified at all: the "ok>0" outcome says it
+    const double owed = n.asked * static_cast<double>(r.sent);
+    const double share = r.sent > 0 ? static_cast<double>(n.sent) / static_cast<double>(r.sent) : 0.0;
     AssertionOutcome o;
     o.assertion = parse_assertion("ok>0");
-    o.assertion.text = kind + " verified";
     o.implicit = true;
-    o.value = 0;
     o.passed = false;
-    o.message = "no " + kind + " was answered and verified (" + std::to_string(n.sent) + " sent)" +
-                (n.sent == 0 ? ": no device could send one (a LoRaWAN 1.1 device rejoins only once joined with "
-                               "OptNeg, LoRaWAN 1.1 §6.2.4.1)"
-                             : std::string());
-    out.push_back(std::move(o));
+    if (n.ok == 0) {
+      // --mix asked for this kind and none was verified: the run did not test what was asked.
+      o.assertion.text = kind + " verified";
+      o.value = 0;
+      o.message = "no " + kind + " was answered and verified (" + std::to_string(n.sent) + " sent)";
+      if (n.sent == 0 && owed < 1) {
+        o.message += ": " + format_metric(Assertion::Metric::error_rate, n.asked) + " of " + std::to_string(r.sent) +
+                     " requests is less than one; ask for a larger share or send more requests";
+      } else if (n.sent == 0) {
+        o.message += ": no device could send one (a LoRaWAN 1.1 device rejoins only once joined with OptNeg, "
+                     "LoRaWAN 1.1 §6.2.4.1)";
+      }
+      out.push_back(std::move(o));
+    } else if (share < n.asked / 2) {
+      // Far fewer than asked: too few devices could rejoin when one was due (few LoRaWAN 1.1
+      // devices, all of them busy, or a --threads lane without any).
+      o.assertion.text = kind + " share";
+      o.value = share;
+      o.message = kind + " were " + format_metric(Assertion::Metric::error_rate, share) + " of the requests, " +
+                  format_metric(Assertion::Metric::error_rate, n.asked) +
+                  " asked (--mix): too few LoRaWAN 1.1 devices with an OptNeg session were free when one was due; "
+                  "give more of them (or fewer --threads), or ask for a smaller share";
+      out.push_back(std::move(o));
+    }
   }
   if (r.ok == 0) {
     AssertionOutcome o;
@@ -253,7 +272,10 @@ ojson to_json(const LoadResult& r, const std::vector<AssertionOutcome>& outcomes
   for (const auto& [name, e] : r.error_classes) errors[name] = {{"count", e.count}, {"example", e.example}};
   j["errors"] = errors;
   ojson requests = ojson::object();
-  for (const auto& [kind, n] : r.requests) requests[kind] = {{"sent", n.sent}, {"ok", n.ok}};
+  for (const auto& [kind, n] : r.requests) {
+    requests[kind] = {{"sent", n.sent}, {"ok", n.ok}};
+    if (n.asked > 0) requests[kind]["asked"] = n.asked;
+  }
   j["requests"] = requests;
   ojson warnings = ojson::object();
   for (const auto& [check, n] : r.warnings) warnings[check] = n;
@@ -337,7 +359,8 @@ LoadResult load_result_from_json(const json& document, std::string_view where_te
     RequestCount sum;
     for (const auto& [kind, n] : top.object("requests").items()) {
       const Reader k(n, top.where("requests") + "." + kind);
-      RequestCount c{k.count("sent"), k.count("ok")};
+      RequestCount c{k.count("sent"), k.count("ok"), k.find("asked") != nullptr ? k.number("asked") : 0.0};
+      if (c.asked > 1) k.fail("asked", "a share from 0 to 1", std::to_string(c.asked));
       if (c.ok > c.sent) k.fail("ok", "at most sent (" + std::to_string(c.sent) + ")", std::to_string(c.ok));
       sum.sent += c.sent;
       sum.ok += c.ok;

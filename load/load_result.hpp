@@ -61,6 +61,7 @@ struct ErrorClass {
 struct RequestCount {
   std::uint64_t sent = 0;
   std::uint64_t ok = 0;
+  double asked = 0;  // --mix: the share of all requests asked for (RejoinReqs); 0 for JoinReqs
   friend bool operator==(const RequestCount&, const RequestCount&) = default;
 };
 

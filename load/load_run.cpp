@@ -125,7 +125,10 @@ class Lane {
       rejoin_steps_[t].rejoin_type = t;
       // Every kind asked for is in the result, sent or not, so that the judgement sees a kind
       // no device could send.
-      if (options_.mix.rejoin[t] > 0) kinds_[t + 1] = &result_.requests[request_kind_name(t)];
+      if (options_.mix.rejoin[t] > 0) {
+        kinds_[t + 1] = &result_.requests[request_kind_name(t)];
+        kinds_[t + 1]->asked = options_.mix.rejoin[t];
+      }
     }
     backend::HttpClientOptions ho;
     ho.tls = options_.target.ns.tls;
@@ -228,6 +231,7 @@ class Lane {
           ++sent_;
           ++result_.sent;
           ++second.sent;
+          ++kinds_[rejoin ? *rejoin + 1 : 0]->sent;  // so that the kinds still add up to sent
         }
         count_error(second, "harness", harness_error);
       }

@@ -180,31 +180,55 @@ TEST(LoadResult, AssertionsAreJudgedOnTheMeasuredValues) {
 TEST(LoadResult, RequestKindsMergeAndAKindNeverVerifiedFailsTheRun) {
   LoadResult a = part(90, 0, 1000, 2, "1/2");
   a.requests["JoinReq"] = RequestCount{80, 80};
-  a.requests["RejoinReq type 0"] = RequestCount{10, 10};
+  a.requests["RejoinReq type 0"] = RequestCount{10, 10, 0.1};
   LoadResult b = part(45, 0, 1000, 2, "2/2");
   b.requests["JoinReq"] = RequestCount{40, 40};
-  b.requests["RejoinReq type 0"] = RequestCount{5, 5};
-  b.requests["RejoinReq type 1"] = RequestCount{0, 0};  // asked, none could be sent
+  b.requests["RejoinReq type 0"] = RequestCount{5, 5, 0.1};
+  b.requests["RejoinReq type 1"] = RequestCount{0, 0, 0.05};  // asked, none could be sent
   LoadResult merged;
   merge(merged, a);
   merge(merged, b);
   EXPECT_EQ(merged.requests.at("JoinReq"), (RequestCount{120, 120}));
-  EXPECT_EQ(merged.requests.at("RejoinReq type 0"), (RequestCount{15, 15}));
+  EXPECT_EQ(merged.requests.at("RejoinReq type 0"), (RequestCount{15, 15, 0.1}));
   const auto outcomes = judge(merged, {});
   ASSERT_EQ(outcomes.size(), 2u);
   EXPECT_TRUE(outcomes[0].passed);  // errors=0
   EXPECT_FALSE(outcomes[1].passed);
   EXPECT_EQ(outcomes[1].assertion.text, "RejoinReq type 1 verified");
   EXPECT_NE(outcomes[1].message.find("no device could send one"), std::string::npos) << outcomes[1].message;
-  // Once it is verified, the run passes.
-  merged.requests["RejoinReq type 1"] = RequestCount{3, 3};
+  // Once enough are verified, the run passes.
+  merged.requests["RejoinReq type 1"] = RequestCount{6, 6, 0.05};
   for (const auto& o : judge(merged, {})) EXPECT_TRUE(o.passed) << o.message;
   // Sent but never verified (the JS refuses RejoinReqs): also a failure, with the count sent.
-  merged.requests["RejoinReq type 1"] = RequestCount{3, 0};
+  merged.requests["RejoinReq type 1"] = RequestCount{3, 0, 0.05};
   const auto refused = judge(merged, {parse_assertion("errors<=3")});
   ASSERT_EQ(refused.size(), 2u);
   EXPECT_FALSE(refused[1].passed);
   EXPECT_NE(refused[1].message.find("(3 sent)"), std::string::npos) << refused[1].message;
+}
+
+// --mix asked for more than the run could send (few LoRaWAN 1.1 devices, all busy): fewer than
+// half the share asked fails, saying both shares; a share that owes less than one request says so.
+TEST(LoadResult, AKindFarBelowItsShareFailsTheRun) {
+  LoadResult r = part(1000, 0, 1000, 2, "1/1");
+  r.requests["JoinReq"] = RequestCount{990, 990};
+  r.requests["RejoinReq type 0"] = RequestCount{10, 10, 0.5};
+  auto outcomes = judge(r, {});
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_FALSE(outcomes[1].passed);
+  EXPECT_EQ(outcomes[1].assertion.text, "RejoinReq type 0 share");
+  EXPECT_NE(outcomes[1].message.find("RejoinReq type 0 were 1% of the requests, 50% asked"), std::string::npos)
+      << outcomes[1].message;
+  r.requests["JoinReq"] = RequestCount{700, 700};
+  r.requests["RejoinReq type 0"] = RequestCount{300, 300, 0.5};  // 30%: short of 50%, more than half of it
+  for (const auto& o : judge(r, {})) EXPECT_TRUE(o.passed) << o.message;
+
+  LoadResult few = part(100, 0, 1000, 2, "1/1");
+  few.requests["JoinReq"] = RequestCount{100, 100};
+  few.requests["RejoinReq type 2"] = RequestCount{0, 0, 0.005};
+  outcomes = judge(few, {});
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_NE(outcomes[1].message.find("0.5% of 100 requests is less than one"), std::string::npos) << outcomes[1].message;
 }
 
 TEST(LoadResult, AReportWithoutRequestKindsIsReadAsJoinReqsOnly) {
