@@ -191,7 +191,7 @@ TEST(LoadRun, ThreadsShareTheStormWhateverTheirNumber) {
 TEST(LoadRun, AMixSendsRejoinReqsOfEachTypeAndVerifiesThem) {
   const auto js = embedded(4);
   LoadOptions o = options_for(*js, LoadMode::closed, 4);
-  o.duration = 600ms;
+  o.duration = 1s;
   load::parse_mix("rejoin0=20%,rejoin1=10%,rejoin2=10%", o.mix);
   const LoadResult r = load::run_load(o);
   EXPECT_EQ(r.errors, 0u) << classes(r);
@@ -206,10 +206,14 @@ TEST(LoadRun, AMixSendsRejoinReqsOfEachTypeAndVerifiesThem) {
   const auto share = [&r](const char* kind) {
     return static_cast<double>(r.requests.at(kind).sent) / static_cast<double>(r.sent);
   };
-  ASSERT_GT(r.sent, 200u);
-  EXPECT_NEAR(share("RejoinReq type 0"), 0.20, 0.03);
-  EXPECT_NEAR(share("RejoinReq type 1"), 0.10, 0.03);
-  EXPECT_NEAR(share("RejoinReq type 2"), 0.10, 0.03);
+  // The first requests, before devices have joined, owe at most 4 RejoinReqs of each type that
+  // are caught up later; how far that moves a share depends on how many were sent (a few
+  // thousand in a release build, far fewer under the sanitizers).
+  ASSERT_GE(r.sent, 50u);
+  const double tolerance = 0.03 + 10.0 / static_cast<double>(r.sent);
+  EXPECT_NEAR(share("RejoinReq type 0"), 0.20, tolerance);
+  EXPECT_NEAR(share("RejoinReq type 1"), 0.10, tolerance);
+  EXPECT_NEAR(share("RejoinReq type 2"), 0.10, tolerance);
   for (const auto& outcome : load::judge(r, {})) EXPECT_TRUE(outcome.passed) << outcome.message;
   EXPECT_EQ(r.settings.at("mix"), "rejoin0=20%,rejoin1=10%,rejoin2=10%");
 }
@@ -254,7 +258,7 @@ TEST(LoadRun, TheStateContinuesRjCount1AcrossRuns) {
   const auto js = embedded(2);
   sim::DeviceCountersMap counters;
   LoadOptions o = options_for(*js, LoadMode::closed, 2);
-  o.duration = 300ms;
+  o.duration = 600ms;
   o.counters = &counters;
   load::parse_mix("rejoin1=50%", o.mix);
   const LoadResult first = load::run_load(o);
@@ -268,7 +272,8 @@ TEST(LoadRun, TheStateContinuesRjCount1AcrossRuns) {
   o.counters = &rj_count1_reset;
   const LoadResult replayed = load::run_load(o);
   EXPECT_GT(replayed.requests.at("JoinReq").ok, 0u) << classes(replayed);
-  EXPECT_EQ(replayed.requests.at("RejoinReq type 1").ok, 0u) << classes(replayed);
+  // (A device that sent no type 1 RejoinReq before may be served: its RJcount1 0 is new.)
+  EXPECT_LT(replayed.requests.at("RejoinReq type 1").ok, replayed.requests.at("RejoinReq type 1").sent);
   ASSERT_FALSE(replayed.error_classes.empty());
   for (const auto& [name, e] : replayed.error_classes) {
     EXPECT_NE(name.find("(RejoinReq type 1)"), std::string::npos) << classes(replayed);
