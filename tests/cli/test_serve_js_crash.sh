@@ -17,14 +17,22 @@ cat >"$work/fleet.json" <<'JSON'
               "AppKey": "01020304050607080102030405060708"}]}
 JSON
 
+# start: serve-js on the state file, on a free port below Linux's ephemeral range (32768 and up,
+# where the other tests' connections take their local ports); another port when it is taken.
 start() {
-  port=$((20000 + RANDOM % 30000))
-  "$bin" serve-js --listen "127.0.0.1:$port" --devices "$work/fleet.json" --state "$work/js.sqlite" \
-    --quiet 2>>"$work/js.log" &
-  js=$!
-  for _ in $(seq 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0
-    sleep 0.05
+  for _attempt in 1 2 3 4 5; do
+    port=$((20000 + RANDOM % 12000))
+    : >"$work/js.log"
+    "$bin" serve-js --listen "127.0.0.1:$port" --devices "$work/fleet.json" --state "$work/js.sqlite" \
+      --quiet 2>>"$work/js.log" &
+    js=$!
+    for _ in $(seq 100); do
+      curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0
+      kill -0 "$js" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill -0 "$js" 2>/dev/null || ! grep -q "Address already in use" "$work/js.log" || continue
+    break
   done
   echo "serve-js did not start:"; cat "$work/js.log"; exit 1
 }
