@@ -123,6 +123,7 @@ class Lane {
     for (std::uint8_t t = 0; t < kRejoinTypes; ++t) {
       rejoin_steps_[t].kind = conformance::StepKind::rejoin;
       rejoin_steps_[t].rejoin_type = t;
+      rejoin_suffixes_[t] = " (" + request_kind_name(t) + ")";
       // Every kind asked for is in the result, sent or not, so that the judgement sees a kind
       // no device could send.
       if (options_.mix.rejoin[t] > 0) {
@@ -493,8 +494,8 @@ class Lane {
   std::array<conformance::Step, kRejoinTypes> rejoin_steps_;  // a rejoin of each RejoinType
   // The requests of each kind: JoinReq, then RejoinReq type 0, 1, 2 (only those --mix asks for).
   std::array<RequestCount*, kRejoinTypes + 1> kinds_{};
-  static constexpr std::array<std::string_view, kRejoinTypes> rejoin_suffixes_{
-      " (RejoinReq type 0)", " (RejoinReq type 1)", " (RejoinReq type 2)"};
+  // " (RejoinReq type N)": what the error classes of RejoinReqs end with.
+  std::array<std::string, kRejoinTypes> rejoin_suffixes_;
   sim::NsClient header_client_;  // the NS's request header (NsClient::request_header); sends nothing
   std::string join_url_;          // where JoinReqs go (the target's JoinReq path)
   std::string rejoin_url_;        // where RejoinReqs go
